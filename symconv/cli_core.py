@@ -1,0 +1,158 @@
+"""The core subcommands: ``symconv derive`` and ``symconv toeplitz``."""
+
+from __future__ import annotations
+
+import json
+
+import sympy
+
+from .cli import add_layer_options, layer_from_args
+from .derive import derive
+from .symbols import latex_name
+
+__all__ = ["register", "format_derivation", "format_toeplitz"]
+
+
+def _latex(expr, names) -> str:
+    return sympy.latex(expr, symbol_names=names)
+
+
+def _names(deriv):
+    names = {}
+    for arr in (deriv.x, deriv.w, deriv.b, deriv.dy, deriv.y_symbols):
+        if arr is not None:
+            for s in sympy.flatten(arr.tolist()):
+                names[s] = latex_name(s)
+    return names
+
+
+def _entries(arr, sym_arr):
+    """(name symbol, expression) pairs, row-major."""
+    return list(zip(sympy.flatten(sym_arr.tolist()), sympy.flatten(arr.tolist())))
+
+
+def _sections(deriv):
+    """(title, label kind, [(lhs symbol, expression)]) for every quantity of a derivation."""
+    out = [("forward", "y", _entries(deriv.y, deriv.y_symbols))]
+    out.append(("dE/dx", "dx", _entries(deriv.grad_x, deriv.x)))
+    if deriv.grad_w is not None:
+        out.append(("dE/dw", "dw", _entries(deriv.grad_w, deriv.w)))
+    if deriv.grad_b is not None:
+        out.append(("dE/db", "db", _entries(deriv.grad_b, deriv.b)))
+    return out
+
+
+def format_derivation(deriv, fmt: str = "text") -> str:
+    """The derivation as text, LaTeX (an align* block per quantity) or JSON."""
+    sections = _sections(deriv)
+    if fmt == "json":
+        data = {
+            "layer": repr(deriv.spec),
+            "output_size": list(deriv.spec.output_size),
+            "identities": (
+                {i.name: i.statement for i in deriv.identities}
+                if deriv.spec.kind != "max_pool" or True
+                else {}
+            ),
+        }
+        for title, kind, entries in sections:
+            data[kind] = {str(name): str(expr) for name, expr in entries}
+        if deriv.spec.kind != "max_pool":
+            data["toeplitz_row"] = _matrix_rows(deriv.toeplitz("row"))
+        return json.dumps(data, indent=2)
+    if fmt == "latex":
+        names = _names(deriv)
+        lines = []
+        for title, kind, entries in sections:
+            lines.append(f"% {title}")
+            lines.append(r"\begin{align*}")
+            rows = []
+            for name, expr in entries:
+                lhs = latex_name(name) if kind == "y" else _dlatex(name)
+                rows.append(f"  {lhs} &= {_latex(expr, names)}")
+            lines.append(" \\\\\n".join(rows))
+            lines.append(r"\end{align*}")
+        return "\n".join(lines)
+    lines = [repr(deriv.spec), ""]
+    for title, kind, entries in sections:
+        lines.append(f"{title}:")
+        for name, expr in entries:
+            lhs = str(name) if kind == "y" else f"dE/d{name}"
+            lines.append(f"  {lhs} = {expr}")
+        lines.append("")
+        if kind == "y" and deriv.spec.kind != "max_pool":
+            lines.append("W (row convention, x W = y):")
+            lines.append(_matrix_text(deriv.toeplitz("row")))
+            lines.append("")
+    lines.append("identities:")
+    for ident in deriv.identities:
+        lines.append(f"  {ident.statement}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _dlatex(sym) -> str:
+    return rf"\frac{{\partial E}}{{\partial {latex_name(sym)}}}"
+
+
+def _matrix_rows(m):
+    return [[str(m[i, j]) for j in range(m.shape[1])] for i in range(m.shape[0])]
+
+
+def _matrix_text(m) -> str:
+    rows = _matrix_rows(m)
+    width = max((len(c) for r in rows for c in r), default=1)
+    return "\n".join("  [" + "  ".join(c.rjust(width) for c in r) + "]" for r in rows)
+
+
+def format_toeplitz(deriv, convention: str, fmt: str) -> str:
+    m = deriv.toeplitz(convention)
+    if fmt == "json":
+        return json.dumps(
+            {
+                "layer": repr(deriv.spec),
+                "convention": convention,
+                "shape": list(m.shape),
+                "matrix": _matrix_rows(m),
+            },
+            indent=2,
+        )
+    if fmt == "latex":
+        return sympy.latex(m, symbol_names=_names(deriv), mat_str="bmatrix", mat_delim="")
+    eq = "x W = y" if convention == "row" else "vec(y) = T vec(x)"
+    return f"{deriv.spec!r}\n{eq}, shape {m.shape[0]}x{m.shape[1]}:\n{_matrix_text(m)}\n"
+
+
+def _run_derive(args) -> int:
+    deriv = derive(layer_from_args(args), index_base=args.index_base)
+    print(format_derivation(deriv, args.format), end="" if args.format == "text" else "\n")
+    return 0
+
+
+def _run_toeplitz(args) -> int:
+    deriv = derive(layer_from_args(args), index_base=args.index_base)
+    out = format_toeplitz(deriv, args.convention, args.format)
+    print(out, end="" if out.endswith("\n") else "\n")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "derive",
+        help="forward expansion, Toeplitz matrix and exact gradients of a layer",
+        description="Print the forward expansion, the matrix W (row convention), dE/dx, "
+        "dE/dw, dE/db and the identities behind them. Default layer: seed 000's 3x3 input "
+        "with a 2x2 kernel.",
+    )
+    add_layer_options(p)
+    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.set_defaults(func=_run_derive)
+    p = sub.add_parser(
+        "toeplitz",
+        help="the unrolled (Toeplitz) matrix of a linear layer",
+        description="Print the Toeplitz matrix: row convention x W = y (the slides), or "
+        "column convention vec(y) = T vec(x).",
+    )
+    add_layer_options(p)
+    p.add_argument("--convention", choices=["row", "column"], default="row")
+    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.set_defaults(func=_run_toeplitz)

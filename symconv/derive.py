@@ -1,0 +1,616 @@
+"""Derivations: forward expressions and exact gradients read off a layer's index map.
+
+The derivation is built structurally (a sparse chain rule), never by differentiating large
+expressions: every (output, tap) pair of the index map contributes one product to the forward
+expression and one partial derivative to the sparse Jacobians ``dy/dx`` and ``dy/dw``. The
+gradients are the Jacobians' transposes applied to the upstream gradient ``dE/dy``, and the
+Toeplitz matrix is the Jacobian ``dy/dx`` itself.
+
+For linear layers the SymPy sums are assembled with ``Add._from_args`` and
+``Mul._from_args`` in SymPy's canonical argument order: the terms are known to be distinct
+products of two symbols, so SymPy's canonicalizing constructors (which would re-check and
+re-sort every term) are not needed, and the result still compares equal to what
+``sympy.Add(*terms)`` builds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cached_property
+
+import numpy as np
+import sympy
+from sympy import Add, Mul
+
+from .errors import SpecError, SymconvError
+from .layers import Layer
+from .symbols import symbol_array
+
+__all__ = ["Derivation", "Identity", "derive"]
+
+
+# ---------------------------------------------------------------------- fast sums
+def _product(a, b):
+    """The canonical product of two distinct symbols, without SymPy's canonicalization."""
+    if a.name <= b.name:
+        return Mul._from_args((a, b), True)
+    return Mul._from_args((b, a), True)
+
+
+def _sum_of_products(pairs):
+    """Sum of ``a*b`` over distinct symbol pairs, in SymPy's canonical order (see module doc).
+
+    A bias symbol may be passed as ``(b, None)``: a lone symbol sorts before products.
+    """
+    if not pairs:
+        return sympy.Integer(0)
+    keyed = []
+    lone = []
+    for a, b in pairs:
+        if b is None:
+            lone.append(a)
+        elif a.name <= b.name:
+            keyed.append(((a.name, b.name), a, b))
+        else:
+            keyed.append(((b.name, a.name), b, a))
+    keyed.sort(key=lambda item: item[0])
+    terms = sorted(lone, key=lambda s: s.name) + [
+        Mul._from_args((a, b), True) for _, a, b in keyed
+    ]
+    if len(terms) == 1:
+        return terms[0]
+    return Add._from_args(terms, True)
+
+
+def _flat(arr) -> list:
+    """Entries of a SymPy N-d array in row-major order."""
+    return sympy.flatten(arr.tolist()) if arr.rank() > 1 else list(arr)
+
+
+def _to_array(flat, shape):
+    return sympy.ImmutableDenseNDimArray(list(flat), shape)
+
+
+# ---------------------------------------------------------------------- tensor helpers
+# Small N-d helpers on object arrays, used only to state the identities independently of the
+# index map (they recompute the arithmetic on purpose: that is what an identity checks).
+def _pad(a, pads):
+    return np.pad(a, list(pads), mode="constant", constant_values=sympy.Integer(0))
+
+
+def _dilate(a, factors):
+    shape = tuple((n - 1) * f + 1 for n, f in zip(a.shape, factors))
+    out = np.full(shape, sympy.Integer(0), dtype=object)
+    out[tuple(slice(None, None, f) for f in factors)] = a
+    return out
+
+
+def _rotate(a):
+    return a[(slice(None, None, -1),) * a.ndim]
+
+
+def _correlate(a, k, stride):
+    """Valid cross-correlation ``out[n] = sum_m a[n*stride + m] k[m]`` of object arrays."""
+    out_shape = tuple((na - nk) // s + 1 for na, nk, s in zip(a.shape, k.shape, stride))
+    out = np.full(out_shape, sympy.Integer(0), dtype=object)
+    for m in np.ndindex(*k.shape):
+        if k[m] == 0:
+            continue
+        sl = tuple(slice(mi, mi + (no - 1) * s + 1, s) for mi, no, s in zip(m, out_shape, stride))
+        out = out + a[sl] * k[m]
+    return out
+
+
+def _fit(a, start, size):
+    """``a`` cropped from ``start`` to ``size`` per axis, zero-filled past its end."""
+    out = np.full(size, sympy.Integer(0), dtype=object)
+    src = tuple(slice(s0, min(s0 + n, dim)) for s0, n, dim in zip(start, size, a.shape))
+    dst = tuple(slice(0, sl.stop - sl.start) for sl in src)
+    out[dst] = a[src]
+    return out
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A stated identity ``lhs == rhs`` with its wording; :meth:`verify` checks it with SymPy."""
+
+    name: str
+    statement: str
+    latex: str
+    lhs: object
+    rhs: object
+
+    def verify(self) -> bool:
+        lhs = np.asarray(self.lhs.tolist() if hasattr(self.lhs, "tolist") else self.lhs, object)
+        rhs = np.asarray(self.rhs.tolist() if hasattr(self.rhs, "tolist") else self.rhs, object)
+        if lhs.shape != rhs.shape:
+            return False
+        return all(sympy.expand(l - r) == 0 for l, r in zip(lhs.flat, rhs.flat))
+
+
+# ---------------------------------------------------------------------- the derivation
+class Derivation:
+    """Forward expressions and exact gradients of one layer.
+
+    Attributes (SymPy ``ImmutableDenseNDimArray``): ``x`` (C_in, *input_size), ``w`` (weights,
+    None for pools), ``b`` (C_out,) or None, ``y`` forward expressions, ``dy`` upstream-gradient
+    symbols dE/dy (shape of ``y``), ``grad_x``, ``grad_w``, ``grad_b`` in terms of ``dy``.
+    After :meth:`with_loss`, ``loss`` is E and ``dy_value`` is dE/dy = y - yhat.
+    """
+
+    def __init__(self, layer: Layer, *, index_base: int = 1):
+        if not isinstance(layer, Layer):
+            raise SpecError(
+                f"derive: layer must be a symconv layer (from symconv.conv, ...), got {layer!r}"
+            )
+        if index_base not in (0, 1):
+            raise SpecError(f"derive: index_base must be 0 or 1, got {index_base!r}")
+        self.layer = layer
+        self.spec = spec = layer.spec
+        self.index_base = index_base
+        self.loss = None
+        self.target = None
+        self.dy_value = None
+        self._x = symbol_array("x", spec.x_shape, index_base=index_base, keep_leading=1)
+        self._dy = symbol_array("dy", spec.y_shape, index_base=index_base, keep_leading=1)
+        self._yname = symbol_array("y", spec.y_shape, index_base=index_base, keep_leading=1)
+        self._w = (
+            symbol_array("w", spec.w_shape, index_base=index_base, keep_leading=2)
+            if spec.has_weight
+            else None
+        )
+        self._b = (
+            symbol_array("b", spec.b_shape, index_base=index_base, keep_leading=1)
+            if spec.bias
+            else None
+        )
+        self._build()
+
+    # ------------------------------------------------------------------ construction
+    def _build(self):
+        spec, layer = self.spec, self.layer
+        n_in = math.prod(spec.input_size)
+        n_out = math.prod(spec.output_size)
+        X = self._x.reshape(spec.in_channels, n_in)
+        DY = self._dy.reshape(spec.out_channels, n_out)
+        index_map = layer.index_map
+        o_idx, t_idx = np.nonzero(index_map >= 0)
+        i_idx = index_map[o_idx, t_idx]
+        # Jacobian entries: for each flat y position, the list of (flat x position, coef);
+        # for each flat w position, the list of (flat y position, coef).
+        n_y = spec.out_channels * n_out
+        n_x = spec.in_channels * n_in
+        jac_x = [[] for _ in range(n_x)]  # x position -> [(y position, dy/dx coefficient)]
+        if spec.has_weight:
+            Wf = self._w.reshape(self._w.shape[0], self._w.shape[1], -1)
+            wt = layer.weight_tap[t_idx]
+            n_w = Wf.size
+            jac_w = [[] for _ in range(n_w)]
+            fwd = [[] for _ in range(n_y)]
+            kk = Wf.shape[2]
+            for co, ci, (w0, w1) in layer.channel_pairs():
+                xs = X[ci]
+                ws = Wf[w0, w1]
+                ybase = co * n_out
+                xbase = ci * n_in
+                wbase = (w0 * Wf.shape[1] + w1) * kk
+                for o, i, t in zip(o_idx.tolist(), i_idx.tolist(), wt.tolist()):
+                    xv = xs[i]
+                    wv = ws[t]
+                    fwd[ybase + o].append((xv, wv))
+                    jac_x[xbase + i].append((ybase + o, wv))
+                    jac_w[wbase + t].append((ybase + o, xv))
+            if spec.bias:
+                for co in range(spec.out_channels):
+                    bsym = self._b[co]
+                    for o in range(n_out):
+                        fwd[co * n_out + o].append((bsym, None))
+            y_flat = [_sum_of_products(terms) for terms in fwd]
+            dyf = DY.reshape(-1)
+            gx = [_sum_of_products([(dyf[yo], c) for yo, c in col]) for col in jac_x]
+            gw = [_sum_of_products([(dyf[yo], c) for yo, c in col]) for col in jac_w]
+            self.grad_w = _to_array(gw, self._w.shape)
+            self._jac_w = jac_w
+            if spec.bias:
+                self.grad_b = _to_array(
+                    [Add(*DY[co]) for co in range(spec.out_channels)], (spec.out_channels,)
+                )
+            else:
+                self.grad_b = None
+        else:
+            self.grad_w = None
+            self.grad_b = None
+            self._jac_w = None
+            y_flat, coefs = self._pool_forward(X, o_idx, t_idx, i_idx, n_out)
+            for (c, o, i), coef in coefs.items():
+                jac_x[c * n_in + i].append((c * n_out + o, coef))
+            dyf = DY.reshape(-1)
+            gx = [Add(*[dyf[yo] * c for yo, c in col]) for col in jac_x]
+        self.y = _to_array(y_flat, spec.y_shape)
+        self.grad_x = _to_array(gx, spec.x_shape)
+        self._jac_x = jac_x
+        self._n = (n_y, n_x)
+
+    def _pool_forward(self, X, o_idx, t_idx, i_idx, n_out):
+        """Pool outputs and the coefficients dy[c, o]/dx[c, i]."""
+        spec, layer = self.spec, self.layer
+        by_out = [[] for _ in range(n_out)]
+        for o, t, i in zip(o_idx.tolist(), t_idx.tolist(), i_idx.tolist()):
+            by_out[o].append(i)  # taps in row-major order within each window
+        y_flat, coefs = [], {}
+        if spec.kind == "avg_pool":
+            sizes = layer.window_sizes
+            for c in range(spec.in_channels):
+                for o in range(n_out):
+                    share = sympy.Rational(1, int(sizes[o]))
+                    y_flat.append(Add(*[X[c, i] for i in by_out[o]]) * share)
+                    for i in by_out[o]:
+                        coefs[(c, o, i)] = share
+            return y_flat, coefs
+        for c in range(spec.in_channels):
+            for o in range(n_out):
+                vals = [X[c, i] for i in by_out[o]]
+                y_flat.append(sympy.Max(*vals))
+                wins = []
+                for t, v in enumerate(vals):
+                    conds = [v > u for u in vals[:t]] if spec.ties == "first" else []
+                    conds += [v >= u for u in vals[t + 1 :]]
+                    if spec.ties == "split":
+                        conds += [v >= u for u in vals[:t]]
+                    wins.append(sympy.Piecewise((1, sympy.And(*conds)), (0, True)))
+                total = Add(*wins) if spec.ties == "split" and len(wins) > 1 else None
+                for i, win in zip(by_out[o], wins):
+                    coefs[(c, o, i)] = win / total if total is not None else win
+        return y_flat, coefs
+
+    # ------------------------------------------------------------------ public data
+    @property
+    def x(self):
+        return _to_array(self._x.reshape(-1), self._x.shape)
+
+    @property
+    def w(self):
+        return None if self._w is None else _to_array(self._w.reshape(-1), self._w.shape)
+
+    @property
+    def b(self):
+        return None if self._b is None else _to_array(self._b.reshape(-1), self._b.shape)
+
+    @property
+    def dy(self):
+        return _to_array(self._dy.reshape(-1), self._dy.shape)
+
+    @property
+    def y_symbols(self):
+        """Names y_ij of the outputs (the forward expressions are :attr:`y`)."""
+        return _to_array(self._yname.reshape(-1), self._yname.shape)
+
+    def jacobian_terms(self, wrt: str):
+        """Non-zero partial derivatives of the outputs, per parameter entry.
+
+        ``wrt`` is ``'x'`` or ``'w'``; returns a list (row-major over that parameter) whose
+        entries are lists of ``(flat output index, dy_o / d param)``: the total-derivative sum
+        dE/dp = sum_o dE/dy_o dy_o/dp with its zero terms left out.
+        """
+        if wrt == "x":
+            return self._jac_x
+        if wrt == "w" and self._jac_w is not None:
+            return self._jac_w
+        raise SymconvError(f"{self.spec.op}: jacobian_terms wrt must be 'x' or 'w', got {wrt!r}")
+
+    def jacobian(self):
+        """The sparse Jacobian dy/dx, shape (n_y, n_x), row-major vec of (C, *spatial)."""
+        entries = {}
+        for i, col in enumerate(self._jac_x):
+            for o, c in col:
+                entries[(o, i)] = c
+        return sympy.SparseMatrix(self._n[0], self._n[1], entries)
+
+    def toeplitz(self, convention: str = "column"):
+        """The unrolled (Toeplitz) matrix of a linear layer as a sparse SymPy matrix.
+
+        ``convention='column'`` gives T with vec(y) = T vec(x) (+ bias); ``'row'`` gives the
+        slides' form x W = y with W = T^T (for seed 000, the 9x4 matrix). It equals the
+        Jacobian dy/dx. Max pooling is not linear: use :meth:`jacobian`.
+        """
+        if convention not in ("column", "row"):
+            raise SpecError(
+                f"{self.spec.op}: convention must be 'column' or 'row', got {convention!r}"
+            )
+        if self.spec.kind == "max_pool":
+            raise SymconvError(
+                f"{self.spec.op}: max pooling is not linear, so it has no Toeplitz matrix; "
+                "use Derivation.jacobian() for its (input-dependent) Jacobian"
+            )
+        entries = {}
+        row = convention == "row"
+        for i, col in enumerate(self._jac_x):
+            for o, c in col:
+                entries[(i, o) if row else (o, i)] = c
+        n_y, n_x = self._n
+        shape = (n_x, n_y) if row else (n_y, n_x)
+        return sympy.SparseMatrix(shape[0], shape[1], entries)
+
+    def bias_vector(self):
+        """vec of the bias broadcast over the output (the '+ bias' of vec(y) = T vec(x) + b)."""
+        n_out = math.prod(self.spec.output_size)
+        if self._b is None:
+            return sympy.zeros(self._n[0], 1)
+        return sympy.Matrix(
+            [self._b[co] for co in range(self.spec.out_channels) for _ in range(n_out)]
+        )
+
+    # ------------------------------------------------------------------ loss
+    def with_loss(self, target=None) -> "Derivation":
+        """A copy with the seed-000 loss E = 1/2 sum (y - yhat)^2 substituted.
+
+        ``target`` is yhat: numbers or expressions shaped like ``y``; default symbols
+        ``yhat_ij``. The copy has ``loss`` (E), ``target``, ``dy_value`` (dE/dy = y - yhat) and
+        gradients in which every dE/dy_ij is replaced by y_ij - yhat_ij.
+        """
+        spec = self.spec
+        if target is None:
+            tgt = symbol_array("yhat", spec.y_shape, index_base=self.index_base, keep_leading=1)
+        else:
+            tgt = _object_array(target, spec.y_shape, "target", spec.op)
+        new = object.__new__(Derivation)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.pop("identities", None)
+        new._base = getattr(self, "_base", self)
+        yv = np.array(self.y.tolist(), dtype=object).reshape(spec.y_shape)
+        diff = yv - tgt
+        new.target = _to_array(tgt.reshape(-1), spec.y_shape)
+        new.dy_value = _to_array(diff.reshape(-1), spec.y_shape)
+        new.loss = sympy.Rational(1, 2) * Add(*[d**2 for d in diff.reshape(-1)])
+        subs = dict(zip(self._dy.reshape(-1), diff.reshape(-1)))
+        new.grad_x = self.grad_x.xreplace(subs)
+        new.grad_w = None if self.grad_w is None else self.grad_w.xreplace(subs)
+        new.grad_b = None if self.grad_b is None else self.grad_b.xreplace(subs)
+        return new
+
+    # ------------------------------------------------------------------ identities
+    @cached_property
+    def identities(self) -> list:
+        """The identities of the seeds for this layer, stated with independent arithmetic."""
+        spec = self.spec
+        dy = self._dy
+        T = None
+        out = []
+        if spec.kind != "max_pool":
+            T = self.toeplitz("column")
+            vec = sympy.Matrix(list(dy.reshape(-1)))
+            gx = (T.T * vec).reshape(1, T.shape[1])
+            out.append(
+                Identity(
+                    "grad_x_transpose",
+                    "dE/dx = W^T dE/dy (vec form: the transposed convolution)",
+                    r"\frac{\partial E}{\partial x} = \frac{\partial E}{\partial y}\, W^{T}",
+                    self.grad_x,
+                    _to_array(list(gx), spec.x_shape),
+                )
+            )
+        if spec.has_weight:
+            out.extend(self._conv_identities())
+        if spec.bias:
+            out.append(
+                Identity(
+                    "grad_b_sum",
+                    "dE/db_c = sum of dE/dy over output channel c",
+                    r"\frac{\partial E}{\partial b_c} = \sum_{o} \frac{\partial E}{\partial y_{c,o}}",
+                    self.grad_b,
+                    _to_array(
+                        [Add(*dy[c].reshape(-1)) for c in range(spec.out_channels)],
+                        (spec.out_channels,),
+                    ),
+                )
+            )
+        return out
+
+    def _conv_identities(self):
+        spec, layer = self.spec, self.layer
+        nd = spec.ndim
+        x, dy, w = self._x, self._dy, self._w
+        s, d = spec.stride, spec.dilation
+        K = spec.kernel_size
+        eff = spec.effective_kernel
+        pads = spec.padding
+        gw = np.empty(w.shape, dtype=object)
+        gx = np.full(x.shape, sympy.Integer(0), dtype=object)
+        for co, ci, (w0, w1) in layer.channel_pairs():
+            kern = w[w0, w1]
+            if spec.kind == "conv":
+                weff = _rotate(kern) if spec.flip else kern
+                corr = _correlate(_pad(x[ci], pads), _dilate(dy[co], s), d)
+                g = _fit(corr, (0,) * nd, K)
+                gw[w0, w1] = _rotate(g) if spec.flip else g
+                full = _pad(_dilate(dy[co], s), [(e - 1, e - 1) for e in eff])
+                dxp = _correlate(full, _dilate(_rotate(weff), d), (1,) * nd)
+                gx[ci] = gx[ci] + _fit(dxp, [lo for lo, _ in pads], spec.input_size)
+            else:
+                dyp = _pad(dy[co], pads)
+                corr = _correlate(dyp, _dilate(x[ci], s), d)
+                gw[w0, w1] = _fit(corr, (0,) * nd, K)
+                conv = _correlate(dyp, _dilate(kern, d), s)
+                gx[ci] = gx[ci] + _fit(conv, (0,) * nd, spec.input_size)
+        if spec.kind == "conv":
+            texts = (
+                "dE/dw = x (zero-padded) cross-correlated with dE/dy (stride-dilated), "
+                "sampled at the kernel dilation",
+                r"\frac{\partial E}{\partial w} = x \star \frac{\partial E}{\partial y}",
+                "dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the "
+                "180-degree-rotated kernel",
+                r"\frac{\partial E}{\partial x} = \operatorname{pad}\!\left("
+                r"\frac{\partial E}{\partial y}\right) \star \operatorname{rot}_{180}(w)",
+            )
+        else:
+            texts = (
+                "dE/dw = dE/dy (cropping undone by padding) cross-correlated with x "
+                "(stride-dilated)",
+                r"\frac{\partial E}{\partial w} = \frac{\partial E}{\partial y} \star x",
+                "dE/dx = the forward convolution of dE/dy with w (stride s, dilation d)",
+                r"\frac{\partial E}{\partial x} = \frac{\partial E}{\partial y} \star w",
+            )
+        return [
+            Identity(
+                "grad_w_correlation",
+                texts[0],
+                texts[1],
+                self.grad_w,
+                _to_array(gw.reshape(-1), w.shape),
+            ),
+            Identity(
+                "grad_x_full_correlation",
+                texts[2],
+                texts[3],
+                self.grad_x,
+                _to_array(gx.reshape(-1), x.shape),
+            ),
+        ]
+
+    def verify_identities(self) -> dict:
+        """``{identity name: True/False}``, each checked with sympy.expand."""
+        return {ident.name: ident.verify() for ident in self.identities}
+
+    # ------------------------------------------------------------------ numbers
+    def evaluate(self, x=None, w=None, b=None, dy=None, target=None) -> dict:
+        """Evaluate the symbolic results at numbers.
+
+        Returns ``{"y", "grad_x", "grad_w", "grad_b"}`` as NumPy arrays (None where the layer
+        has no such quantity, and gradients None when neither ``dy`` nor ``target`` is given).
+        With ``target`` (yhat), dE/dy = y - yhat. Inputs made only of ints and
+        ``fractions.Fraction`` are evaluated exactly (object arrays of Fraction); anything else
+        in float64.
+        """
+        spec, op = self.spec, self.spec.op
+        if x is None:
+            raise SpecError(f"{op}: evaluate needs x, got None")
+        arrays = {"x": _object_array(x, spec.x_shape, "x", op)}
+        if spec.has_weight:
+            if w is None:
+                raise SpecError(f"{op}: evaluate needs w of shape {spec.w_shape}, got None")
+            arrays["w"] = _object_array(w, spec.w_shape, "w", op)
+        if spec.bias:
+            arrays["b"] = (
+                _object_array(b, spec.b_shape, "b", op)
+                if b is not None
+                else np.zeros(spec.b_shape, dtype=object) + 0
+            )
+        if dy is not None and target is not None:
+            raise SpecError(f"{op}: give dy or target, not both")
+        exact = all(_is_exact(v) for v in arrays.values())
+        if dy is not None:
+            arrays["dy"] = _object_array(dy, spec.y_shape, "dy", op)
+            exact = exact and _is_exact(arrays["dy"])
+        if target is not None:
+            tgt = _object_array(target, spec.y_shape, "target", op)
+            exact = exact and _is_exact(tgt)
+        conv = _to_fraction if exact else float
+        result = {"y": None, "grad_x": None, "grad_w": None, "grad_b": None}
+        values = {}
+        for name, sym in (("x", self._x), ("w", self._w), ("b", self._b)):
+            if name in arrays:
+                values.update(zip(sym.reshape(-1), arrays[name].reshape(-1)))
+        y = self._numeric(self.y, values, exact)
+        result["y"] = y
+        if target is not None:
+            dyv = y - np.vectorize(conv, otypes=[object if exact else float])(tgt)
+        elif dy is not None:
+            dyv = arrays["dy"]
+        else:
+            return result
+        values.update(zip(self._dy.reshape(-1), np.asarray(dyv, dtype=object).reshape(-1)))
+        base = getattr(self, "_base", self)
+        result["grad_x"] = self._numeric(base.grad_x, values, exact)
+        if base.grad_w is not None:
+            result["grad_w"] = self._numeric(base.grad_w, values, exact)
+        if base.grad_b is not None:
+            result["grad_b"] = self._numeric(base.grad_b, values, exact)
+        return result
+
+    def _numeric(self, arr, values, exact):
+        shape = arr.shape
+        if exact:
+            subs = {
+                k: (
+                    sympy.Rational(v.numerator, v.denominator)
+                    if isinstance(v, Fraction)
+                    else sympy.Integer(v)
+                )
+                for k, v in values.items()
+            }
+            out = [_to_fraction(e.xreplace(subs)) for e in _flat(arr)]
+            return np.array(out, dtype=object).reshape(shape)
+        syms = list(values)
+        fn = sympy.lambdify(syms, _flat(arr), modules="numpy")
+        vals = [float(values[s]) for s in syms]
+        return np.asarray(fn(*vals), dtype=np.float64).reshape(shape)
+
+    def __repr__(self) -> str:
+        parts = ["y", "grad_x"]
+        if self.grad_w is not None:
+            parts.append("grad_w")
+        if self.grad_b is not None:
+            parts.append("grad_b")
+        loss = ", with L2 loss" if self.loss is not None else ""
+        return f"Derivation({self.spec!r}; {', '.join(parts)}{loss})"
+
+
+def _is_exact(arr) -> bool:
+    return all(
+        isinstance(v, (int, Fraction, sympy.Rational)) and not isinstance(v, bool)
+        for v in np.asarray(arr, dtype=object).reshape(-1)
+    )
+
+
+def _to_fraction(v):
+    if isinstance(v, Fraction):
+        return v
+    if isinstance(v, int):
+        return Fraction(v)
+    v = sympy.nsimplify(v) if not isinstance(v, sympy.Rational) else v
+    if isinstance(v, sympy.Rational):
+        return Fraction(int(v.p), int(v.q))
+    raise SymconvError(f"exact evaluation left a non-rational value {v!r}")
+
+
+def _object_array(value, shape, name, op):
+    try:
+        arr = np.array(value, dtype=object)
+    except (ValueError, TypeError) as exc:
+        raise SpecError(f"{op}: {name} must be an array of shape {shape}, got {exc}") from None
+    if arr.shape != tuple(shape):
+        squeezed = tuple(n for n in shape if n != 1)
+        if tuple(n for n in arr.shape if n != 1) == squeezed:
+            arr = arr.reshape(shape)
+        else:
+            raise SpecError(f"{op}: {name} must have shape {tuple(shape)}, got shape {arr.shape}")
+    for v in arr.reshape(-1):
+        if isinstance(v, bool) or not isinstance(
+            v, (int, float, Fraction, np.integer, np.floating, sympy.Basic)
+        ):
+            raise SpecError(f"{op}: {name} must hold numbers, got {v!r}")
+    return (
+        np.vectorize(
+            lambda v: (
+                int(v)
+                if isinstance(v, np.integer)
+                else (float(v) if isinstance(v, np.floating) else v)
+            ),
+            otypes=[object],
+        )(arr)
+        if arr.size
+        else arr
+    )
+
+
+def derive(layer: Layer, *, index_base: int = 1) -> Derivation:
+    """Build the :class:`Derivation` of a layer: forward expressions and exact gradients.
+
+    >>> import symconv
+    >>> d = symconv.derive(symconv.conv((3, 3), 2))
+    >>> d.y[0, 0, 0]
+    w_11*x_11 + w_12*x_12 + w_21*x_21 + w_22*x_22
+    """
+    return Derivation(layer, index_base=index_base)

@@ -1,0 +1,324 @@
+"""Symbolic layers: a spec plus its index map.
+
+The index map is the single source of truth for the convolution arithmetic. For every output
+position ``o`` (row-major over the output's spatial size) and every kernel tap ``t`` (row-major
+over the kernel), it records which input position the tap reads:
+
+* ``index_map[o, t]`` - the flat input position (row-major over ``input_size``), or ``-1``
+  when the tap reads padding or (transposed convolution) nothing;
+* ``pad_mask[o, t]`` - the tap lies inside the padded extent but outside the input
+  (it reads a padding value: 0 for conv/avg, -inf for max);
+* ``weight_tap[t]`` - the kernel tap whose weight multiplies it (reversed when ``flip=True``).
+
+It is the product of one small map per axis (:attr:`Layer.axis_maps`), from which generated
+code reads its slices. Forward expressions, gradients, the Toeplitz matrix, LaTeX and
+generated code are all read off these arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .errors import SpecError
+from .spec import LayerSpec
+
+__all__ = ["Layer", "AxisMap", "conv", "conv_transpose", "max_pool", "avg_pool"]
+
+
+@dataclass(frozen=True)
+class AxisMap:
+    """Index map of one spatial axis.
+
+    ``source[o, k]`` is the input coordinate read by output ``o`` through kernel tap ``k``
+    (unpadded coordinates, may be negative or past the end when it falls in padding);
+    ``valid[o, k]`` says it is a real input element; ``in_padded[o, k]`` says it lies inside the
+    padded extent (input or padding, not the ceil_mode overhang). For a transposed
+    convolution ``source`` is the input coordinate ``i`` with ``i*s + k*d - lo == o`` and
+    ``valid`` is False where no such ``i`` exists.
+    """
+
+    source: np.ndarray
+    valid: np.ndarray
+    in_padded: np.ndarray
+
+
+class Layer:
+    """A layer spec and its index map. Build one with :func:`conv`, :func:`conv_transpose`,
+    :func:`max_pool` or :func:`avg_pool`; pass it to :func:`symconv.derive`."""
+
+    def __init__(self, spec: LayerSpec):
+        self.spec = spec
+
+    # convenient views of the spec
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def ndim(self) -> int:
+        return self.spec.ndim
+
+    @property
+    def input_size(self) -> tuple:
+        return self.spec.input_size
+
+    @property
+    def output_size(self) -> tuple:
+        return self.spec.output_size
+
+    def __repr__(self) -> str:
+        return repr(self.spec)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Layer) and other.spec == self.spec
+
+    def __hash__(self) -> int:
+        return hash(self.spec)
+
+    # ------------------------------------------------------------------ the index map
+    @cached_property
+    def axis_maps(self) -> tuple:
+        """One :class:`AxisMap` per spatial axis."""
+        spec = self.spec
+        maps = []
+        for n, k, s, d, (lo, hi), o_len in zip(
+            spec.input_size,
+            spec.kernel_size,
+            spec.stride,
+            spec.dilation,
+            spec.padding,
+            spec.output_size,
+        ):
+            o = np.arange(o_len)[:, None]
+            t = np.arange(k)[None, :]
+            if spec.kind == "conv_transpose":
+                num = o + lo - t * d
+                src = np.floor_divide(num, s)
+                valid = (num % s == 0) & (src >= 0) & (src < n)
+                in_padded = np.zeros_like(valid)
+            else:
+                src = o * s - lo + t * d
+                valid = (src >= 0) & (src < n)
+                in_padded = (src >= -lo) & (src < n + hi)
+            maps.append(AxisMap(src.astype(np.int64), valid, in_padded))
+        return tuple(maps)
+
+    @cached_property
+    def _flat_maps(self):
+        spec = self.spec
+        nd = spec.ndim
+        index = np.zeros((1, 1), dtype=np.int64)
+        valid = np.ones((1, 1), dtype=bool)
+        in_padded = np.ones((1, 1), dtype=bool)
+        for axis, amap in enumerate(self.axis_maps):
+            o_len, k_len = amap.source.shape
+            stride = math.prod(spec.input_size[axis + 1 :]) if axis < nd - 1 else 1
+            contrib = np.where(amap.valid, amap.source, 0) * stride
+            index = (index[:, None, :, None] + contrib[None, :, None, :]).reshape(
+                index.shape[0] * o_len, index.shape[1] * k_len
+            )
+            valid = (valid[:, None, :, None] & amap.valid[None, :, None, :]).reshape(index.shape)
+            in_padded = (in_padded[:, None, :, None] & amap.in_padded[None, :, None, :]).reshape(
+                index.shape
+            )
+        index = np.where(valid, index, -1)
+        pad_mask = in_padded & ~valid
+        index.setflags(write=False)
+        pad_mask.setflags(write=False)
+        return index, pad_mask
+
+    @property
+    def index_map(self) -> np.ndarray:
+        """(n_out, n_taps) flat input position read by each (output, tap), -1 for none."""
+        return self._flat_maps[0]
+
+    @property
+    def pad_mask(self) -> np.ndarray:
+        """(n_out, n_taps) True where the tap reads a padding value."""
+        return self._flat_maps[1]
+
+    @cached_property
+    def weight_tap(self) -> np.ndarray:
+        """(n_taps,) kernel tap whose weight tap ``t`` uses (reversed for true convolution)."""
+        n = math.prod(self.spec.kernel_size)
+        taps = np.arange(n)[::-1] if self.spec.flip else np.arange(n)
+        taps = taps.copy()
+        taps.setflags(write=False)
+        return taps
+
+    @cached_property
+    def window_sizes(self) -> np.ndarray:
+        """(n_out,) number of taps per output counted by an average pool's divisor
+        (taps inside the padded extent when count_include_pad, real inputs otherwise)."""
+        if self.spec.count_include_pad:
+            counted = (self.index_map >= 0) | self.pad_mask
+        else:
+            counted = self.index_map >= 0
+        return counted.sum(axis=1)
+
+    def channel_pairs(self):
+        """Yield ``(c_out, c_in, w_index)``: every (output channel, input channel) pair the
+        layer connects, with the leading weight indices that join them."""
+        spec = self.spec
+        g = spec.groups
+        cin_g = spec.in_channels // g
+        cout_g = spec.out_channels // g
+        if spec.is_pool:
+            for c in range(spec.in_channels):
+                yield c, c, None
+        elif spec.kind == "conv":
+            for co in range(spec.out_channels):
+                grp = co // cout_g
+                for cl in range(cin_g):
+                    yield co, grp * cin_g + cl, (co, cl)
+        else:
+            for ci in range(spec.in_channels):
+                grp = ci // cin_g
+                for cl in range(cout_g):
+                    yield grp * cout_g + cl, ci, (ci, cl)
+
+
+# ---------------------------------------------------------------------- public constructors
+def _build(kind, input_size, kernel_size, **kwargs) -> Layer:
+    try:
+        return Layer(LayerSpec.build(kind, input_size, kernel_size, **kwargs))
+    except SpecError:
+        raise
+    except TypeError as exc:  # e.g. unhashable or non-comparable parameter types
+        raise SpecError(f"{kind}: invalid parameter: {exc}") from None
+
+
+def conv(
+    input_size,
+    kernel_size,
+    *,
+    in_channels=1,
+    out_channels=1,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    bias=False,
+    flip=False,
+) -> Layer:
+    """A convolution layer (cross-correlation by default, as deep-learning libraries do and as
+    seed 000 computes; ``flip=True`` gives the true convolution of seed 002, i.e. the kernel
+    rotated by 180 degrees).
+
+    ``input_size`` is the spatial size; its length (1, 2 or 3) selects 1-D, 2-D or 3-D and an
+    int means 1-D. ``kernel_size``, ``stride``, ``dilation`` broadcast from ints. ``padding`` is
+    an int, a per-dimension tuple, per-side pairs ``((lo, hi), ...)``, ``'valid'`` or ``'same'``
+    (extra pixel on the high side, as TensorFlow/ONNX SAME_UPPER).
+
+    >>> conv((3, 3), 2).output_size
+    (2, 2)
+    """
+    return _build(
+        "conv",
+        input_size,
+        kernel_size,
+        in_channels=in_channels,
+        out_channels=out_channels,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        bias=bias,
+        flip=flip,
+    )
+
+
+def conv_transpose(
+    input_size,
+    kernel_size,
+    *,
+    in_channels=1,
+    out_channels=1,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    dilation=1,
+    groups=1,
+    bias=False,
+) -> Layer:
+    """A transposed ("expanding") convolution, the adjoint of :func:`conv`, as PyTorch's
+    ConvTransposeNd: output size ``(i - 1) s - 2 p + d (k - 1) + output_padding + 1``;
+    weights are (C_in, C_out/groups, *kernel).
+
+    >>> conv_transpose((2, 2), 3, stride=2).output_size
+    (5, 5)
+    """
+    return _build(
+        "conv_transpose",
+        input_size,
+        kernel_size,
+        in_channels=in_channels,
+        out_channels=out_channels,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+        bias=bias,
+    )
+
+
+def max_pool(
+    input_size,
+    kernel_size,
+    *,
+    channels=1,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    ties="first",
+) -> Layer:
+    """Max pooling (padding reads -inf; stride defaults to the kernel size).
+
+    ``ties`` decides where the gradient of a window goes when several inputs share the maximum:
+    ``'first'`` (default, the row-major first maximum, like PyTorch's CPU kernel) or ``'split'``
+    (an equal share to each).
+    """
+    return _build(
+        "max_pool",
+        input_size,
+        kernel_size,
+        in_channels=channels,
+        out_channels=channels,
+        stride=kernel_size if stride is None else stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        ties=ties,
+    )
+
+
+def avg_pool(
+    input_size,
+    kernel_size,
+    *,
+    channels=1,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+) -> Layer:
+    """Average (mean) pooling, as PyTorch's AvgPoolNd: with ``count_include_pad`` the divisor
+    counts the padding taps of a window (not the ceil_mode overhang past the padding);
+    without it, only real inputs."""
+    return _build(
+        "avg_pool",
+        input_size,
+        kernel_size,
+        in_channels=channels,
+        out_channels=channels,
+        stride=kernel_size if stride is None else stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+    )

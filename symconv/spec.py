@@ -1,0 +1,369 @@
+"""Layer specifications: the one place where user parameters are parsed and validated.
+
+A :class:`LayerSpec` is frozen and fully resolved: every per-dimension parameter is a tuple of
+length ``ndim`` and padding is a tuple of ``(low, high)`` pairs. Everything downstream trusts it.
+
+Output sizes (per spatial dimension, ``L`` input, ``k`` kernel, ``s`` stride, ``d`` dilation,
+``lo``/``hi`` padding, effective kernel ``e = (k - 1) d + 1``):
+
+* conv and pools: ``floor((L + lo + hi - e) / s) + 1``; with ``ceil_mode`` (pools) the division
+  rounds up, but a last window that would start inside the right padding is dropped
+  (PyTorch's rule);
+* conv_transpose: ``(L - 1) s - lo - hi + e + output_padding``.
+
+Padding ``'same'`` (conv and pools) pads so that the output size is ``ceil(L / s)``: the total
+``max((ceil(L / s) - 1) s + e - L, 0)`` is split with the extra pixel on the **high** side
+(TensorFlow / ONNX ``SAME_UPPER``). ``'valid'`` means no padding.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+from .errors import SpecError
+
+__all__ = ["LayerSpec", "KINDS", "TIE_POLICIES"]
+
+KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
+TIE_POLICIES = ("first", "split")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _fmt(size) -> str:
+    return "x".join(str(v) for v in size)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Resolved parameters of one layer. Build it with :meth:`LayerSpec.build` (or the public
+    constructors :func:`symconv.conv` and friends), which validate every field."""
+
+    kind: str
+    input_size: tuple
+    kernel_size: tuple
+    in_channels: int = 1
+    out_channels: int = 1
+    stride: tuple = ()
+    padding: tuple = ()
+    dilation: tuple = ()
+    groups: int = 1
+    bias: bool = False
+    flip: bool = False
+    output_padding: tuple = ()
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    ties: str = "first"
+    padding_mode: str = field(default="explicit", compare=False)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def build(
+        cls,
+        kind,
+        input_size,
+        kernel_size,
+        *,
+        in_channels=1,
+        out_channels=1,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=False,
+        flip=False,
+        output_padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        ties="first",
+    ) -> "LayerSpec":
+        """Validate user parameters and return the resolved spec (raises :class:`SpecError`)."""
+        if kind not in KINDS:
+            raise SpecError(f"layer: kind must be one of {KINDS}, got {kind!r}")
+        input_size = _as_size_tuple(kind, "input_size", input_size, None)
+        ndim = len(input_size)
+        op = f"{kind}{ndim}d"
+        if ndim not in (1, 2, 3):
+            raise SpecError(
+                f"{kind}: input_size must have 1, 2 or 3 dimensions, got {input_size!r}"
+            )
+        kernel_size = _as_size_tuple(op, "kernel_size", kernel_size, ndim)
+        stride = _as_size_tuple(op, "stride", stride, ndim)
+        dilation = _as_size_tuple(op, "dilation", dilation, ndim)
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not _is_int(value) or value < 1:
+                raise SpecError(f"{op}: {name} must be a positive integer, got {value!r}")
+        if not _is_int(groups) or groups < 1:
+            raise SpecError(f"{op}: groups must be a positive integer, got {groups!r}")
+        for name, value in (
+            ("bias", bias),
+            ("flip", flip),
+            ("ceil_mode", ceil_mode),
+            ("count_include_pad", count_include_pad),
+        ):
+            if not isinstance(value, bool):
+                raise SpecError(f"{op}: {name} must be True or False, got {value!r}")
+        if ties not in TIE_POLICIES:
+            raise SpecError(f"{op}: ties must be one of {TIE_POLICIES}, got {ties!r}")
+        if kind in ("max_pool", "avg_pool"):
+            out_channels = in_channels
+            groups = in_channels
+        elif in_channels % groups or out_channels % groups:
+            raise SpecError(
+                f"{op}: groups must divide in_channels and out_channels, got groups={groups} "
+                f"with in_channels={in_channels}, out_channels={out_channels}"
+            )
+        if kind == "conv_transpose":
+            output_padding = _as_size_tuple(op, "output_padding", output_padding, ndim, zero=True)
+            for op_, s, d in zip(output_padding, stride, dilation):
+                if op_ >= max(s, d):
+                    raise SpecError(
+                        f"{op}: output_padding must be smaller than stride or dilation, got "
+                        f"output_padding={output_padding} with stride={stride}, "
+                        f"dilation={dilation}"
+                    )
+        else:
+            output_padding = (0,) * ndim
+        effective = tuple((k - 1) * d + 1 for k, d in zip(kernel_size, dilation))
+        pads, mode = _resolve_padding(op, kind, padding, input_size, stride, effective)
+        if kind in ("max_pool", "avg_pool"):
+            for (lo, hi), e in zip(pads, effective):
+                if max(lo, hi) > e // 2:
+                    raise SpecError(
+                        f"{op}: padding must be at most half the effective kernel "
+                        f"({_fmt(effective)} -> at most {tuple(e // 2 for e in effective)}), "
+                        f"got {_padding_repr(pads)}"
+                        + (" from padding='same'" if mode == "same" else "")
+                    )
+        if kind != "conv_transpose":
+            padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
+            if any(e > p for e, p in zip(effective, padded)):
+                dil = f", dilation {_fmt(dilation)}" if any(d > 1 for d in dilation) else ""
+                raise SpecError(
+                    f"{op}: effective kernel {_fmt(effective)} (kernel {_fmt(kernel_size)}{dil}) "
+                    f"is larger than the padded input {_fmt(padded)}"
+                )
+        spec = cls(
+            kind=kind,
+            input_size=input_size,
+            kernel_size=kernel_size,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            stride=stride,
+            padding=pads,
+            dilation=dilation,
+            groups=groups,
+            bias=bias if kind in ("conv", "conv_transpose") else False,
+            flip=flip,
+            output_padding=output_padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+            ties=ties,
+            padding_mode=mode,
+        )
+        if any(o < 1 for o in spec.output_size):
+            raise SpecError(
+                f"{op}: output size must be positive, got {_fmt(spec.output_size)} "
+                f"(input {_fmt(input_size)}, padding {_padding_repr(pads)})"
+            )
+        return spec
+
+    # ------------------------------------------------------------------ derived facts
+    @property
+    def ndim(self) -> int:
+        return len(self.input_size)
+
+    @property
+    def op(self) -> str:
+        """Operation name used in messages, e.g. ``conv2d``."""
+        return f"{self.kind}{self.ndim}d"
+
+    @property
+    def is_pool(self) -> bool:
+        return self.kind in ("max_pool", "avg_pool")
+
+    @property
+    def has_weight(self) -> bool:
+        return self.kind in ("conv", "conv_transpose")
+
+    @property
+    def effective_kernel(self) -> tuple:
+        return tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation))
+
+    @property
+    def padded_size(self) -> tuple:
+        return tuple(n + lo + hi for n, (lo, hi) in zip(self.input_size, self.padding))
+
+    @property
+    def output_size(self) -> tuple:
+        out = []
+        for n, (lo, hi), e, s, op in zip(
+            self.input_size,
+            self.padding,
+            self.effective_kernel,
+            self.stride,
+            self.output_padding,
+        ):
+            if self.kind == "conv_transpose":
+                out.append((n - 1) * s - lo - hi + e + op)
+            elif self.ceil_mode:
+                o = -(-(n + lo + hi - e) // s) + 1
+                if (o - 1) * s >= n + lo:
+                    o -= 1
+                out.append(o)
+            else:
+                out.append((n + lo + hi - e) // s + 1)
+        return tuple(out)
+
+    @property
+    def x_shape(self) -> tuple:
+        return (self.in_channels,) + self.input_size
+
+    @property
+    def y_shape(self) -> tuple:
+        return (self.out_channels,) + self.output_size
+
+    @property
+    def w_shape(self):
+        """(C_out, C_in/groups, *k) for conv, (C_in, C_out/groups, *k) for conv_transpose."""
+        if self.kind == "conv":
+            return (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        if self.kind == "conv_transpose":
+            return (self.in_channels, self.out_channels // self.groups) + self.kernel_size
+        return None
+
+    @property
+    def b_shape(self):
+        return (self.out_channels,) if self.bias else None
+
+    @property
+    def parameter_count(self) -> int:
+        if not self.has_weight:
+            return 0
+        return math.prod(self.w_shape) + (self.out_channels if self.bias else 0)
+
+    def describe(self) -> str:
+        """One line such as ``conv2d with input 3x3, kernel 2x2`` (context for messages)."""
+        return f"{self.op} with input {_fmt(self.input_size)}, kernel {_fmt(self.kernel_size)}"
+
+    def __repr__(self) -> str:
+        nd = self.ndim
+
+        def short(t):
+            return t[0] if len(set(t)) == 1 else t
+
+        parts = [f"input_size={self.input_size}", f"kernel_size={short(self.kernel_size)}"]
+        if self.has_weight:
+            parts += [f"in_channels={self.in_channels}", f"out_channels={self.out_channels}"]
+        else:
+            parts.append(f"channels={self.in_channels}")
+        parts.append(f"stride={short(self.stride)}")
+        parts.append(f"padding={_padding_repr(self.padding)}")
+        if self.kind != "avg_pool" and any(d != 1 for d in self.dilation):
+            parts.append(f"dilation={short(self.dilation)}")
+        if self.kind == "conv_transpose" and any(self.output_padding):
+            parts.append(f"output_padding={short(self.output_padding)}")
+        if self.has_weight and self.groups != 1:
+            parts.append(f"groups={self.groups}")
+        if self.bias:
+            parts.append("bias=True")
+        if self.flip:
+            parts.append("flip=True")
+        if self.is_pool and self.ceil_mode:
+            parts.append("ceil_mode=True")
+        if self.kind == "avg_pool" and not self.count_include_pad:
+            parts.append("count_include_pad=False")
+        if self.kind == "max_pool" and self.ties != "first":
+            parts.append(f"ties={self.ties!r}")
+        del nd
+        return f"{self.op}({', '.join(parts)}) -> output_size={self.output_size}"
+
+
+# ---------------------------------------------------------------------- parsing helpers
+def _as_size_tuple(op, name, value, ndim, zero=False):
+    """Broadcast an int to ``ndim`` dimensions and check every entry."""
+    rule = "non-negative integers" if zero else "positive integers"
+    if _is_int(value):
+        if ndim is None:
+            values = (int(value),)
+        else:
+            values = (int(value),) * ndim
+    elif isinstance(value, (tuple, list)) and all(_is_int(v) for v in value):
+        values = tuple(int(v) for v in value)
+        if ndim is not None and len(values) != ndim:
+            raise SpecError(
+                f"{op}: {name} must have {ndim} entries (one per spatial dimension), "
+                f"got {value!r}"
+            )
+    else:
+        raise SpecError(f"{op}: {name} must be an int or a tuple of ints, got {value!r}")
+    if any(v < (0 if zero else 1) for v in values) or not values:
+        raise SpecError(f"{op}: {name} must be {rule}, got {value!r}")
+    return values
+
+
+def _padding_repr(pads) -> str:
+    if all(lo == hi for lo, hi in pads):
+        sym = tuple(lo for lo, _ in pads)
+        return str(sym[0]) if len(set(sym)) == 1 else str(sym)
+    return str(pads)
+
+
+def _resolve_padding(op, kind, padding, input_size, stride, effective):
+    """Return ((lo, hi), ...) and the mode ('explicit', 'same' or 'valid')."""
+    ndim = len(input_size)
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return ((0, 0),) * ndim, "valid"
+        if mode != "same":
+            raise SpecError(
+                f"{op}: padding must be an int, a tuple, per-side pairs, 'valid' or 'same', "
+                f"got {padding!r}"
+            )
+        if kind == "conv_transpose":
+            raise SpecError(
+                f"{op}: padding 'same' is not defined for a transposed convolution, "
+                f"got {padding!r}; give explicit padding"
+            )
+        pads = []
+        for n, s, e in zip(input_size, stride, effective):
+            total = max((-(-n // s) - 1) * s + e - n, 0)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads), "same"
+    if _is_int(padding):
+        if padding < 0:
+            raise SpecError(f"{op}: padding must be non-negative, got {padding!r}")
+        return ((int(padding),) * 2,) * ndim, "explicit"
+    if isinstance(padding, (tuple, list)):
+        if len(padding) != ndim:
+            raise SpecError(
+                f"{op}: padding must have {ndim} entries (one per spatial dimension), "
+                f"got {padding!r}"
+            )
+        pads = []
+        for entry in padding:
+            if _is_int(entry):
+                pair = (int(entry), int(entry))
+            elif (
+                isinstance(entry, (tuple, list))
+                and len(entry) == 2
+                and all(_is_int(v) for v in entry)
+            ):
+                pair = (int(entry[0]), int(entry[1]))
+            else:
+                raise SpecError(
+                    f"{op}: padding entries must be ints or (low, high) pairs, got {padding!r}"
+                )
+            if min(pair) < 0:
+                raise SpecError(f"{op}: padding must be non-negative, got {padding!r}")
+            pads.append(pair)
+        return tuple(pads), "explicit"
+    raise SpecError(
+        f"{op}: padding must be an int, a tuple, per-side pairs, 'valid' or 'same', "
+        f"got {padding!r}"
+    )
