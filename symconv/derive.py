@@ -32,41 +32,71 @@ __all__ = ["Derivation", "Identity", "derive"]
 
 
 # ---------------------------------------------------------------------- fast sums
-def _product(a, b):
-    """The canonical product of two distinct symbols, without SymPy's canonicalization."""
-    if a.name <= b.name:
-        return Mul._from_args((a, b), True)
-    return Mul._from_args((b, a), True)
-
-
-def _sum_of_products(pairs):
-    """Sum of ``a*b`` over distinct symbol pairs, in SymPy's canonical order (see module doc).
-
-    A bias symbol may be passed as ``(b, None)``: a lone symbol sorts before products.
-    """
-    if not pairs:
-        return sympy.Integer(0)
-    keyed = []
-    lone = []
-    for a, b in pairs:
-        if b is None:
-            lone.append(a)
-        elif a.name <= b.name:
-            keyed.append(((a.name, b.name), a, b))
-        else:
-            keyed.append(((b.name, a.name), b, a))
-    keyed.sort(key=lambda item: item[0])
-    terms = sorted(lone, key=lambda s: s.name) + [
-        Mul._from_args((a, b), True) for _, a, b in keyed
-    ]
-    if len(terms) == 1:
-        return terms[0]
-    return Add._from_args(terms, True)
-
-
 def _flat(arr) -> list:
     """Entries of a SymPy N-d array in row-major order."""
     return sympy.flatten(arr.tolist()) if arr.rank() > 1 else list(arr)
+
+
+_new = object.__new__
+_MUL_ASSUMPTIONS = Mul.default_assumptions
+_ADD_ASSUMPTIONS = Add.default_assumptions
+
+
+def _mul2(a, b):
+    """``a*b`` for two distinct commutative symbols already in canonical order (a's name first):
+    what ``Mul._from_args((a, b))`` builds, minus the call overhead (this is the hot loop)."""
+    obj = _new(Mul)
+    obj._assumptions = _MUL_ASSUMPTIONS
+    obj._mhash = None
+    obj._args = (a, b)
+    obj.is_commutative = True
+    return obj
+
+
+def _fast_add(terms):
+    """Sum of distinct terms given in canonical order (see the module docstring)."""
+    if not terms:
+        return sympy.Integer(0)
+    if len(terms) == 1:
+        return terms[0]
+    obj = _new(Add)
+    obj._assumptions = _ADD_ASSUMPTIONS
+    obj._mhash = None
+    obj._args = tuple(terms)
+    obj.is_commutative = True
+    return obj
+
+
+def _name_rank(symbols) -> np.ndarray:
+    """Position of each symbol in SymPy's order of symbols (by name)."""
+    names = [s.name for s in symbols]
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    return rank
+
+
+def _grouped(terms, keys, n, combine, lead=None, lead_every=1):
+    """Combine ``terms`` (sorted by ``keys``) into ``n`` sums, one per key value; ``lead[k //
+    lead_every]`` terms (a bias) go first."""
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(keys, minlength=n)))).tolist()
+    if lead is None:
+        return [combine(terms[bounds[k] : bounds[k + 1]]) for k in range(n)]
+    return [combine(lead[k // lead_every] + terms[bounds[k] : bounds[k + 1]]) for k in range(n)]
+
+
+def _max_routing(vals, ties):
+    """dy/dx of ``Max(*vals)`` for each argument under a tie policy, as Piecewise indicators."""
+    wins = []
+    for t, v in enumerate(vals):
+        if ties == "first":
+            conds = [v > u for u in vals[:t]] + [v >= u for u in vals[t + 1 :]]
+        else:
+            conds = [v >= u for u in vals[:t] + vals[t + 1 :]]
+        wins.append(sympy.Piecewise((1, sympy.And(*conds)), (0, True)))
+    if ties == "split" and len(wins) > 1:
+        total = Add(*wins)
+        return [win / total for win in wins]
+    return wins
 
 
 def _to_array(flat, shape):
@@ -173,97 +203,91 @@ class Derivation:
         spec, layer = self.spec, self.layer
         n_in = math.prod(spec.input_size)
         n_out = math.prod(spec.output_size)
-        X = self._x.reshape(spec.in_channels, n_in)
-        DY = self._dy.reshape(spec.out_channels, n_out)
+        n_y = spec.out_channels * n_out
+        n_x = spec.in_channels * n_in
+        xf = self._x.reshape(-1)
+        dyf = self._dy.reshape(-1)
         index_map = layer.index_map
         o_idx, t_idx = np.nonzero(index_map >= 0)
         i_idx = index_map[o_idx, t_idx]
-        # Jacobian entries: for each flat y position, the list of (flat x position, coef);
-        # for each flat w position, the list of (flat y position, coef).
-        n_y = spec.out_channels * n_out
-        n_x = spec.in_channels * n_in
-        jac_x = [[] for _ in range(n_x)]  # x position -> [(y position, dy/dx coefficient)]
-        if spec.has_weight:
-            Wf = self._w.reshape(self._w.shape[0], self._w.shape[1], -1)
-            wt = layer.weight_tap[t_idx]
-            n_w = Wf.size
-            jac_w = [[] for _ in range(n_w)]
-            fwd = [[] for _ in range(n_y)]
-            kk = Wf.shape[2]
-            for co, ci, (w0, w1) in layer.channel_pairs():
-                xs = X[ci]
-                ws = Wf[w0, w1]
-                ybase = co * n_out
-                xbase = ci * n_in
-                wbase = (w0 * Wf.shape[1] + w1) * kk
-                for o, i, t in zip(o_idx.tolist(), i_idx.tolist(), wt.tolist()):
-                    xv = xs[i]
-                    wv = ws[t]
-                    fwd[ybase + o].append((xv, wv))
-                    jac_x[xbase + i].append((ybase + o, wv))
-                    jac_w[wbase + t].append((ybase + o, xv))
-            if spec.bias:
-                for co in range(spec.out_channels):
-                    bsym = self._b[co]
-                    for o in range(n_out):
-                        fwd[co * n_out + o].append((bsym, None))
-            y_flat = [_sum_of_products(terms) for terms in fwd]
-            dyf = DY.reshape(-1)
-            gx = [_sum_of_products([(dyf[yo], c) for yo, c in col]) for col in jac_x]
-            gw = [_sum_of_products([(dyf[yo], c) for yo, c in col]) for col in jac_w]
-            self.grad_w = _to_array(gw, self._w.shape)
-            self._jac_w = jac_w
-            if spec.bias:
-                self.grad_b = _to_array(
-                    [Add(*DY[co]) for co in range(spec.out_channels)], (spec.out_channels,)
-                )
-            else:
-                self.grad_b = None
-        else:
-            self.grad_w = None
-            self.grad_b = None
-            self._jac_w = None
-            y_flat, coefs = self._pool_forward(X, o_idx, t_idx, i_idx, n_out)
-            for (c, o, i), coef in coefs.items():
-                jac_x[c * n_in + i].append((c * n_out + o, coef))
-            dyf = DY.reshape(-1)
-            gx = [Add(*[dyf[yo] * c for yo, c in col]) for col in jac_x]
+        self._n = (n_y, n_x)
+        if not spec.has_weight:
+            self.grad_w = self.grad_b = None
+            self._jw = None
+            X = self._x.reshape(spec.in_channels, n_in)
+            y_flat, rows, cols, coefs = self._pool_forward(X, o_idx, i_idx, n_out, n_in)
+            self._jx = (rows, cols, coefs)
+            order = np.lexsort((rows, cols))
+            gx = _grouped(
+                [dyf[r] * c for r, c in zip(rows[order].tolist(), coefs[order])],
+                cols[order],
+                n_x,
+                lambda ts: Add(*ts),
+            )
+            self.y = _to_array(y_flat, spec.y_shape)
+            self.grad_x = _to_array(gx, spec.x_shape)
+            return
+        # Every (channel pair, output, tap) connection of the index map, as flat positions.
+        wf = self._w.reshape(-1)
+        n_taps = math.prod(spec.kernel_size)
+        w_cols = self._w.shape[1]
+        wt = layer.weight_tap[t_idx]
+        Y, Xg, Wg = [], [], []
+        for co, ci, (w0, w1) in layer.channel_pairs():
+            Y.append(co * n_out + o_idx)
+            Xg.append(ci * n_in + i_idx)
+            Wg.append((w0 * w_cols + w1) * n_taps + wt)
+        Y, Xg, Wg = (np.concatenate(a) if a else np.zeros(0, np.int64) for a in (Y, Xg, Wg))
+        self._jx = (Y, Xg, wf[Wg])  # dy[Y]/dx[Xg] = w[Wg]
+        self._jw = (Y, Wg, xf[Xg])  # dy[Y]/dw[Wg] = x[Xg]
+        # SymPy's canonical order: products w*x, dy*w, dy*x (by name); sums by name of the
+        # first factor, which is distinct within each sum.
+        w_rank, dy_rank = _name_rank(wf), _name_rank(dyf)
+        order = np.lexsort((w_rank[Wg], Y))
+        terms = list(map(_mul2, wf[Wg[order]], xf[Xg[order]]))
+        lead = [[b] for b in self._b.reshape(-1)] if spec.bias else None
+        y_flat = _grouped(terms, Y[order], n_y, _fast_add, lead, n_out)
+        order = np.lexsort((dy_rank[Y], Xg))
+        terms = list(map(_mul2, dyf[Y[order]], wf[Wg[order]]))
+        gx = _grouped(terms, Xg[order], n_x, _fast_add)
+        order = np.lexsort((dy_rank[Y], Wg))
+        terms = list(map(_mul2, dyf[Y[order]], xf[Xg[order]]))
+        gw = _grouped(terms, Wg[order], wf.size, _fast_add)
         self.y = _to_array(y_flat, spec.y_shape)
         self.grad_x = _to_array(gx, spec.x_shape)
-        self._jac_x = jac_x
-        self._n = (n_y, n_x)
+        self.grad_w = _to_array(gw, self._w.shape)
+        if spec.bias:
+            DY = self._dy.reshape(spec.out_channels, n_out)
+            self.grad_b = _to_array(
+                [Add(*DY[co]) for co in range(spec.out_channels)], (spec.out_channels,)
+            )
+        else:
+            self.grad_b = None
 
-    def _pool_forward(self, X, o_idx, t_idx, i_idx, n_out):
-        """Pool outputs and the coefficients dy[c, o]/dx[c, i]."""
+    def _pool_forward(self, X, o_idx, i_idx, n_out, n_in):
+        """Pool outputs and the Jacobian triplets (y position, x position, dy/dx)."""
         spec, layer = self.spec, self.layer
         by_out = [[] for _ in range(n_out)]
-        for o, t, i in zip(o_idx.tolist(), t_idx.tolist(), i_idx.tolist()):
+        for o, i in zip(o_idx.tolist(), i_idx.tolist()):
             by_out[o].append(i)  # taps in row-major order within each window
-        y_flat, coefs = [], {}
-        if spec.kind == "avg_pool":
-            sizes = layer.window_sizes
-            for c in range(spec.in_channels):
-                for o in range(n_out):
-                    share = sympy.Rational(1, int(sizes[o]))
-                    y_flat.append(Add(*[X[c, i] for i in by_out[o]]) * share)
-                    for i in by_out[o]:
-                        coefs[(c, o, i)] = share
-            return y_flat, coefs
+        y_flat, rows, cols, coefs = [], [], [], []
+        sizes = layer.window_sizes
         for c in range(spec.in_channels):
             for o in range(n_out):
-                vals = [X[c, i] for i in by_out[o]]
-                y_flat.append(sympy.Max(*vals))
-                wins = []
-                for t, v in enumerate(vals):
-                    conds = [v > u for u in vals[:t]] if spec.ties == "first" else []
-                    conds += [v >= u for u in vals[t + 1 :]]
-                    if spec.ties == "split":
-                        conds += [v >= u for u in vals[:t]]
-                    wins.append(sympy.Piecewise((1, sympy.And(*conds)), (0, True)))
-                total = Add(*wins) if spec.ties == "split" and len(wins) > 1 else None
-                for i, win in zip(by_out[o], wins):
-                    coefs[(c, o, i)] = win / total if total is not None else win
-        return y_flat, coefs
+                window = by_out[o]
+                vals = [X[c, i] for i in window]
+                rows.extend([c * n_out + o] * len(window))
+                cols.extend(c * n_in + i for i in window)
+                if spec.kind == "avg_pool":
+                    share = sympy.Rational(1, int(sizes[o]))
+                    y_flat.append(Add(*vals) * share)
+                    coefs.extend([share] * len(window))
+                else:
+                    y_flat.append(sympy.Max(*vals))
+                    coefs.extend(_max_routing(vals, spec.ties))
+        coef_arr = np.empty(len(coefs), dtype=object)
+        coef_arr[:] = coefs
+        return y_flat, np.array(rows, np.int64), np.array(cols, np.int64), coef_arr
 
     # ------------------------------------------------------------------ public data
     @property
@@ -291,21 +315,28 @@ class Derivation:
         """Non-zero partial derivatives of the outputs, per parameter entry.
 
         ``wrt`` is ``'x'`` or ``'w'``; returns a list (row-major over that parameter) whose
-        entries are lists of ``(flat output index, dy_o / d param)``: the total-derivative sum
-        dE/dp = sum_o dE/dy_o dy_o/dp with its zero terms left out.
+        entries are lists of ``(flat output index, dy_o / d param)`` in output order: the
+        total-derivative sum dE/dp = sum_o dE/dy_o dy_o/dp with its zero terms left out.
         """
         if wrt == "x":
-            return self._jac_x
-        if wrt == "w" and self._jac_w is not None:
-            return self._jac_w
-        raise SymconvError(f"{self.spec.op}: jacobian_terms wrt must be 'x' or 'w', got {wrt!r}")
+            rows, cols, coefs = self._jx
+            n = self._n[1]
+        elif wrt == "w" and self._jw is not None:
+            rows, cols, coefs = self._jw
+            n = self._w.size
+        else:
+            raise SymconvError(
+                f"{self.spec.op}: jacobian_terms wrt must be 'x' or 'w' (weights only for "
+                f"conv layers), got {wrt!r}"
+            )
+        order = np.lexsort((rows, cols))
+        pairs = list(zip(rows[order].tolist(), coefs[order]))
+        return _grouped(pairs, cols[order], n, list)
 
     def jacobian(self):
         """The sparse Jacobian dy/dx, shape (n_y, n_x), row-major vec of (C, *spatial)."""
-        entries = {}
-        for i, col in enumerate(self._jac_x):
-            for o, c in col:
-                entries[(o, i)] = c
+        rows, cols, coefs = self._jx
+        entries = dict(zip(zip(rows.tolist(), cols.tolist()), coefs))
         return sympy.SparseMatrix(self._n[0], self._n[1], entries)
 
     def toeplitz(self, convention: str = "column"):
@@ -313,7 +344,8 @@ class Derivation:
 
         ``convention='column'`` gives T with vec(y) = T vec(x) (+ bias); ``'row'`` gives the
         slides' form x W = y with W = T^T (for seed 000, the 9x4 matrix). It equals the
-        Jacobian dy/dx. Max pooling is not linear: use :meth:`jacobian`.
+        Jacobian dy/dx and is built without any dense intermediate. Max pooling is not
+        linear: use :meth:`jacobian`.
         """
         if convention not in ("column", "row"):
             raise SpecError(
@@ -324,14 +356,12 @@ class Derivation:
                 f"{self.spec.op}: max pooling is not linear, so it has no Toeplitz matrix; "
                 "use Derivation.jacobian() for its (input-dependent) Jacobian"
             )
-        entries = {}
-        row = convention == "row"
-        for i, col in enumerate(self._jac_x):
-            for o, c in col:
-                entries[(i, o) if row else (o, i)] = c
+        rows, cols, coefs = self._jx
         n_y, n_x = self._n
-        shape = (n_x, n_y) if row else (n_y, n_x)
-        return sympy.SparseMatrix(shape[0], shape[1], entries)
+        if convention == "row":
+            rows, cols, n_y, n_x = cols, rows, n_x, n_y
+        entries = dict(zip(zip(rows.tolist(), cols.tolist()), coefs))
+        return sympy.SparseMatrix(n_y, n_x, entries)
 
     def bias_vector(self):
         """vec of the bias broadcast over the output (the '+ bias' of vec(y) = T vec(x) + b)."""
