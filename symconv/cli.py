@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "symconv.codegen",
     "symconv.latex",
     "symconv.check",
+    "symconv.network",
 ]
 
 
