@@ -599,6 +599,8 @@ def _to_fraction(v):
         return v
     if isinstance(v, int):
         return Fraction(v)
+    if v in (sympy.oo, -sympy.oo):  # a max-pool window that reads only padding
+        return float(v)
     v = sympy.nsimplify(v) if not isinstance(v, sympy.Rational) else v
     if isinstance(v, sympy.Rational):
         return Fraction(int(v.p), int(v.q))
