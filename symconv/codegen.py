@@ -1,0 +1,1189 @@
+"""Code generation: fast, standalone NumPy kernels read off a layer's index map.
+
+``generate_numpy(layer)`` returns the source of a module that imports only NumPy and defines
+
+* conv / conv_transpose: ``forward(x, w, b=None) -> y`` and ``backward(dy, x, w) -> (dx, dw,
+  db)``;
+* max_pool / avg_pool: ``forward(x) -> y`` and ``backward(dy, x) -> dx``;
+
+on batched arrays ``(N, C, *spatial)``. The pipeline reads top to bottom in
+:func:`generate_numpy`: the layer's per-axis index maps become a *gather plan* (which slice of
+the source array each kernel tap copies into which region of the output grid), the plan picks a
+strategy, the printer (:mod:`symconv.printing`) prints slices and shapes, a jinja2 template in
+``templates/numpy/`` lays the module out, and black formats it.
+
+Gather plans. Per axis, the valid entries of ``AxisMap.source[o, k]`` of every tap ``k`` form
+an arithmetic progression in both ``o`` (step ``q``) and the source coordinate (step ``s``):
+for a convolution ``q = 1`` and ``s`` is the stride; for a transposed convolution, or for the
+input gradient of a strided convolution (the inverse map), ``q`` is the stride and the outputs
+split into ``q`` *phases* (residues ``o mod q``) each of which is an ordinary strided gather.
+Every slice, region, phase and tap list in the generated code is read off those arrays; nothing
+here redoes the convolution arithmetic.
+
+Strategies (chosen per spec at generation time and named in the module docstring):
+
+* ``direct GEMM``: a phase with one tap that reads the whole source contiguously (1x1
+  kernels, stride 1, no padding) multiplies the weights with ``x`` itself, no copy;
+* ``im2col + GEMM``: the taps of a phase are copied (unrolled, one strided slice each, zero
+  strips where a tap reads padding) into one column buffer and contracted with the weights in
+  one batched GEMM (``np.matmul``, BLAS), the bias folded into the GEMM as a row of ones;
+  ``dE/dw`` is one more GEMM over the same columns, ``dE/dx`` gathers ``dE/dy`` through the
+  inverse index map (polyphase for strides > 1) and is one GEMM per phase;
+* ``depthwise taps``: with one input channel per group, the contraction over channels is
+  empty and a GEMM would only sum over the taps, so the taps are unrolled into fused
+  multiply-adds over strided views, blocked over channels so that the working set stays in
+  cache;
+* pools: unrolled maximum / sum over the taps' strided views; the max-pool backward recomputes
+  the first (``ties='first'``) or all (``'split'``) maxima per window.
+
+Column buffers are kept in a small per-module workspace between calls (one per purpose, popped
+while in use, so concurrent calls never share one); ``clear_workspace()`` frees them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import sympy
+
+from .errors import CodegenError, SpecError
+from .layers import Layer
+from .printing import formula, index, py
+from .templating import render
+
+__all__ = [
+    "generate_numpy",
+    "gather_plan",
+    "strategy",
+    "Manifest",
+    "ManifestEntry",
+    "load_manifest",
+    "regenerate",
+    "register",
+]
+
+#: black's line length for generated code (the project's pyproject setting, fixed here so that
+#: the output does not depend on the working directory).
+LINE_LENGTH = 99
+
+#: Depthwise taps are blocked over channels so that one block of every operand stays in cache.
+DEPTHWISE_BLOCK_BYTES = 1 << 19
+
+
+# ---------------------------------------------------------------------- per-axis plans
+@dataclass(frozen=True)
+class AxisTap:
+    """One kernel tap on one axis within one phase: grid region ``dst`` reads ``src``."""
+
+    tap: int
+    dst: slice
+    src: slice
+
+
+@dataclass(frozen=True)
+class AxisPhase:
+    """The outputs ``residue, residue + modulus, ...`` of one axis and the taps reaching them."""
+
+    residue: int
+    modulus: int
+    count: int
+    taps: tuple
+
+    @property
+    def out(self) -> slice:
+        if self.modulus == 1:
+            return slice(None)
+        return slice(self.residue, None, self.modulus)
+
+
+def _progression(values, what):
+    """The common step of an increasing arithmetic progression (None for a single value)."""
+    if len(values) < 2:
+        return None
+    steps = np.diff(values)
+    if not (steps == steps[0]).all() or steps[0] <= 0:
+        raise CodegenError(f"codegen: {what} is not an increasing arithmetic progression")
+    return int(steps[0])
+
+
+def axis_phases(source, valid, n_src: int, axis: int = 0) -> tuple:
+    """Split one axis map ``source[o, k]`` (valid where ``valid[o, k]``) into phases.
+
+    Returns a tuple of :class:`AxisPhase`; every valid ``(o, k)`` pair is covered exactly once
+    by a tap slice (checked).
+    """
+    source = np.asarray(source)
+    valid = np.asarray(valid, dtype=bool)
+    n_out, n_taps = source.shape
+    runs = []
+    modulus = None
+    for k in range(n_taps):
+        outs = np.flatnonzero(valid[:, k])
+        if not len(outs):
+            continue
+        q = _progression(outs, f"axis {axis}, tap {k}: the outputs reading a value")
+        if q is not None:
+            if modulus is not None and q != modulus:
+                raise CodegenError(
+                    f"codegen: axis {axis}: taps step through the output by {modulus} and {q}"
+                )
+            modulus = q
+        srcs = source[outs, k]
+        step = _progression(srcs, f"axis {axis}, tap {k}: the positions read")
+        if srcs.min() < 0 or srcs.max() >= n_src:
+            raise CodegenError(f"codegen: axis {axis}, tap {k} reads outside the source")
+        runs.append((k, outs, srcs, step))
+    modulus = modulus or 1
+    phases = []
+    for r in range(min(modulus, n_out)):
+        count = len(range(r, n_out, modulus))
+        taps = []
+        for k, outs, srcs, step in runs:
+            if outs[0] % modulus != r:
+                continue
+            j0 = (int(outs[0]) - r) // modulus
+            j1 = (int(outs[-1]) - r) // modulus + 1
+            start = int(srcs[0])
+            stop = int(srcs[-1]) + 1
+            taps.append(AxisTap(k, slice(j0, j1), slice(start, stop, step or 1)))
+        phases.append(AxisPhase(r, modulus, count, tuple(taps)))
+    # coverage check: every valid (o, k) appears exactly once
+    seen = np.zeros_like(valid)
+    for ph in phases:
+        for t in ph.taps:
+            o = np.arange(t.dst.start, t.dst.stop) * ph.modulus + ph.residue
+            src = np.arange(t.src.start, t.src.stop, t.src.step)
+            if len(o) != len(src) or not (source[o, t.tap] == src).all():
+                raise CodegenError(f"codegen: axis {axis}, tap {t.tap}: slice does not match")
+            seen[o, t.tap] = True
+    if not (seen == valid).all():
+        raise CodegenError(f"codegen: axis {axis}: the phases do not cover the index map")
+    return tuple(phases)
+
+
+def invert_axis_map(source, valid, n_src: int):
+    """The inverse of one axis map: ``(inv_source, inv_valid)`` of shape ``(n_src, K)`` with
+    ``source[inv_source[i, k], k] == i`` wherever ``inv_valid[i, k]`` (the map of the input
+    gradient, read off the forward map)."""
+    source = np.asarray(source)
+    valid = np.asarray(valid, dtype=bool)
+    n_taps = source.shape[1]
+    inv = np.zeros((n_src, n_taps), dtype=np.int64)
+    ok = np.zeros((n_src, n_taps), dtype=bool)
+    o_idx, k_idx = np.nonzero(valid)
+    i_idx = source[o_idx, k_idx]
+    if ok[i_idx, k_idx].any() or len(set(zip(i_idx.tolist(), k_idx.tolist()))) != len(i_idx):
+        raise CodegenError("codegen: the index map is not invertible (a tap reads twice)")
+    inv[i_idx, k_idx] = o_idx
+    ok[i_idx, k_idx] = True
+    return inv, ok
+
+
+# ---------------------------------------------------------------------- N-d plans
+@dataclass(frozen=True)
+class TapCopy:
+    """One kernel tap of an N-d phase: grid region ``dst`` reads source slices ``src``."""
+
+    tap: int
+    slot: int
+    dst: tuple
+    src: tuple
+    zero: tuple  # regions of the phase grid the tap does not reach (read as zero)
+    full: bool
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One N-d phase: the output positions ``out`` (a grid of ``shape``) and its taps."""
+
+    out: tuple
+    shape: tuple
+    taps: tuple
+    src_shape: tuple
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def n_taps(self) -> int:
+        return len(self.taps)
+
+    @property
+    def tap_ids(self) -> tuple:
+        return tuple(t.tap for t in self.taps)
+
+    @property
+    def whole(self) -> bool:
+        """The phase is the whole output grid."""
+        return all(s == slice(None) for s in self.out)
+
+    @property
+    def identity(self) -> bool:
+        """A single tap reading the whole source contiguously onto the whole grid."""
+        if len(self.taps) != 1 or not self.taps[0].full:
+            return False
+        return all(
+            s.start == 0 and s.step == 1 and s.stop == n == j
+            for s, n, j in zip(self.taps[0].src, self.src_shape, self.shape)
+        )
+
+
+@dataclass(frozen=True)
+class GatherPlan:
+    """How to gather a source array onto an output grid through an index map, per phase."""
+
+    src_shape: tuple
+    out_shape: tuple
+    kernel: tuple
+    phases: tuple
+
+    @property
+    def n_taps(self) -> int:
+        return math.prod(self.kernel)
+
+    @property
+    def single(self) -> bool:
+        return len(self.phases) == 1 and self.phases[0].whole
+
+    @property
+    def used_taps(self) -> tuple:
+        return tuple(sorted(t for ph in self.phases for t in ph.tap_ids))
+
+    @property
+    def covers_output(self) -> bool:
+        """Every output position belongs to a phase with at least one tap."""
+        return all(ph.taps for ph in self.phases) and sum(
+            ph.size for ph in self.phases
+        ) == math.prod(self.out_shape)
+
+
+def gather_plan(maps, src_shape, out_shape, kernel) -> GatherPlan:
+    """Combine per-axis maps ``[(source, valid), ...]`` into an N-d :class:`GatherPlan`.
+
+    Taps are numbered row-major over ``kernel`` (the index map's tap order).
+    """
+    per_axis = [
+        axis_phases(src, val, n, axis) for axis, ((src, val), n) in enumerate(zip(maps, src_shape))
+    ]
+    phases = []
+    for combo in itertools.product(*per_axis):
+        shape = tuple(p.count for p in combo)
+        taps = []
+        for slot_taps in itertools.product(*(p.taps for p in combo)):
+            tap = int(np.ravel_multi_index(tuple(t.tap for t in slot_taps), kernel))
+            dst = tuple(t.dst for t in slot_taps)
+            src = tuple(t.src for t in slot_taps)
+            zero = []
+            for axis, (t, j) in enumerate(zip(slot_taps, shape)):
+                before = (slice(None),) * axis
+                after = (slice(None),) * (len(shape) - axis - 1)
+                if t.dst.start > 0:
+                    zero.append(before + (slice(0, t.dst.start),) + after)
+                if t.dst.stop < j:
+                    zero.append(before + (slice(t.dst.stop, j),) + after)
+            full = not zero
+            taps.append(TapCopy(tap, 0, dst, src, tuple(zero), full))
+        taps.sort(key=lambda t: t.tap)
+        taps = tuple(
+            TapCopy(t.tap, slot, t.dst, t.src, t.zero, t.full) for slot, t in enumerate(taps)
+        )
+        phases.append(Phase(tuple(p.out for p in combo), shape, taps, tuple(src_shape)))
+    return GatherPlan(tuple(src_shape), tuple(out_shape), tuple(kernel), tuple(phases))
+
+
+def forward_plan(layer: Layer) -> GatherPlan:
+    """The gather plan of the forward pass, read off ``layer.axis_maps``."""
+    spec = layer.spec
+    maps = [(m.source, m.valid) for m in layer.axis_maps]
+    return gather_plan(maps, spec.input_size, spec.output_size, spec.kernel_size)
+
+
+def inverse_plan(layer: Layer) -> GatherPlan:
+    """The gather plan of the input gradient: ``dE/dy`` gathered through the inverse maps."""
+    spec = layer.spec
+    maps = [
+        invert_axis_map(m.source, m.valid, n) for m, n in zip(layer.axis_maps, spec.input_size)
+    ]
+    return gather_plan(maps, spec.output_size, spec.input_size, spec.kernel_size)
+
+
+def _check_against_index_map(layer: Layer, plan: GatherPlan) -> None:
+    """The per-axis plan reproduces the layer's flat index map (cheap, done on every run)."""
+    spec = layer.spec
+    n_out = math.prod(spec.output_size)
+    if n_out * plan.n_taps > 4_000_000:
+        return
+    flat = np.full((n_out, plan.n_taps), -1, dtype=np.int64)
+    out_index = np.arange(n_out).reshape(spec.output_size)
+    in_index = np.arange(math.prod(spec.input_size)).reshape(spec.input_size)
+    for ph in plan.phases:
+        grid = out_index[ph.out]
+        for t in ph.taps:
+            flat[grid[t.dst].reshape(-1), t.tap] = in_index[t.src].reshape(-1)
+    if not (flat == layer.index_map).all():
+        raise CodegenError(f"codegen: {spec.op}: gather plan disagrees with the index map")
+
+
+# ---------------------------------------------------------------------- strategy
+@dataclass
+class Strategy:
+    """What the generated module does, decided once per spec."""
+
+    name: str
+    summary: str
+    lines: list = field(default_factory=list)
+
+
+def _weight_flip(layer: Layer) -> bool:
+    taps = np.asarray(layer.weight_tap)
+    n = len(taps)
+    if (taps == np.arange(n)).all():
+        return False
+    if (taps == np.arange(n)[::-1]).all():
+        return True
+    raise CodegenError(f"codegen: {layer.spec.op}: unsupported weight tap order {taps}")
+
+
+def _is_depthwise(spec, plan: GatherPlan) -> bool:
+    cin_g = spec.in_channels // spec.groups
+    return spec.kind == "conv" and cin_g == 1 and plan.single and plan.n_taps > 1
+
+
+def strategy(layer: Layer) -> str:
+    """The name of the strategy :func:`generate_numpy` picks for ``layer``."""
+    return _plan_strategy(layer, forward_plan(layer)).name
+
+
+def _plan_strategy(layer: Layer, plan: GatherPlan) -> Strategy:
+    spec = layer.spec
+    if spec.is_pool:
+        return Strategy(
+            "pool taps",
+            f"unrolled {'maximum' if spec.kind == 'max_pool' else 'sum'} over the "
+            f"{plan.n_taps} taps' strided views",
+        )
+    if _is_depthwise(spec, plan):
+        return Strategy(
+            "depthwise taps",
+            "depthwise taps: one input channel per group, so the taps are unrolled into "
+            "multiply-adds over strided views, blocked over channels (no GEMM)",
+        )
+    if all(ph.identity for ph in plan.phases) and plan.single:
+        return Strategy("direct GEMM", "direct GEMM on the input (one tap, no copy)")
+    if plan.single:
+        return Strategy(
+            "im2col GEMM",
+            f"im2col + GEMM: {plan.phases[0].n_taps} unrolled tap copies into one column "
+            "buffer, one batched GEMM",
+        )
+    return Strategy(
+        "polyphase im2col GEMM",
+        f"polyphase im2col + GEMM: {len(plan.phases)} output phases, each an unrolled gather "
+        "and one batched GEMM",
+    )
+
+
+# ---------------------------------------------------------------------- printing helpers
+_ALL = slice(None)
+
+
+def _idx(lead: int, *parts) -> str:
+    """``[:, :, <parts>]`` with ``lead`` full leading slices; parts are ints/slices/tuples."""
+    items = [_ALL] * lead
+    for p in parts:
+        if isinstance(p, tuple):
+            items.extend(p)
+        else:
+            items.append(p)
+    return index(items)
+
+
+def _compose(outer: slice, inner: slice, n: int) -> slice:
+    """The slice equal to ``range(n)[outer][inner]`` (both with positive steps)."""
+    r = range(n)[outer][inner]
+    if len(r) == 0:
+        return slice(0, 0)
+    return slice(r.start, r[-1] + 1, r.step)
+
+
+def _fmt(size) -> str:
+    return "x".join(str(v) for v in size)
+
+
+# ---------------------------------------------------------------------- docstring formulas
+def _index_symbols(prefix, n):
+    return [sympy.Symbol(f"{prefix}{a + 1}" if n > 1 else prefix, integer=True) for a in range(n)]
+
+
+def _formulas(layer: Layer) -> list:
+    """Plain-text general index formulas of forward, dE/dx, dE/dw, dE/db."""
+    spec = layer.spec
+    nd = spec.ndim
+    i = _index_symbols("i", nd)  # output position
+    j = _index_symbols("j", nd)  # input position
+    k = _index_symbols("k", nd)  # kernel tap
+    x, w, y, b = (sympy.IndexedBase(s) for s in ("x", "w", "y", "b"))
+    dy, dx, dw, db = (sympy.IndexedBase(s) for s in ("dy", "dx", "dw", "db"))
+    n, c, f = sympy.symbols("n c f", integer=True)
+    s, d = spec.stride, spec.dilation
+    lo = [p[0] for p in spec.padding]
+    ks = ", ".join(str(v) for v in k)
+    lines = []
+    if spec.kind == "conv":
+        pos = [s[a] * i[a] - lo[a] + d[a] * k[a] for a in range(nd)]
+        wk = [spec.kernel_size[a] - 1 - k[a] for a in range(nd)] if spec.flip else k
+        cin_g = spec.in_channels // spec.groups
+        cout_g = spec.out_channels // spec.groups
+        chan = c if spec.groups == 1 else sympy.floor(f / cout_g) * cin_g + c
+        term = w[(f, c, *wk)] * x[(n, chan, *pos)]
+        bias = " + b[f]" if spec.bias else ""
+        lines.append(
+            f"y[n, f, {', '.join(map(str, i))}] = sum over c < {cin_g}, taps ({ks}) of "
+            f"{formula(term)}{bias}   (x reads 0 in the padding)"
+        )
+        inv = [
+            (
+                formula((j[a] + lo[a] - d[a] * k[a]) / s[a])
+                if s[a] > 1
+                else formula(j[a] + lo[a] - d[a] * k[a])
+            )
+            for a in range(nd)
+        ]
+        lines.append(
+            f"dE/dx[n, {'g*' + str(cin_g) + ' + ' if spec.groups > 1 else ''}c, "
+            f"{', '.join(map(str, j))}] = sum over f (of the group), taps ({ks}) of "
+            f"{formula(w[(f, c, *wk)])} * dy[n, f, {', '.join(inv)}]   (terms whose output "
+            "index is an integer inside the output)"
+        )
+        lines.append(
+            f"dE/dw[f, c, {', '.join(map(str, wk))}] = sum over n, "
+            f"({', '.join(map(str, i))}) of {formula(dy[(n, f, *i)] * x[(n, chan, *pos)])}"
+        )
+    elif spec.kind == "conv_transpose":
+        cin_g = spec.in_channels // spec.groups
+        cout_g = spec.out_channels // spec.groups
+        chan = f if spec.groups == 1 else sympy.floor(c / cin_g) * cout_g + f
+        pos = [s[a] * j[a] - lo[a] + d[a] * k[a] for a in range(nd)]
+        bias = " + b[f]" if spec.bias else ""
+        lines.append(
+            f"y[n, {formula(chan)}, {', '.join(formula(p) for p in pos)}] += "
+            f"{formula(x[(n, c, *j)] * w[(c, f, *k)])} for every input position "
+            f"({', '.join(map(str, j))}) and tap ({ks}) landing inside the output{bias}"
+        )
+        lines.append(
+            f"dE/dx[n, c, {', '.join(map(str, j))}] = sum over f < {cout_g}, taps ({ks}) of "
+            f"{formula(w[(c, f, *k)] * dy[(n, chan, *pos)])}   (inside the output)"
+        )
+        lines.append(
+            f"dE/dw[c, f, {ks}] = sum over n, ({', '.join(map(str, j))}) of "
+            f"{formula(x[(n, c, *j)] * dy[(n, chan, *pos)])}   (inside the output)"
+        )
+    else:
+        pos = [s[a] * i[a] - lo[a] + d[a] * k[a] for a in range(nd)]
+        at = formula(x[(n, c, *pos)])
+        outs = ", ".join(map(str, i))
+        if spec.kind == "max_pool":
+            lines.append(f"y[n, c, {outs}] = max over taps ({ks}) of {at}   (padding reads -inf)")
+            rule = (
+                "the first maximal tap in row-major order"
+                if spec.ties == "first"
+                else "each of the m maximal taps, dy/m each"
+            )
+            lines.append(
+                f"dE/dx[n, c, j] = sum over windows (n, c, {outs}) whose max is at j of "
+                f"dy[n, c, {outs}]; ties: {rule}"
+            )
+        else:
+            rule = (
+                "the taps inside input + padding"
+                if spec.count_include_pad
+                else "the taps inside the input"
+            )
+            lines.append(
+                f"y[n, c, {outs}] = (sum over taps ({ks}) inside the input of {at}) / "
+                f"count[{outs}], count = {rule}"
+            )
+            lines.append(
+                f"dE/dx[n, c, j] = sum over windows (n, c, {outs}) containing j of "
+                f"dy[n, c, {outs}] / count[{outs}]"
+            )
+    if spec.bias:
+        outs = ", ".join(map(str, i))
+        lines.append(f"dE/db[f] = sum over n, ({outs}) of dy[n, f, {outs}]")
+    return lines
+
+
+def _small_derivation(layer: Layer):
+    """A derivation for the docstring: the layer itself when small, else None."""
+    from .derive import derive
+
+    spec = layer.spec
+    terms = (
+        math.prod(spec.y_shape)
+        * math.prod(spec.kernel_size)
+        * max(1, spec.in_channels // spec.groups)
+    )
+    if terms > 64:
+        return None
+    return derive(layer)
+
+
+def _identity_statements(layer: Layer) -> list:
+    """The identities symconv states for this kind of layer, from a reduced derivation."""
+    from .derive import derive
+    from .spec import LayerSpec
+
+    spec = layer.spec
+    sizes = tuple(
+        max(1, e - lo - hi) + s
+        for e, (lo, hi), s in zip(spec.effective_kernel, spec.padding, spec.stride)
+    )
+    kwargs = dict(
+        stride=spec.stride,
+        padding=spec.padding,
+        dilation=spec.dilation,
+        ceil_mode=spec.ceil_mode,
+        count_include_pad=spec.count_include_pad,
+        ties=spec.ties,
+        bias=spec.bias,
+        flip=spec.flip,
+        output_padding=spec.output_padding,
+    )
+    try:
+        small = Layer(LayerSpec.build(spec.kind, sizes, spec.kernel_size, **kwargs))
+        if math.prod(small.spec.y_shape) * math.prod(spec.kernel_size) > 400:
+            return []
+        return [ident.statement for ident in derive(small).identities]
+    except SpecError:
+        return []
+
+
+def _worked_entries(deriv) -> list:
+    """``name = expression`` lines of a small derivation."""
+    lines = []
+
+    def flat(arr):
+        return sympy.flatten(arr.tolist()) if arr.rank() > 1 else list(arr)
+
+    for ysym, expr in zip(flat(deriv.y_symbols), flat(deriv.y)):
+        lines.append(f"{ysym} = {expr}")
+    for xsym, expr in zip(flat(deriv.x), flat(deriv.grad_x)):
+        lines.append(f"dE/d{xsym} = {expr}")
+    if deriv.grad_w is not None:
+        for wsym, expr in zip(flat(deriv.w), flat(deriv.grad_w)):
+            lines.append(f"dE/d{wsym} = {expr}")
+    if deriv.grad_b is not None:
+        for bsym, expr in zip(flat(deriv.b), flat(deriv.grad_b)):
+            lines.append(f"dE/d{bsym} = {expr}")
+    return lines
+
+
+# ---------------------------------------------------------------------- CLI reproduction
+def cli_command(spec) -> str:
+    """The ``symconv codegen`` command line that rebuilds ``spec``."""
+    kind = spec.kind.replace("_", "-")
+    parts = [f"symconv codegen {kind}", f"--input-size {_fmt(spec.input_size)}"]
+    parts.append(f"--kernel-size {_fmt(spec.kernel_size)}")
+    if spec.has_weight:
+        parts.append(f"--in-channels {spec.in_channels} --out-channels {spec.out_channels}")
+    else:
+        parts.append(f"--channels {spec.in_channels}")
+    parts.append(f"--stride {_fmt(spec.stride)}")
+    if any(lo != hi for lo, hi in spec.padding):
+        parts.append("--padding " + "x".join(f"{lo}:{hi}" for lo, hi in spec.padding))
+    else:
+        parts.append(f"--padding {_fmt([lo for lo, _ in spec.padding])}")
+    if any(d != 1 for d in spec.dilation):
+        parts.append(f"--dilation {_fmt(spec.dilation)}")
+    if spec.has_weight and spec.groups != 1:
+        parts.append(f"--groups {spec.groups}")
+    if spec.kind == "conv_transpose" and any(spec.output_padding):
+        parts.append(f"--output-padding {_fmt(spec.output_padding)}")
+    if spec.bias:
+        parts.append("--bias")
+    if spec.flip:
+        parts.append("--flip")
+    if spec.is_pool and spec.ceil_mode:
+        parts.append("--ceil-mode")
+    if spec.kind == "avg_pool" and not spec.count_include_pad:
+        parts.append("--no-count-include-pad")
+    if spec.kind == "max_pool" and spec.ties != "first":
+        parts.append(f"--ties {spec.ties}")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------- template contexts
+def _gather_ctx(plan: GatherPlan, lead: int, src_name: str, channel_shape: tuple):
+    """Printed pieces of an unrolled gather (im2col) of every phase of ``plan``.
+
+    The column buffer of a phase is viewed as ``(n, *channel_shape, T, *grid)``; ``lead`` is
+    the number of leading axes before the tap axis (batch + channel axes).
+    """
+    phases = []
+    for p, ph in enumerate(plan.phases):
+        copies = []
+        for t in ph.taps:
+            copies.append(
+                dict(
+                    tap=t.tap,
+                    dst=_idx(lead, t.slot, t.dst),
+                    src=f"{src_name}{_idx(lead, t.src)}",
+                    zeros=[_idx(lead, t.slot, z) for z in t.zero],
+                )
+            )
+        phases.append(
+            dict(
+                number=p,
+                out=_idx(lead, ph.out),
+                whole=ph.whole,
+                shape=ph.shape,
+                size=ph.size,
+                n_taps=ph.n_taps,
+                taps=ph.tap_ids,
+                all_taps=ph.tap_ids == tuple(range(plan.n_taps)),
+                identity=ph.identity,
+                copies=copies,
+                grid=py(ph.shape),
+            )
+        )
+    return phases
+
+
+def _conv_context(layer: Layer) -> dict:
+    spec = layer.spec
+    nd = spec.ndim
+    plan = forward_plan(layer)
+    _check_against_index_map(layer, plan)
+    inv = inverse_plan(layer)
+    strat = _plan_strategy(layer, plan)
+    flip = _weight_flip(layer)
+    G = spec.groups
+    cin_g = spec.in_channels // G
+    cout_g = spec.out_channels // G
+    T = plan.n_taps
+    K = cin_g * T
+    flip_index = _idx(2, (slice(None, None, -1),) * nd) if flip else ""
+    if spec.kind == "conv":
+        # W'[g, og, cg, t] = w[g*Og + og, cg, t] (flip: the rotated kernel)
+        wprime = f"w{flip_index}.reshape({G}, {cout_g}, {cin_g}, {T})"
+        dw_back = f"dwp.reshape({py(spec.w_shape)})"
+        if flip:
+            dw_back += flip_index
+    else:
+        # W'[g, og, cg, t] = w[g*Cg + cg, og, t]
+        wprime = f"w.reshape({G}, {cin_g}, {cout_g}, {T}).transpose(0, 2, 1, 3)"
+        dw_back = f"dwp.transpose(0, 2, 1, 3).reshape({py(spec.w_shape)})"
+    depthwise = strat.name == "depthwise taps"
+    fold_bias = spec.bias and plan.single and not depthwise and not plan.phases[0].identity
+    fwd = _gather_ctx(plan, 3, "xg", (G, cin_g))
+    bwd = _gather_ctx(inv, 3, "dyg", (G, cout_g))
+    ctx = dict(
+        nd=nd,
+        G=G,
+        cin_g=cin_g,
+        cout_g=cout_g,
+        T=T,
+        K=K,
+        in_size=py(spec.input_size),
+        out_size=py(spec.output_size),
+        P=math.prod(spec.output_size),
+        S=math.prod(spec.input_size),
+        wprime=wprime,
+        dw_back=dw_back,
+        fwd=fwd,
+        fwd_single=plan.single,
+        fwd_covers=plan.covers_output,
+        fwd_all_taps=plan.used_taps == tuple(range(T)),
+        bwd=bwd,
+        bwd_single=inv.single,
+        bwd_covers=inv.covers_output,
+        fold_bias=fold_bias,
+        depthwise=depthwise,
+        sum_axes=py(tuple(range(2, 2 + nd))),
+        sum_axes_plus1=py(tuple(range(3, 3 + nd))),
+    )
+    if depthwise:
+        ctx["dw"] = _depthwise_ctx(layer, plan)
+    return ctx, strat, plan, inv
+
+
+def _depthwise_ctx(layer: Layer, plan: GatherPlan) -> dict:
+    spec = layer.spec
+    ph = plan.phases[0]
+    taps = []
+    first_full = next((t for t in ph.taps if t.full), None)
+    for t in ph.taps:
+        taps.append(
+            dict(
+                tap=t.tap,
+                dst=_idx(3, t.dst),
+                src=_idx(3, t.src),
+                full=t.full,
+                first=first_full is not None and t.tap == first_full.tap,
+            )
+        )
+    cout_g = spec.out_channels // spec.groups
+    # elements of one channel (of every operand) per sample
+    per_channel = math.prod(spec.input_size) * 2 + math.prod(spec.output_size) * (1 + cout_g)
+    return dict(
+        taps=taps,
+        first_full=first_full is not None,
+        per_channel=per_channel,
+        block_bytes=DEPTHWISE_BLOCK_BYTES,
+    )
+
+
+def _pool_context(layer: Layer) -> dict:
+    spec = layer.spec
+    nd = spec.ndim
+    plan = forward_plan(layer)
+    _check_against_index_map(layer, plan)
+    strat = _plan_strategy(layer, plan)
+    ph = plan.phases[0]
+    if not plan.single:
+        raise CodegenError(f"codegen: {spec.op}: a pool's index map must have one phase")
+    first_full = next((t for t in ph.taps if t.full), None)
+    taps = []
+    for t in ph.taps:
+        taps.append(
+            dict(
+                tap=t.tap,
+                dst=_idx(2, t.dst),
+                src=_idx(2, t.src),
+                full=t.full,
+                first=first_full is not None and t.tap == first_full.tap,
+            )
+        )
+    # scatter without accumulation when every input position is read at most once
+    flat = layer.index_map[layer.index_map >= 0]
+    disjoint = len(np.unique(flat)) == len(flat)
+    covering = disjoint and len(flat) == math.prod(spec.input_size)
+    ctx = dict(
+        nd=nd,
+        taps=taps,
+        first_full=first_full is not None,
+        disjoint=disjoint,
+        covering=covering,
+        out_size=py(spec.output_size),
+        sum_axes=py(tuple(range(2, 2 + nd))),
+        idx_dtype="np.int8" if plan.n_taps < 127 else "np.int32",
+        ties=spec.ties,
+        spec_count_include_pad=spec.count_include_pad,
+    )
+    if spec.kind == "avg_pool":
+        ctx.update(_avg_counts(layer))
+    return ctx, strat, plan
+
+
+def _avg_counts(layer: Layer) -> dict:
+    """Per-axis divisor factors of an average pool, read off the axis maps."""
+    spec = layer.spec
+    nd = spec.ndim
+    per_axis = []
+    for m in layer.axis_maps:
+        counted = m.in_padded if spec.count_include_pad else m.valid
+        per_axis.append(tuple(int(v) for v in counted.sum(axis=1)))
+    grid = np.ones((), dtype=np.int64)
+    for a, c in enumerate(per_axis):
+        shape = [1] * nd
+        shape[a] = -1
+        grid = grid * np.asarray(c, dtype=np.int64).reshape(shape)
+    if not (grid.reshape(-1) == layer.window_sizes).all():
+        raise CodegenError(f"codegen: {spec.op}: window sizes are not a product per axis")
+    uniform = len(set(grid.reshape(-1).tolist())) == 1
+    factors = []
+    for a, c in enumerate(per_axis):
+        if len(set(c)) == 1:
+            continue
+        shape = [1] * (nd + 2)
+        shape[a + 2] = -1
+        factors.append(dict(vals=py(c), shape=py(tuple(shape))))
+    return dict(
+        uniform_count=int(grid.reshape(-1)[0]) if uniform else None,
+        count_factors=factors,
+        constant_count=math.prod(c[0] for c in per_axis if len(set(c)) == 1),
+    )
+
+
+def _header(layer: Layer, template: str) -> dict:
+    from . import __version__
+
+    spec = layer.spec
+    return dict(
+        version=__version__,
+        template=f"templates/{template}",
+        spec_repr=repr(spec),
+        command=cli_command(spec),
+        op=spec.op,
+        kind=spec.kind,
+        x_shape=py(spec.x_shape),
+        y_shape=py(spec.y_shape),
+        w_shape=py(spec.w_shape) if spec.has_weight else "None",
+        b_shape=py(spec.b_shape) if spec.bias else "None",
+        bias=spec.bias,
+        has_weight=spec.has_weight,
+        describe=spec.describe(),
+    )
+
+
+def _docstring(layer: Layer, strat: Strategy, extra: list) -> dict:
+    lines = _formulas(layer)
+    deriv = _small_derivation(layer)
+    return dict(
+        formulas=lines,
+        worked=_worked_entries(deriv) if deriv is not None else [],
+        identities=_identity_statements(layer),
+        strategy=strat.summary,
+        strategy_name=strat.name,
+        strategy_lines=extra,
+    )
+
+
+# ---------------------------------------------------------------------- the pipeline
+def generate_numpy(layer) -> str:
+    """The source of a standalone NumPy module with ``forward`` and ``backward`` for ``layer``.
+
+    Deterministic: the same layer gives byte-identical, black-formatted source.
+    """
+    if not isinstance(layer, Layer):
+        raise SpecError(
+            f"generate_numpy: layer must be a symconv layer (from symconv.conv, ...), "
+            f"got {layer!r}"
+        )
+    spec = layer.spec
+    if spec.is_pool:
+        template = "numpy/pool.py.jinja"
+        ctx, strat, plan = _pool_context(layer)
+        extra = [
+            f"{plan.n_taps} taps; the index map gives each tap one strided slice of x and "
+            "one region of y",
+        ]
+    else:
+        template = "numpy/conv.py.jinja"
+        ctx, strat, plan, inv = _conv_context(layer)
+        extra = _conv_strategy_lines(layer, ctx, plan, inv, strat)
+    source = render(
+        template,
+        **_header(layer, template),
+        doc=_docstring(layer, strat, extra),
+        **ctx,
+    )
+    return format_source(source, what=f"{spec.op} module")
+
+
+def _conv_strategy_lines(layer, ctx, plan, inv, strat) -> list:
+    lines = []
+    if strat.name == "depthwise taps":
+        lines.append(
+            f"forward: {plan.n_taps} unrolled multiply-adds over strided views of x; "
+            "dE/dx scatters them back, dE/dw reduces them"
+        )
+        return lines
+
+    def describe(p, what):
+        parts = []
+        for ph in p.phases:
+            kind = "direct" if ph.identity else f"{ph.n_taps} tap copies"
+            parts.append(f"{_fmt(ph.shape)} grid ({kind})")
+        return f"{what}: " + "; ".join(parts)
+
+    lines.append(describe(plan, "forward (and dE/dw) phases"))
+    lines.append(describe(inv, "dE/dx phases (dE/dy through the inverse index map)"))
+    if ctx["fold_bias"]:
+        lines.append(
+            "the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)"
+        )
+    return lines
+
+
+def format_source(source: str, what: str = "module") -> str:
+    """Format generated Python with black (line length 99)."""
+    import black
+
+    try:
+        return black.format_str(source, mode=black.Mode(line_length=LINE_LENGTH))
+    except Exception as exc:  # black raises several exception types for bad input
+        raise CodegenError(
+            f"codegen: black could not format the generated {what}: {exc}"
+        ) from None
+
+
+# ---------------------------------------------------------------------- manifest
+MANIFEST_NAME = "manifest.toml"
+_MANIFEST_KEYS = {
+    "file",
+    "description",
+    "kind",
+    "input_size",
+    "kernel_size",
+    "in_channels",
+    "out_channels",
+    "channels",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "bias",
+    "flip",
+    "output_padding",
+    "ceil_mode",
+    "count_include_pad",
+    "ties",
+}
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One generated module: the file name (inside ``generated/``) and the layer."""
+
+    file: str
+    description: str
+    params: tuple
+
+    def layer(self) -> Layer:
+        from . import layers
+
+        p = dict(self.params)
+        kind = p.pop("kind")
+        args = (_tuplify(p.pop("input_size")), _tuplify(p.pop("kernel_size")))
+        p = {k: _tuplify(v) for k, v in p.items()}
+        builders = {
+            "conv": layers.conv,
+            "conv_transpose": layers.conv_transpose,
+            "max_pool": layers.max_pool,
+            "avg_pool": layers.avg_pool,
+        }
+        if kind not in builders:
+            raise CodegenError(f"manifest: {self.file}: kind must be one of {sorted(builders)}")
+        try:
+            return builders[kind](*args, **p)
+        except TypeError as exc:
+            raise CodegenError(f"manifest: {self.file}: {exc}") from None
+        except SpecError as exc:
+            raise CodegenError(f"manifest: {self.file}: {exc}") from None
+
+
+def _tuplify(v):
+    if isinstance(v, list):
+        return tuple(_tuplify(e) for e in v)
+    return v
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    entries: tuple
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+
+def parse_manifest_text(text: str, where: str = MANIFEST_NAME) -> list:
+    """The ``[[module]]`` tables of a manifest as dicts.
+
+    Uses ``tomllib`` when available (Python 3.11+); otherwise a parser for the subset the
+    manifest is written in: comments, ``[[module]]`` headers and one ``key = value`` per line
+    with the value in JSON syntax (which TOML's strings, integers, booleans and arrays are).
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        tomllib = None
+    if tomllib is not None:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise CodegenError(f"{where}: invalid TOML: {exc}") from None
+        tables = data.get("module", [])
+        if set(data) - {"module"}:
+            raise CodegenError(f"{where}: only [[module]] tables are allowed, got {sorted(data)}")
+        return tables
+    tables = []
+    current = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line == "[[module]]":
+            current = {}
+            tables.append(current)
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or current is None:
+            raise CodegenError(
+                f"{where}:{number}: expected [[module]] or key = value, got {raw!r}"
+            )
+        try:
+            current[key.strip()] = json.loads(value.strip())
+        except json.JSONDecodeError as exc:
+            raise CodegenError(f"{where}:{number}: bad value {value.strip()!r}: {exc}") from None
+    return tables
+
+
+def load_manifest(path) -> Manifest:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CodegenError(f"manifest {path}: {exc.strerror or exc}") from None
+    entries = []
+    names = set()
+    for n, table in enumerate(parse_manifest_text(text, str(path)), 1):
+        unknown = set(table) - _MANIFEST_KEYS
+        if unknown:
+            raise CodegenError(f"{path}: module {n}: unknown keys {sorted(unknown)}")
+        if "file" not in table or "kind" not in table:
+            raise CodegenError(f"{path}: module {n}: 'file' and 'kind' are required")
+        name = table["file"]
+        if not re.fullmatch(r"[a-z][a-z0-9_]*\.py", name):
+            raise CodegenError(
+                f"{path}: module {n}: file must be a lowercase python file name, got {name!r}"
+            )
+        if name in names:
+            raise CodegenError(f"{path}: module {n}: file {name!r} is listed twice")
+        names.add(name)
+        params = tuple((k, v) for k, v in table.items() if k not in ("file", "description"))
+        entries.append(ManifestEntry(name, table.get("description", ""), params))
+    return Manifest(path, tuple(entries))
+
+
+def default_generated_dir() -> Path:
+    """``./generated`` when it holds a manifest, else the repository's ``generated/``."""
+    here = Path.cwd() / "generated"
+    if (here / MANIFEST_NAME).is_file():
+        return here
+    repo = Path(__file__).resolve().parent.parent / "generated"
+    if (repo / MANIFEST_NAME).is_file():
+        return repo
+    raise CodegenError(
+        f"no generated/{MANIFEST_NAME} in {Path.cwd()} or {repo.parent}; pass --dir"
+    )
+
+
+def write_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+@dataclass
+class RegenerateResult:
+    written: list = field(default_factory=list)
+    stale: list = field(default_factory=list)
+    diffs: list = field(default_factory=list)
+
+
+def regenerate(folder=None, *, check: bool = False, out=None) -> RegenerateResult:
+    """Regenerate every module of ``folder/manifest.toml`` (check only with ``check=True``).
+
+    ``out`` (a folder) writes the modules there instead of next to the manifest.
+    """
+    folder = Path(folder) if folder is not None else default_generated_dir()
+    manifest = load_manifest(folder / MANIFEST_NAME)
+    target = Path(out) if out is not None else folder
+    result = RegenerateResult()
+    for entry in manifest.entries:
+        source = generate_numpy(entry.layer())
+        path = target / entry.file
+        try:
+            old = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            old = None
+        if old == source:
+            continue
+        result.stale.append(entry.file)
+        if check:
+            result.diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        (old or "").splitlines(keepends=True),
+                        source.splitlines(keepends=True),
+                        fromfile=f"{entry.file} (committed)" if old is not None else "/dev/null",
+                        tofile=f"{entry.file} (regenerated)",
+                    )
+                )
+            )
+        else:
+            write_atomic(path, source)
+            result.written.append(entry.file)
+    return result
+
+
+# ---------------------------------------------------------------------- CLI
+def _run_codegen(args) -> int:
+    from .cli import layer_from_args
+
+    source = generate_numpy(layer_from_args(args))
+    if args.output in (None, "-"):
+        sys.stdout.write(source)
+    else:
+        write_atomic(args.output, source)
+    return 0
+
+
+def _run_regenerate(args) -> int:
+    result = regenerate(args.dir, check=args.check)
+    if args.check:
+        for diff in result.diffs:
+            sys.stdout.write(diff)
+        if result.stale:
+            print(
+                f"error: {len(result.stale)} generated file(s) are stale: "
+                f"{', '.join(result.stale)}; run 'symconv regenerate'",
+                file=sys.stderr,
+            )
+            return 1
+        print("generated files are up to date")
+        return 0
+    for name in result.written:
+        print(f"wrote {name}")
+    if not result.written:
+        print("generated files are up to date")
+    return 0
+
+
+def register(sub) -> None:
+    """Add ``codegen`` and ``regenerate`` to the CLI."""
+    from .cli import add_layer_options
+
+    p = sub.add_parser(
+        "codegen",
+        help="write a standalone NumPy module (forward/backward) for a layer",
+        description="Generate a standalone NumPy module with forward() and backward() for the "
+        "layer: vectorized kernels read off the index map, the derived formulas in its "
+        "docstring. It imports only NumPy.",
+    )
+    add_layer_options(p)
+    p.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
+    p.set_defaults(func=_run_codegen)
+    p = sub.add_parser(
+        "regenerate",
+        help="rewrite the committed modules listed in generated/manifest.toml",
+        description="Regenerate every module listed in generated/manifest.toml. With --check, "
+        "write nothing, print a unified diff of every stale file and exit 1 if any.",
+    )
+    p.add_argument("--check", action="store_true", help="only check; exit 1 if stale")
+    p.add_argument("--dir", default=None, help="folder holding manifest.toml (default: generated)")
+    p.set_defaults(func=_run_regenerate)
