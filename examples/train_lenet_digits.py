@@ -39,6 +39,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", default="lenet_digits_loss.png", help="loss curve image")
     parser.add_argument("--save-module", help="also write the generated module to this file")
+    parser.add_argument(
+        "--kernels",
+        default="codegen",
+        choices=["codegen", "index_map"],
+        help="conv/pool kernels: symconv.codegen modules (default) or compact index-map ones",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -62,13 +68,16 @@ def main(argv=None) -> int:
     net_spec = symconv.network.example("lenet_digits")
     print(net_spec.summary())
     t0 = time.perf_counter()
-    source = net_spec.codegen()
+    source = net_spec.codegen(kernels=args.kernels)
     if args.save_module:
         Path(args.save_module).write_text(source, encoding="utf-8")
         print(f"wrote the generated module to {args.save_module}")
     gen = symconv.network.load_generated(source, "lenet_digits_generated")
     t_gen = time.perf_counter() - t0
-    print(f"generated {len(source.splitlines())} lines of NumPy in {t_gen:.2f} s")
+    print(
+        f"generated {len(source.splitlines())} lines of NumPy ({args.kernels} kernels) "
+        f"in {t_gen:.2f} s"
+    )
 
     net = gen.Network(seed=args.seed)
     rng = np.random.default_rng(args.seed)

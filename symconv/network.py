@@ -646,10 +646,21 @@ class Network:
         return network_latex(self, standalone=standalone)
 
     # ------------------------------------------------------------------ code
-    def codegen(self) -> str:
+    def codegen(self, *, kernels: str = "codegen") -> str:
         """Source of a NumPy-only module with ``forward``, ``backward``, ``step`` (SGD) and a
-        ``Network`` class for this network (see ``templates/numpy/network.py.jinja``)."""
-        ctx = _codegen_context(self)
+        ``Network`` class for this network (see ``templates/numpy/network.py.jinja``).
+
+        ``kernels`` picks the conv/pool kernels: ``'codegen'`` (default) embeds each layer's
+        module from :func:`symconv.codegen.generate_numpy` verbatim, as a string executed into
+        a per-layer namespace at import (no renaming, no text substitution);
+        ``'index_map'`` renders compact gather/scatter kernels from the flat index map
+        instead (an independent second implementation, used to cross-check the first).
+        """
+        if kernels not in ("codegen", "index_map"):
+            raise SpecError(
+                f"network codegen: kernels must be 'codegen' or 'index_map', got {kernels!r}"
+            )
+        ctx = _codegen_context(self, kernels)
         source = render("numpy/network.py.jinja", **ctx)
         try:
             import black
@@ -660,9 +671,9 @@ class Network:
         except Exception as exc:  # black.InvalidInput and friends
             raise CodegenError(f"network codegen produced invalid Python: {exc}") from None
 
-    def module(self):
+    def module(self, *, kernels: str = "codegen"):
         """The generated module, imported (a fresh module object)."""
-        return load_generated(self.codegen(), f"symconv_generated_{self.name}")
+        return load_generated(self.codegen(kernels=kernels), f"symconv_generated_{self.name}")
 
     # ------------------------------------------------------------------ numbers
     def init_params(self, seed: int = 0) -> dict:
@@ -752,7 +763,14 @@ def _lst(arr) -> str:
     return repr(np.asarray(arr).astype(int).tolist())
 
 
-def _codegen_context(net: Network) -> dict:
+def _embedded_source(source: str) -> str:
+    """A Python literal holding ``source``: a raw triple-quoted string when that is exact."""
+    if "'''" not in source and not source.endswith("\\") and "\r" not in source:
+        return "r'''" + source + "'''"
+    return repr(source)
+
+
+def _codegen_context(net: Network, kernels: str = "codegen") -> dict:
     layers = []
     for lay in net.layers:
         spec = lay.spec
@@ -765,6 +783,7 @@ def _codegen_context(net: Network) -> dict:
             "w_shape": tuple(lay.w_shape) if lay.w_shape is not None else None,
             "b_shape": tuple(lay.b_shape) if lay.b_shape is not None else None,
             "describe": f"{lay.kind} {lay.describe()}".strip(),
+            "source": None,
         }
         if lay.kind in CONV_KINDS:
             layer = lay.layer
@@ -789,7 +808,12 @@ def _codegen_context(net: Network) -> dict:
                     if lay.kind == "conv"
                     else (spec.out_channels // spec.groups) * math.prod(spec.kernel_size)
                 ),
+                source=None,
             )
+            if kernels == "codegen":
+                from .codegen import generate_numpy
+
+                d["source"] = _embedded_source(generate_numpy(layer))
         elif lay.kind == "dense":
             d.update(fan_in=spec.in_features)
         layers.append(d)
@@ -804,6 +828,7 @@ def _codegen_context(net: Network) -> dict:
         "fused": net.fused_softmax,
         "fused_softmax_layer": net.fused_softmax and net.layers[-1].kind == "softmax",
         "params": [(k, tuple(s)) for k, s in net.params],
+        "kernels": kernels,
     }
 
 
