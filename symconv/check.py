@@ -37,8 +37,10 @@ Diagnosis
 When the answer is wrong, the quantity is recomputed under each mistake of a catalogue
 (:data:`DIAGNOSES`), always by re-deriving a variant layer or transforming exact inputs/results,
 never by approximations. A code is reported when its recomputation reproduces the answer
-exactly, or when it explains every wrong entry (or at least two and at least half of them:
-the report then says which). No code is reported for a correct answer. The rules:
+exactly, or when it explains at least two wrong entries and at least half of them (the report
+then says which); an entry counts as explained when the mistake gives the student's value and
+that value is not 0. Pure rearrangements of the result (transpose, displacement, rotation,
+renumbering) must reproduce the answer exactly. No code is reported for a correct answer. The rules:
 
 ``wrong-shape``
     the answer cannot be laid out as the expected shape (the expected shape is stated; if the
@@ -331,7 +333,9 @@ def _as_np(arr) -> np.ndarray:
     shape = tuple(arr.shape)
     if isinstance(arr, sympy.MatrixBase):
         return _obj(shape, list(arr))
-    flat = sympy.flatten(arr.tolist()) if len(shape) > 1 else list(arr)
+    flat = getattr(arr, "_array", None)  # dense SymPy arrays keep their entries row-major
+    if not isinstance(flat, list) or len(flat) != math.prod(shape):
+        flat = sympy.flatten(arr.tolist()) if len(shape) > 1 else list(arr)
     return _obj(shape, flat)
 
 
@@ -464,6 +468,29 @@ def _factor_text(c) -> str:
 
 
 # ====================================================================== the checker
+class _Arrays:
+    """A derivation's arrays as object ndarrays, converted once, on first use."""
+
+    _NAMES = ("x", "w", "b", "dy", "y", "y_symbols", "grad_x", "grad_w", "grad_b")
+
+    def __init__(self, deriv):
+        self.deriv = deriv
+        self._cache = {}
+        self.toeplitz_cache = {}
+
+    def __getattr__(self, name):
+        if name not in self._NAMES:
+            raise AttributeError(name)
+        if name not in self._cache:
+            self._cache[name] = _as_np(getattr(self.deriv, name))
+        return self._cache[name]
+
+    def toeplitz(self, convention):
+        if convention not in self.toeplitz_cache:
+            self.toeplitz_cache[convention] = _as_np(self.deriv.toeplitz(convention))
+        return self.toeplitz_cache[convention]
+
+
 class _Checker:
     """Everything one :func:`check` call shares: the layer, the values, the derivations."""
 
@@ -554,9 +581,11 @@ class _Checker:
         return out
 
     def deriv(self, spec):
+        """The derivation of a (variant) spec, with its arrays as object ndarrays (cached)."""
         d = self._derivs.get(spec)
         if d is None:
-            d = self._derivs[spec] = derive(Layer(spec), index_base=self.base)
+            full = derive(Layer(spec), index_base=self.base)
+            d = self._derivs[spec] = _Arrays(full)
         return d
 
     # ------------------------------------------------------------------ symbols
@@ -994,20 +1023,32 @@ class _Checker:
         return None
 
     def factor_text(self, c) -> str:
+        """Name a constant factor c (answer = c * result) where a common mistake explains it."""
         if c == -1:
             return "the answer is the negative of the result"
-        n_out = math.prod(self.spec.y_shape)
-        known = {
-            sympy.Integer(2): "the 1/2 of E = 1/2 sum (y - yhat)^2 was dropped",
-            sympy.Rational(1, 2): "an extra factor 1/2",
-            sympy.Rational(1, n_out): f"mean instead of sum over the {n_out} outputs",
-            sympy.Rational(2, n_out): f"mean instead of sum over the {n_out} outputs, without "
-            "the 1/2",
-            sympy.Integer(n_out): f"sum instead of mean over the {n_out} outputs",
-            sympy.Rational(-2): "sign and the 1/2 of E both wrong",
-        }
-        why = known.get(c)
         text = f"the answer is {_factor_text(c)} times the result"
+        why = None
+        spec = self.spec
+        if self.quantity in _GRADS:
+            n_out = math.prod(spec.y_shape)
+            known = [
+                (sympy.Integer(2), "the 1/2 of E = 1/2 sum (y - yhat)^2 was dropped"),
+                (sympy.Rational(1, 2), "an extra factor 1/2"),
+                (sympy.Rational(1, n_out), f"mean instead of sum over the {n_out} outputs"),
+                (sympy.Integer(n_out), f"sum instead of mean over the {n_out} outputs"),
+                (
+                    sympy.Rational(2, n_out),
+                    f"mean over the {n_out} outputs and the 1/2 of E dropped",
+                ),
+                (sympy.Integer(-2), "the sign and the 1/2 of E both wrong"),
+            ]
+            why = next((t for f, t in known if f == c), None)
+        elif spec.kind == "avg_pool":
+            n = math.prod(spec.kernel_size)
+            if c == n:
+                why = f"the window sum instead of the mean over {n} entries"
+            elif c == sympy.Rational(1, n):
+                why = f"divided by the window size {n} twice"
         return f"{text} ({why})" if why else text
 
     # ------------------------------------------------------------------ the verdict
@@ -1084,8 +1125,8 @@ class _Checker:
 
     def diagnose(self, E, A, EA, mismatches, labels):
         """Codes whose recomputation reproduces the answer (first), then codes that explain
-        the wrong entries: all of them, or at least two and at least half. Only entries where
-        the mistake gives a non-zero value count as explained (a 0 is weak evidence)."""
+        at least two wrong entries: all of them, or at least half. Only entries where the
+        mistake gives a non-zero value count as explained (a 0 is weak evidence)."""
         exact, partial = {}, {}
         mism_idx = [m.index for m in mismatches]
         for code, text, C, partial_ok in self.candidates(E, A):
@@ -1108,7 +1149,7 @@ class _Checker:
                 continue
             explained = [i for i in mism_idx if self.norm(C[i]) != 0 and self.same(EA[i], C[i])]
             k, n = len(explained), len(mism_idx)
-            if k and k == n:
+            if k >= 2 and k == n:
                 partial[code] = f"{text}; explains all {n} wrong entries"
             elif k >= 2 and 2 * k >= n:
                 names = ", ".join(labels.get(i, str(i)) for i in explained[:8])
@@ -1309,16 +1350,19 @@ def _reject_constant(name):
     raise SpecError(f"problem: {name} is not a number here")
 
 
-def _read_capped(path: Path, what: str, limit: int = _MAX_FILE_BYTES) -> str:
+def _read_capped(path: Path, what: str, limit: int = _MAX_FILE_BYTES, name=None) -> str:
     """Read a UTF-8 text file of at most ``limit`` bytes (OSError/AnswerError otherwise)."""
+    name = path if name is None else name
     with open(path, "rb") as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
-        raise AnswerError(f"{what} {path} is larger than {limit} bytes")
+        raise AnswerError(f"{what} {name} is larger than {limit} bytes")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise AnswerError(f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start})")
+        raise AnswerError(
+            f"{what} {name} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
 
 
 # ====================================================================== grading
@@ -1361,8 +1405,13 @@ def grade_folder(folder, problem, *, progress=None, skip=()) -> list:
         row.update(student=path.stem, file=path.name, score=0.0, correct_entries=0)
         row["total_entries"] = ""
         try:
-            text = _read_capped(path, "answer file")
-        except (OSError, AnswerError) as exc:
+            text = _read_capped(path, "answer file", name=path.name)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            row.update(status="unreadable", message=f"answer file {path.name}: {reason}")
+            rows.append(row)
+            continue
+        except AnswerError as exc:
             row.update(status="unreadable", message=_one_line(exc))
             rows.append(row)
             continue
