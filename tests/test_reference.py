@@ -314,6 +314,7 @@ def test_max_pool_ties_first_matches_torch_cpu(
     assert dw is None and db is None
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 @pytest.mark.parametrize(
     "input_size, kernel_size, dilation",
     [((7,), 4, 1), ((7,), 3, 2), ((6, 5), (2, 3), 1), ((5, 6), (4, 3), (1, 2)), ((4, 4, 3), 2, 1)],
