@@ -26,7 +26,8 @@ y_ij - yhat_ij with y_ij the forward expression). Numbers are exact (decimals su
 are read as 1/10); ``tolerance`` is applied only when the answer itself contains decimals.
 
 Answer text goes through :func:`symconv.answers.parse_answer_ex` (a whitelist tokenizer and
-grammar: never eval/sympify). Its formats: JSON nested lists, rows of whitespace- or
+grammar: never eval/sympify), after LaTeX ``%`` comments and lines starting with ``#`` are
+dropped (:func:`strip_comments`). Its formats: JSON nested lists, rows of whitespace- or
 comma-separated entries (CSV), LaTeX ``bmatrix``/``pmatrix``/``array``, NumPy-style literals
 ``[[1, 2], [3, 4]]`` and scalars. An answer may drop singleton channel axes (a 2x2 matrix for a
 (1, 2, 2) output), and a multi-channel answer may be written as one matrix with the channels
@@ -729,7 +730,7 @@ class _Checker:
         self.decimals = False
         fmt = "array"
         if isinstance(answer, str):
-            text = answer
+            text = strip_comments(answer)
             if self.quantity == "output-size" and _SIZE_RE.match(text):
                 text = "[" + re.sub(r"\s*[x\u00d7*,]\s*", ", ", text.strip().lower()) + "]"
             elif self.quantity == "output-size":
@@ -1344,6 +1345,21 @@ def load_problem(source) -> Problem:
         target=values.get("target"),
     )
     return problem
+
+
+_LATEX_COMMENT = re.compile(r"(?<!\\)%.*$", re.MULTILINE)
+_HASH_COMMENT = re.compile(r"^[ \t]*#.*$", re.MULTILINE)
+
+
+def strip_comments(text: str) -> str:
+    """Drop LaTeX comments (``%`` to the end of the line, not ``\\%``) and whole lines
+    starting with ``#``, so that annotated answer files parse. Neither character is part of
+    any answer format, so nothing valid is lost."""
+    if "%" in text:
+        text = _LATEX_COMMENT.sub("", text)
+    if "#" in text:
+        text = _HASH_COMMENT.sub("", text)
+    return text
 
 
 def _reject_constant(name):

@@ -837,3 +837,20 @@ def test_check_cli_symbolic_and_toeplitz_convention(capsys):
     assert code == 1 and "toeplitz-convention" in out
     argv = ["check", "--quantity", "toeplitz", "--convention", "column", "--answer", W]
     assert _cli(argv, capsys)[0] == 0
+
+
+# ---------------------------------------------------------------------- the example
+def test_homework_example_files():
+    root = Path(__file__).resolve().parents[1] / "examples" / "homework"
+    problem = load_problem(root / "problem.json")
+    assert [[int(v) for v in row] for row in problem.values["x"]] == SEED_X
+    assert [[int(v) for v in row] for row in problem.values["target"]] == SEED_T
+    subs = root / "submissions"
+    alice = problem.check((subs / "alice.tex").read_text())
+    bob = problem.check((subs / "bob.txt").read_text())
+    carol = problem.check((subs / "carol.json").read_text())
+    dw = seed_oracle(target=SEED_T)[2].reshape(2, 2)
+    assert alice.correct and alice.codes == []
+    assert alice.answer.reshape(2, 2).tolist() == dw.tolist()
+    assert not bob.correct and bob.codes == ["sign"]
+    assert not carol.correct and carol.codes == ["swapped-operands"]
