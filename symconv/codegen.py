@@ -454,7 +454,7 @@ def _formulas(layer: Layer) -> list:
         )
         inv = [
             (
-                formula((j[a] + lo[a] - d[a] * k[a]) / s[a])
+                f"({formula(j[a] + lo[a] - d[a] * k[a])})/{s[a]}"
                 if s[a] > 1
                 else formula(j[a] + lo[a] - d[a] * k[a])
             )
@@ -875,6 +875,7 @@ def generate_numpy(layer) -> str:
         extra = _conv_strategy_lines(layer, ctx, plan, inv, strat)
     source = render(
         template,
+        rstrip=str.rstrip,
         **_header(layer, template),
         doc=_docstring(layer, strat, extra),
         **ctx,
@@ -1075,10 +1076,17 @@ def default_generated_dir() -> Path:
 def write_atomic(path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
     path = Path(path)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:

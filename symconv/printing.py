@@ -60,7 +60,7 @@ class FormulaPrinter(StrPrinter):
 
 
 _KERNEL = NumPyKernelPrinter({"fully_qualified_modules": True})
-_FORMULA = FormulaPrinter({"order": "none"})
+_FORMULA = FormulaPrinter()
 
 
 def py(value) -> str:

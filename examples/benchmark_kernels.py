@@ -1,0 +1,346 @@
+"""Benchmark: generated NumPy kernels (symconv.generate_numpy) against PyTorch on the CPU.
+
+Times forward + backward (dx, dw, db) of the generated module against ``torch.nn.functional``
+(conv2d / max_pool2d) + autograd in the same process, float32 and float64, on a fixed shape
+suite. PyTorch runs with ``torch.set_num_threads`` equal to NumPy's BLAS threads. Prints the
+time per shape, the ratio symconv / torch, their geometric mean per dtype, and GFLOP/s of the
+convolutions against the machine's measured sgemm throughput (a 2048 x 2048 float32 matmul).
+
+Without PyTorch the torch columns are skipped and the rest is printed.
+
+    python examples/benchmark_kernels.py            # the full suite
+    python examples/benchmark_kernels.py --quick    # fewer repetitions
+    python examples/benchmark_kernels.py --only 3x3 --dtype float32 --profile
+
+Figures, not assertions: run it on a quiet machine; the minimum over interleaved repetitions is
+reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+
+try:  # run from a checkout without installing
+    import symconv
+except ModuleNotFoundError:  # pragma: no cover
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import symconv
+
+from symconv.codegen import generate_numpy
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ModuleNotFoundError:  # pragma: no cover - torch is optional
+    torch = None
+
+#: (name, kind, N, C_in, H, W, parameters)
+SUITE = [
+    ("32x3x32x32 5x5->16", "conv", 32, 3, 32, dict(kernel_size=5, out_channels=16)),
+    (
+        "16x64x56x56 3x3->64 p1",
+        "conv",
+        16,
+        64,
+        56,
+        dict(kernel_size=3, out_channels=64, padding=1),
+    ),
+    (
+        "8x128x28x28 3x3->128 p1",
+        "conv",
+        8,
+        128,
+        28,
+        dict(kernel_size=3, out_channels=128, padding=1),
+    ),
+    (
+        "32x64x56x56 3x3->64 s2 p1",
+        "conv",
+        32,
+        64,
+        56,
+        dict(kernel_size=3, out_channels=64, stride=2, padding=1),
+    ),
+    ("32x256x14x14 1x1->256", "conv", 32, 256, 14, dict(kernel_size=1, out_channels=256)),
+    (
+        "32x64x56x56 depthwise 3x3 p1",
+        "conv",
+        32,
+        64,
+        56,
+        dict(kernel_size=3, out_channels=64, padding=1, groups=64),
+    ),
+    ("16x64x56x56 max 2x2 s2", "max_pool", 16, 64, 56, dict(kernel_size=2, stride=2)),
+]
+
+
+def numpy_threads() -> int:
+    """The number of threads NumPy's BLAS uses."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+        if counts:
+            return int(counts[0])
+    except Exception:  # threadpoolctl is optional
+        pass
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def sgemm_gflops(repeat: int = 7) -> float:
+    a = np.random.default_rng(0).standard_normal((2048, 2048)).astype(np.float32)
+    b = a.T.copy()
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeat))
+    return 2 * 2048**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def build(entry):
+    """(layer, generated module) of a suite entry."""
+    name, kind, n, c, size, params = entry
+    params = dict(params)
+    k = params.pop("kernel_size")
+    if kind == "conv":
+        layer = symconv.conv((size, size), k, in_channels=c, bias=True, **params)
+    else:
+        layer = symconv.max_pool((size, size), k, channels=c, **params)
+    module = types.ModuleType("bench_" + name.replace(" ", "_"))
+    exec(compile(generate_numpy(layer), module.__name__, "exec"), module.__dict__)
+    return layer, module
+
+
+def flops(spec, n) -> float:
+    """Multiply-adds x 2 of forward + backward (dx, dw): three passes of the same size."""
+    if not spec.has_weight:
+        return 0.0
+    per = 2 * n * spec.out_channels * math.prod(spec.output_size)
+    per *= (spec.in_channels // spec.groups) * math.prod(spec.kernel_size)
+    return 3.0 * per
+
+
+def run_numpy(module, spec, arrays):
+    if spec.has_weight:
+        x, w, b, dy = arrays
+        module.forward(x, w, b)
+        module.backward(dy, x, w)
+    else:
+        x, dy = arrays
+        module.forward(x)
+        module.backward(dy, x)
+
+
+def torch_runner(spec, arrays, dtype):
+    if torch is None:
+        return None
+    tdt = torch.float32 if dtype == np.float32 else torch.float64
+    if spec.has_weight:
+        x, w, b, dy = (torch.from_numpy(a).to(tdt) for a in arrays)
+        x.requires_grad_(True)
+        w.requires_grad_(True)
+        b.requires_grad_(True)
+        p = spec.padding[0][0]
+        kwargs = dict(stride=spec.stride, padding=p, dilation=spec.dilation, groups=spec.groups)
+
+        def run():
+            x.grad = w.grad = b.grad = None
+            F.conv2d(x, w, b, **kwargs).backward(dy)
+
+    else:
+        x, dy = (torch.from_numpy(a).to(tdt) for a in arrays)
+        x.requires_grad_(True)
+
+        def run():
+            x.grad = None
+            F.max_pool2d(x, spec.kernel_size, spec.stride, spec.padding[0][0]).backward(dy)
+
+    return run
+
+
+def arrays_for(spec, n, dtype, rng):
+    x = rng.standard_normal((n,) + spec.x_shape).astype(dtype)
+    dy = rng.standard_normal((n,) + spec.y_shape).astype(dtype)
+    if spec.has_weight:
+        w = (rng.standard_normal(spec.w_shape) * 0.1).astype(dtype)
+        b = rng.standard_normal(spec.b_shape).astype(dtype)
+        return x, w, b, dy
+    return x, dy
+
+
+def check_agreement(module, spec, arrays, dtype):
+    """Max relative difference of symconv and torch outputs (sanity, not timing)."""
+    if torch is None:
+        return None
+    tdt = torch.float32 if dtype == np.float32 else torch.float64
+    if spec.has_weight:
+        x, w, b, dy = arrays
+        y = module.forward(x, w, b)
+        dx, dw, db = module.backward(dy, x, w)
+        tx, tw, tb = (torch.from_numpy(a).to(tdt).requires_grad_(True) for a in (x, w, b))
+        ty = F.conv2d(
+            tx,
+            tw,
+            tb,
+            stride=spec.stride,
+            padding=spec.padding[0][0],
+            dilation=spec.dilation,
+            groups=spec.groups,
+        )
+        ty.backward(torch.from_numpy(dy))
+        pairs = [(y, ty), (dx, tx.grad), (dw, tw.grad), (db, tb.grad)]
+    else:
+        x, dy = arrays
+        y = module.forward(x)
+        dx = module.backward(dy, x)
+        tx = torch.from_numpy(x).requires_grad_(True)
+        ty = F.max_pool2d(tx, spec.kernel_size, spec.stride, spec.padding[0][0])
+        ty.backward(torch.from_numpy(dy))
+        pairs = [(y, ty), (dx, tx.grad)]
+    worst = 0.0
+    for ours, theirs in pairs:
+        theirs = theirs.detach().numpy()
+        scale = max(float(np.abs(theirs).max()), 1e-30)
+        worst = max(worst, float(np.abs(ours - theirs).max()) / scale)
+    return worst
+
+
+def profile(module, spec, arrays):
+    """Where the time of one forward + backward goes (cProfile, top entries)."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    run_numpy(module, spec, arrays)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    stats.sort_stats("tottime").print_stats(8)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--repeat", type=int, default=None, help="timed repetitions per side")
+    parser.add_argument("--dtype", choices=["float32", "float64", "both"], default="both")
+    parser.add_argument("--only", default=None, help="run the shapes whose name contains this")
+    parser.add_argument("--profile", action="store_true", help="cProfile one run per shape")
+    args = parser.parse_args(argv)
+    repeat = args.repeat or (3 if args.quick else 9)
+    threads = numpy_threads()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    print(
+        f"symconv {symconv.__version__}, numpy {np.__version__}, python {platform.python_version()}"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs, "
+        f"NumPy BLAS threads {threads}"
+        + (f", torch {torch.__version__} threads {torch.get_num_threads()}" if torch else "")
+    )
+    if torch is None:
+        print("PyTorch is not installed: the torch columns are skipped")
+    peak = sgemm_gflops()
+    print(f"sgemm 2048x2048 float32: {peak:.1f} GFLOP/s")
+    print()
+    dtypes = [np.float32, np.float64] if args.dtype == "both" else [np.dtype(args.dtype).type]
+    suite = [e for e in SUITE if args.only is None or args.only in e[0]]
+    rng = np.random.default_rng(0)
+    built = [(entry, *build(entry)) for entry in suite]
+    summary = {}
+    header = (
+        f"{'shape':30s} {'dtype':8s} {'strategy':22s} {'symconv ms':>10s} {'torch ms':>9s} "
+        f"{'ratio':>6s} {'GFLOP/s':>8s} {'%sgemm':>7s} {'max rel diff':>12s}"
+    )
+    print(header)
+    print("-" * len(header))
+    largest = max(
+        (e for e in built if e[1].spec.has_weight),
+        key=lambda e: flops(e[1].spec, e[0][2]),
+        default=None,
+    )
+    for dtype in dtypes:
+        ratios = []
+        for entry, layer, module in built:
+            spec = layer.spec
+            n = entry[2]
+            arrays = arrays_for(spec, n, dtype, rng)
+            ours = lambda: run_numpy(module, spec, arrays)  # noqa: E731
+            theirs = torch_runner(spec, arrays, dtype)
+            ours()
+            if theirs is not None:
+                theirs()
+            t_ours, t_theirs = [], []
+            for _ in range(repeat):
+                t_ours.append(_timed(ours))
+                if theirs is not None:
+                    t_theirs.append(_timed(theirs))
+            a = min(t_ours)
+            b = min(t_theirs) if t_theirs else None
+            fl = flops(spec, n)
+            gflops = fl / a / 1e9 if fl else None
+            diff = check_agreement(module, spec, arrays, dtype)
+            ratio = a / b if b else None
+            if ratio:
+                ratios.append(ratio)
+            if entry is largest[0] and dtype == np.float32:
+                summary["largest"] = (entry[0], gflops, gflops / peak)
+            print(
+                f"{entry[0]:30s} {np.dtype(dtype).name:8s} {module.STRATEGY:22s} {a * 1e3:10.2f} "
+                + (f"{b * 1e3:9.2f} {ratio:6.2f} " if b else f"{'-':>9s} {'-':>6s} ")
+                + (
+                    f"{gflops:8.1f} {100 * gflops / peak:6.1f}% "
+                    if gflops
+                    else f"{'-':>8s} {'-':>7s} "
+                )
+                + (f"{diff:12.1e}" if diff is not None else f"{'-':>12s}")
+            )
+            if args.profile:
+                profile(module, spec, arrays)
+            module.clear_workspace()
+        if ratios:
+            gm = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+            summary[np.dtype(dtype).name] = gm
+            print(f"{'geometric mean ratio (' + np.dtype(dtype).name + ')':62s} {gm:6.2f}")
+        print()
+    print("summary")
+    targets = {"float32": 1.2, "float64": 0.7}
+    for name, target in targets.items():
+        if name in summary:
+            gm = summary[name]
+            verdict = "met" if gm <= target else "missed"
+            print(
+                f"  {name}: geometric mean symconv/torch {gm:.2f} (target <= {target}: {verdict})"
+            )
+    if "largest" in summary:
+        shape, gflops, frac = summary["largest"]
+        verdict = "met" if frac >= 0.7 else "missed"
+        print(
+            f"  largest conv ({shape}, float32): {gflops:.1f} GFLOP/s = {100 * frac:.0f}% of "
+            f"sgemm (target >= 70%: {verdict})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,718 @@
+"""Generated NumPy kernels (symconv.codegen): the committed modules of generated/ and a seeded
+grid of specs against the symbolic derivation, reference.py, central finite differences and
+PyTorch (when installed); exact Fraction arithmetic; determinism; the standalone-module
+contract; the manifest and the regenerate / codegen commands."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import itertools
+import math
+import os
+import shutil
+import subprocess
+import sys
+import types
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symconv
+from symconv import reference
+from symconv.cli import main as cli_main
+from symconv.codegen import (
+    MANIFEST_NAME,
+    forward_plan,
+    generate_numpy,
+    inverse_plan,
+    load_manifest,
+    parse_manifest_text,
+    regenerate,
+    strategy,
+    write_atomic,
+)
+from symconv.layers import Layer
+from symconv.spec import LayerSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "generated"
+MANIFEST = load_manifest(GENERATED / MANIFEST_NAME)
+ENTRIES = {entry.file: entry for entry in MANIFEST.entries}
+
+
+# ---------------------------------------------------------------------- helpers
+def import_path(path: Path) -> types.ModuleType:
+    """Import a generated file by path (under a unique name)."""
+    name = "symconv_generated_" + path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@lru_cache(maxsize=None)
+def committed(file: str) -> types.ModuleType:
+    return import_path(GENERATED / file)
+
+
+@lru_cache(maxsize=None)
+def module_for(layer: Layer) -> types.ModuleType:
+    """Generate the module of ``layer`` and execute it in a fresh module object."""
+    module = types.ModuleType(f"generated_{abs(hash(layer.spec))}")
+    exec(compile(generate_numpy(layer), module.__name__, "exec"), module.__dict__)
+    return module
+
+
+def rebuild(spec: LayerSpec, **changes) -> Layer:
+    params = dict(
+        in_channels=spec.in_channels,
+        out_channels=spec.out_channels,
+        stride=spec.stride,
+        padding=spec.padding,
+        dilation=spec.dilation,
+        groups=spec.groups,
+        bias=spec.bias,
+        flip=spec.flip,
+        output_padding=spec.output_padding,
+        ceil_mode=spec.ceil_mode,
+        count_include_pad=spec.count_include_pad,
+        ties=spec.ties,
+    )
+    input_size = changes.pop("input_size", spec.input_size)
+    params.update(changes)
+    return Layer(LayerSpec.build(spec.kind, input_size, spec.kernel_size, **params))
+
+
+def reduced(layer: Layer) -> Layer:
+    """The same kernel, stride, padding, dilation, flip and pooling rules with at most 2
+    channels per group, 2 groups and a small input (same residue modulo the stride), so that
+    SymPy derives it in milliseconds."""
+    spec = layer.spec
+    sizes = []
+    for n, e, (lo, hi), s in zip(
+        spec.input_size, spec.effective_kernel, spec.padding, spec.stride
+    ):
+        if spec.kind == "conv_transpose":
+            sizes.append(min(n, 3))
+            continue
+        base = max(e - lo - hi, 1) + 2 * s
+        base += (n - base) % s
+        sizes.append(min(n, base))
+    if spec.is_pool:
+        c = min(spec.in_channels, 2)
+        return rebuild(spec, input_size=tuple(sizes), in_channels=c, out_channels=c)
+    g = min(spec.groups, 2)
+    cin = g * min(spec.in_channels // spec.groups, 2)
+    cout = g * min(spec.out_channels // spec.groups, 2)
+    return rebuild(spec, input_size=tuple(sizes), in_channels=cin, out_channels=cout, groups=g)
+
+
+def inputs(spec, n, rng, dtype=np.float64):
+    """Random (x, w, b, dy); w/b None where the layer has none."""
+    x = rng.standard_normal((n,) + spec.x_shape).astype(dtype)
+    dy = rng.standard_normal((n,) + spec.y_shape).astype(dtype)
+    w = rng.standard_normal(spec.w_shape).astype(dtype) if spec.has_weight else None
+    b = rng.standard_normal(spec.b_shape).astype(dtype) if spec.bias else None
+    return x, w, b, dy
+
+
+def fractions(rng, shape, low=-6, high=7):
+    values = [
+        Fraction(int(p), int(q))
+        for p, q in zip(
+            rng.integers(low, high, math.prod(shape)), rng.integers(1, 5, math.prod(shape))
+        )
+    ]
+    return np.array(values, dtype=object).reshape(shape)
+
+
+def run(module, spec, x, w, b, dy):
+    """(y, dx, dw, db) of a generated module."""
+    if spec.has_weight:
+        y = module.forward(x, w, b)
+        dx, dw, db = module.backward(dy, x, w)
+        return y, dx, dw, db
+    return module.forward(x), module.backward(dy, x), None, None
+
+
+def run_reference(spec, x, w, b, dy):
+    """The same quantities from reference.py, sample by sample (dw, db summed over the batch)."""
+    ys, dxs, dws, dbs = [], [], [], []
+    for i in range(x.shape[0]):
+        ys.append(reference.forward(spec, x[i], w, b))
+        dx, dw, db = reference.backward(spec, dy[i], x[i], w)
+        dxs.append(dx)
+        dws.append(dw)
+        dbs.append(db)
+    dw = sum(dws[1:], dws[0]) if spec.has_weight else None
+    db = sum(dbs[1:], dbs[0]) if spec.bias else None
+    return np.stack(ys), np.stack(dxs), dw, db
+
+
+def assert_close(ours, theirs, rtol, what):
+    if theirs is None:
+        assert ours is None, f"{what}: expected None"
+        return
+    ours = np.asarray(ours, dtype=np.float64)
+    theirs = np.asarray(theirs, dtype=np.float64)
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
+    scale = max(float(np.abs(theirs).max()), 1.0)
+    err = float(np.abs(ours - theirs).max()) / scale
+    assert err <= rtol, f"{what}: relative error {err:.2e} > {rtol:.0e}"
+
+
+def reference_cost(spec, n) -> int:
+    per = math.prod(spec.y_shape) * math.prod(spec.kernel_size)
+    return n * per * max(1, spec.in_channels // spec.groups)
+
+
+# ---------------------------------------------------------------------- the manifest
+def test_manifest_lists_the_required_modules():
+    kinds = {}
+    for entry in MANIFEST.entries:
+        spec = entry.layer().spec
+        kinds.setdefault(spec.kind, []).append(spec)
+    convs = kinds["conv"]
+    assert any(s.input_size == (3, 3) and s.kernel_size == (2, 2) for s in convs)  # seed 000
+    for name in ("lenet5_conv1", "lenet5_pool1", "lenet5_conv2", "lenet5_pool2"):
+        assert f"{name}.py" in ENTRIES
+    assert any(
+        s.kernel_size == (3, 3)
+        and s.stride == (1, 1)
+        and s.in_channels == 64 == s.out_channels
+        and s.padding == ((1, 1),) * 2
+        for s in convs
+    )
+    assert any(
+        s.kernel_size == (3, 3) and s.stride == (2, 2) and s.padding == ((1, 1),) * 2
+        for s in convs
+    )
+    assert any(s.kernel_size == (1, 1) for s in convs)
+    assert any(s.groups == s.in_channels > 1 for s in convs)  # depthwise
+    assert any(s.dilation == (2, 2) and s.kernel_size == (3, 3) for s in convs)
+    assert any(s.kernel_size == (4, 4) and s.stride == (2, 2) for s in kinds["conv_transpose"])
+    pools = kinds["max_pool"]
+    assert any(s.kernel_size == (2, 2) and s.stride == (2, 2) for s in pools)
+    assert any(
+        s.kernel_size == (3, 3) and s.stride == (2, 2) and s.padding == ((1, 1),) * 2
+        for s in pools
+    )
+    assert any(
+        s.kernel_size == (3, 3) and s.ceil_mode and not s.count_include_pad
+        for s in kinds["avg_pool"]
+    )
+    assert any(s.ndim == 1 for s in convs) and any(s.ndim == 3 for s in convs)
+
+
+def test_manifest_fallback_parser_matches_tomllib(monkeypatch):
+    text = (GENERATED / MANIFEST_NAME).read_text()
+    tomllib = pytest.importorskip("tomllib")
+    expected = tomllib.loads(text)["module"]
+    monkeypatch.setitem(sys.modules, "tomllib", None)  # as on Python 3.10
+    assert parse_manifest_text(text) == expected
+
+
+def test_committed_files_are_exactly_the_manifest():
+    on_disk = {p.name for p in GENERATED.glob("*.py")}
+    assert on_disk == set(ENTRIES)
+
+
+# ---------------------------------------------------------------------- committed modules
+@pytest.mark.parametrize("file", sorted(ENTRIES))
+def test_committed_module_against_reference(file, rng):
+    """The committed module at full size, against reference.py where the loops are cheap, and
+    otherwise against the same spec's generated module reduced in size."""
+    layer = ENTRIES[file].layer()
+    spec = layer.spec
+    module = committed(file)
+    assert module.SPEC == repr(spec)
+    n = 2
+    if reference_cost(spec, n) <= 400_000:
+        x, w, b, dy = inputs(spec, n, rng)
+        expected = run_reference(spec, x, w, b, dy)
+        got = run(module, spec, x, w, b, dy)
+    else:
+        small = reduced(layer)
+        x, w, b, dy = inputs(small.spec, n, rng)
+        expected = run_reference(small.spec, x, w, b, dy)
+        got = run(module_for(small), small.spec, x, w, b, dy)
+        assert module_for(small).STRATEGY == module.STRATEGY or spec.groups != small.spec.groups
+    for name, ours, theirs in zip(("y", "dx", "dw", "db"), got, expected):
+        assert_close(ours, theirs, 1e-12, f"{file} {name}")
+
+
+def _torch_call(torch, spec, x, w, b, dy):
+    """Forward + autograd backward with torch.nn.functional (symmetric padding only)."""
+    F = torch.nn.functional
+    nd = spec.ndim
+    pad = tuple(lo for lo, _ in spec.padding)
+    tx = torch.from_numpy(x).requires_grad_(True)
+    tw = torch.from_numpy(w).requires_grad_(True) if w is not None else None
+    tb = torch.from_numpy(b).requires_grad_(True) if b is not None else None
+    if spec.kind == "conv":
+        kernel = torch.flip(tw, dims=tuple(range(2, 2 + nd))) if spec.flip else tw
+        fn = getattr(F, f"conv{nd}d")
+        y = fn(tx, kernel, tb, spec.stride, pad, spec.dilation, spec.groups)
+    elif spec.kind == "conv_transpose":
+        fn = getattr(F, f"conv_transpose{nd}d")
+        y = fn(tx, tw, tb, spec.stride, pad, spec.output_padding, spec.groups, spec.dilation)
+    elif spec.kind == "max_pool":
+        fn = getattr(F, f"max_pool{nd}d")
+        y = fn(tx, spec.kernel_size, spec.stride, pad, spec.dilation, spec.ceil_mode)
+    else:
+        fn = getattr(F, f"avg_pool{nd}d")
+        y = fn(tx, spec.kernel_size, spec.stride, pad, spec.ceil_mode, spec.count_include_pad)
+    y.backward(torch.from_numpy(dy))
+    grads = [t.grad.numpy() if t is not None else None for t in (tx, tw, tb)]
+    return (y.detach().numpy(), *grads)
+
+
+@pytest.mark.parametrize("file", sorted(ENTRIES))
+def test_committed_module_against_torch(file, torch_or_skip, rng):
+    spec = ENTRIES[file].layer().spec
+    if any(lo != hi for lo, hi in spec.padding):
+        pytest.skip("asymmetric padding")
+    x, w, b, dy = inputs(spec, 2, rng)
+    got = run(committed(file), spec, x, w, b, dy)
+    expected = _torch_call(torch_or_skip, spec, x, w, b, dy)
+    for name, ours, theirs in zip(("y", "dx", "dw", "db"), got, expected):
+        assert_close(ours, theirs, 1e-12, f"{file} {name}")
+
+
+@pytest.mark.parametrize("file", sorted(ENTRIES))
+def test_manifest_spec_against_derivation(file, rng):
+    """The derivation's evaluate (SymPy) and the generated module agree to 1e-12 relative, on the
+    manifest spec reduced to a size SymPy handles."""
+    layer = reduced(ENTRIES[file].layer())
+    spec = layer.spec
+    module = module_for(layer)
+    deriv = symconv.derive(layer)
+    x, w, b, dy = inputs(spec, 2, rng)
+    y, dx, dw, db = run(module, spec, x, w, b, dy)
+    dw_sum = db_sum = 0
+    for i in range(2):
+        ev = deriv.evaluate(x=x[i], w=w, b=b, dy=dy[i])
+        assert_close(y[i], ev["y"], 1e-12, f"{file} y")
+        assert_close(dx[i], ev["grad_x"], 1e-12, f"{file} dx")
+        if spec.has_weight:
+            dw_sum = dw_sum + ev["grad_w"]
+        if spec.bias:
+            db_sum = db_sum + ev["grad_b"]
+    if spec.has_weight:
+        assert_close(dw, dw_sum, 1e-12, f"{file} dw")
+    if spec.bias:
+        assert_close(db, db_sum, 1e-12, f"{file} db")
+
+
+@pytest.mark.parametrize("file", sorted(ENTRIES))
+def test_manifest_spec_exact_with_fractions(file, rng):
+    """Object arrays of Fraction go through exactly: equal to the exact derivation."""
+    layer = reduced(ENTRIES[file].layer())
+    spec = layer.spec
+    module = module_for(layer)
+    deriv = symconv.derive(layer)
+    n = 2
+    if spec.kind == "max_pool":  # small integers: many ties, exercising the tie policy
+        x = fractions(rng, (n,) + spec.x_shape, -2, 3)
+    else:
+        x = fractions(rng, (n,) + spec.x_shape)
+    dy = fractions(rng, (n,) + spec.y_shape)
+    w = fractions(rng, spec.w_shape) if spec.has_weight else None
+    b = fractions(rng, spec.b_shape) if spec.bias else None
+    y, dx, dw, db = run(module, spec, x, w, b, dy)
+    for arr in (y, dx, dw, db):
+        if arr is not None:
+            assert arr.dtype == object
+            assert all(isinstance(v, (Fraction, int)) for v in arr.flat)
+    dw_sum = db_sum = 0
+    for i in range(n):
+        ev = deriv.evaluate(x=x[i], w=w, b=b, dy=dy[i])
+        assert (y[i] == ev["y"]).all()
+        assert (dx[i] == ev["grad_x"]).all()
+        if spec.has_weight:
+            dw_sum = dw_sum + ev["grad_w"]
+        if spec.bias:
+            db_sum = db_sum + ev["grad_b"]
+    if spec.has_weight:
+        assert (dw == dw_sum).all()
+    if spec.bias:
+        assert (db == db_sum).all()
+
+
+def _loss(module, spec, x, w, b, dy):
+    y = module.forward(x, w, b) if spec.has_weight else module.forward(x)
+    return float((y * dy).sum())
+
+
+@pytest.mark.parametrize("file", sorted(ENTRIES))
+def test_manifest_spec_finite_differences(file, rng):
+    """Central differences of E = sum(dy * y) in float64 match backward()."""
+    layer = reduced(ENTRIES[file].layer())
+    spec = layer.spec
+    module = module_for(layer)
+    x, w, b, dy = inputs(spec, 2, rng)
+    _, dx, dw, db = run(module, spec, x, w, b, dy)
+    h = 1e-6
+    arrays = [("x", x, dx)]
+    if spec.has_weight:
+        arrays.append(("w", w, dw))
+    if spec.bias:
+        arrays.append(("b", b, db))
+    for name, arr, grad in arrays:
+        flat = arr.reshape(-1)
+        for i in rng.choice(flat.size, size=min(flat.size, 12), replace=False):
+            old = flat[i]
+            flat[i] = old + h
+            plus = _loss(module, spec, x, w, b, dy)
+            flat[i] = old - h
+            minus = _loss(module, spec, x, w, b, dy)
+            flat[i] = old
+            fd = (plus - minus) / (2 * h)
+            assert abs(fd - grad.reshape(-1)[i]) <= 1e-6 * max(1.0, abs(fd)), (file, name, i)
+
+
+# ---------------------------------------------------------------------- a random grid of specs
+def _random_specs(count, seed=1234):
+    rng = np.random.default_rng(seed)
+    out = []
+    kinds = ["conv", "conv", "conv", "conv_transpose", "max_pool", "avg_pool"]
+    while len(out) < count:
+        kind = kinds[len(out) % len(kinds)]
+        nd = int(rng.choice([1, 2, 2, 3]))
+        k = tuple(int(v) for v in rng.integers(1, 4, nd))
+        s = tuple(int(v) for v in rng.integers(1, 4, nd))
+        d = tuple(int(v) for v in rng.integers(1, 3, nd)) if kind != "avg_pool" else (1,) * nd
+        size = tuple(int(v) for v in rng.integers(3, 9 if nd < 3 else 6, nd))
+        pad = tuple((int(rng.integers(0, 3)), int(rng.integers(0, 3))) for _ in range(nd))
+        g = int(rng.choice([1, 1, 2]))
+        params = dict(stride=s, dilation=d, padding=pad)
+        try:
+            if kind in ("conv", "conv_transpose"):
+                params.update(
+                    in_channels=g * int(rng.integers(1, 3)),
+                    out_channels=g * int(rng.integers(1, 3)),
+                    groups=g,
+                    bias=bool(rng.integers(0, 2)),
+                )
+                if kind == "conv":
+                    params["flip"] = bool(rng.integers(0, 2))
+                    layer = symconv.conv(size, k, **params)
+                else:
+                    params["output_padding"] = tuple(
+                        int(rng.integers(0, max(a, b_))) for a, b_ in zip(s, d)
+                    )
+                    layer = symconv.conv_transpose(size, k, **params)
+            else:
+                pad = tuple(
+                    (min(lo, ((kk - 1) * dd + 1) // 2), min(hi, ((kk - 1) * dd + 1) // 2))
+                    for (lo, hi), kk, dd in zip(pad, k, d)
+                )
+                params.update(padding=pad, channels=int(rng.integers(1, 3)))
+                params["ceil_mode"] = bool(rng.integers(0, 2))
+                if kind == "max_pool":
+                    params["ties"] = str(rng.choice(["first", "split"]))
+                    layer = symconv.max_pool(size, k, **params)
+                else:
+                    del params["dilation"]
+                    params["count_include_pad"] = bool(rng.integers(0, 2))
+                    layer = symconv.avg_pool(size, k, **params)
+        except symconv.SpecError:
+            continue
+        out.append(layer)
+    return out
+
+
+GRID = _random_specs(36)
+
+
+@pytest.mark.parametrize("layer", GRID, ids=lambda l: repr(l.spec).split(" ->")[0])
+def test_random_grid_against_reference(layer, rng):
+    spec = layer.spec
+    module = module_for(layer)
+    n = 3
+    x, w, b, dy = inputs(spec, n, rng)
+    if spec.kind == "max_pool":  # ties on purpose
+        x = np.round(x)
+    got = run(module, spec, x, w, b, dy)
+    expected = run_reference(spec, x, w, b, dy)
+    for name, ours, theirs in zip(("y", "dx", "dw", "db"), got, expected):
+        assert_close(ours, theirs, 1e-12, name)
+    # float32 stays float32
+    x32, w32, b32, dy32 = (None if a is None else a.astype(np.float32) for a in (x, w, b, dy))
+    for arr in run(module, spec, x32, w32, b32, dy32):
+        assert arr is None or arr.dtype == np.float32
+
+
+def test_plans_reproduce_the_index_map():
+    for layer in GRID + [e.layer() for e in MANIFEST.entries[:4]]:
+        spec = layer.spec
+        plan = forward_plan(layer)
+        n_out = math.prod(spec.output_size)
+        flat = np.full((n_out, plan.n_taps), -1)
+        out_index = np.arange(n_out).reshape(spec.output_size)
+        in_index = np.arange(math.prod(spec.input_size)).reshape(spec.input_size)
+        for ph in plan.phases:
+            for t in ph.taps:
+                flat[out_index[ph.out][t.dst].reshape(-1), t.tap] = in_index[t.src].reshape(-1)
+        assert (flat == layer.index_map).all()
+        # the inverse plan covers the same (input, output, tap) triples
+        inv = inverse_plan(layer)
+        pairs = set()
+        for ph in inv.phases:
+            for t in ph.taps:
+                for i, o in zip(in_index[ph.out][t.dst].reshape(-1), out_index[t.src].reshape(-1)):
+                    pairs.add((int(o), t.tap, int(i)))
+        o_idx, t_idx = np.nonzero(layer.index_map >= 0)
+        expected = {(int(o), int(t), int(layer.index_map[o, t])) for o, t in zip(o_idx, t_idx)}
+        assert pairs == expected
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_any_batch_size(n, rng):
+    for file in (
+        "conv2d_3x3_s2_p1.py",
+        "conv_transpose2d_4x4_s2_p1.py",
+        "max_pool2d_3x3_s2_p1.py",
+    ):
+        spec = ENTRIES[file].layer().spec
+        x, w, b, dy = inputs(spec, n, rng, np.float32)
+        y, dx, dw, db = run(committed(file), spec, x, w, b, dy)
+        assert y.shape == (n,) + spec.y_shape and dx.shape == (n,) + spec.x_shape
+        assert y.dtype == dx.dtype == np.float32
+
+
+# ---------------------------------------------------------------------- strategies and text
+@pytest.mark.parametrize(
+    "layer, name",
+    [
+        (symconv.conv((8, 8), 1, in_channels=4, out_channels=5), "direct GEMM"),
+        (symconv.conv((8, 8), 3, in_channels=4, out_channels=5, padding=1), "im2col GEMM"),
+        (symconv.conv((8, 8), 3, in_channels=4, out_channels=4, groups=4), "depthwise taps"),
+        (
+            symconv.conv_transpose((4, 4), 4, in_channels=2, out_channels=2, stride=2),
+            "polyphase im2col GEMM",
+        ),
+        (symconv.max_pool((8, 8), 2), "pool taps"),
+    ],
+    ids=["1x1", "3x3", "depthwise", "transposed", "pool"],
+)
+def test_strategy_is_chosen_per_spec_and_named(layer, name):
+    assert strategy(layer) == name
+    source = generate_numpy(layer)
+    assert f'STRATEGY = "{name}"' in source
+    assert "Strategy: " in source
+
+
+def test_header_docstring_and_imports():
+    layer = symconv.conv((3, 3), 2)
+    source = generate_numpy(layer)
+    lines = source.splitlines()
+    assert lines[0] == (
+        f"# generated by symconv {symconv.__version__} from templates/numpy/conv.py.jinja; "
+        "do not edit"
+    )
+    assert repr(layer.spec) in lines[1]
+    doc = ast.get_docstring(ast.parse(source))
+    for needle in ("y[n, f, i1, i2]", "dE/dx[", "dE/dw[", "y_11 = w_11*x_11", "Strategy:"):
+        assert needle in doc
+    assert "dE/db[" in generate_numpy(symconv.conv((3, 3), 2, bias=True))
+    imports = [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+    ]
+    assert [ast.unparse(node) for node in imports] == ["import numpy as np"]
+
+
+def test_taps_are_unrolled_without_python_loops_over_data():
+    source = generate_numpy(symconv.conv((9, 9), 3, in_channels=2, out_channels=3, padding=1))
+    tree = ast.parse(source)
+    loops = [node for node in ast.walk(tree) if isinstance(node, (ast.For, ast.While))]
+    assert loops == []
+    assert source.count("# tap ") >= 18  # forward and dE/dw gathers, 9 taps each
+
+
+def test_generated_source_is_black_formatted():
+    import black
+
+    source = generate_numpy(symconv.avg_pool((7, 7), 3, stride=2, padding=1, ceil_mode=True))
+    assert black.format_str(source, mode=black.Mode(line_length=99)) == source
+
+
+# ---------------------------------------------------------------------- errors
+def test_wrong_shapes_and_dtypes_raise_value_error(rng):
+    module = committed("seed000_conv2d.py")
+    x = np.zeros((2, 1, 3, 3))
+    w = np.zeros((1, 1, 2, 2))
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 1, 3, 3\), got \(2, 1, 4, 3\)"):
+        module.forward(np.zeros((2, 1, 4, 3)), w)
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 1, 3, 3\), got \(3, 3\)"):
+        module.forward(np.zeros((3, 3)), w)
+    with pytest.raises(ValueError, match=r"w must have shape \(1, 1, 2, 2\), got \(1, 1, 3, 3\)"):
+        module.forward(x, np.zeros((1, 1, 3, 3)))
+    with pytest.raises(ValueError, match=r"dtype float32, float64 or object.*got int64"):
+        module.forward(x.astype(np.int64), w)
+    with pytest.raises(
+        ValueError, match=r"w must have dtype float64 \(the dtype of x\), got float32"
+    ):
+        module.forward(x, w.astype(np.float32))
+    with pytest.raises(ValueError, match=r"dy must have shape \(2, 1, 2, 2\).*got \(3, 1, 2, 2\)"):
+        module.backward(np.zeros((3, 1, 2, 2)), x, w)
+    with pytest.raises(ValueError, match=r"dy must have shape \(N, 1, 2, 2\), got \(2, 1, 3, 3\)"):
+        module.backward(np.zeros((2, 1, 3, 3)), x, w)
+    with pytest.raises(ValueError, match="no bias"):
+        module.forward(x, w, np.zeros(1))
+    pool = committed("max_pool2d_2x2_s2.py")
+    with pytest.raises(
+        ValueError, match=r"x must have shape \(N, 64, 56, 56\), got \(1, 64, 55, 56\)"
+    ):
+        pool.forward(np.zeros((1, 64, 55, 56)))
+    with pytest.raises(ValueError, match="dy must have dtype float32"):
+        pool.backward(np.zeros((1, 64, 28, 28)), np.zeros((1, 64, 56, 56), np.float32))
+
+
+def test_generate_numpy_rejects_non_layers():
+    with pytest.raises(symconv.SpecError, match="generate_numpy: layer must be"):
+        generate_numpy("conv")
+
+
+# ---------------------------------------------------------------------- determinism, golden
+def test_golden_regenerate_matches_committed_files(tmp_path):
+    result = regenerate(GENERATED, out=tmp_path)
+    assert sorted(result.written) == sorted(ENTRIES)
+    for file in ENTRIES:
+        assert (tmp_path / file).read_bytes() == (GENERATED / file).read_bytes(), file
+    assert regenerate(GENERATED, check=True).stale == []
+
+
+def test_output_is_identical_across_hash_seeds():
+    layers = [
+        "symconv.conv((9, 8), (3, 2), in_channels=4, out_channels=6, stride=(2, 1), "
+        "padding=((1, 0), (1, 1)), groups=2, bias=True)",
+        "symconv.conv_transpose((4, 4), 4, in_channels=2, out_channels=2, stride=2, padding=1)",
+        "symconv.avg_pool((9, 9), 3, stride=2, padding=1, ceil_mode=True)",
+    ]
+    code = (
+        "import hashlib, symconv\n"
+        "from symconv.codegen import generate_numpy\n"
+        f"for layer in [{', '.join(layers)}]:\n"
+        "    print(hashlib.sha256(generate_numpy(layer).encode()).hexdigest())\n"
+    )
+    outputs = []
+    for seed in ("0", "4242"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(ROOT))
+        proc = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1]
+    here = [
+        hashlib.sha256(generate_numpy(eval(text, {"symconv": symconv})).encode()).hexdigest()
+        for text in layers
+    ]
+    assert outputs[0].split() == here
+
+
+def test_generated_module_runs_alone_with_only_numpy(tmp_path):
+    for file in ("conv2d_3x3_s2_p1.py", "avg_pool2d_3x3_s2_p1_ceil.py"):
+        shutil.copy(GENERATED / file, tmp_path / file)
+    code = (
+        "import sys\n"
+        "sys.path.insert(0, '.')\n"
+        "import numpy as np\n"
+        "import conv2d_3x3_s2_p1 as conv, avg_pool2d_3x3_s2_p1_ceil as pool\n"
+        "rng = np.random.default_rng(0)\n"
+        "x = rng.standard_normal((2,) + conv.X_SHAPE)\n"
+        "w = rng.standard_normal(conv.W_SHAPE)\n"
+        "y = conv.forward(x, w)\n"
+        "dx, dw, db = conv.backward(np.ones_like(y), x, w)\n"
+        "p = pool.forward(rng.standard_normal((2,) + pool.X_SHAPE))\n"
+        "assert y.shape == (2,) + conv.Y_SHAPE and dw.shape == conv.W_SHAPE and db is None\n"
+        "bad = [m for m in ('symconv', 'sympy', 'jinja2', 'black') if m in sys.modules]\n"
+        "print('ok', bad)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok []"
+
+
+# ---------------------------------------------------------------------- CLI and files
+def test_regenerate_check_detects_a_stale_file(tmp_path, capsys):
+    folder = tmp_path / "generated"
+    shutil.copytree(GENERATED, folder)
+    target = folder / "lenet5_pool1.py"
+    original = target.read_text()
+    target.write_text(original.replace("return y", "return y * 2", 1))
+    assert cli_main(["regenerate", "--check", "--dir", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert "--- lenet5_pool1.py (committed)" in captured.out
+    assert "-    return y * 2" in captured.out and "+    return y" in captured.out
+    assert "stale" in captured.err and "lenet5_pool1.py" in captured.err
+    assert cli_main(["regenerate", "--dir", str(folder)]) == 0
+    assert target.read_text() == original
+    assert cli_main(["regenerate", "--check", "--dir", str(folder)]) == 0
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_regenerate_reports_a_missing_file(tmp_path, capsys):
+    folder = tmp_path / "generated"
+    shutil.copytree(GENERATED, folder)
+    (folder / "conv1d_k5_s2.py").unlink()
+    assert cli_main(["regenerate", "--check", "--dir", str(folder)]) == 1
+    assert "conv1d_k5_s2.py" in capsys.readouterr().err
+
+
+def test_bad_manifest_is_a_user_error(tmp_path, capsys):
+    (tmp_path / MANIFEST_NAME).write_text('[[module]]\nfile = "a.py"\nkind = "conv"\nwat = 1\n')
+    assert cli_main(["regenerate", "--check", "--dir", str(tmp_path)]) == 2
+    assert "unknown keys ['wat']" in capsys.readouterr().err
+
+
+def test_codegen_command_writes_the_module(tmp_path):
+    out = tmp_path / "k.py"
+    argv = ["codegen", "conv", "--input-size", "6x5", "--kernel-size", "3x3", "--stride", "2"]
+    argv += [
+        "--padding",
+        "1",
+        "--in-channels",
+        "2",
+        "--out-channels",
+        "3",
+        "--bias",
+        "-o",
+        str(out),
+    ]
+    assert cli_main(argv) == 0
+    layer = symconv.conv((6, 5), 3, stride=2, padding=1, in_channels=2, out_channels=3, bias=True)
+    assert out.read_text() == generate_numpy(layer)
+    # the header's rebuild command gives the same module back
+    command = out.read_text().splitlines()[2].split("rebuild: symconv ")[1].split("  (or")[0]
+    again = tmp_path / "again.py"
+    assert cli_main(command.split() + ["-o", str(again)]) == 0
+    assert again.read_text() == out.read_text()
+
+
+def test_write_atomic_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "m.py"
+    target.write_text("old\n")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        write_atomic(target, "new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.py"]
