@@ -81,8 +81,8 @@ renumbering) must reproduce the answer exactly. No code is reported for a correc
 
 Codes that cannot occur for a layer are not tried (``missing-bias`` without bias, ``stride``
 with stride 1, ``unrotated-kernel`` for pools...). When dE/dy is given directly, forward-pass
-mistakes leave it unchanged, so ``flipped-kernel`` and ``unrotated-kernel`` coincide for dE/dx
-and both are reported.
+mistakes leave it unchanged, so ``flipped-kernel`` coincides with ``unrotated-kernel`` for dE/dx
+and with ``swapped-operands`` (the rotated dE/dw) for dE/dw; both codes are then reported.
 
 Problem files (``symconv grade --problem P.json``, ``symconv check --problem P.json``)
 -----------------------------------------------------------------------------------------
@@ -1043,6 +1043,15 @@ class _Checker:
                 ),
                 (sympy.Integer(-2), "the sign and the 1/2 of E both wrong"),
             ]
+            per_channel = math.prod(spec.output_size)
+            if per_channel != n_out:
+                known.insert(
+                    3,
+                    (
+                        sympy.Rational(1, per_channel),
+                        f"mean instead of sum over the {per_channel} outputs of a channel",
+                    ),
+                )
             why = next((t for f, t in known if f == c), None)
         elif spec.kind == "avg_pool":
             n = math.prod(spec.kernel_size)

@@ -854,3 +854,34 @@ def test_homework_example_files():
     assert alice.answer.reshape(2, 2).tolist() == dw.tolist()
     assert not bob.correct and bob.codes == ["sign"]
     assert not carol.correct and carol.codes == ["swapped-operands"]
+
+
+def test_zero_based_layers_and_layer_specs():
+    layer = symconv.conv((3, 3), 2)
+    text = "[[x00 w00 + x01 w01 + x10 w10 + x11 w11, x01 w00 + x02 w01 + x11 w10 + x12 w11],"
+    text += " [x10 w00 + x11 w01 + x20 w10 + x21 w11, x11 w00 + x12 w01 + x21 w10 + x22 w11]]"
+    assert check(layer, "output", text, index_base=0).correct
+    r = check(layer.spec, "output", text)  # 1-based layer: every index one too small
+    assert not r.correct and r.codes == ["index-shift"] and r.notes
+
+
+def test_grading_skips_the_report_and_problem_in_the_folder(problem_file, tmp_path, capsys):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("[[4, -7], [8, 11]]")
+    inside = folder / "problem.json"
+    inside.write_text(problem_file.read_text())
+    report = folder / "report.csv"
+    for _ in range(2):  # the second run must not grade the first report
+        assert main(["grade", str(folder), "--problem", str(inside), "-o", str(report)]) == 0
+    assert "graded 1 submission(s): 1 correct" in capsys.readouterr().out
+
+
+def test_scale_names_the_factor(mc_values):
+    v = mc_values
+    kwargs = dict(x=v["x"], w=v["w"], b=v["b"], target=v["target"])
+    db = oracle(mc_layer(), **kwargs)[3]
+    (diag,) = check(mc_layer(), "grad-bias", js(db / 9), **kwargs).diagnosis
+    assert diag.code == "scale" and "9 outputs of a channel" in diag.explanation
+    (diag,) = check(mc_layer(), "grad-bias", js(db * 2), **kwargs).diagnosis
+    assert diag.code == "scale" and "1/2 of E" in diag.explanation
