@@ -640,10 +640,10 @@ class Network:
         return NetworkDerivation(self, index_base=index_base)
 
     def latex(self, *, standalone: bool = True) -> str:
-        """The per-layer backprop recursions (seed 002's summary slides) as LaTeX."""
-        from .network_latex import network_latex
-
-        return network_latex(self, standalone=standalone)
+        """The per-layer backprop recursions (seed 002's summary slides: "for each fully
+        connected layer ..., for each convolutional layer ...") as LaTeX, instantiated with
+        this network's sizes; a full document unless ``standalone=False``."""
+        return _network_latex(self, standalone=standalone)
 
     # ------------------------------------------------------------------ code
     def codegen(self, *, kernels: str = "codegen") -> str:
@@ -1139,6 +1139,348 @@ class NetworkDerivation:
                     grads[key] = ev(self.param_grads[key])
             g = ev(self.backward[l])
         return loss, grads, g
+
+
+# ---------------------------------------------------------------------- LaTeX
+OUT_LETTERS = ("i", "j", "k")
+TAP_LETTERS = ("m", "n", "q")
+IN_LETTERS = ("u", "v", "r")
+
+
+def _affine(terms, const) -> str:
+    """``[(2, 'i'), (1, 'm')], -2 -> '2i+m-2'``."""
+    out = ""
+    for coef, var in terms:
+        if coef == 0:
+            continue
+        sign = "-" if coef < 0 else ("+" if out else "")
+        mag = abs(coef)
+        out += f"{sign}{'' if mag == 1 else mag}{var}"
+    if const or not out:
+        out += f"{'-' if const < 0 else ('+' if out else '')}{abs(const)}"
+    return out
+
+
+def _dl(what: str) -> str:
+    return rf"\frac{{\partial L}}{{\partial {what}}}"
+
+
+def _act(l: int, sub: str) -> str:
+    return f"a^{{({l})}}_{{{sub}}}"
+
+
+def _elem_sub(shape) -> str:
+    """Subscript of a generic element: ``c,i,j`` for (C, H, W) (channel shown when C > 1)."""
+    if len(shape) == 1:
+        return "i"
+    spatial = ",".join(OUT_LETTERS[: len(shape) - 1])
+    return f"c,{spatial}" if shape[0] > 1 else spatial
+
+
+def _sum(var: str, upper: int) -> str:
+    return rf"\sum_{{{var}=1}}^{{{upper}}}"
+
+
+def _conv_positions(spec, flip):
+    """Per axis the affine input index read by output index i and tap m."""
+    pos = []
+    for ax in range(spec.ndim):
+        s, d, (lo, _), k = (
+            spec.stride[ax],
+            spec.dilation[ax],
+            spec.padding[ax],
+            spec.kernel_size[ax],
+        )
+        i, m = OUT_LETTERS[ax], TAP_LETTERS[ax]
+        if flip:  # w[m] multiplies the tap K + 1 - m
+            pos.append(_affine([(s, i), (-d, m)], d * k + 1 - s - lo))
+        else:
+            pos.append(_affine([(s, i), (d, m)], 1 - s - d - lo))
+    return pos
+
+
+def _latex_conv(lay, l):
+    spec = lay.spec
+    nd = spec.ndim
+    c_in, c_out = spec.in_channels, spec.out_channels
+    cs = "s," if c_out > 1 else ""
+    cp = "p," if c_in > 1 else ""
+    wsub_ch = ("s," if c_out > 1 else "") + ("p," if spec.in_channels // spec.groups > 1 else "")
+    taps = ",".join(TAP_LETTERS[:nd])
+    outs = ",".join(OUT_LETTERS[:nd])
+    pos = _conv_positions(spec, spec.flip)
+    x_sub = cp + ",".join(pos)
+    w = f"w^{{({l})}}_{{{wsub_ch}{taps}}}"
+    tap_sums = "".join(_sum(TAP_LETTERS[a], spec.kernel_size[a]) for a in range(nd))
+    out_sums = "".join(_sum(OUT_LETTERS[a], spec.output_size[a]) for a in range(nd))
+    if spec.groups == 1:
+        p_sum = _sum("p", c_in) if c_in > 1 else ""
+        s_sum = _sum("s", c_out) if c_out > 1 else ""
+    else:
+        p_sum = r"\sum_{p \in G(s)}"
+        s_sum = r"\sum_{s \in G(p)}"
+    bias = f" + b^{{({l})}}_{{{'s' if c_out > 1 else '1'}}}" if spec.bias else ""
+    forward = [f"{_act(l, cs + outs)} &= {p_sum}{tap_sums} {w}\\, {_act(l - 1, x_sub)}{bias}"]
+    up = _dl(_act(l, cs + outs))
+    backward = [
+        f"{_dl(w)} &= {out_sums} {up}\\, {_act(l - 1, x_sub)}",
+    ]
+    if spec.bias:
+        backward.append(
+            f"{_dl(f'b^{{({l})}}_{{{chr(115) if c_out > 1 else 1}}}')} &= {out_sums} {up}"
+        )
+    ins = ",".join(IN_LETTERS[:nd])
+    if all(st == 1 for st in spec.stride):
+        # solve u = pos(i, m) for i: i = u -/+ d m - const
+        sol = []
+        for ax in range(nd):
+            d, (lo, _), k = spec.dilation[ax], spec.padding[ax], spec.kernel_size[ax]
+            u, m = IN_LETTERS[ax], TAP_LETTERS[ax]
+            if spec.flip:
+                sol.append(_affine([(1, u), (d, m)], -(d * k - lo)))
+            else:
+                sol.append(_affine([(1, u), (-d, m)], d + lo))
+        dsub = cs + ",".join(sol)
+        backward.append(
+            f"{_dl(_act(l - 1, cp + ins))} &= {s_sum}{tap_sums} {w}\\, " f"{_dl(_act(l, dsub))}"
+        )
+        text = (
+            "A convolutional layer (seed 002's summary: the upstream gradient is correlated "
+            "with the " + ("unflipped" if spec.flip else "180-degree rotated") + " kernel)."
+        )
+    else:
+        cond = r",\ ".join(f"{p} = {IN_LETTERS[a]}" for a, p in enumerate(pos))
+        backward.append(
+            f"{_dl(_act(l - 1, cp + ins))} &= {s_sum}{tap_sums}"
+            rf"\sum_{{{outs}:\ {cond}}} {w}\, {_dl(_act(l, cs + outs))}"
+        )
+        text = (
+            "A strided convolutional layer: each input gathers the outputs whose windows read it."
+        )
+    if spec.groups > 1:
+        text += rf" $G(\cdot)$ is the channel group ({spec.groups} groups)."
+    return forward, backward, text
+
+
+def _latex_conv_transpose(lay, l):
+    spec = lay.spec
+    forward = [
+        f"a^{{({l})}} &= \\operatorname{{conv\\_transpose}}(a^{{({l - 1})}}, w^{{({l})}})"
+        + (f" + b^{{({l})}}" if spec.bias else "")
+    ]
+    backward = [
+        f"{_dl(f'a^{{({l - 1})}}')} &= \\operatorname{{conv}}"
+        f"\\Bigl({_dl(f'a^{{({l})}}')}, w^{{({l})}}\\Bigr)",
+        f"{_dl(f'w^{{({l})}}')} &= \\text{{correlation of }} {_dl(f'a^{{({l})}}')}"
+        f"\\text{{ with }} a^{{({l - 1})}}",
+    ]
+    return forward, backward, "A transposed convolution: its input gradient is a convolution."
+
+
+def _latex_pool(lay, l):
+    spec = lay.spec
+    nd = spec.ndim
+    cs = "c," if spec.in_channels > 1 else ""
+    outs = ",".join(OUT_LETTERS[:nd])
+    ins = ",".join(IN_LETTERS[:nd])
+    taps = ",".join(TAP_LETTERS[:nd])
+    pos = _conv_positions(spec, False)
+    x_sub = cs + ",".join(pos)
+    up = _dl(_act(l, cs + outs))
+    cond = r",\ ".join(f"{p} = {IN_LETTERS[a]}" for a, p in enumerate(pos))
+    if lay.kind == "max_pool":
+        forward = [f"{_act(l, cs + outs)} &= \\max_{{{taps}}} {_act(l - 1, x_sub)}"]
+        tie = "the first maximum" if spec.ties == "first" else "an equal share of tied maxima"
+        backward = [
+            f"{_dl(_act(l - 1, cs + ins))} &= \\sum_{{{outs}:\\ ({ins}) = "
+            f"\\operatorname{{argmax}}_{{{outs}}}}} {up}"
+        ]
+        text = (
+            "Max pooling has no parameters; each window's gradient goes back to the input "
+            f"it came from ({tie}, summed where windows overlap)."
+        )
+    else:
+        k = math.prod(spec.kernel_size)
+        uniform = len(set(lay.layer.window_sizes.tolist())) == 1
+        n = str(int(lay.layer.window_sizes[0])) if uniform else f"N_{{{outs}}}"
+        forward = [
+            f"{_act(l, cs + outs)} &= \\frac{{1}}{{{n}}}"
+            + "".join(_sum(TAP_LETTERS[a], spec.kernel_size[a]) for a in range(nd))
+            + f" {_act(l - 1, x_sub)}"
+        ]
+        backward = [
+            f"{_dl(_act(l - 1, cs + ins))} &= \\sum_{{{outs},{taps}:\\ {cond}}} "
+            f"\\frac{{1}}{{{n}}} {up}"
+        ]
+        text = f"Mean pooling spreads each window's gradient evenly ({k} taps per window)."
+    return forward, backward, text
+
+
+def _latex_layer(lay, l):
+    """(forward rows, backward rows, text) of one layer."""
+    if lay.kind == "conv":
+        return _latex_conv(lay, l)
+    if lay.kind == "conv_transpose":
+        return _latex_conv_transpose(lay, l)
+    if lay.kind in ("max_pool", "avg_pool"):
+        return _latex_pool(lay, l)
+    sub = _elem_sub(lay.input_shape)
+    up = _dl(_act(l, sub))
+    down = _dl(_act(l - 1, sub))
+    if lay.kind == "sigmoid":
+        return (
+            [f"{_act(l, sub)} &= \\frac{{1}}{{1 + \\exp(-{_act(l - 1, sub)})}}"],
+            [f"{down} &= {up}\\, {_act(l, sub)} \\bigl(1 - {_act(l, sub)}\\bigr)"],
+            "A sigmoid layer: $f'(z) = f(z)(1 - f(z))$.",
+        )
+    if lay.kind == "tanh":
+        return (
+            [f"{_act(l, sub)} &= \\tanh {_act(l - 1, sub)}"],
+            [f"{down} &= {up}\\, \\bigl(1 - ({_act(l, sub)})^2\\bigr)"],
+            "A tanh layer: $\\tanh'(z) = 1 - \\tanh^2 z$.",
+        )
+    if lay.kind == "relu":
+        return (
+            [f"{_act(l, sub)} &= \\max\\bigl(0, {_act(l - 1, sub)}\\bigr)"],
+            [f"{down} &= {up}\\, [{_act(l - 1, sub)} > 0]"],
+            "A ReLU layer; at $0$ the subgradient $0$ is used.",
+        )
+    if lay.kind == "flatten":
+        shape = lay.input_shape
+        if len(shape) == 1:
+            return ([f"{_act(l, 'i')} &= {_act(l - 1, 'i')}"], [f"{down} &= {up}"], "")
+        letters = ["c"] + list(OUT_LETTERS[: len(shape) - 1])
+        terms, stride = [], 1
+        for size, var in zip(reversed(shape), reversed(letters)):
+            terms.append((stride, var))
+            stride *= size
+        terms.reverse()
+        k = _affine(terms, 1 - sum(c for c, _ in terms))
+        full = ",".join(letters)
+        return (
+            [f"{_act(l, k)} &= {_act(l - 1, full)}"],
+            [f"{_dl(_act(l - 1, full))} &= {_dl(_act(l, k))}"],
+            "Flatten (row-major): the gradient is only reshaped.",
+        )
+    if lay.kind == "softmax":
+        n = lay.input_shape[0]
+        return (
+            [
+                f"{_act(l, 'i')} &= \\frac{{\\exp {_act(l - 1, 'i')}}}"
+                f"{{{_sum('k', n)} \\exp {_act(l - 1, 'k')}}}"
+            ],
+            [
+                f"{_dl(_act(l - 1, 'j'))} &= {_sum('i', n)} {_dl(_act(l, 'i'))}\\, "
+                f"{_act(l, 'i')} \\bigl(\\delta_{{ij}} - {_act(l, 'j')}\\bigr)"
+                f" = {_act(l, 'j')} \\Bigl({_dl(_act(l, 'j'))} - {_sum('i', n)} "
+                f"{_dl(_act(l, 'i'))}\\, {_act(l, 'i')}\\Bigr)"
+            ],
+            "Softmax: Jacobian $y_i(1 - y_i)$ on the diagonal and $-y_i y_j$ off it.",
+        )
+    # dense
+    spec = lay.spec
+    n_out, n_in = spec.w_shape
+    flat = "" if len(lay.input_shape) == 1 else " (flattened row-major)"
+    bias = f" + b^{{({l})}}_{{i}}" if spec.bias else ""
+    rows = [
+        f"{_dl(f'W^{{({l})}}_{{ij}}')} &= {_act(l - 1, 'j')}\\, {_dl(_act(l, 'i'))}",
+    ]
+    if spec.bias:
+        rows.append(f"{_dl(f'b^{{({l})}}_{{i}}')} &= {_dl(_act(l, 'i'))}")
+    rows.append(
+        f"{_dl(_act(l - 1, 'j'))} &= {_sum('i', n_out)} W^{{({l})}}_{{ij}}\\, "
+        f"{_dl(_act(l, 'i'))}"
+    )
+    return (
+        [f"{_act(l, 'i')} &= {_sum('j', n_in)} W^{{({l})}}_{{ij}}\\, {_act(l - 1, 'j')}{bias}"],
+        rows,
+        f"A fully connected layer{flat}: $W_{{ij}}$ joins unit $j$ to unit $i$ (seed 002).",
+    )
+
+
+def _latex_loss(net):
+    loss = net.loss
+    if loss is None:
+        return None
+    n = len(net.layers)
+    k = net.output_shape[0] if len(net.output_shape) == 1 else None
+    if loss.kind == "l2":
+        sub = _elem_sub(net.output_shape)
+        return {
+            "forward": rf"L &= \tfrac12 \sum_{{{sub}}} \bigl({_act(n, sub)} - \hat y_{{{sub}}}\bigr)^2"
+            r" & & \text{(L2 loss, target } \hat y\text{, seed 000)}",
+            "text": r"The L2 loss $E = \frac12 \sum (y - \hat y)^2$ of seed 000 "
+            r"(prediction $y = a^{(n)}$, target $\hat y$).",
+            "backward": f"{_dl(_act(n, sub))} &= {_act(n, sub)} - \\hat y_{{{sub}}}",
+        }
+    if net.fused_softmax and loss.kind == "cross_entropy":
+        return {
+            "forward": rf"L &= -{_sum('i', k)} y_i \log \hat y_i, \quad \hat y = a^{{({n})}}"
+            r" & & \text{(cross-entropy, one-hot label } y\text{)}",
+            "text": f"Softmax (layer {n}) and cross-entropy are fused as in seed 002: "
+            r"with $\partial L/\partial \hat y_i = -y_i/\hat y_i$ and the softmax Jacobian, "
+            f"the gradient at the softmax's input $a^{{({n - 1})}}$ (the logits $z$) is",
+            "backward": f"{_dl(_act(n - 1, 'i'))} &= \\hat y_i - y_i",
+        }
+    if loss.kind == "softmax_cross_entropy":
+        return {
+            "forward": rf"L &= -{_sum('i', k)} y_i \log \hat y_i, \quad "
+            rf"\hat y_i = \frac{{\exp {_act(n, 'i')}}}{{{_sum('k', k)} \exp {_act(n, 'k')}}}"
+            r" & & \text{(softmax cross-entropy)}",
+            "text": "Softmax and cross-entropy are fused (seed 002):",
+            "backward": f"{_dl(_act(n, 'i'))} &= \\hat y_i - y_i",
+        }
+    return {
+        "forward": rf"L &= -{_sum('i', k)} y_i \log {_act(n, 'i')}" r" & & \text{(cross-entropy)}",
+        "text": r"Cross-entropy on the predicted probabilities $\hat y = a^{(n)}$:",
+        "backward": f"{_dl(_act(n, 'i'))} &= -\\frac{{y_i}}{{{_act(n, 'i')}}}",
+    }
+
+
+def _tex_escape(text: str) -> str:
+    text = re.sub(r"([&%$#_{}])", r"\\\1", text).replace("~", r"\textasciitilde{}")
+    return text.replace("->", r"$\to$")
+
+
+def _network_latex(net: Network, *, standalone: bool = True) -> str:
+    sections = []
+    n = len(net.layers)
+    for lay in net.layers:
+        forward, backward, text = _latex_layer(lay, lay.index)
+        sections.append(
+            {
+                "index": lay.index,
+                "name": lay.name,
+                "kind": lay.kind.replace("_", " "),
+                "title": _tex_escape(f"{lay.kind.replace('_', ' ')} {lay.describe()}".strip()),
+                "forward": [f.replace("&=", "&=", 1) for f in forward],
+                "backward": backward,
+                "text": text,
+                "skip": net.fused_softmax and net.loss.kind == "cross_entropy" and lay.index == n,
+            }
+        )
+    rows = [
+        {
+            "index": r["index"],
+            "name": r["name"],
+            "type": r["type"].replace("_", " "),
+            "shape": r"\times".join(str(v) for v in r["output_shape"]) or "1",
+            "params": f"{r['params']:,}".replace(",", "{,}"),
+        }
+        for r in net.summary_rows()
+        if r["type"] not in nn.LOSS_KINDS
+    ]
+    return render(
+        "latex/network.tex.jinja",
+        standalone=standalone,
+        net_name=_tex_escape(net.name),
+        description=_tex_escape(net.description),
+        input_shape=r"\times".join(str(v) for v in net.input_shape),
+        rows=rows,
+        total=f"{net.parameter_count:,}".replace(",", "{,}"),
+        sections=sections,
+        loss=_latex_loss(net),
+    )
 
 
 # ---------------------------------------------------------------------- DOT graph
