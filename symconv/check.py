@@ -156,6 +156,7 @@ __all__ = [
     "check",
     "load_problem",
     "grade_folder",
+    "strip_comments",
     "register",
 ]
 
