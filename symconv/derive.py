@@ -290,26 +290,38 @@ class Derivation:
         return y_flat, np.array(rows, np.int64), np.array(cols, np.int64), coef_arr
 
     # ------------------------------------------------------------------ public data
-    @property
+    @cached_property
     def x(self):
         return _to_array(self._x.reshape(-1), self._x.shape)
 
-    @property
+    @cached_property
     def w(self):
         return None if self._w is None else _to_array(self._w.reshape(-1), self._w.shape)
 
-    @property
+    @cached_property
     def b(self):
         return None if self._b is None else _to_array(self._b.reshape(-1), self._b.shape)
 
-    @property
+    @cached_property
     def dy(self):
         return _to_array(self._dy.reshape(-1), self._dy.shape)
 
-    @property
+    @cached_property
     def y_symbols(self):
         """Names y_ij of the outputs (the forward expressions are :attr:`y`)."""
         return _to_array(self._yname.reshape(-1), self._yname.shape)
+
+    def array(self, name: str) -> np.ndarray:
+        """A quantity as a NumPy object array (a copy): ``'x'``, ``'w'``, ``'b'``, ``'dy'``,
+        ``'y'``, ``'y_symbols'``, ``'grad_x'``, ``'grad_w'``, ``'grad_b'``; None if absent."""
+        if name not in ("x", "w", "b", "dy", "y", "y_symbols", "grad_x", "grad_w", "grad_b"):
+            raise SymconvError(f"{self.spec.op}: unknown quantity {name!r}")
+        arr = getattr(self, name)
+        if arr is None:
+            return None
+        out = np.empty(arr.shape, dtype=object)
+        out.reshape(-1)[:] = _flat(arr) if arr.rank() else [arr[()]]
+        return out
 
     def jacobian_terms(self, wrt: str):
         """Non-zero partial derivatives of the outputs, per parameter entry.

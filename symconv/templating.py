@@ -38,7 +38,7 @@ def environment() -> jinja2.Environment:
     )
 
 
-def render(name: str, **context) -> str:
+def render(name: str, /, **context) -> str:
     """Render ``templates/<name>`` (e.g. ``'numpy/conv.py.jinja'``) with ``context``."""
     try:
         return environment().get_template(name).render(**context)
