@@ -83,6 +83,10 @@ SUITE = [
 ]
 
 
+#: Pause before every timed call (see :func:`_timed`).
+SETTLE = 0.15
+
+
 def numpy_threads() -> int:
     """The number of threads NumPy's BLAS uses."""
     try:
@@ -111,7 +115,11 @@ def sgemm_gflops(repeat: int = 7) -> float:
     return 2 * 2048**3 / best / 1e9
 
 
-def _timed(fn) -> float:
+def _timed(fn, settle: float = 0.0) -> float:
+    """Seconds of one call; ``settle`` seconds of sleep before it let the other library's
+    worker threads (OpenBLAS, OpenMP) stop spinning, so that the two do not slow each other."""
+    if settle:
+        time.sleep(settle)
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
@@ -292,9 +300,9 @@ def main(argv=None) -> int:
                 theirs()
             t_ours, t_theirs = [], []
             for _ in range(repeat):
-                t_ours.append(_timed(ours))
+                t_ours.append(_timed(ours, SETTLE))
                 if theirs is not None:
-                    t_theirs.append(_timed(theirs))
+                    t_theirs.append(_timed(theirs, SETTLE))
             a = min(t_ours)
             b = min(t_theirs) if t_theirs else None
             fl = flops(spec, n)

@@ -19,9 +19,9 @@ Identities:
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
     dE/db_c = sum of dE/dy over output channel c
 
-Strategy: im2col + GEMM: 5 unrolled tap copies into one column buffer, one batched GEMM.
+Strategy: im2col + GEMM: the 5 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 50 grid (5 tap copies)
-    dE/dx phases (dE/dy through the inverse index map): 50 grid (3 tap copies); 50 grid (2 tap copies)
+    dE/dx phases (dE/dy gathered through the inverse index map): 50 grid (3 tap copies); 50 grid (2 tap copies)
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
@@ -97,6 +97,29 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+def _padded(tag, shape, dtype):
+    """A scratch array whose border (outside the interior the caller writes) stays zero."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.zeros(shape, dtype)
+    return buf
+
+
+def _window(a, start, tap_step, out_step, taps, grid):
+    """Read-only view v[n, g, c, *m, *j] = a[n, g, c, *(start + m*tap_step + j*out_step)]:
+    the taps of one phase (offsets and steps read off the index map), without copying."""
+    first = a[(slice(None),) * 3 + tuple(slice(s, None) for s in start)]
+    strides = a.strides[3:]
+    return np.lib.stride_tricks.as_strided(
+        first,
+        shape=a.shape[:3] + taps + grid,
+        strides=a.strides[:3]
+        + tuple(s * t for s, t in zip(strides, tap_step))
+        + tuple(s * o for s, o in zip(strides, out_step)),
+        writeable=False,
+    )
+
+
 def _weights(w):
     """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
     through kernel tap t (row-major taps)."""
@@ -112,25 +135,29 @@ def forward(x, w, b=None):
     n = x.shape[0]
     wp = _weights(w)
     xg = x.reshape((n, 1, 8) + (100,))
+    wm0 = wp.reshape(1, 16, 40)
+    if b is not None:
+        wm0 = np.concatenate([wm0, b.reshape(1, 16, 1)], axis=2)
+    y = np.empty((n, 1, 16) + (50,), x.dtype)
+    xb = xg
+    yb = y
+    xp = _padded("xpad", (n, 1, 8) + (103,), x.dtype)
+    xp[:, :, :, 2:102] = xb
     # phase 0: output grid (50,), taps (0, 1, 2, 3, 4)
     cols = _buffer("x0", (n, 1, 40 + 1, 50), x.dtype)
-    c = cols[:, :, :40].reshape((n, 1, 8, 5) + (50,))
-    c[:, :, :, 0, 1:50] = xg[:, :, :, :97:2]  # tap 0
-    c[:, :, :, 0, :1] = 0
-    c[:, :, :, 1, 1:50] = xg[:, :, :, 1:98:2]  # tap 1
-    c[:, :, :, 1, :1] = 0
-    c[:, :, :, 2, :50] = xg[:, :, :, :99:2]  # tap 2
-    c[:, :, :, 3, :50] = xg[:, :, :, 1:100:2]  # tap 3
-    c[:, :, :, 4, :49] = xg[:, :, :, 2:99:2]  # tap 4
-    c[:, :, :, 4, 49:50] = 0
-    wm = wp.reshape(1, 16, 40)
+    np.copyto(
+        cols[:, :, :40].reshape((n, 1, 8) + (5,) + (50,)),
+        _window(xp, (0,), (1,), (2,), (5,), (50,)),
+    )
     if b is None:
-        yp = np.matmul(wm, cols[:, :, :40])
+        np.matmul(wm0, cols[:, :, :40], out=yb.reshape(n, 1, 16, 50))
     else:
         cols[:, :, 40] = 1
-        yp = np.matmul(np.concatenate([wm, b.reshape(1, 16, 1)], axis=2), cols)
+        np.matmul(wm0, cols, out=yb.reshape(n, 1, 16, 50))
     _keep("x0", cols)
-    y = yp.reshape((n, 16) + (50,))
+    _keep("xpad", xp)
+
+    y = y.reshape((n, 16) + (50,))
     return y
 
 
@@ -150,47 +177,59 @@ def backward(dy, x, w):
     wp = _weights(w)
     xg = x.reshape((n, 1, 8) + (100,))
     dyg = dy.reshape((n, 1, 16) + (50,))
+    wt = wp.transpose(0, 2, 1, 3)
+    wt0 = wt[..., [0, 2, 4]].reshape(1, 8, 48)
+    wt1 = wt[..., [1, 3]].reshape(1, 8, 32)
+    dwp = np.empty((1, 16, 8, 5), x.dtype)
+    db = np.empty((1, 16), x.dtype)
+    dx = np.empty((n, 1, 8) + (100,), x.dtype)
+    xb = xg
+    dyb = dyg
+    dxb = dx
     # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
+    xp = _padded("xpad", (n, 1, 8) + (103,), x.dtype)
+    xp[:, :, :, 2:102] = xb
     cols = _buffer("x0", (n, 1, 40 + 1, 50), x.dtype)
-    c = cols[:, :, :40].reshape((n, 1, 8, 5) + (50,))
-    c[:, :, :, 0, 1:50] = xg[:, :, :, :97:2]  # tap 0
-    c[:, :, :, 0, :1] = 0
-    c[:, :, :, 1, 1:50] = xg[:, :, :, 1:98:2]  # tap 1
-    c[:, :, :, 1, :1] = 0
-    c[:, :, :, 2, :50] = xg[:, :, :, :99:2]  # tap 2
-    c[:, :, :, 3, :50] = xg[:, :, :, 1:100:2]  # tap 3
-    c[:, :, :, 4, :49] = xg[:, :, :, 2:99:2]  # tap 4
-    c[:, :, :, 4, 49:50] = 0
+    np.copyto(
+        cols[:, :, :40].reshape((n, 1, 8) + (5,) + (50,)),
+        _window(xp, (0,), (1,), (2,), (5,), (50,)),
+    )
     cols[:, :, 40] = 1
-    dyp = dyg.reshape(n, 1, 16, 50)
+    dyp = dyb.reshape(n, 1, 16, 50)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     _keep("x0", cols)
-    db = part[:, :, 40].reshape(16)
+    db = part[:, :, 40]
     part = part[:, :, :40]
     dwp = part.reshape(1, 16, 8, 5)
+    _keep("xpad", xp)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
-    wt = wp.transpose(0, 2, 1, 3)
+    dyp_ = _padded("dypad", (n, 1, 16) + (52,), x.dtype)
+    dyp_[:, :, :, 1:51] = dyb
     # phase 0: input grid (50,), taps (0, 2, 4)
     cols = _buffer("dy0", (n, 1, 48, 50), x.dtype)
-    c = cols[:, :, :48].reshape((n, 1, 16, 3) + (50,))
-    c[:, :, :, 0, :49] = dyg[:, :, :, 1:50]  # tap 0
-    c[:, :, :, 0, 49:50] = 0
-    c[:, :, :, 1, :50] = dyg[:, :, :, :50]  # tap 2
-    c[:, :, :, 2, 1:50] = dyg[:, :, :, :49]  # tap 4
-    c[:, :, :, 2, :1] = 0
-    part = np.matmul(wt[..., [0, 2, 4]].reshape(1, 8, 48), cols)
+    np.copyto(
+        cols[:, :, :48].reshape((n, 1, 16) + (3,) + (50,)),
+        _window(dyp_, (2,), (-1,), (1,), (3,), (50,)),
+    )
+    t = _buffer("dxp0", (n, 1, 8, 50), x.dtype)
+    np.matmul(wt0, cols, out=t)
+    dxb[:, :, :, ::2] = t.reshape((n, 1, 8) + (50,))
+    _keep("dxp0", t)
     _keep("dy0", cols)
-    dx = np.empty((n, 1, 8) + (100,), x.dtype)
-    dx[:, :, :, ::2] = part.reshape((n, 1, 8) + (50,))
     # phase 1: input grid (50,), taps (1, 3)
     cols = _buffer("dy1", (n, 1, 32, 50), x.dtype)
-    c = cols[:, :, :32].reshape((n, 1, 16, 2) + (50,))
-    c[:, :, :, 0, :49] = dyg[:, :, :, 1:50]  # tap 1
-    c[:, :, :, 0, 49:50] = 0
-    c[:, :, :, 1, :50] = dyg[:, :, :, :50]  # tap 3
-    part = np.matmul(wt[..., [1, 3]].reshape(1, 8, 32), cols)
+    np.copyto(
+        cols[:, :, :32].reshape((n, 1, 16) + (2,) + (50,)),
+        _window(dyp_, (2,), (-1,), (1,), (2,), (50,)),
+    )
+    t = _buffer("dxp1", (n, 1, 8, 50), x.dtype)
+    np.matmul(wt1, cols, out=t)
+    dxb[:, :, :, 1::2] = t.reshape((n, 1, 8) + (50,))
+    _keep("dxp1", t)
     _keep("dy1", cols)
-    dx[:, :, :, 1::2] = part.reshape((n, 1, 8) + (50,))
+    _keep("dypad", dyp_)
+
     dx = dx.reshape((n, 8) + (100,))
     dw = dwp.reshape((16, 8, 5))
+    db = db.reshape(16)
     return dx, dw, db

@@ -21,7 +21,7 @@ Identities:
 
 Strategy: direct GEMM on the input (one tap, no copy).
     forward (and dE/dw) phases: 14x14 grid (direct)
-    dE/dx phases (dE/dy through the inverse index map): 14x14 grid (direct)
+    dE/dx phases (dE/dy gathered through the inverse index map): 14x14 grid (direct)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
@@ -111,11 +111,15 @@ def forward(x, w, b=None):
     n = x.shape[0]
     wp = _weights(w)
     xg = x.reshape((n, 1, 256) + (14, 14))
+    wm0 = wp.reshape(1, 256, 256)
+    y = np.empty((n, 1, 256) + (14, 14), x.dtype)
+    xb = xg
+    yb = y
     # phase 0: output grid (14, 14), taps (0,)
-    cols = xg.reshape(n, 1, 256, 196)
-    wm = wp.reshape(1, 256, 256)
-    yp = np.matmul(wm, cols)
-    y = yp.reshape((n, 256) + (14, 14))
+    cols = xb.reshape(n, 1, 256, 196)
+    np.matmul(wm0, cols, out=yb.reshape(n, 1, 256, 196))
+
+    y = y.reshape((n, 256) + (14, 14))
     if b is not None:
         y += b.reshape((256,) + (1,) * 2)
     return y
@@ -137,17 +141,24 @@ def backward(dy, x, w):
     wp = _weights(w)
     xg = x.reshape((n, 1, 256) + (14, 14))
     dyg = dy.reshape((n, 1, 256) + (14, 14))
+    wt = wp.transpose(0, 2, 1, 3)
+    wt0 = wt.reshape(1, 256, 256)
+    dwp = np.empty((1, 256, 256, 1), x.dtype)
+    dx = np.empty((n, 1, 256) + (14, 14), x.dtype)
+    xb = xg
+    dyb = dyg
+    dxb = dx
     # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
-    cols = xg.reshape(n, 1, 256, 196)
-    dyp = dyg.reshape(n, 1, 256, 196)
+    cols = xb.reshape(n, 1, 256, 196)
+    dyp = dyb.reshape(n, 1, 256, 196)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     dwp = part.reshape(1, 256, 256, 1)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
-    wt = wp.transpose(0, 2, 1, 3)
     # phase 0: input grid (14, 14), taps (0,)
-    cols = dyg.reshape(n, 1, 256, 196)
-    part = np.matmul(wt.reshape(1, 256, 256), cols)
-    dx = part.reshape((n, 256) + (14, 14))
+    cols = dyb.reshape(n, 1, 256, 196)
+    np.matmul(wt0, cols, out=dxb.reshape(n, 1, 256, 196))
+
+    dx = dx.reshape((n, 256) + (14, 14))
     dw = dwp.reshape((256, 256, 1, 1))
     db = dy.sum(axis=(0,) + (2, 3))
     return dx, dw, db

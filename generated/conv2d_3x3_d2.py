@@ -17,9 +17,9 @@ Identities:
     dE/dw = x (zero-padded) cross-correlated with dE/dy (stride-dilated), sampled at the kernel dilation
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
 
-Strategy: im2col + GEMM: 9 unrolled tap copies into one column buffer, one batched GEMM.
+Strategy: im2col + GEMM: the 9 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 32x32 grid (9 tap copies)
-    dE/dx phases (dE/dy through the inverse index map): 32x32 grid (9 tap copies)
+    dE/dx phases (dE/dy gathered through the inverse index map): 32x32 grid (9 tap copies)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
@@ -94,6 +94,29 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+def _padded(tag, shape, dtype):
+    """A scratch array whose border (outside the interior the caller writes) stays zero."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.zeros(shape, dtype)
+    return buf
+
+
+def _window(a, start, tap_step, out_step, taps, grid):
+    """Read-only view v[n, g, c, *m, *j] = a[n, g, c, *(start + m*tap_step + j*out_step)]:
+    the taps of one phase (offsets and steps read off the index map), without copying."""
+    first = a[(slice(None),) * 3 + tuple(slice(s, None) for s in start)]
+    strides = a.strides[3:]
+    return np.lib.stride_tricks.as_strided(
+        first,
+        shape=a.shape[:3] + taps + grid,
+        strides=a.strides[:3]
+        + tuple(s * t for s, t in zip(strides, tap_step))
+        + tuple(s * o for s, o in zip(strides, out_step)),
+        writeable=False,
+    )
+
+
 def _weights(w):
     """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
     through kernel tap t (row-major taps)."""
@@ -109,34 +132,23 @@ def forward(x, w, b=None):
     n = x.shape[0]
     wp = _weights(w)
     xg = x.reshape((n, 1, 32) + (32, 32))
+    wm0 = wp.reshape(1, 32, 288)
+    y = np.empty((n, 1, 32) + (32, 32), x.dtype)
+    xb = xg
+    yb = y
+    xp = _padded("xpad", (n, 1, 32) + (36, 36), x.dtype)
+    xp[:, :, :, 2:34, 2:34] = xb
     # phase 0: output grid (32, 32), taps (0, 1, 2, 3, 4, 5, 6, 7, 8)
     cols = _buffer("x0", (n, 1, 288, 1024), x.dtype)
-    c = cols[:, :, :288].reshape((n, 1, 32, 9) + (32, 32))
-    c[:, :, :, 0, 2:32, 2:32] = xg[:, :, :, :30, :30]  # tap 0
-    c[:, :, :, 0, :2, :] = 0
-    c[:, :, :, 0, :, :2] = 0
-    c[:, :, :, 1, 2:32, :32] = xg[:, :, :, :30, :32]  # tap 1
-    c[:, :, :, 1, :2, :] = 0
-    c[:, :, :, 2, 2:32, :30] = xg[:, :, :, :30, 2:32]  # tap 2
-    c[:, :, :, 2, :2, :] = 0
-    c[:, :, :, 2, :, 30:32] = 0
-    c[:, :, :, 3, :32, 2:32] = xg[:, :, :, :32, :30]  # tap 3
-    c[:, :, :, 3, :, :2] = 0
-    c[:, :, :, 4, :32, :32] = xg[:, :, :, :32, :32]  # tap 4
-    c[:, :, :, 5, :32, :30] = xg[:, :, :, :32, 2:32]  # tap 5
-    c[:, :, :, 5, :, 30:32] = 0
-    c[:, :, :, 6, :30, 2:32] = xg[:, :, :, 2:32, :30]  # tap 6
-    c[:, :, :, 6, 30:32, :] = 0
-    c[:, :, :, 6, :, :2] = 0
-    c[:, :, :, 7, :30, :32] = xg[:, :, :, 2:32, :32]  # tap 7
-    c[:, :, :, 7, 30:32, :] = 0
-    c[:, :, :, 8, :30, :30] = xg[:, :, :, 2:32, 2:32]  # tap 8
-    c[:, :, :, 8, 30:32, :] = 0
-    c[:, :, :, 8, :, 30:32] = 0
-    wm = wp.reshape(1, 32, 288)
-    yp = np.matmul(wm, cols)
+    np.copyto(
+        cols[:, :, :288].reshape((n, 1, 32) + (3, 3) + (32, 32)),
+        _window(xp, (0, 0), (2, 2), (1, 1), (3, 3), (32, 32)),
+    )
+    np.matmul(wm0, cols, out=yb.reshape(n, 1, 32, 1024))
     _keep("x0", cols)
-    y = yp.reshape((n, 32) + (32, 32))
+    _keep("xpad", xp)
+
+    y = y.reshape((n, 32) + (32, 32))
     return y
 
 
@@ -156,63 +168,40 @@ def backward(dy, x, w):
     wp = _weights(w)
     xg = x.reshape((n, 1, 32) + (32, 32))
     dyg = dy.reshape((n, 1, 32) + (32, 32))
+    wt = wp.transpose(0, 2, 1, 3)
+    wt0 = wt.reshape(1, 32, 288)
+    dwp = np.empty((1, 32, 32, 9), x.dtype)
+    dx = np.empty((n, 1, 32) + (32, 32), x.dtype)
+    xb = xg
+    dyb = dyg
+    dxb = dx
     # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
+    xp = _padded("xpad", (n, 1, 32) + (36, 36), x.dtype)
+    xp[:, :, :, 2:34, 2:34] = xb
     cols = _buffer("x0", (n, 1, 288, 1024), x.dtype)
-    c = cols[:, :, :288].reshape((n, 1, 32, 9) + (32, 32))
-    c[:, :, :, 0, 2:32, 2:32] = xg[:, :, :, :30, :30]  # tap 0
-    c[:, :, :, 0, :2, :] = 0
-    c[:, :, :, 0, :, :2] = 0
-    c[:, :, :, 1, 2:32, :32] = xg[:, :, :, :30, :32]  # tap 1
-    c[:, :, :, 1, :2, :] = 0
-    c[:, :, :, 2, 2:32, :30] = xg[:, :, :, :30, 2:32]  # tap 2
-    c[:, :, :, 2, :2, :] = 0
-    c[:, :, :, 2, :, 30:32] = 0
-    c[:, :, :, 3, :32, 2:32] = xg[:, :, :, :32, :30]  # tap 3
-    c[:, :, :, 3, :, :2] = 0
-    c[:, :, :, 4, :32, :32] = xg[:, :, :, :32, :32]  # tap 4
-    c[:, :, :, 5, :32, :30] = xg[:, :, :, :32, 2:32]  # tap 5
-    c[:, :, :, 5, :, 30:32] = 0
-    c[:, :, :, 6, :30, 2:32] = xg[:, :, :, 2:32, :30]  # tap 6
-    c[:, :, :, 6, 30:32, :] = 0
-    c[:, :, :, 6, :, :2] = 0
-    c[:, :, :, 7, :30, :32] = xg[:, :, :, 2:32, :32]  # tap 7
-    c[:, :, :, 7, 30:32, :] = 0
-    c[:, :, :, 8, :30, :30] = xg[:, :, :, 2:32, 2:32]  # tap 8
-    c[:, :, :, 8, 30:32, :] = 0
-    c[:, :, :, 8, :, 30:32] = 0
-    dyp = dyg.reshape(n, 1, 32, 1024)
+    np.copyto(
+        cols[:, :, :288].reshape((n, 1, 32) + (3, 3) + (32, 32)),
+        _window(xp, (0, 0), (2, 2), (1, 1), (3, 3), (32, 32)),
+    )
+    dyp = dyb.reshape(n, 1, 32, 1024)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     _keep("x0", cols)
     dwp = part.reshape(1, 32, 32, 9)
+    _keep("xpad", xp)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
-    wt = wp.transpose(0, 2, 1, 3)
+    dyp_ = _padded("dypad", (n, 1, 32) + (36, 36), x.dtype)
+    dyp_[:, :, :, 2:34, 2:34] = dyb
     # phase 0: input grid (32, 32), taps (0, 1, 2, 3, 4, 5, 6, 7, 8)
     cols = _buffer("dy0", (n, 1, 288, 1024), x.dtype)
-    c = cols[:, :, :288].reshape((n, 1, 32, 9) + (32, 32))
-    c[:, :, :, 0, :30, :30] = dyg[:, :, :, 2:32, 2:32]  # tap 0
-    c[:, :, :, 0, 30:32, :] = 0
-    c[:, :, :, 0, :, 30:32] = 0
-    c[:, :, :, 1, :30, :32] = dyg[:, :, :, 2:32, :32]  # tap 1
-    c[:, :, :, 1, 30:32, :] = 0
-    c[:, :, :, 2, :30, 2:32] = dyg[:, :, :, 2:32, :30]  # tap 2
-    c[:, :, :, 2, 30:32, :] = 0
-    c[:, :, :, 2, :, :2] = 0
-    c[:, :, :, 3, :32, :30] = dyg[:, :, :, :32, 2:32]  # tap 3
-    c[:, :, :, 3, :, 30:32] = 0
-    c[:, :, :, 4, :32, :32] = dyg[:, :, :, :32, :32]  # tap 4
-    c[:, :, :, 5, :32, 2:32] = dyg[:, :, :, :32, :30]  # tap 5
-    c[:, :, :, 5, :, :2] = 0
-    c[:, :, :, 6, 2:32, :30] = dyg[:, :, :, :30, 2:32]  # tap 6
-    c[:, :, :, 6, :2, :] = 0
-    c[:, :, :, 6, :, 30:32] = 0
-    c[:, :, :, 7, 2:32, :32] = dyg[:, :, :, :30, :32]  # tap 7
-    c[:, :, :, 7, :2, :] = 0
-    c[:, :, :, 8, 2:32, 2:32] = dyg[:, :, :, :30, :30]  # tap 8
-    c[:, :, :, 8, :2, :] = 0
-    c[:, :, :, 8, :, :2] = 0
-    part = np.matmul(wt.reshape(1, 32, 288), cols)
+    np.copyto(
+        cols[:, :, :288].reshape((n, 1, 32) + (3, 3) + (32, 32)),
+        _window(dyp_, (4, 4), (-2, -2), (1, 1), (3, 3), (32, 32)),
+    )
+    np.matmul(wt0, cols, out=dxb.reshape(n, 1, 32, 1024))
     _keep("dy0", cols)
-    dx = part.reshape((n, 32) + (32, 32))
+    _keep("dypad", dyp_)
+
+    dx = dx.reshape((n, 32) + (32, 32))
     dw = dwp.reshape((32, 32, 3, 3))
     db = None
     return dx, dw, db

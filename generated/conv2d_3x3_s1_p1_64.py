@@ -19,9 +19,9 @@ Identities:
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
     dE/db_c = sum of dE/dy over output channel c
 
-Strategy: im2col + GEMM: 9 unrolled tap copies into one column buffer, one batched GEMM.
+Strategy: im2col + GEMM: the 9 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 56x56 grid (9 tap copies)
-    dE/dx phases (dE/dy through the inverse index map): 56x56 grid (9 tap copies)
+    dE/dx phases (dE/dy gathered through the inverse index map): 56x56 grid (9 tap copies)
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
@@ -97,6 +97,29 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+def _padded(tag, shape, dtype):
+    """A scratch array whose border (outside the interior the caller writes) stays zero."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.zeros(shape, dtype)
+    return buf
+
+
+def _window(a, start, tap_step, out_step, taps, grid):
+    """Read-only view v[n, g, c, *m, *j] = a[n, g, c, *(start + m*tap_step + j*out_step)]:
+    the taps of one phase (offsets and steps read off the index map), without copying."""
+    first = a[(slice(None),) * 3 + tuple(slice(s, None) for s in start)]
+    strides = a.strides[3:]
+    return np.lib.stride_tricks.as_strided(
+        first,
+        shape=a.shape[:3] + taps + grid,
+        strides=a.strides[:3]
+        + tuple(s * t for s, t in zip(strides, tap_step))
+        + tuple(s * o for s, o in zip(strides, out_step)),
+        writeable=False,
+    )
+
+
 def _weights(w):
     """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
     through kernel tap t (row-major taps)."""
@@ -112,38 +135,29 @@ def forward(x, w, b=None):
     n = x.shape[0]
     wp = _weights(w)
     xg = x.reshape((n, 1, 64) + (56, 56))
+    wm0 = wp.reshape(1, 64, 576)
+    if b is not None:
+        wm0 = np.concatenate([wm0, b.reshape(1, 64, 1)], axis=2)
+    y = np.empty((n, 1, 64) + (56, 56), x.dtype)
+    xb = xg
+    yb = y
+    xp = _padded("xpad", (n, 1, 64) + (58, 58), x.dtype)
+    xp[:, :, :, 1:57, 1:57] = xb
     # phase 0: output grid (56, 56), taps (0, 1, 2, 3, 4, 5, 6, 7, 8)
     cols = _buffer("x0", (n, 1, 576 + 1, 3136), x.dtype)
-    c = cols[:, :, :576].reshape((n, 1, 64, 9) + (56, 56))
-    c[:, :, :, 0, 1:56, 1:56] = xg[:, :, :, :55, :55]  # tap 0
-    c[:, :, :, 0, :1, :] = 0
-    c[:, :, :, 0, :, :1] = 0
-    c[:, :, :, 1, 1:56, :56] = xg[:, :, :, :55, :56]  # tap 1
-    c[:, :, :, 1, :1, :] = 0
-    c[:, :, :, 2, 1:56, :55] = xg[:, :, :, :55, 1:56]  # tap 2
-    c[:, :, :, 2, :1, :] = 0
-    c[:, :, :, 2, :, 55:56] = 0
-    c[:, :, :, 3, :56, 1:56] = xg[:, :, :, :56, :55]  # tap 3
-    c[:, :, :, 3, :, :1] = 0
-    c[:, :, :, 4, :56, :56] = xg[:, :, :, :56, :56]  # tap 4
-    c[:, :, :, 5, :56, :55] = xg[:, :, :, :56, 1:56]  # tap 5
-    c[:, :, :, 5, :, 55:56] = 0
-    c[:, :, :, 6, :55, 1:56] = xg[:, :, :, 1:56, :55]  # tap 6
-    c[:, :, :, 6, 55:56, :] = 0
-    c[:, :, :, 6, :, :1] = 0
-    c[:, :, :, 7, :55, :56] = xg[:, :, :, 1:56, :56]  # tap 7
-    c[:, :, :, 7, 55:56, :] = 0
-    c[:, :, :, 8, :55, :55] = xg[:, :, :, 1:56, 1:56]  # tap 8
-    c[:, :, :, 8, 55:56, :] = 0
-    c[:, :, :, 8, :, 55:56] = 0
-    wm = wp.reshape(1, 64, 576)
+    np.copyto(
+        cols[:, :, :576].reshape((n, 1, 64) + (3, 3) + (56, 56)),
+        _window(xp, (0, 0), (1, 1), (1, 1), (3, 3), (56, 56)),
+    )
     if b is None:
-        yp = np.matmul(wm, cols[:, :, :576])
+        np.matmul(wm0, cols[:, :, :576], out=yb.reshape(n, 1, 64, 3136))
     else:
         cols[:, :, 576] = 1
-        yp = np.matmul(np.concatenate([wm, b.reshape(1, 64, 1)], axis=2), cols)
+        np.matmul(wm0, cols, out=yb.reshape(n, 1, 64, 3136))
     _keep("x0", cols)
-    y = yp.reshape((n, 64) + (56, 56))
+    _keep("xpad", xp)
+
+    y = y.reshape((n, 64) + (56, 56))
     return y
 
 
@@ -163,65 +177,44 @@ def backward(dy, x, w):
     wp = _weights(w)
     xg = x.reshape((n, 1, 64) + (56, 56))
     dyg = dy.reshape((n, 1, 64) + (56, 56))
+    wt = wp.transpose(0, 2, 1, 3)
+    wt0 = wt.reshape(1, 64, 576)
+    dwp = np.empty((1, 64, 64, 9), x.dtype)
+    db = np.empty((1, 64), x.dtype)
+    dx = np.empty((n, 1, 64) + (56, 56), x.dtype)
+    xb = xg
+    dyb = dyg
+    dxb = dx
     # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
+    xp = _padded("xpad", (n, 1, 64) + (58, 58), x.dtype)
+    xp[:, :, :, 1:57, 1:57] = xb
     cols = _buffer("x0", (n, 1, 576 + 1, 3136), x.dtype)
-    c = cols[:, :, :576].reshape((n, 1, 64, 9) + (56, 56))
-    c[:, :, :, 0, 1:56, 1:56] = xg[:, :, :, :55, :55]  # tap 0
-    c[:, :, :, 0, :1, :] = 0
-    c[:, :, :, 0, :, :1] = 0
-    c[:, :, :, 1, 1:56, :56] = xg[:, :, :, :55, :56]  # tap 1
-    c[:, :, :, 1, :1, :] = 0
-    c[:, :, :, 2, 1:56, :55] = xg[:, :, :, :55, 1:56]  # tap 2
-    c[:, :, :, 2, :1, :] = 0
-    c[:, :, :, 2, :, 55:56] = 0
-    c[:, :, :, 3, :56, 1:56] = xg[:, :, :, :56, :55]  # tap 3
-    c[:, :, :, 3, :, :1] = 0
-    c[:, :, :, 4, :56, :56] = xg[:, :, :, :56, :56]  # tap 4
-    c[:, :, :, 5, :56, :55] = xg[:, :, :, :56, 1:56]  # tap 5
-    c[:, :, :, 5, :, 55:56] = 0
-    c[:, :, :, 6, :55, 1:56] = xg[:, :, :, 1:56, :55]  # tap 6
-    c[:, :, :, 6, 55:56, :] = 0
-    c[:, :, :, 6, :, :1] = 0
-    c[:, :, :, 7, :55, :56] = xg[:, :, :, 1:56, :56]  # tap 7
-    c[:, :, :, 7, 55:56, :] = 0
-    c[:, :, :, 8, :55, :55] = xg[:, :, :, 1:56, 1:56]  # tap 8
-    c[:, :, :, 8, 55:56, :] = 0
-    c[:, :, :, 8, :, 55:56] = 0
+    np.copyto(
+        cols[:, :, :576].reshape((n, 1, 64) + (3, 3) + (56, 56)),
+        _window(xp, (0, 0), (1, 1), (1, 1), (3, 3), (56, 56)),
+    )
     cols[:, :, 576] = 1
-    dyp = dyg.reshape(n, 1, 64, 3136)
+    dyp = dyb.reshape(n, 1, 64, 3136)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     _keep("x0", cols)
-    db = part[:, :, 576].reshape(64)
+    db = part[:, :, 576]
     part = part[:, :, :576]
     dwp = part.reshape(1, 64, 64, 9)
+    _keep("xpad", xp)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
-    wt = wp.transpose(0, 2, 1, 3)
+    dyp_ = _padded("dypad", (n, 1, 64) + (58, 58), x.dtype)
+    dyp_[:, :, :, 1:57, 1:57] = dyb
     # phase 0: input grid (56, 56), taps (0, 1, 2, 3, 4, 5, 6, 7, 8)
     cols = _buffer("dy0", (n, 1, 576, 3136), x.dtype)
-    c = cols[:, :, :576].reshape((n, 1, 64, 9) + (56, 56))
-    c[:, :, :, 0, :55, :55] = dyg[:, :, :, 1:56, 1:56]  # tap 0
-    c[:, :, :, 0, 55:56, :] = 0
-    c[:, :, :, 0, :, 55:56] = 0
-    c[:, :, :, 1, :55, :56] = dyg[:, :, :, 1:56, :56]  # tap 1
-    c[:, :, :, 1, 55:56, :] = 0
-    c[:, :, :, 2, :55, 1:56] = dyg[:, :, :, 1:56, :55]  # tap 2
-    c[:, :, :, 2, 55:56, :] = 0
-    c[:, :, :, 2, :, :1] = 0
-    c[:, :, :, 3, :56, :55] = dyg[:, :, :, :56, 1:56]  # tap 3
-    c[:, :, :, 3, :, 55:56] = 0
-    c[:, :, :, 4, :56, :56] = dyg[:, :, :, :56, :56]  # tap 4
-    c[:, :, :, 5, :56, 1:56] = dyg[:, :, :, :56, :55]  # tap 5
-    c[:, :, :, 5, :, :1] = 0
-    c[:, :, :, 6, 1:56, :55] = dyg[:, :, :, :55, 1:56]  # tap 6
-    c[:, :, :, 6, :1, :] = 0
-    c[:, :, :, 6, :, 55:56] = 0
-    c[:, :, :, 7, 1:56, :56] = dyg[:, :, :, :55, :56]  # tap 7
-    c[:, :, :, 7, :1, :] = 0
-    c[:, :, :, 8, 1:56, 1:56] = dyg[:, :, :, :55, :55]  # tap 8
-    c[:, :, :, 8, :1, :] = 0
-    c[:, :, :, 8, :, :1] = 0
-    part = np.matmul(wt.reshape(1, 64, 576), cols)
+    np.copyto(
+        cols[:, :, :576].reshape((n, 1, 64) + (3, 3) + (56, 56)),
+        _window(dyp_, (2, 2), (-1, -1), (1, 1), (3, 3), (56, 56)),
+    )
+    np.matmul(wt0, cols, out=dxb.reshape(n, 1, 64, 3136))
     _keep("dy0", cols)
-    dx = part.reshape((n, 64) + (56, 56))
+    _keep("dypad", dyp_)
+
+    dx = dx.reshape((n, 64) + (56, 56))
     dw = dwp.reshape((64, 64, 3, 3))
+    db = db.reshape(64)
     return dx, dw, db

@@ -17,9 +17,9 @@ Identities:
     dE/dw = x (zero-padded) cross-correlated with dE/dy (stride-dilated), sampled at the kernel dilation
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
 
-Strategy: im2col + GEMM: 9 unrolled tap copies into one column buffer, one batched GEMM.
+Strategy: im2col + GEMM: the 9 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 28x28 grid (9 tap copies)
-    dE/dx phases (dE/dy through the inverse index map): 28x28 grid (direct); 28x28 grid (2 tap copies); 28x28 grid (2 tap copies); 28x28 grid (4 tap copies)
+    dE/dx phases (dE/dy gathered through the inverse index map): 28x28 grid (direct); 28x28 grid (2 tap copies); 28x28 grid (2 tap copies); 28x28 grid (4 tap copies)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
@@ -94,6 +94,29 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+def _padded(tag, shape, dtype):
+    """A scratch array whose border (outside the interior the caller writes) stays zero."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.zeros(shape, dtype)
+    return buf
+
+
+def _window(a, start, tap_step, out_step, taps, grid):
+    """Read-only view v[n, g, c, *m, *j] = a[n, g, c, *(start + m*tap_step + j*out_step)]:
+    the taps of one phase (offsets and steps read off the index map), without copying."""
+    first = a[(slice(None),) * 3 + tuple(slice(s, None) for s in start)]
+    strides = a.strides[3:]
+    return np.lib.stride_tricks.as_strided(
+        first,
+        shape=a.shape[:3] + taps + grid,
+        strides=a.strides[:3]
+        + tuple(s * t for s, t in zip(strides, tap_step))
+        + tuple(s * o for s, o in zip(strides, out_step)),
+        writeable=False,
+    )
+
+
 def _weights(w):
     """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
     through kernel tap t (row-major taps)."""
@@ -109,28 +132,23 @@ def forward(x, w, b=None):
     n = x.shape[0]
     wp = _weights(w)
     xg = x.reshape((n, 1, 64) + (56, 56))
+    wm0 = wp.reshape(1, 128, 576)
+    y = np.empty((n, 1, 128) + (28, 28), x.dtype)
+    xb = xg
+    yb = y
+    xp = _padded("xpad", (n, 1, 64) + (57, 57), x.dtype)
+    xp[:, :, :, 1:57, 1:57] = xb
     # phase 0: output grid (28, 28), taps (0, 1, 2, 3, 4, 5, 6, 7, 8)
     cols = _buffer("x0", (n, 1, 576, 784), x.dtype)
-    c = cols[:, :, :576].reshape((n, 1, 64, 9) + (28, 28))
-    c[:, :, :, 0, 1:28, 1:28] = xg[:, :, :, 1:54:2, 1:54:2]  # tap 0
-    c[:, :, :, 0, :1, :] = 0
-    c[:, :, :, 0, :, :1] = 0
-    c[:, :, :, 1, 1:28, :28] = xg[:, :, :, 1:54:2, :55:2]  # tap 1
-    c[:, :, :, 1, :1, :] = 0
-    c[:, :, :, 2, 1:28, :28] = xg[:, :, :, 1:54:2, 1:56:2]  # tap 2
-    c[:, :, :, 2, :1, :] = 0
-    c[:, :, :, 3, :28, 1:28] = xg[:, :, :, :55:2, 1:54:2]  # tap 3
-    c[:, :, :, 3, :, :1] = 0
-    c[:, :, :, 4, :28, :28] = xg[:, :, :, :55:2, :55:2]  # tap 4
-    c[:, :, :, 5, :28, :28] = xg[:, :, :, :55:2, 1:56:2]  # tap 5
-    c[:, :, :, 6, :28, 1:28] = xg[:, :, :, 1:56:2, 1:54:2]  # tap 6
-    c[:, :, :, 6, :, :1] = 0
-    c[:, :, :, 7, :28, :28] = xg[:, :, :, 1:56:2, :55:2]  # tap 7
-    c[:, :, :, 8, :28, :28] = xg[:, :, :, 1:56:2, 1:56:2]  # tap 8
-    wm = wp.reshape(1, 128, 576)
-    yp = np.matmul(wm, cols)
+    np.copyto(
+        cols[:, :, :576].reshape((n, 1, 64) + (3, 3) + (28, 28)),
+        _window(xp, (0, 0), (1, 1), (2, 2), (3, 3), (28, 28)),
+    )
+    np.matmul(wm0, cols, out=yb.reshape(n, 1, 128, 784))
     _keep("x0", cols)
-    y = yp.reshape((n, 128) + (28, 28))
+    _keep("xpad", xp)
+
+    y = y.reshape((n, 128) + (28, 28))
     return y
 
 
@@ -150,67 +168,73 @@ def backward(dy, x, w):
     wp = _weights(w)
     xg = x.reshape((n, 1, 64) + (56, 56))
     dyg = dy.reshape((n, 1, 128) + (28, 28))
+    wt = wp.transpose(0, 2, 1, 3)
+    wt0 = wt[..., [4]].reshape(1, 64, 128)
+    wt1 = wt[..., [3, 5]].reshape(1, 64, 256)
+    wt2 = wt[..., [1, 7]].reshape(1, 64, 256)
+    wt3 = wt[..., [0, 2, 6, 8]].reshape(1, 64, 512)
+    dwp = np.empty((1, 128, 64, 9), x.dtype)
+    dx = np.empty((n, 1, 64) + (56, 56), x.dtype)
+    xb = xg
+    dyb = dyg
+    dxb = dx
     # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
+    xp = _padded("xpad", (n, 1, 64) + (57, 57), x.dtype)
+    xp[:, :, :, 1:57, 1:57] = xb
     cols = _buffer("x0", (n, 1, 576, 784), x.dtype)
-    c = cols[:, :, :576].reshape((n, 1, 64, 9) + (28, 28))
-    c[:, :, :, 0, 1:28, 1:28] = xg[:, :, :, 1:54:2, 1:54:2]  # tap 0
-    c[:, :, :, 0, :1, :] = 0
-    c[:, :, :, 0, :, :1] = 0
-    c[:, :, :, 1, 1:28, :28] = xg[:, :, :, 1:54:2, :55:2]  # tap 1
-    c[:, :, :, 1, :1, :] = 0
-    c[:, :, :, 2, 1:28, :28] = xg[:, :, :, 1:54:2, 1:56:2]  # tap 2
-    c[:, :, :, 2, :1, :] = 0
-    c[:, :, :, 3, :28, 1:28] = xg[:, :, :, :55:2, 1:54:2]  # tap 3
-    c[:, :, :, 3, :, :1] = 0
-    c[:, :, :, 4, :28, :28] = xg[:, :, :, :55:2, :55:2]  # tap 4
-    c[:, :, :, 5, :28, :28] = xg[:, :, :, :55:2, 1:56:2]  # tap 5
-    c[:, :, :, 6, :28, 1:28] = xg[:, :, :, 1:56:2, 1:54:2]  # tap 6
-    c[:, :, :, 6, :, :1] = 0
-    c[:, :, :, 7, :28, :28] = xg[:, :, :, 1:56:2, :55:2]  # tap 7
-    c[:, :, :, 8, :28, :28] = xg[:, :, :, 1:56:2, 1:56:2]  # tap 8
-    dyp = dyg.reshape(n, 1, 128, 784)
+    np.copyto(
+        cols[:, :, :576].reshape((n, 1, 64) + (3, 3) + (28, 28)),
+        _window(xp, (0, 0), (1, 1), (2, 2), (3, 3), (28, 28)),
+    )
+    dyp = dyb.reshape(n, 1, 128, 784)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     _keep("x0", cols)
     dwp = part.reshape(1, 128, 64, 9)
+    _keep("xpad", xp)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
-    wt = wp.transpose(0, 2, 1, 3)
+    dyp_ = _padded("dypad", (n, 1, 128) + (29, 29), x.dtype)
+    dyp_[:, :, :, :28, :28] = dyb
     # phase 0: input grid (28, 28), taps (4,)
-    cols = dyg.reshape(n, 1, 128, 784)
-    part = np.matmul(wt[..., [4]].reshape(1, 64, 128), cols)
-    dx = np.empty((n, 1, 64) + (56, 56), x.dtype)
-    dx[:, :, :, ::2, ::2] = part.reshape((n, 1, 64) + (28, 28))
+    cols = dyb.reshape(n, 1, 128, 784)
+    t = _buffer("dxp0", (n, 1, 64, 784), x.dtype)
+    np.matmul(wt0, cols, out=t)
+    dxb[:, :, :, ::2, ::2] = t.reshape((n, 1, 64) + (28, 28))
+    _keep("dxp0", t)
     # phase 1: input grid (28, 28), taps (3, 5)
     cols = _buffer("dy1", (n, 1, 256, 784), x.dtype)
-    c = cols[:, :, :256].reshape((n, 1, 128, 2) + (28, 28))
-    c[:, :, :, 0, :28, :27] = dyg[:, :, :, :28, 1:28]  # tap 3
-    c[:, :, :, 0, :, 27:28] = 0
-    c[:, :, :, 1, :28, :28] = dyg[:, :, :, :28, :28]  # tap 5
-    part = np.matmul(wt[..., [3, 5]].reshape(1, 64, 256), cols)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 128) + (1, 2) + (28, 28)),
+        _window(dyp_, (0, 1), (0, -1), (1, 1), (1, 2), (28, 28)),
+    )
+    t = _buffer("dxp1", (n, 1, 64, 784), x.dtype)
+    np.matmul(wt1, cols, out=t)
+    dxb[:, :, :, ::2, 1::2] = t.reshape((n, 1, 64) + (28, 28))
+    _keep("dxp1", t)
     _keep("dy1", cols)
-    dx[:, :, :, ::2, 1::2] = part.reshape((n, 1, 64) + (28, 28))
     # phase 2: input grid (28, 28), taps (1, 7)
     cols = _buffer("dy2", (n, 1, 256, 784), x.dtype)
-    c = cols[:, :, :256].reshape((n, 1, 128, 2) + (28, 28))
-    c[:, :, :, 0, :27, :28] = dyg[:, :, :, 1:28, :28]  # tap 1
-    c[:, :, :, 0, 27:28, :] = 0
-    c[:, :, :, 1, :28, :28] = dyg[:, :, :, :28, :28]  # tap 7
-    part = np.matmul(wt[..., [1, 7]].reshape(1, 64, 256), cols)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 128) + (2, 1) + (28, 28)),
+        _window(dyp_, (1, 0), (-1, 0), (1, 1), (2, 1), (28, 28)),
+    )
+    t = _buffer("dxp2", (n, 1, 64, 784), x.dtype)
+    np.matmul(wt2, cols, out=t)
+    dxb[:, :, :, 1::2, ::2] = t.reshape((n, 1, 64) + (28, 28))
+    _keep("dxp2", t)
     _keep("dy2", cols)
-    dx[:, :, :, 1::2, ::2] = part.reshape((n, 1, 64) + (28, 28))
     # phase 3: input grid (28, 28), taps (0, 2, 6, 8)
     cols = _buffer("dy3", (n, 1, 512, 784), x.dtype)
-    c = cols[:, :, :512].reshape((n, 1, 128, 4) + (28, 28))
-    c[:, :, :, 0, :27, :27] = dyg[:, :, :, 1:28, 1:28]  # tap 0
-    c[:, :, :, 0, 27:28, :] = 0
-    c[:, :, :, 0, :, 27:28] = 0
-    c[:, :, :, 1, :27, :28] = dyg[:, :, :, 1:28, :28]  # tap 2
-    c[:, :, :, 1, 27:28, :] = 0
-    c[:, :, :, 2, :28, :27] = dyg[:, :, :, :28, 1:28]  # tap 6
-    c[:, :, :, 2, :, 27:28] = 0
-    c[:, :, :, 3, :28, :28] = dyg[:, :, :, :28, :28]  # tap 8
-    part = np.matmul(wt[..., [0, 2, 6, 8]].reshape(1, 64, 512), cols)
+    np.copyto(
+        cols[:, :, :512].reshape((n, 1, 128) + (2, 2) + (28, 28)),
+        _window(dyp_, (1, 1), (-1, -1), (1, 1), (2, 2), (28, 28)),
+    )
+    t = _buffer("dxp3", (n, 1, 64, 784), x.dtype)
+    np.matmul(wt3, cols, out=t)
+    dxb[:, :, :, 1::2, 1::2] = t.reshape((n, 1, 64) + (28, 28))
+    _keep("dxp3", t)
     _keep("dy3", cols)
-    dx[:, :, :, 1::2, 1::2] = part.reshape((n, 1, 64) + (28, 28))
+    _keep("dypad", dyp_)
+
     dx = dx.reshape((n, 64) + (56, 56))
     dw = dwp.reshape((128, 64, 3, 3))
     db = None

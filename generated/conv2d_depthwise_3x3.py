@@ -19,8 +19,10 @@ Identities:
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
     dE/db_c = sum of dE/dy over output channel c
 
-Strategy: depthwise taps: one input channel per group, so the taps are unrolled into multiply-adds over strided views, blocked over channels (no GEMM).
-    forward: 9 unrolled multiply-adds over strided views of x; dE/dx scatters them back, dE/dw reduces them
+Strategy: im2col + GEMM: the 9 taps gathered into one column buffer, one batched GEMM per block of groups (blocked so the columns stay in cache).
+    forward (and dE/dw) phases: 56x56 grid (9 tap copies)
+    dE/dx phases (dE/dy gathered through the inverse index map): 56x56 grid (9 tap copies)
+    the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
@@ -35,7 +37,7 @@ __all__ = ["forward", "backward", "clear_workspace"]
 
 OP = "conv2d"
 SPEC = "conv2d(input_size=(56, 56), kernel_size=3, in_channels=64, out_channels=64, stride=1, padding=1, groups=64, bias=True) -> output_size=(56, 56)"
-STRATEGY = "depthwise taps"
+STRATEGY = "im2col GEMM"
 X_SHAPE = (64, 56, 56)
 Y_SHAPE = (64, 56, 56)
 W_SHAPE = (64, 1, 3, 3)
@@ -95,16 +97,43 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+def _padded(tag, shape, dtype):
+    """A scratch array whose border (outside the interior the caller writes) stays zero."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.zeros(shape, dtype)
+    return buf
+
+
+def _window(a, start, tap_step, out_step, taps, grid):
+    """Read-only view v[n, g, c, *m, *j] = a[n, g, c, *(start + m*tap_step + j*out_step)]:
+    the taps of one phase (offsets and steps read off the index map), without copying."""
+    first = a[(slice(None),) * 3 + tuple(slice(s, None) for s in start)]
+    strides = a.strides[3:]
+    return np.lib.stride_tricks.as_strided(
+        first,
+        shape=a.shape[:3] + taps + grid,
+        strides=a.strides[:3]
+        + tuple(s * t for s, t in zip(strides, tap_step))
+        + tuple(s * o for s, o in zip(strides, out_step)),
+        writeable=False,
+    )
+
+
+#: Bytes of column buffer per block of groups.
+BLOCK_BYTES = 4194304
+
+
+def _step(n, itemsize):
+    """Groups per block: the largest divisor of 64 whose columns fit in BLOCK_BYTES."""
+    fit = max(1, BLOCK_BYTES // max(1, n * 31360 * itemsize))
+    return max(d for d in range(1, 64 + 1) if 64 % d == 0 and d <= fit)
+
+
 def _weights(w):
     """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
     through kernel tap t (row-major taps)."""
     return w.reshape(64, 1, 1, 9)
-
-
-def _blocks(n):
-    """Channel blocks small enough for one block of every operand to stay in cache."""
-    step = max(1, 524288 // max(1, n * 12544 * 8))
-    return [slice(g, min(g + step, 64)) for g in range(0, 64, step)]
 
 
 def forward(x, w, b=None):
@@ -116,22 +145,32 @@ def forward(x, w, b=None):
     n = x.shape[0]
     wp = _weights(w)
     xg = x.reshape((n, 64, 1) + (56, 56))
-    y = np.empty((n, 64, 1) + (56, 56), x.dtype)
-    wc = wp.reshape((1, 64, 1, 9) + (1,) * 2)
-    for g in _blocks(n):
-        xb, yb, wb = xg[:, g], y[:, g], wc[:, g]
-        np.multiply(xb[:, :, :, :56, :56], wb[:, :, :, 4], out=yb)  # tap 4
-        yb[:, :, :, 1:56, 1:56] += xb[:, :, :, :55, :55] * wb[:, :, :, 0]  # tap 0
-        yb[:, :, :, 1:56, :56] += xb[:, :, :, :55, :56] * wb[:, :, :, 1]  # tap 1
-        yb[:, :, :, 1:56, :55] += xb[:, :, :, :55, 1:56] * wb[:, :, :, 2]  # tap 2
-        yb[:, :, :, :56, 1:56] += xb[:, :, :, :56, :55] * wb[:, :, :, 3]  # tap 3
-        yb[:, :, :, :56, :55] += xb[:, :, :, :56, 1:56] * wb[:, :, :, 5]  # tap 5
-        yb[:, :, :, :55, 1:56] += xb[:, :, :, 1:56, :55] * wb[:, :, :, 6]  # tap 6
-        yb[:, :, :, :55, :56] += xb[:, :, :, 1:56, :56] * wb[:, :, :, 7]  # tap 7
-        yb[:, :, :, :55, :55] += xb[:, :, :, 1:56, 1:56] * wb[:, :, :, 8]  # tap 8
-    y = y.reshape((n, 64) + (56, 56))
+    wm0 = wp.reshape(64, 1, 9)
     if b is not None:
-        y += b.reshape((64,) + (1,) * 2)
+        wm0 = np.concatenate([wm0, b.reshape(64, 1, 1)], axis=2)
+    y = np.empty((n, 64, 1) + (56, 56), x.dtype)
+    step = _step(n, x.itemsize)
+    for g0 in range(0, 64, step):
+        g = slice(g0, g0 + step)
+        xb = xg[:, g]
+        yb = y[:, g]
+        xp = _padded("xpad", (n, step, 1) + (58, 58), x.dtype)
+        xp[:, :, :, 1:57, 1:57] = xb
+        # phase 0: output grid (56, 56), taps (0, 1, 2, 3, 4, 5, 6, 7, 8)
+        cols = _buffer("x0", (n, step, 9 + 1, 3136), x.dtype)
+        np.copyto(
+            cols[:, :, :9].reshape((n, step, 1) + (3, 3) + (56, 56)),
+            _window(xp, (0, 0), (1, 1), (1, 1), (3, 3), (56, 56)),
+        )
+        if b is None:
+            np.matmul(wm0[g], cols[:, :, :9], out=yb.reshape(n, step, 1, 3136))
+        else:
+            cols[:, :, 9] = 1
+            np.matmul(wm0[g], cols, out=yb.reshape(n, step, 1, 3136))
+        _keep("x0", cols)
+        _keep("xpad", xp)
+
+    y = y.reshape((n, 64) + (56, 56))
     return y
 
 
@@ -151,47 +190,47 @@ def backward(dy, x, w):
     wp = _weights(w)
     xg = x.reshape((n, 64, 1) + (56, 56))
     dyg = dy.reshape((n, 64, 1) + (56, 56))
-    wc = wp.reshape((1, 64, 1, 9) + (1,) * 2)
-    dx = np.zeros((n, 64, 1) + (56, 56), x.dtype)
+    wt = wp.transpose(0, 2, 1, 3)
+    wt0 = wt.reshape(64, 1, 9)
     dwp = np.empty((64, 1, 1, 9), x.dtype)
-    for g in _blocks(n):
-        xb, dyb, dxb, wb = xg[:, g], dyg[:, g], dx[:, g], wc[:, g]
-        # tap 0
-        dxb[:, :, :, :55, :55] += dyb[:, :, :, 1:56, 1:56] * wb[:, :, :, 0]
-        dwp[g, :, 0, 0] = (dyb[:, :, :, 1:56, 1:56] * xb[:, :, :, :55, :55]).sum(
-            axis=(0,) + (3, 4)
+    db = np.empty((64, 1), x.dtype)
+    dx = np.empty((n, 64, 1) + (56, 56), x.dtype)
+    step = _step(n, x.itemsize)
+    for g0 in range(0, 64, step):
+        g = slice(g0, g0 + step)
+        xb = xg[:, g]
+        dyb = dyg[:, g]
+        dxb = dx[:, g]
+        # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
+        xp = _padded("xpad", (n, step, 1) + (58, 58), x.dtype)
+        xp[:, :, :, 1:57, 1:57] = xb
+        cols = _buffer("x0", (n, step, 9 + 1, 3136), x.dtype)
+        np.copyto(
+            cols[:, :, :9].reshape((n, step, 1) + (3, 3) + (56, 56)),
+            _window(xp, (0, 0), (1, 1), (1, 1), (3, 3), (56, 56)),
         )
-        # tap 1
-        dxb[:, :, :, :55, :56] += dyb[:, :, :, 1:56, :56] * wb[:, :, :, 1]
-        dwp[g, :, 0, 1] = (dyb[:, :, :, 1:56, :56] * xb[:, :, :, :55, :56]).sum(axis=(0,) + (3, 4))
-        # tap 2
-        dxb[:, :, :, :55, 1:56] += dyb[:, :, :, 1:56, :55] * wb[:, :, :, 2]
-        dwp[g, :, 0, 2] = (dyb[:, :, :, 1:56, :55] * xb[:, :, :, :55, 1:56]).sum(
-            axis=(0,) + (3, 4)
+        cols[:, :, 9] = 1
+        dyp = dyb.reshape(n, step, 1, 3136)
+        part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+        _keep("x0", cols)
+        db[g] = part[:, :, 9]
+        part = part[:, :, :9]
+        dwp[g] = part.reshape(step, 1, 1, 9)
+        _keep("xpad", xp)
+        # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
+        dyp_ = _padded("dypad", (n, step, 1) + (58, 58), x.dtype)
+        dyp_[:, :, :, 1:57, 1:57] = dyb
+        # phase 0: input grid (56, 56), taps (0, 1, 2, 3, 4, 5, 6, 7, 8)
+        cols = _buffer("dy0", (n, step, 9, 3136), x.dtype)
+        np.copyto(
+            cols[:, :, :9].reshape((n, step, 1) + (3, 3) + (56, 56)),
+            _window(dyp_, (2, 2), (-1, -1), (1, 1), (3, 3), (56, 56)),
         )
-        # tap 3
-        dxb[:, :, :, :56, :55] += dyb[:, :, :, :56, 1:56] * wb[:, :, :, 3]
-        dwp[g, :, 0, 3] = (dyb[:, :, :, :56, 1:56] * xb[:, :, :, :56, :55]).sum(axis=(0,) + (3, 4))
-        # tap 4
-        dxb[:, :, :, :56, :56] += dyb[:, :, :, :56, :56] * wb[:, :, :, 4]
-        dwp[g, :, 0, 4] = (dyb[:, :, :, :56, :56] * xb[:, :, :, :56, :56]).sum(axis=(0,) + (3, 4))
-        # tap 5
-        dxb[:, :, :, :56, 1:56] += dyb[:, :, :, :56, :55] * wb[:, :, :, 5]
-        dwp[g, :, 0, 5] = (dyb[:, :, :, :56, :55] * xb[:, :, :, :56, 1:56]).sum(axis=(0,) + (3, 4))
-        # tap 6
-        dxb[:, :, :, 1:56, :55] += dyb[:, :, :, :55, 1:56] * wb[:, :, :, 6]
-        dwp[g, :, 0, 6] = (dyb[:, :, :, :55, 1:56] * xb[:, :, :, 1:56, :55]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 7
-        dxb[:, :, :, 1:56, :56] += dyb[:, :, :, :55, :56] * wb[:, :, :, 7]
-        dwp[g, :, 0, 7] = (dyb[:, :, :, :55, :56] * xb[:, :, :, 1:56, :56]).sum(axis=(0,) + (3, 4))
-        # tap 8
-        dxb[:, :, :, 1:56, 1:56] += dyb[:, :, :, :55, :55] * wb[:, :, :, 8]
-        dwp[g, :, 0, 8] = (dyb[:, :, :, :55, :55] * xb[:, :, :, 1:56, 1:56]).sum(
-            axis=(0,) + (3, 4)
-        )
+        np.matmul(wt0[g], cols, out=dxb.reshape(n, step, 1, 3136))
+        _keep("dy0", cols)
+        _keep("dypad", dyp_)
+
     dx = dx.reshape((n, 64) + (56, 56))
     dw = dwp.reshape((64, 1, 3, 3))
-    db = dy.sum(axis=(0,) + (2, 3))
+    db = db.reshape(64)
     return dx, dw, db

@@ -12,9 +12,9 @@ Formulas (derived by symconv from the layer's index map; n is the batch index, d
     dE/dw[c, f, k1, k2] = sum over n, (j1, j2) of dy[n, f, 2*j1 + k1 - 1, 2*j2 + k2 - 1]*x[n, c, j1, j2]   (inside the output)
     dE/db[f] = sum over n, (i1, i2) of dy[n, f, i1, i2]
 
-Strategy: polyphase im2col + GEMM: 4 output phases, each an unrolled gather and one batched GEMM.
+Strategy: polyphase im2col + GEMM: 4 output phases, each a gather and one batched GEMM.
     forward (and dE/dw) phases: 16x16 grid (4 tap copies); 16x16 grid (4 tap copies); 16x16 grid (4 tap copies); 16x16 grid (4 tap copies)
-    dE/dx phases (dE/dy through the inverse index map): 16x16 grid (16 tap copies)
+    dE/dx phases (dE/dy gathered through the inverse index map): 16x16 grid (16 tap copies)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
@@ -89,6 +89,29 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+def _padded(tag, shape, dtype):
+    """A scratch array whose border (outside the interior the caller writes) stays zero."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.zeros(shape, dtype)
+    return buf
+
+
+def _window(a, start, tap_step, out_step, taps, grid):
+    """Read-only view v[n, g, c, *m, *j] = a[n, g, c, *(start + m*tap_step + j*out_step)]:
+    the taps of one phase (offsets and steps read off the index map), without copying."""
+    first = a[(slice(None),) * 3 + tuple(slice(s, None) for s in start)]
+    strides = a.strides[3:]
+    return np.lib.stride_tricks.as_strided(
+        first,
+        shape=a.shape[:3] + taps + grid,
+        strides=a.strides[:3]
+        + tuple(s * t for s, t in zip(strides, tap_step))
+        + tuple(s * o for s, o in zip(strides, out_step)),
+        writeable=False,
+    )
+
+
 def _weights(w):
     """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
     through kernel tap t (row-major taps)."""
@@ -104,67 +127,61 @@ def forward(x, w, b=None):
     n = x.shape[0]
     wp = _weights(w)
     xg = x.reshape((n, 1, 64) + (16, 16))
+    wm0 = wp[..., [5, 7, 13, 15]].reshape(1, 32, 256)
+    wm1 = wp[..., [4, 6, 12, 14]].reshape(1, 32, 256)
+    wm2 = wp[..., [1, 3, 9, 11]].reshape(1, 32, 256)
+    wm3 = wp[..., [0, 2, 8, 10]].reshape(1, 32, 256)
+    y = np.empty((n, 1, 32) + (32, 32), x.dtype)
+    xb = xg
+    yb = y
+    xp = _padded("xpad", (n, 1, 64) + (18, 18), x.dtype)
+    xp[:, :, :, 1:17, 1:17] = xb
     # phase 0: output grid (16, 16), taps (5, 7, 13, 15)
     cols = _buffer("x0", (n, 1, 256, 256), x.dtype)
-    c = cols[:, :, :256].reshape((n, 1, 64, 4) + (16, 16))
-    c[:, :, :, 0, :16, :16] = xg[:, :, :, :16, :16]  # tap 5
-    c[:, :, :, 1, :16, 1:16] = xg[:, :, :, :16, :15]  # tap 7
-    c[:, :, :, 1, :, :1] = 0
-    c[:, :, :, 2, 1:16, :16] = xg[:, :, :, :15, :16]  # tap 13
-    c[:, :, :, 2, :1, :] = 0
-    c[:, :, :, 3, 1:16, 1:16] = xg[:, :, :, :15, :15]  # tap 15
-    c[:, :, :, 3, :1, :] = 0
-    c[:, :, :, 3, :, :1] = 0
-    wm = wp[..., [5, 7, 13, 15]].reshape(1, 32, 256)
-    yp = np.matmul(wm, cols)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (1, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    t = _buffer("y0", (n, 1, 32, 256), x.dtype)
+    np.matmul(wm0, cols, out=t)
+    yb[:, :, :, ::2, ::2] = t.reshape((n, 1, 32) + (16, 16))
+    _keep("y0", t)
     _keep("x0", cols)
-    y = np.empty((n, 1, 32) + (32, 32), x.dtype)
-    y[:, :, :, ::2, ::2] = yp.reshape((n, 1, 32) + (16, 16))
     # phase 1: output grid (16, 16), taps (4, 6, 12, 14)
     cols = _buffer("x1", (n, 1, 256, 256), x.dtype)
-    c = cols[:, :, :256].reshape((n, 1, 64, 4) + (16, 16))
-    c[:, :, :, 0, :16, :15] = xg[:, :, :, :16, 1:16]  # tap 4
-    c[:, :, :, 0, :, 15:16] = 0
-    c[:, :, :, 1, :16, :16] = xg[:, :, :, :16, :16]  # tap 6
-    c[:, :, :, 2, 1:16, :15] = xg[:, :, :, :15, 1:16]  # tap 12
-    c[:, :, :, 2, :1, :] = 0
-    c[:, :, :, 2, :, 15:16] = 0
-    c[:, :, :, 3, 1:16, :16] = xg[:, :, :, :15, :16]  # tap 14
-    c[:, :, :, 3, :1, :] = 0
-    wm = wp[..., [4, 6, 12, 14]].reshape(1, 32, 256)
-    yp = np.matmul(wm, cols)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (1, 2), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    t = _buffer("y1", (n, 1, 32, 256), x.dtype)
+    np.matmul(wm1, cols, out=t)
+    yb[:, :, :, ::2, 1::2] = t.reshape((n, 1, 32) + (16, 16))
+    _keep("y1", t)
     _keep("x1", cols)
-    y[:, :, :, ::2, 1::2] = yp.reshape((n, 1, 32) + (16, 16))
     # phase 2: output grid (16, 16), taps (1, 3, 9, 11)
     cols = _buffer("x2", (n, 1, 256, 256), x.dtype)
-    c = cols[:, :, :256].reshape((n, 1, 64, 4) + (16, 16))
-    c[:, :, :, 0, :15, :16] = xg[:, :, :, 1:16, :16]  # tap 1
-    c[:, :, :, 0, 15:16, :] = 0
-    c[:, :, :, 1, :15, 1:16] = xg[:, :, :, 1:16, :15]  # tap 3
-    c[:, :, :, 1, 15:16, :] = 0
-    c[:, :, :, 1, :, :1] = 0
-    c[:, :, :, 2, :16, :16] = xg[:, :, :, :16, :16]  # tap 9
-    c[:, :, :, 3, :16, 1:16] = xg[:, :, :, :16, :15]  # tap 11
-    c[:, :, :, 3, :, :1] = 0
-    wm = wp[..., [1, 3, 9, 11]].reshape(1, 32, 256)
-    yp = np.matmul(wm, cols)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (2, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    t = _buffer("y2", (n, 1, 32, 256), x.dtype)
+    np.matmul(wm2, cols, out=t)
+    yb[:, :, :, 1::2, ::2] = t.reshape((n, 1, 32) + (16, 16))
+    _keep("y2", t)
     _keep("x2", cols)
-    y[:, :, :, 1::2, ::2] = yp.reshape((n, 1, 32) + (16, 16))
     # phase 3: output grid (16, 16), taps (0, 2, 8, 10)
     cols = _buffer("x3", (n, 1, 256, 256), x.dtype)
-    c = cols[:, :, :256].reshape((n, 1, 64, 4) + (16, 16))
-    c[:, :, :, 0, :15, :15] = xg[:, :, :, 1:16, 1:16]  # tap 0
-    c[:, :, :, 0, 15:16, :] = 0
-    c[:, :, :, 0, :, 15:16] = 0
-    c[:, :, :, 1, :15, :16] = xg[:, :, :, 1:16, :16]  # tap 2
-    c[:, :, :, 1, 15:16, :] = 0
-    c[:, :, :, 2, :16, :15] = xg[:, :, :, :16, 1:16]  # tap 8
-    c[:, :, :, 2, :, 15:16] = 0
-    c[:, :, :, 3, :16, :16] = xg[:, :, :, :16, :16]  # tap 10
-    wm = wp[..., [0, 2, 8, 10]].reshape(1, 32, 256)
-    yp = np.matmul(wm, cols)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (2, 2), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    t = _buffer("y3", (n, 1, 32, 256), x.dtype)
+    np.matmul(wm3, cols, out=t)
+    yb[:, :, :, 1::2, 1::2] = t.reshape((n, 1, 32) + (16, 16))
+    _keep("y3", t)
     _keep("x3", cols)
-    y[:, :, :, 1::2, 1::2] = yp.reshape((n, 1, 32) + (16, 16))
+    _keep("xpad", xp)
+
     y = y.reshape((n, 32) + (32, 32))
     if b is not None:
         y += b.reshape((32,) + (1,) * 2)
@@ -187,104 +204,67 @@ def backward(dy, x, w):
     wp = _weights(w)
     xg = x.reshape((n, 1, 64) + (16, 16))
     dyg = dy.reshape((n, 1, 32) + (32, 32))
-    # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
+    wt = wp.transpose(0, 2, 1, 3)
+    wt0 = wt.reshape(1, 64, 512)
     dwp = np.zeros((1, 32, 64, 16), x.dtype)
+    dx = np.empty((n, 1, 64) + (16, 16), x.dtype)
+    xb = xg
+    dyb = dyg
+    dxb = dx
+    # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
+    xp = _padded("xpad", (n, 1, 64) + (18, 18), x.dtype)
+    xp[:, :, :, 1:17, 1:17] = xb
     cols = _buffer("x0", (n, 1, 256, 256), x.dtype)
-    c = cols[:, :, :256].reshape((n, 1, 64, 4) + (16, 16))
-    c[:, :, :, 0, :16, :16] = xg[:, :, :, :16, :16]  # tap 5
-    c[:, :, :, 1, :16, 1:16] = xg[:, :, :, :16, :15]  # tap 7
-    c[:, :, :, 1, :, :1] = 0
-    c[:, :, :, 2, 1:16, :16] = xg[:, :, :, :15, :16]  # tap 13
-    c[:, :, :, 2, :1, :] = 0
-    c[:, :, :, 3, 1:16, 1:16] = xg[:, :, :, :15, :15]  # tap 15
-    c[:, :, :, 3, :1, :] = 0
-    c[:, :, :, 3, :, :1] = 0
-    dyp = dyg[:, :, :, ::2, ::2].reshape(n, 1, 32, 256)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (1, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    dyp = dyb[:, :, :, ::2, ::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     _keep("x0", cols)
     dwp[..., [5, 7, 13, 15]] = part.reshape(1, 32, 64, 4)
     cols = _buffer("x1", (n, 1, 256, 256), x.dtype)
-    c = cols[:, :, :256].reshape((n, 1, 64, 4) + (16, 16))
-    c[:, :, :, 0, :16, :15] = xg[:, :, :, :16, 1:16]  # tap 4
-    c[:, :, :, 0, :, 15:16] = 0
-    c[:, :, :, 1, :16, :16] = xg[:, :, :, :16, :16]  # tap 6
-    c[:, :, :, 2, 1:16, :15] = xg[:, :, :, :15, 1:16]  # tap 12
-    c[:, :, :, 2, :1, :] = 0
-    c[:, :, :, 2, :, 15:16] = 0
-    c[:, :, :, 3, 1:16, :16] = xg[:, :, :, :15, :16]  # tap 14
-    c[:, :, :, 3, :1, :] = 0
-    dyp = dyg[:, :, :, ::2, 1::2].reshape(n, 1, 32, 256)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (1, 2), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    dyp = dyb[:, :, :, ::2, 1::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     _keep("x1", cols)
     dwp[..., [4, 6, 12, 14]] = part.reshape(1, 32, 64, 4)
     cols = _buffer("x2", (n, 1, 256, 256), x.dtype)
-    c = cols[:, :, :256].reshape((n, 1, 64, 4) + (16, 16))
-    c[:, :, :, 0, :15, :16] = xg[:, :, :, 1:16, :16]  # tap 1
-    c[:, :, :, 0, 15:16, :] = 0
-    c[:, :, :, 1, :15, 1:16] = xg[:, :, :, 1:16, :15]  # tap 3
-    c[:, :, :, 1, 15:16, :] = 0
-    c[:, :, :, 1, :, :1] = 0
-    c[:, :, :, 2, :16, :16] = xg[:, :, :, :16, :16]  # tap 9
-    c[:, :, :, 3, :16, 1:16] = xg[:, :, :, :16, :15]  # tap 11
-    c[:, :, :, 3, :, :1] = 0
-    dyp = dyg[:, :, :, 1::2, ::2].reshape(n, 1, 32, 256)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (2, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    dyp = dyb[:, :, :, 1::2, ::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     _keep("x2", cols)
     dwp[..., [1, 3, 9, 11]] = part.reshape(1, 32, 64, 4)
     cols = _buffer("x3", (n, 1, 256, 256), x.dtype)
-    c = cols[:, :, :256].reshape((n, 1, 64, 4) + (16, 16))
-    c[:, :, :, 0, :15, :15] = xg[:, :, :, 1:16, 1:16]  # tap 0
-    c[:, :, :, 0, 15:16, :] = 0
-    c[:, :, :, 0, :, 15:16] = 0
-    c[:, :, :, 1, :15, :16] = xg[:, :, :, 1:16, :16]  # tap 2
-    c[:, :, :, 1, 15:16, :] = 0
-    c[:, :, :, 2, :16, :15] = xg[:, :, :, :16, 1:16]  # tap 8
-    c[:, :, :, 2, :, 15:16] = 0
-    c[:, :, :, 3, :16, :16] = xg[:, :, :, :16, :16]  # tap 10
-    dyp = dyg[:, :, :, 1::2, 1::2].reshape(n, 1, 32, 256)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (2, 2), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    dyp = dyb[:, :, :, 1::2, 1::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     _keep("x3", cols)
     dwp[..., [0, 2, 8, 10]] = part.reshape(1, 32, 64, 4)
+    _keep("xpad", xp)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
-    wt = wp.transpose(0, 2, 1, 3)
+    dyp_ = _padded("dypad", (n, 1, 32) + (34, 34), x.dtype)
+    dyp_[:, :, :, 1:33, 1:33] = dyb
     # phase 0: input grid (16, 16), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
     cols = _buffer("dy0", (n, 1, 512, 256), x.dtype)
-    c = cols[:, :, :512].reshape((n, 1, 32, 16) + (16, 16))
-    c[:, :, :, 0, 1:16, 1:16] = dyg[:, :, :, 1:30:2, 1:30:2]  # tap 0
-    c[:, :, :, 0, :1, :] = 0
-    c[:, :, :, 0, :, :1] = 0
-    c[:, :, :, 1, 1:16, :16] = dyg[:, :, :, 1:30:2, :31:2]  # tap 1
-    c[:, :, :, 1, :1, :] = 0
-    c[:, :, :, 2, 1:16, :16] = dyg[:, :, :, 1:30:2, 1:32:2]  # tap 2
-    c[:, :, :, 2, :1, :] = 0
-    c[:, :, :, 3, 1:16, :15] = dyg[:, :, :, 1:30:2, 2:31:2]  # tap 3
-    c[:, :, :, 3, :1, :] = 0
-    c[:, :, :, 3, :, 15:16] = 0
-    c[:, :, :, 4, :16, 1:16] = dyg[:, :, :, :31:2, 1:30:2]  # tap 4
-    c[:, :, :, 4, :, :1] = 0
-    c[:, :, :, 5, :16, :16] = dyg[:, :, :, :31:2, :31:2]  # tap 5
-    c[:, :, :, 6, :16, :16] = dyg[:, :, :, :31:2, 1:32:2]  # tap 6
-    c[:, :, :, 7, :16, :15] = dyg[:, :, :, :31:2, 2:31:2]  # tap 7
-    c[:, :, :, 7, :, 15:16] = 0
-    c[:, :, :, 8, :16, 1:16] = dyg[:, :, :, 1:32:2, 1:30:2]  # tap 8
-    c[:, :, :, 8, :, :1] = 0
-    c[:, :, :, 9, :16, :16] = dyg[:, :, :, 1:32:2, :31:2]  # tap 9
-    c[:, :, :, 10, :16, :16] = dyg[:, :, :, 1:32:2, 1:32:2]  # tap 10
-    c[:, :, :, 11, :16, :15] = dyg[:, :, :, 1:32:2, 2:31:2]  # tap 11
-    c[:, :, :, 11, :, 15:16] = 0
-    c[:, :, :, 12, :15, 1:16] = dyg[:, :, :, 2:31:2, 1:30:2]  # tap 12
-    c[:, :, :, 12, 15:16, :] = 0
-    c[:, :, :, 12, :, :1] = 0
-    c[:, :, :, 13, :15, :16] = dyg[:, :, :, 2:31:2, :31:2]  # tap 13
-    c[:, :, :, 13, 15:16, :] = 0
-    c[:, :, :, 14, :15, :16] = dyg[:, :, :, 2:31:2, 1:32:2]  # tap 14
-    c[:, :, :, 14, 15:16, :] = 0
-    c[:, :, :, 15, :15, :15] = dyg[:, :, :, 2:31:2, 2:31:2]  # tap 15
-    c[:, :, :, 15, 15:16, :] = 0
-    c[:, :, :, 15, :, 15:16] = 0
-    part = np.matmul(wt.reshape(1, 64, 512), cols)
+    np.copyto(
+        cols[:, :, :512].reshape((n, 1, 32) + (4, 4) + (16, 16)),
+        _window(dyp_, (0, 0), (1, 1), (2, 2), (4, 4), (16, 16)),
+    )
+    np.matmul(wt0, cols, out=dxb.reshape(n, 1, 64, 256))
     _keep("dy0", cols)
-    dx = part.reshape((n, 64) + (16, 16))
+    _keep("dypad", dyp_)
+
+    dx = dx.reshape((n, 64) + (16, 16))
     dw = dwp.transpose(0, 2, 1, 3).reshape((64, 32, 4, 4))
     db = dy.sum(axis=(0,) + (2, 3))
     return dx, dw, db

@@ -19,8 +19,10 @@ Identities:
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
     dE/db_c = sum of dE/dy over output channel c
 
-Strategy: depthwise taps: one input channel per group, so the taps are unrolled into multiply-adds over strided views, blocked over channels (no GEMM).
-    forward: 25 unrolled multiply-adds over strided views of x; dE/dx scatters them back, dE/dw reduces them
+Strategy: im2col + GEMM: the 25 taps gathered into one column buffer, one batched GEMM.
+    forward (and dE/dw) phases: 28x28 grid (25 tap copies)
+    dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index map (col2im: fewer copies than gathering dE/dy for this spec)
+    the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
@@ -35,7 +37,7 @@ __all__ = ["forward", "backward", "clear_workspace"]
 
 OP = "conv2d"
 SPEC = "conv2d(input_size=(32, 32), kernel_size=5, in_channels=1, out_channels=6, stride=1, padding=0, bias=True) -> output_size=(28, 28)"
-STRATEGY = "depthwise taps"
+STRATEGY = "im2col GEMM"
 X_SHAPE = (1, 32, 32)
 Y_SHAPE = (6, 28, 28)
 W_SHAPE = (6, 1, 5, 5)
@@ -95,16 +97,33 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+def _padded(tag, shape, dtype):
+    """A scratch array whose border (outside the interior the caller writes) stays zero."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.zeros(shape, dtype)
+    return buf
+
+
+def _window(a, start, tap_step, out_step, taps, grid):
+    """Read-only view v[n, g, c, *m, *j] = a[n, g, c, *(start + m*tap_step + j*out_step)]:
+    the taps of one phase (offsets and steps read off the index map), without copying."""
+    first = a[(slice(None),) * 3 + tuple(slice(s, None) for s in start)]
+    strides = a.strides[3:]
+    return np.lib.stride_tricks.as_strided(
+        first,
+        shape=a.shape[:3] + taps + grid,
+        strides=a.strides[:3]
+        + tuple(s * t for s, t in zip(strides, tap_step))
+        + tuple(s * o for s, o in zip(strides, out_step)),
+        writeable=False,
+    )
+
+
 def _weights(w):
     """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
     through kernel tap t (row-major taps)."""
     return w.reshape(1, 6, 1, 25)
-
-
-def _blocks(n):
-    """Channel blocks small enough for one block of every operand to stay in cache."""
-    step = max(1, 524288 // max(1, n * 7536 * 8))
-    return [slice(g, min(g + step, 1)) for g in range(0, 1, step)]
 
 
 def forward(x, w, b=None):
@@ -116,38 +135,26 @@ def forward(x, w, b=None):
     n = x.shape[0]
     wp = _weights(w)
     xg = x.reshape((n, 1, 1) + (32, 32))
-    y = np.empty((n, 1, 6) + (28, 28), x.dtype)
-    wc = wp.reshape((1, 1, 6, 25) + (1,) * 2)
-    for g in _blocks(n):
-        xb, yb, wb = xg[:, g], y[:, g], wc[:, g]
-        np.multiply(xb[:, :, :, :28, :28], wb[:, :, :, 0], out=yb)  # tap 0
-        yb[:, :, :, :28, :28] += xb[:, :, :, :28, 1:29] * wb[:, :, :, 1]  # tap 1
-        yb[:, :, :, :28, :28] += xb[:, :, :, :28, 2:30] * wb[:, :, :, 2]  # tap 2
-        yb[:, :, :, :28, :28] += xb[:, :, :, :28, 3:31] * wb[:, :, :, 3]  # tap 3
-        yb[:, :, :, :28, :28] += xb[:, :, :, :28, 4:32] * wb[:, :, :, 4]  # tap 4
-        yb[:, :, :, :28, :28] += xb[:, :, :, 1:29, :28] * wb[:, :, :, 5]  # tap 5
-        yb[:, :, :, :28, :28] += xb[:, :, :, 1:29, 1:29] * wb[:, :, :, 6]  # tap 6
-        yb[:, :, :, :28, :28] += xb[:, :, :, 1:29, 2:30] * wb[:, :, :, 7]  # tap 7
-        yb[:, :, :, :28, :28] += xb[:, :, :, 1:29, 3:31] * wb[:, :, :, 8]  # tap 8
-        yb[:, :, :, :28, :28] += xb[:, :, :, 1:29, 4:32] * wb[:, :, :, 9]  # tap 9
-        yb[:, :, :, :28, :28] += xb[:, :, :, 2:30, :28] * wb[:, :, :, 10]  # tap 10
-        yb[:, :, :, :28, :28] += xb[:, :, :, 2:30, 1:29] * wb[:, :, :, 11]  # tap 11
-        yb[:, :, :, :28, :28] += xb[:, :, :, 2:30, 2:30] * wb[:, :, :, 12]  # tap 12
-        yb[:, :, :, :28, :28] += xb[:, :, :, 2:30, 3:31] * wb[:, :, :, 13]  # tap 13
-        yb[:, :, :, :28, :28] += xb[:, :, :, 2:30, 4:32] * wb[:, :, :, 14]  # tap 14
-        yb[:, :, :, :28, :28] += xb[:, :, :, 3:31, :28] * wb[:, :, :, 15]  # tap 15
-        yb[:, :, :, :28, :28] += xb[:, :, :, 3:31, 1:29] * wb[:, :, :, 16]  # tap 16
-        yb[:, :, :, :28, :28] += xb[:, :, :, 3:31, 2:30] * wb[:, :, :, 17]  # tap 17
-        yb[:, :, :, :28, :28] += xb[:, :, :, 3:31, 3:31] * wb[:, :, :, 18]  # tap 18
-        yb[:, :, :, :28, :28] += xb[:, :, :, 3:31, 4:32] * wb[:, :, :, 19]  # tap 19
-        yb[:, :, :, :28, :28] += xb[:, :, :, 4:32, :28] * wb[:, :, :, 20]  # tap 20
-        yb[:, :, :, :28, :28] += xb[:, :, :, 4:32, 1:29] * wb[:, :, :, 21]  # tap 21
-        yb[:, :, :, :28, :28] += xb[:, :, :, 4:32, 2:30] * wb[:, :, :, 22]  # tap 22
-        yb[:, :, :, :28, :28] += xb[:, :, :, 4:32, 3:31] * wb[:, :, :, 23]  # tap 23
-        yb[:, :, :, :28, :28] += xb[:, :, :, 4:32, 4:32] * wb[:, :, :, 24]  # tap 24
-    y = y.reshape((n, 6) + (28, 28))
+    wm0 = wp.reshape(1, 6, 25)
     if b is not None:
-        y += b.reshape((6,) + (1,) * 2)
+        wm0 = np.concatenate([wm0, b.reshape(1, 6, 1)], axis=2)
+    y = np.empty((n, 1, 6) + (28, 28), x.dtype)
+    xb = xg
+    yb = y
+    # phase 0: output grid (28, 28), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
+    cols = _buffer("x0", (n, 1, 25 + 1, 784), x.dtype)
+    np.copyto(
+        cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
+        _window(xb, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
+    )
+    if b is None:
+        np.matmul(wm0, cols[:, :, :25], out=yb.reshape(n, 1, 6, 784))
+    else:
+        cols[:, :, 25] = 1
+        np.matmul(wm0, cols, out=yb.reshape(n, 1, 6, 784))
+    _keep("x0", cols)
+
+    y = y.reshape((n, 6) + (28, 28))
     return y
 
 
@@ -167,175 +174,60 @@ def backward(dy, x, w):
     wp = _weights(w)
     xg = x.reshape((n, 1, 1) + (32, 32))
     dyg = dy.reshape((n, 1, 6) + (28, 28))
-    wc = wp.reshape((1, 1, 6, 25) + (1,) * 2)
-    dx = np.zeros((n, 1, 1) + (32, 32), x.dtype)
+    ws = wp.transpose(0, 2, 3, 1)
+    ws0 = ws.reshape(1, 25, 6)
     dwp = np.empty((1, 6, 1, 25), x.dtype)
-    for g in _blocks(n):
-        xb, dyb, dxb, wb = xg[:, g], dyg[:, g], dx[:, g], wc[:, g]
-        # tap 0
-        dxb[:, :, :, :28, :28] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 0]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 0] = (dyb[:, :, :, :28, :28] * xb[:, :, :, :28, :28]).sum(axis=(0,) + (3, 4))
-        # tap 1
-        dxb[:, :, :, :28, 1:29] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 1]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 1] = (dyb[:, :, :, :28, :28] * xb[:, :, :, :28, 1:29]).sum(axis=(0,) + (3, 4))
-        # tap 2
-        dxb[:, :, :, :28, 2:30] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 2]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 2] = (dyb[:, :, :, :28, :28] * xb[:, :, :, :28, 2:30]).sum(axis=(0,) + (3, 4))
-        # tap 3
-        dxb[:, :, :, :28, 3:31] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 3]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 3] = (dyb[:, :, :, :28, :28] * xb[:, :, :, :28, 3:31]).sum(axis=(0,) + (3, 4))
-        # tap 4
-        dxb[:, :, :, :28, 4:32] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 4]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 4] = (dyb[:, :, :, :28, :28] * xb[:, :, :, :28, 4:32]).sum(axis=(0,) + (3, 4))
-        # tap 5
-        dxb[:, :, :, 1:29, :28] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 5]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 5] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 1:29, :28]).sum(axis=(0,) + (3, 4))
-        # tap 6
-        dxb[:, :, :, 1:29, 1:29] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 6]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 6] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 1:29, 1:29]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 7
-        dxb[:, :, :, 1:29, 2:30] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 7]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 7] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 1:29, 2:30]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 8
-        dxb[:, :, :, 1:29, 3:31] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 8]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 8] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 1:29, 3:31]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 9
-        dxb[:, :, :, 1:29, 4:32] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 9]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 9] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 1:29, 4:32]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 10
-        dxb[:, :, :, 2:30, :28] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 10]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 10] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 2:30, :28]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 11
-        dxb[:, :, :, 2:30, 1:29] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 11]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 11] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 2:30, 1:29]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 12
-        dxb[:, :, :, 2:30, 2:30] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 12]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 12] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 2:30, 2:30]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 13
-        dxb[:, :, :, 2:30, 3:31] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 13]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 13] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 2:30, 3:31]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 14
-        dxb[:, :, :, 2:30, 4:32] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 14]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 14] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 2:30, 4:32]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 15
-        dxb[:, :, :, 3:31, :28] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 15]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 15] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 3:31, :28]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 16
-        dxb[:, :, :, 3:31, 1:29] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 16]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 16] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 3:31, 1:29]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 17
-        dxb[:, :, :, 3:31, 2:30] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 17]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 17] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 3:31, 2:30]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 18
-        dxb[:, :, :, 3:31, 3:31] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 18]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 18] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 3:31, 3:31]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 19
-        dxb[:, :, :, 3:31, 4:32] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 19]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 19] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 3:31, 4:32]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 20
-        dxb[:, :, :, 4:32, :28] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 20]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 20] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 4:32, :28]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 21
-        dxb[:, :, :, 4:32, 1:29] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 21]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 21] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 4:32, 1:29]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 22
-        dxb[:, :, :, 4:32, 2:30] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 22]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 22] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 4:32, 2:30]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 23
-        dxb[:, :, :, 4:32, 3:31] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 23]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 23] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 4:32, 3:31]).sum(
-            axis=(0,) + (3, 4)
-        )
-        # tap 24
-        dxb[:, :, :, 4:32, 4:32] += (dyb[:, :, :, :28, :28] * wb[:, :, :, 24]).sum(
-            axis=2, keepdims=True
-        )
-        dwp[g, :, 0, 24] = (dyb[:, :, :, :28, :28] * xb[:, :, :, 4:32, 4:32]).sum(
-            axis=(0,) + (3, 4)
-        )
+    db = np.empty((1, 6), x.dtype)
+    dx = np.zeros((n, 1, 1) + (32, 32), x.dtype)
+    xb = xg
+    dyb = dyg
+    dxb = dx
+    # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
+    cols = _buffer("x0", (n, 1, 25 + 1, 784), x.dtype)
+    np.copyto(
+        cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
+        _window(xb, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
+    )
+    cols[:, :, 25] = 1
+    dyp = dyb.reshape(n, 1, 6, 784)
+    part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    _keep("x0", cols)
+    db = part[:, :, 25]
+    part = part[:, :, :25]
+    dwp = part.reshape(1, 6, 1, 25)
+    # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
+    dyp = dyb.reshape(n, 1, 6, 784)
+    dcols = _buffer("dx0", (n, 1, 25, 784), x.dtype)
+    np.matmul(ws0, dyp, out=dcols)
+    d = dcols.reshape((n, 1, 1, 25) + (28, 28))
+    dxb[:, :, :, :28, :28] += d[:, :, :, 0, :28, :28]  # tap 0
+    dxb[:, :, :, :28, 1:29] += d[:, :, :, 1, :28, :28]  # tap 1
+    dxb[:, :, :, :28, 2:30] += d[:, :, :, 2, :28, :28]  # tap 2
+    dxb[:, :, :, :28, 3:31] += d[:, :, :, 3, :28, :28]  # tap 3
+    dxb[:, :, :, :28, 4:32] += d[:, :, :, 4, :28, :28]  # tap 4
+    dxb[:, :, :, 1:29, :28] += d[:, :, :, 5, :28, :28]  # tap 5
+    dxb[:, :, :, 1:29, 1:29] += d[:, :, :, 6, :28, :28]  # tap 6
+    dxb[:, :, :, 1:29, 2:30] += d[:, :, :, 7, :28, :28]  # tap 7
+    dxb[:, :, :, 1:29, 3:31] += d[:, :, :, 8, :28, :28]  # tap 8
+    dxb[:, :, :, 1:29, 4:32] += d[:, :, :, 9, :28, :28]  # tap 9
+    dxb[:, :, :, 2:30, :28] += d[:, :, :, 10, :28, :28]  # tap 10
+    dxb[:, :, :, 2:30, 1:29] += d[:, :, :, 11, :28, :28]  # tap 11
+    dxb[:, :, :, 2:30, 2:30] += d[:, :, :, 12, :28, :28]  # tap 12
+    dxb[:, :, :, 2:30, 3:31] += d[:, :, :, 13, :28, :28]  # tap 13
+    dxb[:, :, :, 2:30, 4:32] += d[:, :, :, 14, :28, :28]  # tap 14
+    dxb[:, :, :, 3:31, :28] += d[:, :, :, 15, :28, :28]  # tap 15
+    dxb[:, :, :, 3:31, 1:29] += d[:, :, :, 16, :28, :28]  # tap 16
+    dxb[:, :, :, 3:31, 2:30] += d[:, :, :, 17, :28, :28]  # tap 17
+    dxb[:, :, :, 3:31, 3:31] += d[:, :, :, 18, :28, :28]  # tap 18
+    dxb[:, :, :, 3:31, 4:32] += d[:, :, :, 19, :28, :28]  # tap 19
+    dxb[:, :, :, 4:32, :28] += d[:, :, :, 20, :28, :28]  # tap 20
+    dxb[:, :, :, 4:32, 1:29] += d[:, :, :, 21, :28, :28]  # tap 21
+    dxb[:, :, :, 4:32, 2:30] += d[:, :, :, 22, :28, :28]  # tap 22
+    dxb[:, :, :, 4:32, 3:31] += d[:, :, :, 23, :28, :28]  # tap 23
+    dxb[:, :, :, 4:32, 4:32] += d[:, :, :, 24, :28, :28]  # tap 24
+    _keep("dx0", dcols)
+
     dx = dx.reshape((n, 1) + (32, 32))
     dw = dwp.reshape((6, 1, 5, 5))
-    db = dy.sum(axis=(0,) + (2, 3))
+    db = db.reshape(6)
     return dx, dw, db

@@ -19,9 +19,9 @@ Identities:
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
     dE/db_c = sum of dE/dy over output channel c
 
-Strategy: im2col + GEMM: 25 unrolled tap copies into one column buffer, one batched GEMM.
+Strategy: im2col + GEMM: the 25 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 10x10 grid (25 tap copies)
-    dE/dx phases (dE/dy through the inverse index map): 14x14 grid (25 tap copies)
+    dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index map (col2im: fewer copies than gathering dE/dy for this spec)
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
@@ -97,6 +97,29 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+def _padded(tag, shape, dtype):
+    """A scratch array whose border (outside the interior the caller writes) stays zero."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.zeros(shape, dtype)
+    return buf
+
+
+def _window(a, start, tap_step, out_step, taps, grid):
+    """Read-only view v[n, g, c, *m, *j] = a[n, g, c, *(start + m*tap_step + j*out_step)]:
+    the taps of one phase (offsets and steps read off the index map), without copying."""
+    first = a[(slice(None),) * 3 + tuple(slice(s, None) for s in start)]
+    strides = a.strides[3:]
+    return np.lib.stride_tricks.as_strided(
+        first,
+        shape=a.shape[:3] + taps + grid,
+        strides=a.strides[:3]
+        + tuple(s * t for s, t in zip(strides, tap_step))
+        + tuple(s * o for s, o in zip(strides, out_step)),
+        writeable=False,
+    )
+
+
 def _weights(w):
     """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
     through kernel tap t (row-major taps)."""
@@ -112,42 +135,26 @@ def forward(x, w, b=None):
     n = x.shape[0]
     wp = _weights(w)
     xg = x.reshape((n, 1, 6) + (14, 14))
+    wm0 = wp.reshape(1, 16, 150)
+    if b is not None:
+        wm0 = np.concatenate([wm0, b.reshape(1, 16, 1)], axis=2)
+    y = np.empty((n, 1, 16) + (10, 10), x.dtype)
+    xb = xg
+    yb = y
     # phase 0: output grid (10, 10), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
     cols = _buffer("x0", (n, 1, 150 + 1, 100), x.dtype)
-    c = cols[:, :, :150].reshape((n, 1, 6, 25) + (10, 10))
-    c[:, :, :, 0, :10, :10] = xg[:, :, :, :10, :10]  # tap 0
-    c[:, :, :, 1, :10, :10] = xg[:, :, :, :10, 1:11]  # tap 1
-    c[:, :, :, 2, :10, :10] = xg[:, :, :, :10, 2:12]  # tap 2
-    c[:, :, :, 3, :10, :10] = xg[:, :, :, :10, 3:13]  # tap 3
-    c[:, :, :, 4, :10, :10] = xg[:, :, :, :10, 4:14]  # tap 4
-    c[:, :, :, 5, :10, :10] = xg[:, :, :, 1:11, :10]  # tap 5
-    c[:, :, :, 6, :10, :10] = xg[:, :, :, 1:11, 1:11]  # tap 6
-    c[:, :, :, 7, :10, :10] = xg[:, :, :, 1:11, 2:12]  # tap 7
-    c[:, :, :, 8, :10, :10] = xg[:, :, :, 1:11, 3:13]  # tap 8
-    c[:, :, :, 9, :10, :10] = xg[:, :, :, 1:11, 4:14]  # tap 9
-    c[:, :, :, 10, :10, :10] = xg[:, :, :, 2:12, :10]  # tap 10
-    c[:, :, :, 11, :10, :10] = xg[:, :, :, 2:12, 1:11]  # tap 11
-    c[:, :, :, 12, :10, :10] = xg[:, :, :, 2:12, 2:12]  # tap 12
-    c[:, :, :, 13, :10, :10] = xg[:, :, :, 2:12, 3:13]  # tap 13
-    c[:, :, :, 14, :10, :10] = xg[:, :, :, 2:12, 4:14]  # tap 14
-    c[:, :, :, 15, :10, :10] = xg[:, :, :, 3:13, :10]  # tap 15
-    c[:, :, :, 16, :10, :10] = xg[:, :, :, 3:13, 1:11]  # tap 16
-    c[:, :, :, 17, :10, :10] = xg[:, :, :, 3:13, 2:12]  # tap 17
-    c[:, :, :, 18, :10, :10] = xg[:, :, :, 3:13, 3:13]  # tap 18
-    c[:, :, :, 19, :10, :10] = xg[:, :, :, 3:13, 4:14]  # tap 19
-    c[:, :, :, 20, :10, :10] = xg[:, :, :, 4:14, :10]  # tap 20
-    c[:, :, :, 21, :10, :10] = xg[:, :, :, 4:14, 1:11]  # tap 21
-    c[:, :, :, 22, :10, :10] = xg[:, :, :, 4:14, 2:12]  # tap 22
-    c[:, :, :, 23, :10, :10] = xg[:, :, :, 4:14, 3:13]  # tap 23
-    c[:, :, :, 24, :10, :10] = xg[:, :, :, 4:14, 4:14]  # tap 24
-    wm = wp.reshape(1, 16, 150)
+    np.copyto(
+        cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
+        _window(xb, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
+    )
     if b is None:
-        yp = np.matmul(wm, cols[:, :, :150])
+        np.matmul(wm0, cols[:, :, :150], out=yb.reshape(n, 1, 16, 100))
     else:
         cols[:, :, 150] = 1
-        yp = np.matmul(np.concatenate([wm, b.reshape(1, 16, 1)], axis=2), cols)
+        np.matmul(wm0, cols, out=yb.reshape(n, 1, 16, 100))
     _keep("x0", cols)
-    y = yp.reshape((n, 16) + (10, 10))
+
+    y = y.reshape((n, 16) + (10, 10))
     return y
 
 
@@ -167,153 +174,60 @@ def backward(dy, x, w):
     wp = _weights(w)
     xg = x.reshape((n, 1, 6) + (14, 14))
     dyg = dy.reshape((n, 1, 16) + (10, 10))
+    ws = wp.transpose(0, 2, 3, 1)
+    ws0 = ws.reshape(1, 150, 16)
+    dwp = np.empty((1, 16, 6, 25), x.dtype)
+    db = np.empty((1, 16), x.dtype)
+    dx = np.zeros((n, 1, 6) + (14, 14), x.dtype)
+    xb = xg
+    dyb = dyg
+    dxb = dx
     # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
     cols = _buffer("x0", (n, 1, 150 + 1, 100), x.dtype)
-    c = cols[:, :, :150].reshape((n, 1, 6, 25) + (10, 10))
-    c[:, :, :, 0, :10, :10] = xg[:, :, :, :10, :10]  # tap 0
-    c[:, :, :, 1, :10, :10] = xg[:, :, :, :10, 1:11]  # tap 1
-    c[:, :, :, 2, :10, :10] = xg[:, :, :, :10, 2:12]  # tap 2
-    c[:, :, :, 3, :10, :10] = xg[:, :, :, :10, 3:13]  # tap 3
-    c[:, :, :, 4, :10, :10] = xg[:, :, :, :10, 4:14]  # tap 4
-    c[:, :, :, 5, :10, :10] = xg[:, :, :, 1:11, :10]  # tap 5
-    c[:, :, :, 6, :10, :10] = xg[:, :, :, 1:11, 1:11]  # tap 6
-    c[:, :, :, 7, :10, :10] = xg[:, :, :, 1:11, 2:12]  # tap 7
-    c[:, :, :, 8, :10, :10] = xg[:, :, :, 1:11, 3:13]  # tap 8
-    c[:, :, :, 9, :10, :10] = xg[:, :, :, 1:11, 4:14]  # tap 9
-    c[:, :, :, 10, :10, :10] = xg[:, :, :, 2:12, :10]  # tap 10
-    c[:, :, :, 11, :10, :10] = xg[:, :, :, 2:12, 1:11]  # tap 11
-    c[:, :, :, 12, :10, :10] = xg[:, :, :, 2:12, 2:12]  # tap 12
-    c[:, :, :, 13, :10, :10] = xg[:, :, :, 2:12, 3:13]  # tap 13
-    c[:, :, :, 14, :10, :10] = xg[:, :, :, 2:12, 4:14]  # tap 14
-    c[:, :, :, 15, :10, :10] = xg[:, :, :, 3:13, :10]  # tap 15
-    c[:, :, :, 16, :10, :10] = xg[:, :, :, 3:13, 1:11]  # tap 16
-    c[:, :, :, 17, :10, :10] = xg[:, :, :, 3:13, 2:12]  # tap 17
-    c[:, :, :, 18, :10, :10] = xg[:, :, :, 3:13, 3:13]  # tap 18
-    c[:, :, :, 19, :10, :10] = xg[:, :, :, 3:13, 4:14]  # tap 19
-    c[:, :, :, 20, :10, :10] = xg[:, :, :, 4:14, :10]  # tap 20
-    c[:, :, :, 21, :10, :10] = xg[:, :, :, 4:14, 1:11]  # tap 21
-    c[:, :, :, 22, :10, :10] = xg[:, :, :, 4:14, 2:12]  # tap 22
-    c[:, :, :, 23, :10, :10] = xg[:, :, :, 4:14, 3:13]  # tap 23
-    c[:, :, :, 24, :10, :10] = xg[:, :, :, 4:14, 4:14]  # tap 24
+    np.copyto(
+        cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
+        _window(xb, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
+    )
     cols[:, :, 150] = 1
-    dyp = dyg.reshape(n, 1, 16, 100)
+    dyp = dyb.reshape(n, 1, 16, 100)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     _keep("x0", cols)
-    db = part[:, :, 150].reshape(16)
+    db = part[:, :, 150]
     part = part[:, :, :150]
     dwp = part.reshape(1, 16, 6, 25)
-    # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
-    wt = wp.transpose(0, 2, 1, 3)
-    # phase 0: input grid (14, 14), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
-    cols = _buffer("dy0", (n, 1, 400, 196), x.dtype)
-    c = cols[:, :, :400].reshape((n, 1, 16, 25) + (14, 14))
-    c[:, :, :, 0, :10, :10] = dyg[:, :, :, :10, :10]  # tap 0
-    c[:, :, :, 0, 10:14, :] = 0
-    c[:, :, :, 0, :, 10:14] = 0
-    c[:, :, :, 1, :10, 1:11] = dyg[:, :, :, :10, :10]  # tap 1
-    c[:, :, :, 1, 10:14, :] = 0
-    c[:, :, :, 1, :, :1] = 0
-    c[:, :, :, 1, :, 11:14] = 0
-    c[:, :, :, 2, :10, 2:12] = dyg[:, :, :, :10, :10]  # tap 2
-    c[:, :, :, 2, 10:14, :] = 0
-    c[:, :, :, 2, :, :2] = 0
-    c[:, :, :, 2, :, 12:14] = 0
-    c[:, :, :, 3, :10, 3:13] = dyg[:, :, :, :10, :10]  # tap 3
-    c[:, :, :, 3, 10:14, :] = 0
-    c[:, :, :, 3, :, :3] = 0
-    c[:, :, :, 3, :, 13:14] = 0
-    c[:, :, :, 4, :10, 4:14] = dyg[:, :, :, :10, :10]  # tap 4
-    c[:, :, :, 4, 10:14, :] = 0
-    c[:, :, :, 4, :, :4] = 0
-    c[:, :, :, 5, 1:11, :10] = dyg[:, :, :, :10, :10]  # tap 5
-    c[:, :, :, 5, :1, :] = 0
-    c[:, :, :, 5, 11:14, :] = 0
-    c[:, :, :, 5, :, 10:14] = 0
-    c[:, :, :, 6, 1:11, 1:11] = dyg[:, :, :, :10, :10]  # tap 6
-    c[:, :, :, 6, :1, :] = 0
-    c[:, :, :, 6, 11:14, :] = 0
-    c[:, :, :, 6, :, :1] = 0
-    c[:, :, :, 6, :, 11:14] = 0
-    c[:, :, :, 7, 1:11, 2:12] = dyg[:, :, :, :10, :10]  # tap 7
-    c[:, :, :, 7, :1, :] = 0
-    c[:, :, :, 7, 11:14, :] = 0
-    c[:, :, :, 7, :, :2] = 0
-    c[:, :, :, 7, :, 12:14] = 0
-    c[:, :, :, 8, 1:11, 3:13] = dyg[:, :, :, :10, :10]  # tap 8
-    c[:, :, :, 8, :1, :] = 0
-    c[:, :, :, 8, 11:14, :] = 0
-    c[:, :, :, 8, :, :3] = 0
-    c[:, :, :, 8, :, 13:14] = 0
-    c[:, :, :, 9, 1:11, 4:14] = dyg[:, :, :, :10, :10]  # tap 9
-    c[:, :, :, 9, :1, :] = 0
-    c[:, :, :, 9, 11:14, :] = 0
-    c[:, :, :, 9, :, :4] = 0
-    c[:, :, :, 10, 2:12, :10] = dyg[:, :, :, :10, :10]  # tap 10
-    c[:, :, :, 10, :2, :] = 0
-    c[:, :, :, 10, 12:14, :] = 0
-    c[:, :, :, 10, :, 10:14] = 0
-    c[:, :, :, 11, 2:12, 1:11] = dyg[:, :, :, :10, :10]  # tap 11
-    c[:, :, :, 11, :2, :] = 0
-    c[:, :, :, 11, 12:14, :] = 0
-    c[:, :, :, 11, :, :1] = 0
-    c[:, :, :, 11, :, 11:14] = 0
-    c[:, :, :, 12, 2:12, 2:12] = dyg[:, :, :, :10, :10]  # tap 12
-    c[:, :, :, 12, :2, :] = 0
-    c[:, :, :, 12, 12:14, :] = 0
-    c[:, :, :, 12, :, :2] = 0
-    c[:, :, :, 12, :, 12:14] = 0
-    c[:, :, :, 13, 2:12, 3:13] = dyg[:, :, :, :10, :10]  # tap 13
-    c[:, :, :, 13, :2, :] = 0
-    c[:, :, :, 13, 12:14, :] = 0
-    c[:, :, :, 13, :, :3] = 0
-    c[:, :, :, 13, :, 13:14] = 0
-    c[:, :, :, 14, 2:12, 4:14] = dyg[:, :, :, :10, :10]  # tap 14
-    c[:, :, :, 14, :2, :] = 0
-    c[:, :, :, 14, 12:14, :] = 0
-    c[:, :, :, 14, :, :4] = 0
-    c[:, :, :, 15, 3:13, :10] = dyg[:, :, :, :10, :10]  # tap 15
-    c[:, :, :, 15, :3, :] = 0
-    c[:, :, :, 15, 13:14, :] = 0
-    c[:, :, :, 15, :, 10:14] = 0
-    c[:, :, :, 16, 3:13, 1:11] = dyg[:, :, :, :10, :10]  # tap 16
-    c[:, :, :, 16, :3, :] = 0
-    c[:, :, :, 16, 13:14, :] = 0
-    c[:, :, :, 16, :, :1] = 0
-    c[:, :, :, 16, :, 11:14] = 0
-    c[:, :, :, 17, 3:13, 2:12] = dyg[:, :, :, :10, :10]  # tap 17
-    c[:, :, :, 17, :3, :] = 0
-    c[:, :, :, 17, 13:14, :] = 0
-    c[:, :, :, 17, :, :2] = 0
-    c[:, :, :, 17, :, 12:14] = 0
-    c[:, :, :, 18, 3:13, 3:13] = dyg[:, :, :, :10, :10]  # tap 18
-    c[:, :, :, 18, :3, :] = 0
-    c[:, :, :, 18, 13:14, :] = 0
-    c[:, :, :, 18, :, :3] = 0
-    c[:, :, :, 18, :, 13:14] = 0
-    c[:, :, :, 19, 3:13, 4:14] = dyg[:, :, :, :10, :10]  # tap 19
-    c[:, :, :, 19, :3, :] = 0
-    c[:, :, :, 19, 13:14, :] = 0
-    c[:, :, :, 19, :, :4] = 0
-    c[:, :, :, 20, 4:14, :10] = dyg[:, :, :, :10, :10]  # tap 20
-    c[:, :, :, 20, :4, :] = 0
-    c[:, :, :, 20, :, 10:14] = 0
-    c[:, :, :, 21, 4:14, 1:11] = dyg[:, :, :, :10, :10]  # tap 21
-    c[:, :, :, 21, :4, :] = 0
-    c[:, :, :, 21, :, :1] = 0
-    c[:, :, :, 21, :, 11:14] = 0
-    c[:, :, :, 22, 4:14, 2:12] = dyg[:, :, :, :10, :10]  # tap 22
-    c[:, :, :, 22, :4, :] = 0
-    c[:, :, :, 22, :, :2] = 0
-    c[:, :, :, 22, :, 12:14] = 0
-    c[:, :, :, 23, 4:14, 3:13] = dyg[:, :, :, :10, :10]  # tap 23
-    c[:, :, :, 23, :4, :] = 0
-    c[:, :, :, 23, :, :3] = 0
-    c[:, :, :, 23, :, 13:14] = 0
-    c[:, :, :, 24, 4:14, 4:14] = dyg[:, :, :, :10, :10]  # tap 24
-    c[:, :, :, 24, :4, :] = 0
-    c[:, :, :, 24, :, :4] = 0
-    part = np.matmul(wt.reshape(1, 6, 400), cols)
-    _keep("dy0", cols)
-    dx = part.reshape((n, 6) + (14, 14))
+    # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
+    dyp = dyb.reshape(n, 1, 16, 100)
+    dcols = _buffer("dx0", (n, 1, 150, 100), x.dtype)
+    np.matmul(ws0, dyp, out=dcols)
+    d = dcols.reshape((n, 1, 6, 25) + (10, 10))
+    dxb[:, :, :, :10, :10] += d[:, :, :, 0, :10, :10]  # tap 0
+    dxb[:, :, :, :10, 1:11] += d[:, :, :, 1, :10, :10]  # tap 1
+    dxb[:, :, :, :10, 2:12] += d[:, :, :, 2, :10, :10]  # tap 2
+    dxb[:, :, :, :10, 3:13] += d[:, :, :, 3, :10, :10]  # tap 3
+    dxb[:, :, :, :10, 4:14] += d[:, :, :, 4, :10, :10]  # tap 4
+    dxb[:, :, :, 1:11, :10] += d[:, :, :, 5, :10, :10]  # tap 5
+    dxb[:, :, :, 1:11, 1:11] += d[:, :, :, 6, :10, :10]  # tap 6
+    dxb[:, :, :, 1:11, 2:12] += d[:, :, :, 7, :10, :10]  # tap 7
+    dxb[:, :, :, 1:11, 3:13] += d[:, :, :, 8, :10, :10]  # tap 8
+    dxb[:, :, :, 1:11, 4:14] += d[:, :, :, 9, :10, :10]  # tap 9
+    dxb[:, :, :, 2:12, :10] += d[:, :, :, 10, :10, :10]  # tap 10
+    dxb[:, :, :, 2:12, 1:11] += d[:, :, :, 11, :10, :10]  # tap 11
+    dxb[:, :, :, 2:12, 2:12] += d[:, :, :, 12, :10, :10]  # tap 12
+    dxb[:, :, :, 2:12, 3:13] += d[:, :, :, 13, :10, :10]  # tap 13
+    dxb[:, :, :, 2:12, 4:14] += d[:, :, :, 14, :10, :10]  # tap 14
+    dxb[:, :, :, 3:13, :10] += d[:, :, :, 15, :10, :10]  # tap 15
+    dxb[:, :, :, 3:13, 1:11] += d[:, :, :, 16, :10, :10]  # tap 16
+    dxb[:, :, :, 3:13, 2:12] += d[:, :, :, 17, :10, :10]  # tap 17
+    dxb[:, :, :, 3:13, 3:13] += d[:, :, :, 18, :10, :10]  # tap 18
+    dxb[:, :, :, 3:13, 4:14] += d[:, :, :, 19, :10, :10]  # tap 19
+    dxb[:, :, :, 4:14, :10] += d[:, :, :, 20, :10, :10]  # tap 20
+    dxb[:, :, :, 4:14, 1:11] += d[:, :, :, 21, :10, :10]  # tap 21
+    dxb[:, :, :, 4:14, 2:12] += d[:, :, :, 22, :10, :10]  # tap 22
+    dxb[:, :, :, 4:14, 3:13] += d[:, :, :, 23, :10, :10]  # tap 23
+    dxb[:, :, :, 4:14, 4:14] += d[:, :, :, 24, :10, :10]  # tap 24
+    _keep("dx0", dcols)
+
+    dx = dx.reshape((n, 6) + (14, 14))
     dw = dwp.reshape((16, 6, 5, 5))
+    db = db.reshape(16)
     return dx, dw, db

@@ -10,7 +10,7 @@ Formulas (derived by symconv from the layer's index map; n is the batch index, d
     y[n, c, i1, i2] = max over taps (k1, k2) of x[n, c, 2*i1 + k1, 2*i2 + k2]   (padding reads -inf)
     dE/dx[n, c, j] = sum over windows (n, c, i1, i2) whose max is at j of dy[n, c, i1, i2]; ties: the first maximal tap in row-major order
 
-Strategy: unrolled maximum over the 4 taps' strided views.
+Strategy: unrolled maximum over the 4 taps' strided views, blocked over channels.
     4 taps; the index map gives each tap one strided slice of x and one region of y
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
@@ -86,17 +86,30 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+#: Bytes of x per channel block: every tap of a block is processed while it is in cache.
+BLOCK_BYTES = 2097152
+
+
+def _blocks(n, itemsize):
+    """Slices of channels, each about BLOCK_BYTES of x (channels are independent)."""
+    step = max(1, BLOCK_BYTES // max(1, n * 3136 * itemsize))
+    return [slice(c, min(c + step, 64)) for c in range(0, 64, step)]
+
+
 def forward(x):
     """The pooled output y (N, 64, 28, 28) of x (N, 64, 56, 56)."""
     x = _batched("x", x, X_SHAPE)
     n = x.shape[0]
-    y = x[:, :, :55:2, :55:2].copy()  # tap 0
-    v = y[:, :, :28, :28]
-    np.maximum(v, x[:, :, :55:2, 1:56:2], out=v)  # tap 1
-    v = y[:, :, :28, :28]
-    np.maximum(v, x[:, :, 1:56:2, :55:2], out=v)  # tap 2
-    v = y[:, :, :28, :28]
-    np.maximum(v, x[:, :, 1:56:2, 1:56:2], out=v)  # tap 3
+    y = np.empty((n, 64) + (28, 28), x.dtype)
+    for c in _blocks(n, x.itemsize):
+        xb, yb = x[:, c], y[:, c]
+        np.copyto(yb, xb[:, :, :55:2, :55:2])  # tap 0
+        v = yb[:, :, :28, :28]
+        np.maximum(v, xb[:, :, :55:2, 1:56:2], out=v)  # tap 1
+        v = yb[:, :, :28, :28]
+        np.maximum(v, xb[:, :, 1:56:2, :55:2], out=v)  # tap 2
+        v = yb[:, :, :28, :28]
+        np.maximum(v, xb[:, :, 1:56:2, 1:56:2], out=v)  # tap 3
 
     return y
 
@@ -114,23 +127,33 @@ def backward(dy, x):
         raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
     n = x.shape[0]
     dx = np.empty(x.shape, x.dtype)
-    y = x[:, :, :55:2, :55:2].copy()  # tap 0
-    arg = np.full(y.shape, 0, np.int8)
-    v = y[:, :, :28, :28]
-    hit = x[:, :, :55:2, 1:56:2] > v  # tap 1
-    np.copyto(v, x[:, :, :55:2, 1:56:2], where=hit)
-    np.copyto(arg[:, :, :28, :28], 1, where=hit)
-    v = y[:, :, :28, :28]
-    hit = x[:, :, 1:56:2, :55:2] > v  # tap 2
-    np.copyto(v, x[:, :, 1:56:2, :55:2], where=hit)
-    np.copyto(arg[:, :, :28, :28], 2, where=hit)
-    v = y[:, :, :28, :28]
-    hit = x[:, :, 1:56:2, 1:56:2] > v  # tap 3
-    np.copyto(v, x[:, :, 1:56:2, 1:56:2], where=hit)
-    np.copyto(arg[:, :, :28, :28], 3, where=hit)
+    yb = None
+    for c in _blocks(n, x.itemsize):
+        xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
+        if yb is None or yb.shape != dyb.shape:
+            yb = np.empty(dyb.shape, x.dtype)
+        np.copyto(yb, xb[:, :, :55:2, :55:2])  # tap 0
+        v = yb[:, :, :28, :28]
+        np.maximum(v, xb[:, :, :55:2, 1:56:2], out=v)  # tap 1
+        v = yb[:, :, :28, :28]
+        np.maximum(v, xb[:, :, 1:56:2, :55:2], out=v)  # tap 2
+        v = yb[:, :, :28, :28]
+        np.maximum(v, xb[:, :, 1:56:2, 1:56:2], out=v)  # tap 3
 
-    dx[:, :, :55:2, :55:2] = np.where(arg[:, :, :28, :28] == 0, dy[:, :, :28, :28], 0)  # tap 0
-    dx[:, :, :55:2, 1:56:2] = np.where(arg[:, :, :28, :28] == 1, dy[:, :, :28, :28], 0)  # tap 1
-    dx[:, :, 1:56:2, :55:2] = np.where(arg[:, :, :28, :28] == 2, dy[:, :, :28, :28], 0)  # tap 2
-    dx[:, :, 1:56:2, 1:56:2] = np.where(arg[:, :, :28, :28] == 3, dy[:, :, :28, :28], 0)  # tap 3
+        # the first maximal tap of every window (row-major tap order) gets dy
+        hit = xb[:, :, :55:2, :55:2] == yb[:, :, :28, :28]  # tap 0
+        taken = hit.copy()
+        first = hit
+        np.multiply(dyb[:, :, :28, :28], first, out=dxb[:, :, :55:2, :55:2])
+        hit = xb[:, :, :55:2, 1:56:2] == yb[:, :, :28, :28]  # tap 1
+        first = np.greater(hit, taken[:, :, :28, :28])
+        taken[:, :, :28, :28] |= hit
+        np.multiply(dyb[:, :, :28, :28], first, out=dxb[:, :, :55:2, 1:56:2])
+        hit = xb[:, :, 1:56:2, :55:2] == yb[:, :, :28, :28]  # tap 2
+        first = np.greater(hit, taken[:, :, :28, :28])
+        taken[:, :, :28, :28] |= hit
+        np.multiply(dyb[:, :, :28, :28], first, out=dxb[:, :, 1:56:2, :55:2])
+        hit = xb[:, :, 1:56:2, 1:56:2] == yb[:, :, :28, :28]  # tap 3
+        first = np.greater(hit, taken[:, :, :28, :28])
+        np.multiply(dyb[:, :, :28, :28], first, out=dxb[:, :, 1:56:2, 1:56:2])
     return dx

@@ -10,7 +10,7 @@ Formulas (derived by symconv from the layer's index map; n is the batch index, d
     y[n, c, i1, i2] = max over taps (k1, k2) of x[n, c, 2*i1 + k1 - 1, 2*i2 + k2 - 1]   (padding reads -inf)
     dE/dx[n, c, j] = sum over windows (n, c, i1, i2) whose max is at j of dy[n, c, i1, i2]; ties: the first maximal tap in row-major order
 
-Strategy: unrolled maximum over the 9 taps' strided views.
+Strategy: unrolled maximum over the 9 taps' strided views, blocked over channels.
     9 taps; the index map gives each tap one strided slice of x and one region of y
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
@@ -86,27 +86,40 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+#: Bytes of x per channel block: every tap of a block is processed while it is in cache.
+BLOCK_BYTES = 2097152
+
+
+def _blocks(n, itemsize):
+    """Slices of channels, each about BLOCK_BYTES of x (channels are independent)."""
+    step = max(1, BLOCK_BYTES // max(1, n * 12544 * itemsize))
+    return [slice(c, min(c + step, 64)) for c in range(0, 64, step)]
+
+
 def forward(x):
     """The pooled output y (N, 64, 56, 56) of x (N, 64, 112, 112)."""
     x = _batched("x", x, X_SHAPE)
     n = x.shape[0]
-    y = x[:, :, :111:2, :111:2].copy()  # tap 4
-    v = y[:, :, 1:56, 1:56]
-    np.maximum(v, x[:, :, 1:110:2, 1:110:2], out=v)  # tap 0
-    v = y[:, :, 1:56, :56]
-    np.maximum(v, x[:, :, 1:110:2, :111:2], out=v)  # tap 1
-    v = y[:, :, 1:56, :56]
-    np.maximum(v, x[:, :, 1:110:2, 1:112:2], out=v)  # tap 2
-    v = y[:, :, :56, 1:56]
-    np.maximum(v, x[:, :, :111:2, 1:110:2], out=v)  # tap 3
-    v = y[:, :, :56, :56]
-    np.maximum(v, x[:, :, :111:2, 1:112:2], out=v)  # tap 5
-    v = y[:, :, :56, 1:56]
-    np.maximum(v, x[:, :, 1:112:2, 1:110:2], out=v)  # tap 6
-    v = y[:, :, :56, :56]
-    np.maximum(v, x[:, :, 1:112:2, :111:2], out=v)  # tap 7
-    v = y[:, :, :56, :56]
-    np.maximum(v, x[:, :, 1:112:2, 1:112:2], out=v)  # tap 8
+    y = np.empty((n, 64) + (56, 56), x.dtype)
+    for c in _blocks(n, x.itemsize):
+        xb, yb = x[:, c], y[:, c]
+        np.copyto(yb, xb[:, :, :111:2, :111:2])  # tap 4
+        v = yb[:, :, 1:56, 1:56]
+        np.maximum(v, xb[:, :, 1:110:2, 1:110:2], out=v)  # tap 0
+        v = yb[:, :, 1:56, :56]
+        np.maximum(v, xb[:, :, 1:110:2, :111:2], out=v)  # tap 1
+        v = yb[:, :, 1:56, :56]
+        np.maximum(v, xb[:, :, 1:110:2, 1:112:2], out=v)  # tap 2
+        v = yb[:, :, :56, 1:56]
+        np.maximum(v, xb[:, :, :111:2, 1:110:2], out=v)  # tap 3
+        v = yb[:, :, :56, :56]
+        np.maximum(v, xb[:, :, :111:2, 1:112:2], out=v)  # tap 5
+        v = yb[:, :, :56, 1:56]
+        np.maximum(v, xb[:, :, 1:112:2, 1:110:2], out=v)  # tap 6
+        v = yb[:, :, :56, :56]
+        np.maximum(v, xb[:, :, 1:112:2, :111:2], out=v)  # tap 7
+        v = yb[:, :, :56, :56]
+        np.maximum(v, xb[:, :, 1:112:2, 1:112:2], out=v)  # tap 8
 
     return y
 
@@ -124,60 +137,64 @@ def backward(dy, x):
         raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
     n = x.shape[0]
     dx = np.zeros(x.shape, x.dtype)
-    y = x[:, :, :111:2, :111:2].copy()  # tap 4
-    arg = np.full(y.shape, 4, np.int8)
-    v = y[:, :, :56, :56]
-    hit = x[:, :, :111:2, 1:112:2] > v  # tap 5
-    np.copyto(v, x[:, :, :111:2, 1:112:2], where=hit)
-    np.copyto(arg[:, :, :56, :56], 5, where=hit)
-    v = y[:, :, :56, 1:56]
-    hit = x[:, :, 1:112:2, 1:110:2] > v  # tap 6
-    np.copyto(v, x[:, :, 1:112:2, 1:110:2], where=hit)
-    np.copyto(arg[:, :, :56, 1:56], 6, where=hit)
-    v = y[:, :, :56, :56]
-    hit = x[:, :, 1:112:2, :111:2] > v  # tap 7
-    np.copyto(v, x[:, :, 1:112:2, :111:2], where=hit)
-    np.copyto(arg[:, :, :56, :56], 7, where=hit)
-    v = y[:, :, :56, :56]
-    hit = x[:, :, 1:112:2, 1:112:2] > v  # tap 8
-    np.copyto(v, x[:, :, 1:112:2, 1:112:2], where=hit)
-    np.copyto(arg[:, :, :56, :56], 8, where=hit)
-    v = y[:, :, :56, 1:56]
-    hit = x[:, :, :111:2, 1:110:2] >= v  # tap 3
-    np.copyto(v, x[:, :, :111:2, 1:110:2], where=hit)
-    np.copyto(arg[:, :, :56, 1:56], 3, where=hit)
-    v = y[:, :, 1:56, :56]
-    hit = x[:, :, 1:110:2, 1:112:2] >= v  # tap 2
-    np.copyto(v, x[:, :, 1:110:2, 1:112:2], where=hit)
-    np.copyto(arg[:, :, 1:56, :56], 2, where=hit)
-    v = y[:, :, 1:56, :56]
-    hit = x[:, :, 1:110:2, :111:2] >= v  # tap 1
-    np.copyto(v, x[:, :, 1:110:2, :111:2], where=hit)
-    np.copyto(arg[:, :, 1:56, :56], 1, where=hit)
-    v = y[:, :, 1:56, 1:56]
-    hit = x[:, :, 1:110:2, 1:110:2] >= v  # tap 0
-    np.copyto(v, x[:, :, 1:110:2, 1:110:2], where=hit)
-    np.copyto(arg[:, :, 1:56, 1:56], 0, where=hit)
+    yb = None
+    for c in _blocks(n, x.itemsize):
+        xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
+        if yb is None or yb.shape != dyb.shape:
+            yb = np.empty(dyb.shape, x.dtype)
+        np.copyto(yb, xb[:, :, :111:2, :111:2])  # tap 4
+        v = yb[:, :, 1:56, 1:56]
+        np.maximum(v, xb[:, :, 1:110:2, 1:110:2], out=v)  # tap 0
+        v = yb[:, :, 1:56, :56]
+        np.maximum(v, xb[:, :, 1:110:2, :111:2], out=v)  # tap 1
+        v = yb[:, :, 1:56, :56]
+        np.maximum(v, xb[:, :, 1:110:2, 1:112:2], out=v)  # tap 2
+        v = yb[:, :, :56, 1:56]
+        np.maximum(v, xb[:, :, :111:2, 1:110:2], out=v)  # tap 3
+        v = yb[:, :, :56, :56]
+        np.maximum(v, xb[:, :, :111:2, 1:112:2], out=v)  # tap 5
+        v = yb[:, :, :56, 1:56]
+        np.maximum(v, xb[:, :, 1:112:2, 1:110:2], out=v)  # tap 6
+        v = yb[:, :, :56, :56]
+        np.maximum(v, xb[:, :, 1:112:2, :111:2], out=v)  # tap 7
+        v = yb[:, :, :56, :56]
+        np.maximum(v, xb[:, :, 1:112:2, 1:112:2], out=v)  # tap 8
 
-    dx[:, :, 1:110:2, 1:110:2] += np.where(
-        arg[:, :, 1:56, 1:56] == 0, dy[:, :, 1:56, 1:56], 0
-    )  # tap 0
-    dx[:, :, 1:110:2, :111:2] += np.where(
-        arg[:, :, 1:56, :56] == 1, dy[:, :, 1:56, :56], 0
-    )  # tap 1
-    dx[:, :, 1:110:2, 1:112:2] += np.where(
-        arg[:, :, 1:56, :56] == 2, dy[:, :, 1:56, :56], 0
-    )  # tap 2
-    dx[:, :, :111:2, 1:110:2] += np.where(
-        arg[:, :, :56, 1:56] == 3, dy[:, :, :56, 1:56], 0
-    )  # tap 3
-    dx[:, :, :111:2, :111:2] += np.where(arg[:, :, :56, :56] == 4, dy[:, :, :56, :56], 0)  # tap 4
-    dx[:, :, :111:2, 1:112:2] += np.where(arg[:, :, :56, :56] == 5, dy[:, :, :56, :56], 0)  # tap 5
-    dx[:, :, 1:112:2, 1:110:2] += np.where(
-        arg[:, :, :56, 1:56] == 6, dy[:, :, :56, 1:56], 0
-    )  # tap 6
-    dx[:, :, 1:112:2, :111:2] += np.where(arg[:, :, :56, :56] == 7, dy[:, :, :56, :56], 0)  # tap 7
-    dx[:, :, 1:112:2, 1:112:2] += np.where(
-        arg[:, :, :56, :56] == 8, dy[:, :, :56, :56], 0
-    )  # tap 8
+        # the first maximal tap of every window (row-major tap order) gets dy
+        hit = xb[:, :, 1:110:2, 1:110:2] == yb[:, :, 1:56, 1:56]  # tap 0
+        taken = np.zeros(yb.shape, bool)
+        first = np.greater(hit, taken[:, :, 1:56, 1:56])
+        taken[:, :, 1:56, 1:56] |= hit
+        dxb[:, :, 1:110:2, 1:110:2] += dyb[:, :, 1:56, 1:56] * first
+        hit = xb[:, :, 1:110:2, :111:2] == yb[:, :, 1:56, :56]  # tap 1
+        first = np.greater(hit, taken[:, :, 1:56, :56])
+        taken[:, :, 1:56, :56] |= hit
+        dxb[:, :, 1:110:2, :111:2] += dyb[:, :, 1:56, :56] * first
+        hit = xb[:, :, 1:110:2, 1:112:2] == yb[:, :, 1:56, :56]  # tap 2
+        first = np.greater(hit, taken[:, :, 1:56, :56])
+        taken[:, :, 1:56, :56] |= hit
+        dxb[:, :, 1:110:2, 1:112:2] += dyb[:, :, 1:56, :56] * first
+        hit = xb[:, :, :111:2, 1:110:2] == yb[:, :, :56, 1:56]  # tap 3
+        first = np.greater(hit, taken[:, :, :56, 1:56])
+        taken[:, :, :56, 1:56] |= hit
+        dxb[:, :, :111:2, 1:110:2] += dyb[:, :, :56, 1:56] * first
+        hit = xb[:, :, :111:2, :111:2] == yb[:, :, :56, :56]  # tap 4
+        first = np.greater(hit, taken[:, :, :56, :56])
+        taken[:, :, :56, :56] |= hit
+        dxb[:, :, :111:2, :111:2] += dyb[:, :, :56, :56] * first
+        hit = xb[:, :, :111:2, 1:112:2] == yb[:, :, :56, :56]  # tap 5
+        first = np.greater(hit, taken[:, :, :56, :56])
+        taken[:, :, :56, :56] |= hit
+        dxb[:, :, :111:2, 1:112:2] += dyb[:, :, :56, :56] * first
+        hit = xb[:, :, 1:112:2, 1:110:2] == yb[:, :, :56, 1:56]  # tap 6
+        first = np.greater(hit, taken[:, :, :56, 1:56])
+        taken[:, :, :56, 1:56] |= hit
+        dxb[:, :, 1:112:2, 1:110:2] += dyb[:, :, :56, 1:56] * first
+        hit = xb[:, :, 1:112:2, :111:2] == yb[:, :, :56, :56]  # tap 7
+        first = np.greater(hit, taken[:, :, :56, :56])
+        taken[:, :, :56, :56] |= hit
+        dxb[:, :, 1:112:2, :111:2] += dyb[:, :, :56, :56] * first
+        hit = xb[:, :, 1:112:2, 1:112:2] == yb[:, :, :56, :56]  # tap 8
+        first = np.greater(hit, taken[:, :, :56, :56])
+        dxb[:, :, 1:112:2, 1:112:2] += dyb[:, :, :56, :56] * first
     return dx

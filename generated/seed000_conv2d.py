@@ -37,8 +37,9 @@ Identities:
     dE/dw = x (zero-padded) cross-correlated with dE/dy (stride-dilated), sampled at the kernel dilation
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
 
-Strategy: depthwise taps: one input channel per group, so the taps are unrolled into multiply-adds over strided views, blocked over channels (no GEMM).
-    forward: 4 unrolled multiply-adds over strided views of x; dE/dx scatters them back, dE/dw reduces them
+Strategy: im2col + GEMM: the 4 taps gathered into one column buffer, one batched GEMM.
+    forward (and dE/dw) phases: 2x2 grid (4 tap copies)
+    dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index map (col2im: fewer copies than gathering dE/dy for this spec)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
@@ -53,7 +54,7 @@ __all__ = ["forward", "backward", "clear_workspace"]
 
 OP = "conv2d"
 SPEC = "conv2d(input_size=(3, 3), kernel_size=2, in_channels=1, out_channels=1, stride=1, padding=0) -> output_size=(2, 2)"
-STRATEGY = "depthwise taps"
+STRATEGY = "im2col GEMM"
 X_SHAPE = (1, 3, 3)
 Y_SHAPE = (1, 2, 2)
 W_SHAPE = (1, 1, 2, 2)
@@ -113,16 +114,33 @@ def _matching(name, a, shape, dtype):
     return a
 
 
+def _padded(tag, shape, dtype):
+    """A scratch array whose border (outside the interior the caller writes) stays zero."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.zeros(shape, dtype)
+    return buf
+
+
+def _window(a, start, tap_step, out_step, taps, grid):
+    """Read-only view v[n, g, c, *m, *j] = a[n, g, c, *(start + m*tap_step + j*out_step)]:
+    the taps of one phase (offsets and steps read off the index map), without copying."""
+    first = a[(slice(None),) * 3 + tuple(slice(s, None) for s in start)]
+    strides = a.strides[3:]
+    return np.lib.stride_tricks.as_strided(
+        first,
+        shape=a.shape[:3] + taps + grid,
+        strides=a.strides[:3]
+        + tuple(s * t for s, t in zip(strides, tap_step))
+        + tuple(s * o for s, o in zip(strides, out_step)),
+        writeable=False,
+    )
+
+
 def _weights(w):
     """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
     through kernel tap t (row-major taps)."""
     return w.reshape(1, 1, 1, 4)
-
-
-def _blocks(n):
-    """Channel blocks small enough for one block of every operand to stay in cache."""
-    step = max(1, 524288 // max(1, n * 26 * 8))
-    return [slice(g, min(g + step, 1)) for g in range(0, 1, step)]
 
 
 def forward(x, w, b=None):
@@ -134,14 +152,19 @@ def forward(x, w, b=None):
     n = x.shape[0]
     wp = _weights(w)
     xg = x.reshape((n, 1, 1) + (3, 3))
+    wm0 = wp.reshape(1, 1, 4)
     y = np.empty((n, 1, 1) + (2, 2), x.dtype)
-    wc = wp.reshape((1, 1, 1, 4) + (1,) * 2)
-    for g in _blocks(n):
-        xb, yb, wb = xg[:, g], y[:, g], wc[:, g]
-        np.multiply(xb[:, :, :, :2, :2], wb[:, :, :, 0], out=yb)  # tap 0
-        yb[:, :, :, :2, :2] += xb[:, :, :, :2, 1:3] * wb[:, :, :, 1]  # tap 1
-        yb[:, :, :, :2, :2] += xb[:, :, :, 1:3, :2] * wb[:, :, :, 2]  # tap 2
-        yb[:, :, :, :2, :2] += xb[:, :, :, 1:3, 1:3] * wb[:, :, :, 3]  # tap 3
+    xb = xg
+    yb = y
+    # phase 0: output grid (2, 2), taps (0, 1, 2, 3)
+    cols = _buffer("x0", (n, 1, 4, 4), x.dtype)
+    np.copyto(
+        cols[:, :, :4].reshape((n, 1, 1) + (2, 2) + (2, 2)),
+        _window(xb, (0, 0), (1, 1), (1, 1), (2, 2), (2, 2)),
+    )
+    np.matmul(wm0, cols, out=yb.reshape(n, 1, 1, 4))
+    _keep("x0", cols)
+
     y = y.reshape((n, 1) + (2, 2))
     return y
 
@@ -162,23 +185,34 @@ def backward(dy, x, w):
     wp = _weights(w)
     xg = x.reshape((n, 1, 1) + (3, 3))
     dyg = dy.reshape((n, 1, 1) + (2, 2))
-    wc = wp.reshape((1, 1, 1, 4) + (1,) * 2)
-    dx = np.zeros((n, 1, 1) + (3, 3), x.dtype)
+    ws = wp.transpose(0, 2, 3, 1)
+    ws0 = ws.reshape(1, 4, 1)
     dwp = np.empty((1, 1, 1, 4), x.dtype)
-    for g in _blocks(n):
-        xb, dyb, dxb, wb = xg[:, g], dyg[:, g], dx[:, g], wc[:, g]
-        # tap 0
-        dxb[:, :, :, :2, :2] += dyb[:, :, :, :2, :2] * wb[:, :, :, 0]
-        dwp[g, :, 0, 0] = (dyb[:, :, :, :2, :2] * xb[:, :, :, :2, :2]).sum(axis=(0,) + (3, 4))
-        # tap 1
-        dxb[:, :, :, :2, 1:3] += dyb[:, :, :, :2, :2] * wb[:, :, :, 1]
-        dwp[g, :, 0, 1] = (dyb[:, :, :, :2, :2] * xb[:, :, :, :2, 1:3]).sum(axis=(0,) + (3, 4))
-        # tap 2
-        dxb[:, :, :, 1:3, :2] += dyb[:, :, :, :2, :2] * wb[:, :, :, 2]
-        dwp[g, :, 0, 2] = (dyb[:, :, :, :2, :2] * xb[:, :, :, 1:3, :2]).sum(axis=(0,) + (3, 4))
-        # tap 3
-        dxb[:, :, :, 1:3, 1:3] += dyb[:, :, :, :2, :2] * wb[:, :, :, 3]
-        dwp[g, :, 0, 3] = (dyb[:, :, :, :2, :2] * xb[:, :, :, 1:3, 1:3]).sum(axis=(0,) + (3, 4))
+    dx = np.zeros((n, 1, 1) + (3, 3), x.dtype)
+    xb = xg
+    dyb = dyg
+    dxb = dx
+    # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
+    cols = _buffer("x0", (n, 1, 4, 4), x.dtype)
+    np.copyto(
+        cols[:, :, :4].reshape((n, 1, 1) + (2, 2) + (2, 2)),
+        _window(xb, (0, 0), (1, 1), (1, 1), (2, 2), (2, 2)),
+    )
+    dyp = dyb.reshape(n, 1, 1, 4)
+    part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    _keep("x0", cols)
+    dwp = part.reshape(1, 1, 1, 4)
+    # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
+    dyp = dyb.reshape(n, 1, 1, 4)
+    dcols = _buffer("dx0", (n, 1, 4, 4), x.dtype)
+    np.matmul(ws0, dyp, out=dcols)
+    d = dcols.reshape((n, 1, 1, 4) + (2, 2))
+    dxb[:, :, :, :2, :2] += d[:, :, :, 0, :2, :2]  # tap 0
+    dxb[:, :, :, :2, 1:3] += d[:, :, :, 1, :2, :2]  # tap 1
+    dxb[:, :, :, 1:3, :2] += d[:, :, :, 2, :2, :2]  # tap 2
+    dxb[:, :, :, 1:3, 1:3] += d[:, :, :, 3, :2, :2]  # tap 3
+    _keep("dx0", dcols)
+
     dx = dx.reshape((n, 1) + (3, 3))
     dw = dwp.reshape((1, 1, 2, 2))
     db = None

@@ -29,10 +29,8 @@ Strategies (chosen per spec at generation time and named in the module docstring
   one batched GEMM (``np.matmul``, BLAS), the bias folded into the GEMM as a row of ones;
   ``dE/dw`` is one more GEMM over the same columns, ``dE/dx`` gathers ``dE/dy`` through the
   inverse index map (polyphase for strides > 1) and is one GEMM per phase;
-* ``depthwise taps``: with one input channel per group, the contraction over channels is
-  empty and a GEMM would only sum over the taps, so the taps are unrolled into fused
-  multiply-adds over strided views, blocked over channels so that the working set stays in
-  cache;
+* grouped layers (depthwise included) run the same gathers and GEMMs on blocks of groups
+  sized so that a block's column buffer stays in cache;
 * pools: unrolled maximum / sum over the taps' strided views; the max-pool backward recomputes
   the first (``ties='first'``) or all (``'split'``) maxima per window.
 
@@ -76,8 +74,13 @@ __all__ = [
 #: the output does not depend on the working directory).
 LINE_LENGTH = 99
 
-#: Depthwise taps are blocked over channels so that one block of every operand stays in cache.
-DEPTHWISE_BLOCK_BYTES = 1 << 19
+#: Grouped convolutions gather and multiply blocks of groups whose column buffers take about
+#: this many bytes (a depthwise layer's tiny GEMMs then read columns from cache).
+GROUP_BLOCK_BYTES = 1 << 22
+
+#: Pools work on blocks of channels of about this many bytes of x (all taps of a block are
+#: applied while it is in cache).
+POOL_BLOCK_BYTES = 1 << 21
 
 
 # ---------------------------------------------------------------------- per-axis plans
@@ -189,6 +192,46 @@ def invert_axis_map(source, valid, n_src: int):
     return inv, ok
 
 
+@dataclass(frozen=True)
+class AxisWindow:
+    """An affine view of one axis of a phase: tap slot ``m`` at grid position ``j`` reads the
+    source coordinate ``start + m*tap_step + j*out_step`` (in the padding where the index map
+    says the tap reads nothing); ``lo``/``hi`` is the padding that needs."""
+
+    start: int
+    tap_step: int
+    out_step: int
+    n_taps: int
+    lo: int
+    hi: int
+
+
+def axis_window(phase: AxisPhase, n_src: int):
+    """The :class:`AxisWindow` of a phase, or None when its taps are not affine."""
+    taps = phase.taps
+    if not taps:
+        return None
+    steps = {t.src.step for t in taps if t.dst.stop - t.dst.start >= 2}
+    if len(steps) > 1:
+        return None
+    out_step = steps.pop() if steps else 1
+    starts = [t.src.start - t.dst.start * out_step for t in taps]
+    tap_step = starts[1] - starts[0] if len(starts) > 1 else 0
+    j = np.arange(phase.count)
+    lo = hi = 0
+    for m, t in enumerate(taps):
+        if starts[m] != starts[0] + m * tap_step:
+            return None
+        src = starts[m] + j * out_step
+        inside = (src >= 0) & (src < n_src)
+        expected = (j >= t.dst.start) & (j < t.dst.stop)
+        if not (inside == expected).all():
+            return None
+        lo = max(lo, -int(src.min()))
+        hi = max(hi, int(src.max()) - (n_src - 1))
+    return AxisWindow(starts[0], tap_step, out_step, len(taps), lo, hi)
+
+
 # ---------------------------------------------------------------------- N-d plans
 @dataclass(frozen=True)
 class TapCopy:
@@ -210,6 +253,7 @@ class Phase:
     shape: tuple
     taps: tuple
     src_shape: tuple
+    window: tuple = None  # per-axis AxisWindow when every axis is affine
 
     @property
     def size(self) -> int:
@@ -251,6 +295,17 @@ class GatherPlan:
     @property
     def n_taps(self) -> int:
         return math.prod(self.kernel)
+
+    @property
+    def pad(self) -> tuple:
+        """Per-axis (lo, hi) padding the windowed phases need (0 where none reads outside)."""
+        pads = []
+        for axis in range(len(self.src_shape)):
+            wins = [ph.window[axis] for ph in self.phases if ph.window and not ph.identity]
+            pads.append(
+                (max((w.lo for w in wins), default=0), max((w.hi for w in wins), default=0))
+            )
+        return tuple(pads)
 
     @property
     def single(self) -> bool:
@@ -298,7 +353,10 @@ def gather_plan(maps, src_shape, out_shape, kernel) -> GatherPlan:
         taps = tuple(
             TapCopy(t.tap, slot, t.dst, t.src, t.zero, t.full) for slot, t in enumerate(taps)
         )
-        phases.append(Phase(tuple(p.out for p in combo), shape, taps, tuple(src_shape)))
+        window = tuple(axis_window(p, n) for p, n in zip(combo, src_shape))
+        if any(w is None for w in window):
+            window = None
+        phases.append(Phase(tuple(p.out for p in combo), shape, taps, tuple(src_shape), window))
     return GatherPlan(tuple(src_shape), tuple(out_shape), tuple(kernel), tuple(phases))
 
 
@@ -355,11 +413,6 @@ def _weight_flip(layer: Layer) -> bool:
     raise CodegenError(f"codegen: {layer.spec.op}: unsupported weight tap order {taps}")
 
 
-def _is_depthwise(spec, plan: GatherPlan) -> bool:
-    cin_g = spec.in_channels // spec.groups
-    return spec.kind == "conv" and cin_g == 1 and plan.single and plan.n_taps > 1
-
-
 def strategy(layer: Layer) -> str:
     """The name of the strategy :func:`generate_numpy` picks for ``layer``."""
     return _plan_strategy(layer, forward_plan(layer)).name
@@ -371,26 +424,23 @@ def _plan_strategy(layer: Layer, plan: GatherPlan) -> Strategy:
         return Strategy(
             "pool taps",
             f"unrolled {'maximum' if spec.kind == 'max_pool' else 'sum'} over the "
-            f"{plan.n_taps} taps' strided views",
+            f"{plan.n_taps} taps' strided views, blocked over channels",
         )
-    if _is_depthwise(spec, plan):
-        return Strategy(
-            "depthwise taps",
-            "depthwise taps: one input channel per group, so the taps are unrolled into "
-            "multiply-adds over strided views, blocked over channels (no GEMM)",
-        )
+    blocks = (
+        " per block of groups (blocked so the columns stay in cache)" if spec.groups > 1 else ""
+    )
     if all(ph.identity for ph in plan.phases) and plan.single:
-        return Strategy("direct GEMM", "direct GEMM on the input (one tap, no copy)")
+        return Strategy("direct GEMM", f"direct GEMM on the input (one tap, no copy){blocks}")
     if plan.single:
         return Strategy(
             "im2col GEMM",
-            f"im2col + GEMM: {plan.phases[0].n_taps} unrolled tap copies into one column "
-            "buffer, one batched GEMM",
+            f"im2col + GEMM: the {plan.phases[0].n_taps} taps gathered into one column buffer, "
+            f"one batched GEMM{blocks}",
         )
     return Strategy(
         "polyphase im2col GEMM",
-        f"polyphase im2col + GEMM: {len(plan.phases)} output phases, each an unrolled gather "
-        "and one batched GEMM",
+        f"polyphase im2col + GEMM: {len(plan.phases)} output phases, each a gather and one "
+        f"batched GEMM{blocks}",
     )
 
 
@@ -639,12 +689,23 @@ def _gather_ctx(plan: GatherPlan, lead: int, src_name: str, channel_shape: tuple
                     tap=t.tap,
                     dst=_idx(lead, t.slot, t.dst),
                     src=f"{src_name}{_idx(lead, t.src)}",
+                    src_index=_idx(lead, t.src),
                     zeros=[_idx(lead, t.slot, z) for z in t.zero],
                 )
+            )
+        win = None
+        if ph.window is not None and not ph.identity:
+            pad = plan.pad
+            win = dict(
+                start=py(tuple(w.start + lo for w, (lo, _) in zip(ph.window, pad))),
+                tap_step=py(tuple(w.tap_step for w in ph.window)),
+                out_step=py(tuple(w.out_step for w in ph.window)),
+                taps=py(tuple(w.n_taps for w in ph.window)),
             )
         phases.append(
             dict(
                 number=p,
+                window=win,
                 out=_idx(lead, ph.out),
                 whole=ph.whole,
                 shape=ph.shape,
@@ -658,6 +719,22 @@ def _gather_ctx(plan: GatherPlan, lead: int, src_name: str, channel_shape: tuple
             )
         )
     return phases
+
+
+def _pad_ctx(plan: GatherPlan, lead: int, name: str) -> dict:
+    """The zero-bordered copy of a gather's source that its windowed phases read."""
+    pad = plan.pad
+    windowed = any(ph.window is not None and not ph.identity for ph in plan.phases)
+    padded = windowed and any(lo or hi for lo, hi in pad)
+    size = tuple(lo + n + hi for (lo, hi), n in zip(pad, plan.src_shape))
+    interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad, plan.src_shape))
+    return dict(
+        windowed=windowed,
+        padded=padded,
+        name=name,
+        shape=py(size),
+        interior=_idx(lead, interior),
+    )
 
 
 def _conv_context(layer: Layer) -> dict:
@@ -684,10 +761,20 @@ def _conv_context(layer: Layer) -> dict:
         # W'[g, og, cg, t] = w[g*Cg + cg, og, t]
         wprime = f"w.reshape({G}, {cin_g}, {cout_g}, {T}).transpose(0, 2, 1, 3)"
         dw_back = f"dwp.transpose(0, 2, 1, 3).reshape({py(spec.w_shape)})"
-    depthwise = strat.name == "depthwise taps"
-    fold_bias = spec.bias and plan.single and not depthwise and not plan.phases[0].identity
-    fwd = _gather_ctx(plan, 3, "xg", (G, cin_g))
-    bwd = _gather_ctx(inv, 3, "dyg", (G, cout_g))
+    fold_bias = spec.bias and plan.single and not plan.phases[0].identity
+    fwd = _gather_ctx(plan, 3, "xb", (G, cin_g))
+    bwd = _gather_ctx(inv, 3, "dyb", (G, cout_g))
+    # dE/dx: gather dE/dy through the inverse map (copies, Og*T per input position) or
+    # scatter W'^T dE/dy back through the forward map (col2im: read-modify-write adds, Cg*T
+    # per output position); the cheaper one is generated
+    gather_cost = sum(cout_g * ph.n_taps * ph.size for ph in inv.phases if not ph.identity)
+    scatter_cost = 2 * sum(cin_g * ph.n_taps * ph.size for ph in plan.phases)
+    dx_scatter = scatter_cost < gather_cost
+    # groups are processed in blocks whose column buffers stay in cache
+    per_group = max(
+        sum((cin_g * ph.n_taps + 1) * ph.size for ph in plan.phases),
+        sum(cout_g * ph.n_taps * ph.size for ph in inv.phases),
+    )
     ctx = dict(
         nd=nd,
         G=G,
@@ -697,11 +784,12 @@ def _conv_context(layer: Layer) -> dict:
         K=K,
         in_size=py(spec.input_size),
         out_size=py(spec.output_size),
-        P=math.prod(spec.output_size),
-        S=math.prod(spec.input_size),
         wprime=wprime,
         dw_back=dw_back,
         fwd=fwd,
+        fwd_pad=_pad_ctx(plan, 3, "xp"),
+        bwd_pad=_pad_ctx(inv, 3, "dyp_"),
+        windows=any(ph["window"] for ph in fwd + bwd),
         fwd_single=plan.single,
         fwd_covers=plan.covers_output,
         fwd_all_taps=plan.used_taps == tuple(range(T)),
@@ -709,39 +797,13 @@ def _conv_context(layer: Layer) -> dict:
         bwd_single=inv.single,
         bwd_covers=inv.covers_output,
         fold_bias=fold_bias,
-        depthwise=depthwise,
+        dx_scatter=dx_scatter,
+        blocked=G > 1,
+        per_group=per_group,
+        block_bytes=GROUP_BLOCK_BYTES,
         sum_axes=py(tuple(range(2, 2 + nd))),
-        sum_axes_plus1=py(tuple(range(3, 3 + nd))),
     )
-    if depthwise:
-        ctx["dw"] = _depthwise_ctx(layer, plan)
     return ctx, strat, plan, inv
-
-
-def _depthwise_ctx(layer: Layer, plan: GatherPlan) -> dict:
-    spec = layer.spec
-    ph = plan.phases[0]
-    taps = []
-    first_full = next((t for t in ph.taps if t.full), None)
-    for t in ph.taps:
-        taps.append(
-            dict(
-                tap=t.tap,
-                dst=_idx(3, t.dst),
-                src=_idx(3, t.src),
-                full=t.full,
-                first=first_full is not None and t.tap == first_full.tap,
-            )
-        )
-    cout_g = spec.out_channels // spec.groups
-    # elements of one channel (of every operand) per sample
-    per_channel = math.prod(spec.input_size) * 2 + math.prod(spec.output_size) * (1 + cout_g)
-    return dict(
-        taps=taps,
-        first_full=first_full is not None,
-        per_channel=per_channel,
-        block_bytes=DEPTHWISE_BLOCK_BYTES,
-    )
 
 
 def _pool_context(layer: Layer) -> dict:
@@ -780,6 +842,9 @@ def _pool_context(layer: Layer) -> dict:
         idx_dtype="np.int8" if plan.n_taps < 127 else "np.int32",
         ties=spec.ties,
         spec_count_include_pad=spec.count_include_pad,
+        channels=spec.in_channels,
+        in_elems=math.prod(spec.input_size),
+        block_bytes=POOL_BLOCK_BYTES,
     )
     if spec.kind == "avg_pool":
         ctx.update(_avg_counts(layer))
@@ -885,12 +950,6 @@ def generate_numpy(layer) -> str:
 
 def _conv_strategy_lines(layer, ctx, plan, inv, strat) -> list:
     lines = []
-    if strat.name == "depthwise taps":
-        lines.append(
-            f"forward: {plan.n_taps} unrolled multiply-adds over strided views of x; "
-            "dE/dx scatters them back, dE/dw reduces them"
-        )
-        return lines
 
     def describe(p, what):
         parts = []
@@ -900,7 +959,13 @@ def _conv_strategy_lines(layer, ctx, plan, inv, strat) -> list:
         return f"{what}: " + "; ".join(parts)
 
     lines.append(describe(plan, "forward (and dE/dw) phases"))
-    lines.append(describe(inv, "dE/dx phases (dE/dy through the inverse index map)"))
+    if ctx["dx_scatter"]:
+        lines.append(
+            "dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index "
+            "map (col2im: fewer copies than gathering dE/dy for this spec)"
+        )
+    else:
+        lines.append(describe(inv, "dE/dx phases (dE/dy gathered through the inverse index map)"))
     if ctx["fold_bias"]:
         lines.append(
             "the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)"
