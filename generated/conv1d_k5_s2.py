@@ -126,6 +126,34 @@ def _weights(w):
     return w.reshape(1, 16, 8, 5)
 
 
+def _x_columns(xg, reuse):
+    """The forward's gathers of x: (zero-bordered copy of x, the column buffer of every
+    gathered phase). The buffers are kept between calls; with ``reuse`` (backward) the kept
+    ones are returned untouched when their copy of x equals x, so that a backward after a
+    forward on the same x does not gather x twice."""
+    n = xg.shape[0]
+    shape = (n, 1, 8) + (103,)
+    kept = _WORKSPACE.pop("xcols", None)
+    if kept is not None and (kept[0].shape != shape or kept[0].dtype != xg.dtype):
+        kept = None
+    if reuse and kept is not None and np.array_equal(kept[0][:, :, :, 2:102], xg):
+        return kept
+    xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
+    xp[:, :, :, 2:102] = xg
+    cols = kept[1] if kept is not None else np.empty((n, 1, 40 + 1, 50), xg.dtype)
+    np.copyto(
+        cols[:, :, :40].reshape((n, 1, 8) + (5,) + (50,)),
+        _window(xp, (0,), (1,), (2,), (5,), (50,)),
+    )
+    cols1 = cols
+    return (xp, cols1)
+
+
+def _keep_columns(entry):
+    if entry[0].dtype != object:
+        _WORKSPACE["xcols"] = entry
+
+
 def forward(x, w, b=None):
     """The layer's output y (N, 16, 50) for x (N, 8, 100), w (16, 8, 5) and the bias b (16,) (None counts as zero)."""
     x = _batched("x", x, X_SHAPE)
@@ -141,22 +169,16 @@ def forward(x, w, b=None):
     y = np.empty((n, 1, 16) + (50,), x.dtype)
     xb = xg
     yb = y
-    xp = _padded("xpad", (n, 1, 8) + (103,), x.dtype)
-    xp[:, :, :, 2:102] = xb
+    entry = _x_columns(xg, False)
     # phase 0: output grid (50,), taps (0, 1, 2, 3, 4)
-    cols = _buffer("x0", (n, 1, 40 + 1, 50), x.dtype)
-    np.copyto(
-        cols[:, :, :40].reshape((n, 1, 8) + (5,) + (50,)),
-        _window(xp, (0,), (1,), (2,), (5,), (50,)),
-    )
+    cols = entry[1]
     if b is None:
         np.matmul(wm0, cols[:, :, :40], out=yb.reshape(n, 1, 16, 50))
     else:
         cols[:, :, 40] = 1
         np.matmul(wm0, cols, out=yb.reshape(n, 1, 16, 50))
-    _keep("x0", cols)
-    _keep("xpad", xp)
 
+    _keep_columns(entry)
     y = y.reshape((n, 16) + (50,))
     return y
 
@@ -186,22 +208,17 @@ def backward(dy, x, w):
     xb = xg
     dyb = dyg
     dxb = dx
-    # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
-    xp = _padded("xpad", (n, 1, 8) + (103,), x.dtype)
-    xp[:, :, :, 2:102] = xb
-    cols = _buffer("x0", (n, 1, 40 + 1, 50), x.dtype)
-    np.copyto(
-        cols[:, :, :40].reshape((n, 1, 8) + (5,) + (50,)),
-        _window(xp, (0,), (1,), (2,), (5,), (50,)),
-    )
+    # dE/dw and dE/db: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
+    entry = _x_columns(xg, True)
+    cols = entry[1]
     cols[:, :, 40] = 1
     dyp = dyb.reshape(n, 1, 16, 50)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    _keep("x0", cols)
+
     db = part[:, :, 40]
     part = part[:, :, :40]
     dwp = part.reshape(1, 16, 8, 5)
-    _keep("xpad", xp)
+    _keep_columns(entry)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
     dyp_ = _padded("dypad", (n, 1, 16) + (52,), x.dtype)
     dyp_[:, :, :, 1:51] = dyb

@@ -115,6 +115,7 @@ def forward(x, w, b=None):
     y = np.empty((n, 1, 256) + (14, 14), x.dtype)
     xb = xg
     yb = y
+
     # phase 0: output grid (14, 14), taps (0,)
     cols = xb.reshape(n, 1, 256, 196)
     np.matmul(wm0, cols, out=yb.reshape(n, 1, 256, 196))
@@ -149,10 +150,13 @@ def backward(dy, x, w):
     dyb = dyg
     dxb = dx
     # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
+
     cols = xb.reshape(n, 1, 256, 196)
     dyp = dyb.reshape(n, 1, 256, 196)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+
     dwp = part.reshape(1, 256, 256, 1)
+
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
     # phase 0: input grid (14, 14), taps (0,)
     cols = dyb.reshape(n, 1, 256, 196)

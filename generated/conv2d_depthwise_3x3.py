@@ -169,7 +169,6 @@ def forward(x, w, b=None):
             np.matmul(wm0[g], cols, out=yb.reshape(n, step, 1, 3136))
         _keep("x0", cols)
         _keep("xpad", xp)
-
     y = y.reshape((n, 64) + (56, 56))
     return y
 

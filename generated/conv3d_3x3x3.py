@@ -126,6 +126,34 @@ def _weights(w):
     return w.reshape(1, 8, 4, 27)
 
 
+def _x_columns(xg, reuse):
+    """The forward's gathers of x: (zero-bordered copy of x, the column buffer of every
+    gathered phase). The buffers are kept between calls; with ``reuse`` (backward) the kept
+    ones are returned untouched when their copy of x equals x, so that a backward after a
+    forward on the same x does not gather x twice."""
+    n = xg.shape[0]
+    shape = (n, 1, 4) + (18, 18, 18)
+    kept = _WORKSPACE.pop("xcols", None)
+    if kept is not None and (kept[0].shape != shape or kept[0].dtype != xg.dtype):
+        kept = None
+    if reuse and kept is not None and np.array_equal(kept[0][:, :, :, 1:17, 1:17, 1:17], xg):
+        return kept
+    xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
+    xp[:, :, :, 1:17, 1:17, 1:17] = xg
+    cols = kept[1] if kept is not None else np.empty((n, 1, 108 + 1, 4096), xg.dtype)
+    np.copyto(
+        cols[:, :, :108].reshape((n, 1, 4) + (3, 3, 3) + (16, 16, 16)),
+        _window(xp, (0, 0, 0), (1, 1, 1), (1, 1, 1), (3, 3, 3), (16, 16, 16)),
+    )
+    cols1 = cols
+    return (xp, cols1)
+
+
+def _keep_columns(entry):
+    if entry[0].dtype != object:
+        _WORKSPACE["xcols"] = entry
+
+
 def forward(x, w, b=None):
     """The layer's output y (N, 8, 16, 16, 16) for x (N, 4, 16, 16, 16), w (8, 4, 3, 3, 3) and the bias b (8,) (None counts as zero)."""
     x = _batched("x", x, X_SHAPE)
@@ -141,22 +169,16 @@ def forward(x, w, b=None):
     y = np.empty((n, 1, 8) + (16, 16, 16), x.dtype)
     xb = xg
     yb = y
-    xp = _padded("xpad", (n, 1, 4) + (18, 18, 18), x.dtype)
-    xp[:, :, :, 1:17, 1:17, 1:17] = xb
+    entry = _x_columns(xg, False)
     # phase 0: output grid (16, 16, 16), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26)
-    cols = _buffer("x0", (n, 1, 108 + 1, 4096), x.dtype)
-    np.copyto(
-        cols[:, :, :108].reshape((n, 1, 4) + (3, 3, 3) + (16, 16, 16)),
-        _window(xp, (0, 0, 0), (1, 1, 1), (1, 1, 1), (3, 3, 3), (16, 16, 16)),
-    )
+    cols = entry[1]
     if b is None:
         np.matmul(wm0, cols[:, :, :108], out=yb.reshape(n, 1, 8, 4096))
     else:
         cols[:, :, 108] = 1
         np.matmul(wm0, cols, out=yb.reshape(n, 1, 8, 4096))
-    _keep("x0", cols)
-    _keep("xpad", xp)
 
+    _keep_columns(entry)
     y = y.reshape((n, 8) + (16, 16, 16))
     return y
 
@@ -185,22 +207,17 @@ def backward(dy, x, w):
     xb = xg
     dyb = dyg
     dxb = dx
-    # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
-    xp = _padded("xpad", (n, 1, 4) + (18, 18, 18), x.dtype)
-    xp[:, :, :, 1:17, 1:17, 1:17] = xb
-    cols = _buffer("x0", (n, 1, 108 + 1, 4096), x.dtype)
-    np.copyto(
-        cols[:, :, :108].reshape((n, 1, 4) + (3, 3, 3) + (16, 16, 16)),
-        _window(xp, (0, 0, 0), (1, 1, 1), (1, 1, 1), (3, 3, 3), (16, 16, 16)),
-    )
+    # dE/dw and dE/db: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
+    entry = _x_columns(xg, True)
+    cols = entry[1]
     cols[:, :, 108] = 1
     dyp = dyb.reshape(n, 1, 8, 4096)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    _keep("x0", cols)
+
     db = part[:, :, 108]
     part = part[:, :, :108]
     dwp = part.reshape(1, 8, 4, 27)
-    _keep("xpad", xp)
+    _keep_columns(entry)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
     dyp_ = _padded("dypad", (n, 1, 8) + (18, 18, 18), x.dtype)
     dyp_[:, :, :, 1:17, 1:17, 1:17] = dyb

@@ -118,6 +118,52 @@ def _weights(w):
     return w.reshape(1, 64, 32, 16).transpose(0, 2, 1, 3)
 
 
+def _x_columns(xg, reuse):
+    """The forward's gathers of x: (zero-bordered copy of x, the column buffer of every
+    gathered phase). The buffers are kept between calls; with ``reuse`` (backward) the kept
+    ones are returned untouched when their copy of x equals x, so that a backward after a
+    forward on the same x does not gather x twice."""
+    n = xg.shape[0]
+    shape = (n, 1, 64) + (18, 18)
+    kept = _WORKSPACE.pop("xcols", None)
+    if kept is not None and (kept[0].shape != shape or kept[0].dtype != xg.dtype):
+        kept = None
+    if reuse and kept is not None and np.array_equal(kept[0][:, :, :, 1:17, 1:17], xg):
+        return kept
+    xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
+    xp[:, :, :, 1:17, 1:17] = xg
+    cols = kept[1] if kept is not None else np.empty((n, 1, 256, 256), xg.dtype)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (1, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    cols1 = cols
+    cols = kept[2] if kept is not None else np.empty((n, 1, 256, 256), xg.dtype)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (1, 2), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    cols2 = cols
+    cols = kept[3] if kept is not None else np.empty((n, 1, 256, 256), xg.dtype)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (2, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    cols3 = cols
+    cols = kept[4] if kept is not None else np.empty((n, 1, 256, 256), xg.dtype)
+    np.copyto(
+        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
+        _window(xp, (2, 2), (-1, -1), (1, 1), (2, 2), (16, 16)),
+    )
+    cols4 = cols
+    return (xp, cols1, cols2, cols3, cols4)
+
+
+def _keep_columns(entry):
+    if entry[0].dtype != object:
+        _WORKSPACE["xcols"] = entry
+
+
 def forward(x, w, b=None):
     """The layer's output y (N, 32, 32, 32) for x (N, 64, 16, 16), w (64, 32, 4, 4) and the bias b (32,) (None counts as zero)."""
     x = _batched("x", x, X_SHAPE)
@@ -134,54 +180,36 @@ def forward(x, w, b=None):
     y = np.empty((n, 1, 32) + (32, 32), x.dtype)
     xb = xg
     yb = y
-    xp = _padded("xpad", (n, 1, 64) + (18, 18), x.dtype)
-    xp[:, :, :, 1:17, 1:17] = xb
+    entry = _x_columns(xg, False)
     # phase 0: output grid (16, 16), taps (5, 7, 13, 15)
-    cols = _buffer("x0", (n, 1, 256, 256), x.dtype)
-    np.copyto(
-        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
-        _window(xp, (1, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
-    )
+    cols = entry[1]
     t = _buffer("y0", (n, 1, 32, 256), x.dtype)
     np.matmul(wm0, cols, out=t)
     yb[:, :, :, ::2, ::2] = t.reshape((n, 1, 32) + (16, 16))
     _keep("y0", t)
-    _keep("x0", cols)
+
     # phase 1: output grid (16, 16), taps (4, 6, 12, 14)
-    cols = _buffer("x1", (n, 1, 256, 256), x.dtype)
-    np.copyto(
-        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
-        _window(xp, (1, 2), (-1, -1), (1, 1), (2, 2), (16, 16)),
-    )
+    cols = entry[2]
     t = _buffer("y1", (n, 1, 32, 256), x.dtype)
     np.matmul(wm1, cols, out=t)
     yb[:, :, :, ::2, 1::2] = t.reshape((n, 1, 32) + (16, 16))
     _keep("y1", t)
-    _keep("x1", cols)
+
     # phase 2: output grid (16, 16), taps (1, 3, 9, 11)
-    cols = _buffer("x2", (n, 1, 256, 256), x.dtype)
-    np.copyto(
-        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
-        _window(xp, (2, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
-    )
+    cols = entry[3]
     t = _buffer("y2", (n, 1, 32, 256), x.dtype)
     np.matmul(wm2, cols, out=t)
     yb[:, :, :, 1::2, ::2] = t.reshape((n, 1, 32) + (16, 16))
     _keep("y2", t)
-    _keep("x2", cols)
+
     # phase 3: output grid (16, 16), taps (0, 2, 8, 10)
-    cols = _buffer("x3", (n, 1, 256, 256), x.dtype)
-    np.copyto(
-        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
-        _window(xp, (2, 2), (-1, -1), (1, 1), (2, 2), (16, 16)),
-    )
+    cols = entry[4]
     t = _buffer("y3", (n, 1, 32, 256), x.dtype)
     np.matmul(wm3, cols, out=t)
     yb[:, :, :, 1::2, 1::2] = t.reshape((n, 1, 32) + (16, 16))
     _keep("y3", t)
-    _keep("x3", cols)
-    _keep("xpad", xp)
 
+    _keep_columns(entry)
     y = y.reshape((n, 32) + (32, 32))
     if b is not None:
         y += b.reshape((32,) + (1,) * 2)
@@ -211,46 +239,29 @@ def backward(dy, x, w):
     xb = xg
     dyb = dyg
     dxb = dx
-    # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
-    xp = _padded("xpad", (n, 1, 64) + (18, 18), x.dtype)
-    xp[:, :, :, 1:17, 1:17] = xb
-    cols = _buffer("x0", (n, 1, 256, 256), x.dtype)
-    np.copyto(
-        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
-        _window(xp, (1, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
-    )
+    # dE/dw: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
+    entry = _x_columns(xg, True)
+    cols = entry[1]
     dyp = dyb[:, :, :, ::2, ::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    _keep("x0", cols)
+
     dwp[..., [5, 7, 13, 15]] = part.reshape(1, 32, 64, 4)
-    cols = _buffer("x1", (n, 1, 256, 256), x.dtype)
-    np.copyto(
-        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
-        _window(xp, (1, 2), (-1, -1), (1, 1), (2, 2), (16, 16)),
-    )
+    cols = entry[2]
     dyp = dyb[:, :, :, ::2, 1::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    _keep("x1", cols)
+
     dwp[..., [4, 6, 12, 14]] = part.reshape(1, 32, 64, 4)
-    cols = _buffer("x2", (n, 1, 256, 256), x.dtype)
-    np.copyto(
-        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
-        _window(xp, (2, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
-    )
+    cols = entry[3]
     dyp = dyb[:, :, :, 1::2, ::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    _keep("x2", cols)
+
     dwp[..., [1, 3, 9, 11]] = part.reshape(1, 32, 64, 4)
-    cols = _buffer("x3", (n, 1, 256, 256), x.dtype)
-    np.copyto(
-        cols[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
-        _window(xp, (2, 2), (-1, -1), (1, 1), (2, 2), (16, 16)),
-    )
+    cols = entry[4]
     dyp = dyb[:, :, :, 1::2, 1::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    _keep("x3", cols)
+
     dwp[..., [0, 2, 8, 10]] = part.reshape(1, 32, 64, 4)
-    _keep("xpad", xp)
+    _keep_columns(entry)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
     dyp_ = _padded("dypad", (n, 1, 32) + (34, 34), x.dtype)
     dyp_[:, :, :, 1:33, 1:33] = dyb

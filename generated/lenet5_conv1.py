@@ -126,6 +126,34 @@ def _weights(w):
     return w.reshape(1, 6, 1, 25)
 
 
+def _x_columns(xg, reuse):
+    """The forward's gathers of x: (zero-bordered copy of x, the column buffer of every
+    gathered phase). The buffers are kept between calls; with ``reuse`` (backward) the kept
+    ones are returned untouched when their copy of x equals x, so that a backward after a
+    forward on the same x does not gather x twice."""
+    n = xg.shape[0]
+    shape = (n, 1, 1) + (32, 32)
+    kept = _WORKSPACE.pop("xcols", None)
+    if kept is not None and (kept[0].shape != shape or kept[0].dtype != xg.dtype):
+        kept = None
+    if reuse and kept is not None and np.array_equal(kept[0][:, :, :, :32, :32], xg):
+        return kept
+    xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
+    xp[:, :, :, :32, :32] = xg
+    cols = kept[1] if kept is not None else np.empty((n, 1, 25 + 1, 784), xg.dtype)
+    np.copyto(
+        cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
+        _window(xp, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
+    )
+    cols1 = cols
+    return (xp, cols1)
+
+
+def _keep_columns(entry):
+    if entry[0].dtype != object:
+        _WORKSPACE["xcols"] = entry
+
+
 def forward(x, w, b=None):
     """The layer's output y (N, 6, 28, 28) for x (N, 1, 32, 32), w (6, 1, 5, 5) and the bias b (6,) (None counts as zero)."""
     x = _batched("x", x, X_SHAPE)
@@ -141,19 +169,16 @@ def forward(x, w, b=None):
     y = np.empty((n, 1, 6) + (28, 28), x.dtype)
     xb = xg
     yb = y
+    entry = _x_columns(xg, False)
     # phase 0: output grid (28, 28), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
-    cols = _buffer("x0", (n, 1, 25 + 1, 784), x.dtype)
-    np.copyto(
-        cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
-        _window(xb, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
-    )
+    cols = entry[1]
     if b is None:
         np.matmul(wm0, cols[:, :, :25], out=yb.reshape(n, 1, 6, 784))
     else:
         cols[:, :, 25] = 1
         np.matmul(wm0, cols, out=yb.reshape(n, 1, 6, 784))
-    _keep("x0", cols)
 
+    _keep_columns(entry)
     y = y.reshape((n, 6) + (28, 28))
     return y
 
@@ -182,19 +207,17 @@ def backward(dy, x, w):
     xb = xg
     dyb = dyg
     dxb = dx
-    # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
-    cols = _buffer("x0", (n, 1, 25 + 1, 784), x.dtype)
-    np.copyto(
-        cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
-        _window(xb, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
-    )
+    # dE/dw and dE/db: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
+    entry = _x_columns(xg, True)
+    cols = entry[1]
     cols[:, :, 25] = 1
     dyp = dyb.reshape(n, 1, 6, 784)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    _keep("x0", cols)
+
     db = part[:, :, 25]
     part = part[:, :, :25]
     dwp = part.reshape(1, 6, 1, 25)
+    _keep_columns(entry)
     # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
     dyp = dyb.reshape(n, 1, 6, 784)
     dcols = _buffer("dx0", (n, 1, 25, 784), x.dtype)

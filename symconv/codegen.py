@@ -681,7 +681,10 @@ def _gather_ctx(plan: GatherPlan, lead: int, src_name: str, channel_shape: tuple
     the number of leading axes before the tap axis (batch + channel axes).
     """
     phases = []
+    slot = 0
     for p, ph in enumerate(plan.phases):
+        if not ph.identity and ph.n_taps:
+            slot += 1
         copies = []
         for t in ph.taps:
             copies.append(
@@ -705,6 +708,7 @@ def _gather_ctx(plan: GatherPlan, lead: int, src_name: str, channel_shape: tuple
         phases.append(
             dict(
                 number=p,
+                slot=slot,
                 window=win,
                 out=_idx(lead, ph.out),
                 whole=ph.whole,
@@ -799,6 +803,10 @@ def _conv_context(layer: Layer) -> dict:
         fold_bias=fold_bias,
         dx_scatter=dx_scatter,
         blocked=G > 1,
+        memo=G == 1 and any(not ph.identity and ph.n_taps for ph in plan.phases),
+        fwd_unrolled=any(
+            ph["window"] is None and not ph["identity"] and ph["n_taps"] for ph in fwd
+        ),
         per_group=per_group,
         block_bytes=GROUP_BLOCK_BYTES,
         sum_axes=py(tuple(range(2, 2 + nd))),

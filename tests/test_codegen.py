@@ -548,7 +548,7 @@ def test_unrolled_tap_copies_when_a_window_does_not_fit(monkeypatch, rng):
     monkeypatch.setattr(codegen, "axis_window", lambda phase, n: None)
     layer = symconv.conv((7, 6), 3, in_channels=2, out_channels=3, stride=2, padding=1, bias=True)
     source = generate_numpy(layer)
-    assert "_window(" not in source and source.count("# tap ") == 2 * 9 + 2 + 2 + 4
+    assert "_window(" not in source and source.count("# tap ") == 9 + 2 + 2 + 4
     module = types.ModuleType("unrolled")
     exec(compile(source, "unrolled", "exec"), module.__dict__)
     spec = layer.spec
@@ -557,6 +557,35 @@ def test_unrolled_tap_copies_when_a_window_does_not_fit(monkeypatch, rng):
         ("y", "dx", "dw", "db"), run(module, spec, x, w, b, dy), run_reference(spec, x, w, b, dy)
     ):
         assert_close(ours, theirs, 1e-12, name)
+
+
+def test_backward_reuses_the_forward_columns_only_for_the_same_x(rng):
+    """backward() may reuse the columns forward() gathered, but only when x is unchanged."""
+    layer = symconv.conv((9, 8), 3, in_channels=3, out_channels=4, padding=1, bias=True)
+    spec = layer.spec
+    module = module_for(layer)
+    assert "_x_columns(xg, True)" in generate_numpy(layer)
+    x, w, b, dy = inputs(spec, 2, rng)
+    expected = run_reference(spec, x, w, b, dy)[1:]
+    module.forward(x, w, b)
+    for name, ours, theirs in zip(("dx", "dw", "db"), module.backward(dy, x, w), expected):
+        assert_close(ours, theirs, 1e-12, f"same x: {name}")
+    module.forward(x, w, b)
+    x[0, 1, 2, 3] += 1.0  # changed in place after forward: must not reuse stale columns
+    expected = run_reference(spec, x, w, b, dy)[1:]
+    for name, ours, theirs in zip(("dx", "dw", "db"), module.backward(dy, x, w), expected):
+        assert_close(ours, theirs, 1e-12, f"changed x: {name}")
+    other = rng.standard_normal((3,) + spec.x_shape)  # another batch size in between
+    module.forward(other, w, b)
+    dy3 = rng.standard_normal((3,) + spec.y_shape)
+    for name, ours, theirs in zip(
+        ("dx", "dw", "db"),
+        module.backward(dy3, other, w),
+        run_reference(spec, other, w, b, dy3)[1:],
+    ):
+        assert_close(ours, theirs, 1e-12, f"other batch: {name}")
+    module.clear_workspace()
+    assert_close(module.backward(dy, x, w)[1], expected[1], 1e-12, "after clear_workspace")
 
 
 def test_generated_source_is_black_formatted():
