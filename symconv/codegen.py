@@ -78,6 +78,9 @@ LINE_LENGTH = 99
 #: this many bytes (a depthwise layer's tiny GEMMs then read columns from cache).
 GROUP_BLOCK_BYTES = 1 << 22
 
+#: Depthwise layers work on blocks of channels whose wide rows take about this many bytes.
+DEPTHWISE_BLOCK_BYTES = 1 << 22
+
 #: Pools work on blocks of channels of about this many bytes of x (all taps of a block are
 #: applied while it is in cache).
 POOL_BLOCK_BYTES = 1 << 21
@@ -415,7 +418,10 @@ def _weight_flip(layer: Layer) -> bool:
 
 def strategy(layer: Layer) -> str:
     """The name of the strategy :func:`generate_numpy` picks for ``layer``."""
-    return _plan_strategy(layer, forward_plan(layer)).name
+    plan = forward_plan(layer)
+    if not layer.spec.is_pool and _depthwise_context(layer, plan, inverse_plan(layer)):
+        return "depthwise taps"
+    return _plan_strategy(layer, plan).name
 
 
 def _plan_strategy(layer: Layer, plan: GatherPlan) -> Strategy:
@@ -814,6 +820,72 @@ def _conv_context(layer: Layer) -> dict:
     return ctx, strat, plan, inv
 
 
+def _wide_ctx(plan: GatherPlan):
+    """A single stride-1 phase laid out "wide": the zero-bordered source flattened per channel
+    (row length of the padded source), every tap one contiguous run at a constant offset read
+    off the phase's window; the output is computed on the wide grid and cropped. None when the
+    plan does not have that form."""
+    if not plan.single:
+        return None
+    ph = plan.phases[0]
+    if ph.window is None or any(w.out_step != 1 for w in ph.window):
+        return None
+    pad = plan.pad
+    padded = tuple(lo + n + hi for (lo, hi), n in zip(pad, plan.src_shape))
+    strides = [math.prod(padded[a + 1 :]) for a in range(len(padded))]
+    grid = ph.shape
+    length = grid[0] * strides[0]
+    taps = []
+    slots = itertools.product(*(range(w.n_taps) for w in ph.window))
+    for t, m in zip(ph.taps, slots):
+        offset = sum(
+            (w.start + lo + ma * w.tap_step) * st
+            for w, (lo, _), ma, st in zip(ph.window, pad, m, strides)
+        )
+        taps.append(dict(tap=t.tap, offset=int(offset)))
+    size = math.prod(padded)
+    flat = max(size, max(t["offset"] for t in taps) + length)
+    return dict(
+        taps=taps,
+        length=length,
+        flat=flat,
+        padded=py(padded),
+        padded_size=size,
+        interior=_idx(2, tuple(slice(lo, lo + n) for (lo, _), n in zip(pad, plan.src_shape))),
+        wide=py((grid[0],) + padded[1:]),
+        crop=_idx(2, (slice(None),) + tuple(slice(0, j) for j in grid[1:])),
+    )
+
+
+def _depthwise_context(layer: Layer, plan: GatherPlan, inv: GatherPlan):
+    """The depthwise-taps template's context, or None when the layer is not a stride-1
+    depthwise convolution."""
+    spec = layer.spec
+    if spec.kind != "conv" or not spec.in_channels == spec.out_channels == spec.groups:
+        return None
+    if plan.n_taps < 2:
+        return None
+    fwd, bwd = _wide_ctx(plan), _wide_ctx(inv)
+    if fwd is None or bwd is None:
+        return None
+    nd = spec.ndim
+    flip = _weight_flip(layer)
+    flip_index = _idx(2, (slice(None, None, -1),) * nd) if flip else ""
+    dw_back = f"dwt.reshape({py(spec.w_shape)})" + flip_index
+    return dict(
+        C=spec.in_channels,
+        T=plan.n_taps,
+        fwd=fwd,
+        bwd=bwd,
+        wprime=f"w{flip_index}.reshape({spec.in_channels}, {plan.n_taps})",
+        dw_back=dw_back,
+        in_size=py(spec.input_size),
+        out_size=py(spec.output_size),
+        sum_axes=py(tuple(range(2, 2 + nd))),
+        block_bytes=DEPTHWISE_BLOCK_BYTES,
+    )
+
+
 def _pool_context(layer: Layer) -> dict:
     spec = layer.spec
     nd = spec.ndim
@@ -943,9 +1015,27 @@ def generate_numpy(layer) -> str:
             "one region of y",
         ]
     else:
-        template = "numpy/conv.py.jinja"
-        ctx, strat, plan, inv = _conv_context(layer)
-        extra = _conv_strategy_lines(layer, ctx, plan, inv, strat)
+        plan, inv = forward_plan(layer), inverse_plan(layer)
+        dw_ctx = _depthwise_context(layer, plan, inv)
+        if dw_ctx is not None:
+            _check_against_index_map(layer, plan)
+            template = "numpy/depthwise.py.jinja"
+            ctx = dw_ctx
+            strat = Strategy(
+                "depthwise taps",
+                "depthwise taps: one channel per group leaves no channel contraction for a "
+                "GEMM, so the taps are unrolled into multiply-adds over a zero-bordered wide "
+                "flat copy of each channel, blocked over channels",
+            )
+            extra = [
+                f"{plan.n_taps} taps, each one contiguous run at a constant offset (read off "
+                "the index map's windows); dE/dx runs the taps of the inverse map over dE/dy, "
+                "dE/dw reduces dE/dy against each tap's run of x",
+            ]
+        else:
+            template = "numpy/conv.py.jinja"
+            ctx, strat, plan, inv = _conv_context(layer)
+            extra = _conv_strategy_lines(layer, ctx, plan, inv, strat)
     source = render(
         template,
         rstrip=str.rstrip,
