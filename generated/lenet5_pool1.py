@@ -90,7 +90,7 @@ def _matching(name, a, shape, dtype):
     return a
 
 
-#: Bytes of x per channel block: every tap of a block is processed while it is in cache.
+#: Bytes of x per channel block: every stage of a block runs while it is in cache.
 BLOCK_BYTES = 2097152
 
 
@@ -112,14 +112,18 @@ def forward(x):
     y = np.empty((n, 6) + (14, 14), x.dtype)
     count = _count(x.dtype)
     for c in _blocks(n, x.itemsize):
-        xb, yb = x[:, c], y[:, c]
-        np.copyto(yb, xb[:, :, :27:2, :27:2])  # tap 0
-        v = yb[:, :, :14, :14]
-        v += xb[:, :, :27:2, 1:28:2]  # tap 1
-        v = yb[:, :, :14, :14]
-        v += xb[:, :, 1:28:2, :27:2]  # tap 2
-        v = yb[:, :, :14, :14]
-        v += xb[:, :, 1:28:2, 1:28:2]  # tap 3
+        s0, yb = x[:, c], y[:, c]
+        m = yb.shape[1]
+        # axis 0
+        s1 = np.empty((n, m) + (14, 28), x.dtype)
+        np.copyto(s1, s0[:, :, :27:2])  # axis 0, tap 0
+        v = s1[:, :, :14]
+        v += s0[:, :, 1:28:2]  # axis 0, tap 1
+
+        # axis 1
+        np.copyto(yb, s1[:, :, :, :27:2])  # axis 1, tap 0
+        v = yb[:, :, :, :14]
+        v += s1[:, :, :, 1:28:2]  # axis 1, tap 1
 
         yb /= count
     return y
@@ -141,6 +145,7 @@ def backward(dy, x):
     count = _count(x.dtype)
     for c in _blocks(n, x.itemsize):
         xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
+        m = xb.shape[1]
         share = dyb / count
         np.copyto(dxb[:, :, :27:2, :27:2], share[:, :, :14, :14])  # tap 0
         np.copyto(dxb[:, :, :27:2, 1:28:2], share[:, :, :14, :14])  # tap 1

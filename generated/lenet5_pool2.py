@@ -90,7 +90,7 @@ def _matching(name, a, shape, dtype):
     return a
 
 
-#: Bytes of x per channel block: every tap of a block is processed while it is in cache.
+#: Bytes of x per channel block: every stage of a block runs while it is in cache.
 BLOCK_BYTES = 2097152
 
 
@@ -112,14 +112,18 @@ def forward(x):
     y = np.empty((n, 16) + (5, 5), x.dtype)
     count = _count(x.dtype)
     for c in _blocks(n, x.itemsize):
-        xb, yb = x[:, c], y[:, c]
-        np.copyto(yb, xb[:, :, :9:2, :9:2])  # tap 0
-        v = yb[:, :, :5, :5]
-        v += xb[:, :, :9:2, 1:10:2]  # tap 1
-        v = yb[:, :, :5, :5]
-        v += xb[:, :, 1:10:2, :9:2]  # tap 2
-        v = yb[:, :, :5, :5]
-        v += xb[:, :, 1:10:2, 1:10:2]  # tap 3
+        s0, yb = x[:, c], y[:, c]
+        m = yb.shape[1]
+        # axis 0
+        s1 = np.empty((n, m) + (5, 10), x.dtype)
+        np.copyto(s1, s0[:, :, :9:2])  # axis 0, tap 0
+        v = s1[:, :, :5]
+        v += s0[:, :, 1:10:2]  # axis 0, tap 1
+
+        # axis 1
+        np.copyto(yb, s1[:, :, :, :9:2])  # axis 1, tap 0
+        v = yb[:, :, :, :5]
+        v += s1[:, :, :, 1:10:2]  # axis 1, tap 1
 
         yb /= count
     return y
@@ -141,6 +145,7 @@ def backward(dy, x):
     count = _count(x.dtype)
     for c in _blocks(n, x.itemsize):
         xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
+        m = xb.shape[1]
         share = dyb / count
         np.copyto(dxb[:, :, :9:2, :9:2], share[:, :, :5, :5])  # tap 0
         np.copyto(dxb[:, :, :9:2, 1:10:2], share[:, :, :5, :5])  # tap 1

@@ -86,7 +86,7 @@ def _matching(name, a, shape, dtype):
     return a
 
 
-#: Bytes of x per channel block: every tap of a block is processed while it is in cache.
+#: Bytes of x per channel block: every stage of a block runs while it is in cache.
 BLOCK_BYTES = 2097152
 
 
@@ -102,14 +102,18 @@ def forward(x):
     n = x.shape[0]
     y = np.empty((n, 64) + (28, 28), x.dtype)
     for c in _blocks(n, x.itemsize):
-        xb, yb = x[:, c], y[:, c]
-        np.copyto(yb, xb[:, :, :55:2, :55:2])  # tap 0
-        v = yb[:, :, :28, :28]
-        np.maximum(v, xb[:, :, :55:2, 1:56:2], out=v)  # tap 1
-        v = yb[:, :, :28, :28]
-        np.maximum(v, xb[:, :, 1:56:2, :55:2], out=v)  # tap 2
-        v = yb[:, :, :28, :28]
-        np.maximum(v, xb[:, :, 1:56:2, 1:56:2], out=v)  # tap 3
+        s0, yb = x[:, c], y[:, c]
+        m = yb.shape[1]
+        # axis 0
+        s1 = np.empty((n, m) + (28, 56), x.dtype)
+        np.copyto(s1, s0[:, :, :55:2])  # axis 0, tap 0
+        v = s1[:, :, :28]
+        np.maximum(v, s0[:, :, 1:56:2], out=v)  # axis 0, tap 1
+
+        # axis 1
+        np.copyto(yb, s1[:, :, :, :55:2])  # axis 1, tap 0
+        v = yb[:, :, :, :28]
+        np.maximum(v, s1[:, :, :, 1:56:2], out=v)  # axis 1, tap 1
 
     return y
 
@@ -127,22 +131,24 @@ def backward(dy, x):
         raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
     n = x.shape[0]
     dx = np.empty(x.shape, x.dtype)
-    yb = None
     for c in _blocks(n, x.itemsize):
         xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
-        if yb is None or yb.shape != dyb.shape:
-            yb = np.empty(dyb.shape, x.dtype)
-        np.copyto(yb, xb[:, :, :55:2, :55:2])  # tap 0
-        v = yb[:, :, :28, :28]
-        np.maximum(v, xb[:, :, :55:2, 1:56:2], out=v)  # tap 1
-        v = yb[:, :, :28, :28]
-        np.maximum(v, xb[:, :, 1:56:2, :55:2], out=v)  # tap 2
-        v = yb[:, :, :28, :28]
-        np.maximum(v, xb[:, :, 1:56:2, 1:56:2], out=v)  # tap 3
+        m = xb.shape[1]
+        # the window maxima again (axis by axis), then each window tap's strided view
+        s0 = xb
+        s1 = np.empty((n, m) + (28, 56), x.dtype)
+        np.copyto(s1, s0[:, :, :55:2])  # axis 0, tap 0
+        v = s1[:, :, :28]
+        np.maximum(v, s0[:, :, 1:56:2], out=v)  # axis 0, tap 1
+
+        yb = np.empty((n, m) + (28, 28), x.dtype)
+        np.copyto(yb, s1[:, :, :, :55:2])  # axis 1, tap 0
+        v = yb[:, :, :, :28]
+        np.maximum(v, s1[:, :, :, 1:56:2], out=v)  # axis 1, tap 1
 
         # the first maximal tap of every window (row-major tap order) gets dy
         hit = xb[:, :, :55:2, :55:2] == yb[:, :, :28, :28]  # tap 0
-        taken = hit.copy()
+        taken = hit
         first = hit
         np.multiply(dyb[:, :, :28, :28], first, out=dxb[:, :, :55:2, :55:2])
         hit = xb[:, :, :55:2, 1:56:2] == yb[:, :, :28, :28]  # tap 1

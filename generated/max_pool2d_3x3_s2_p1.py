@@ -86,7 +86,7 @@ def _matching(name, a, shape, dtype):
     return a
 
 
-#: Bytes of x per channel block: every tap of a block is processed while it is in cache.
+#: Bytes of x per channel block: every stage of a block runs while it is in cache.
 BLOCK_BYTES = 2097152
 
 
@@ -102,24 +102,22 @@ def forward(x):
     n = x.shape[0]
     y = np.empty((n, 64) + (56, 56), x.dtype)
     for c in _blocks(n, x.itemsize):
-        xb, yb = x[:, c], y[:, c]
-        np.copyto(yb, xb[:, :, :111:2, :111:2])  # tap 4
-        v = yb[:, :, 1:56, 1:56]
-        np.maximum(v, xb[:, :, 1:110:2, 1:110:2], out=v)  # tap 0
-        v = yb[:, :, 1:56, :56]
-        np.maximum(v, xb[:, :, 1:110:2, :111:2], out=v)  # tap 1
-        v = yb[:, :, 1:56, :56]
-        np.maximum(v, xb[:, :, 1:110:2, 1:112:2], out=v)  # tap 2
-        v = yb[:, :, :56, 1:56]
-        np.maximum(v, xb[:, :, :111:2, 1:110:2], out=v)  # tap 3
-        v = yb[:, :, :56, :56]
-        np.maximum(v, xb[:, :, :111:2, 1:112:2], out=v)  # tap 5
-        v = yb[:, :, :56, 1:56]
-        np.maximum(v, xb[:, :, 1:112:2, 1:110:2], out=v)  # tap 6
-        v = yb[:, :, :56, :56]
-        np.maximum(v, xb[:, :, 1:112:2, :111:2], out=v)  # tap 7
-        v = yb[:, :, :56, :56]
-        np.maximum(v, xb[:, :, 1:112:2, 1:112:2], out=v)  # tap 8
+        s0, yb = x[:, c], y[:, c]
+        m = yb.shape[1]
+        # axis 0
+        s1 = np.empty((n, m) + (56, 112), x.dtype)
+        np.copyto(s1, s0[:, :, :111:2])  # axis 0, tap 1
+        v = s1[:, :, 1:56]
+        np.maximum(v, s0[:, :, 1:110:2], out=v)  # axis 0, tap 0
+        v = s1[:, :, :56]
+        np.maximum(v, s0[:, :, 1:112:2], out=v)  # axis 0, tap 2
+
+        # axis 1
+        np.copyto(yb, s1[:, :, :, :111:2])  # axis 1, tap 1
+        v = yb[:, :, :, 1:56]
+        np.maximum(v, s1[:, :, :, 1:110:2], out=v)  # axis 1, tap 0
+        v = yb[:, :, :, :56]
+        np.maximum(v, s1[:, :, :, 1:112:2], out=v)  # axis 1, tap 2
 
     return y
 
@@ -137,28 +135,24 @@ def backward(dy, x):
         raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
     n = x.shape[0]
     dx = np.zeros(x.shape, x.dtype)
-    yb = None
     for c in _blocks(n, x.itemsize):
         xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
-        if yb is None or yb.shape != dyb.shape:
-            yb = np.empty(dyb.shape, x.dtype)
-        np.copyto(yb, xb[:, :, :111:2, :111:2])  # tap 4
-        v = yb[:, :, 1:56, 1:56]
-        np.maximum(v, xb[:, :, 1:110:2, 1:110:2], out=v)  # tap 0
-        v = yb[:, :, 1:56, :56]
-        np.maximum(v, xb[:, :, 1:110:2, :111:2], out=v)  # tap 1
-        v = yb[:, :, 1:56, :56]
-        np.maximum(v, xb[:, :, 1:110:2, 1:112:2], out=v)  # tap 2
-        v = yb[:, :, :56, 1:56]
-        np.maximum(v, xb[:, :, :111:2, 1:110:2], out=v)  # tap 3
-        v = yb[:, :, :56, :56]
-        np.maximum(v, xb[:, :, :111:2, 1:112:2], out=v)  # tap 5
-        v = yb[:, :, :56, 1:56]
-        np.maximum(v, xb[:, :, 1:112:2, 1:110:2], out=v)  # tap 6
-        v = yb[:, :, :56, :56]
-        np.maximum(v, xb[:, :, 1:112:2, :111:2], out=v)  # tap 7
-        v = yb[:, :, :56, :56]
-        np.maximum(v, xb[:, :, 1:112:2, 1:112:2], out=v)  # tap 8
+        m = xb.shape[1]
+        # the window maxima again (axis by axis), then each window tap's strided view
+        s0 = xb
+        s1 = np.empty((n, m) + (56, 112), x.dtype)
+        np.copyto(s1, s0[:, :, :111:2])  # axis 0, tap 1
+        v = s1[:, :, 1:56]
+        np.maximum(v, s0[:, :, 1:110:2], out=v)  # axis 0, tap 0
+        v = s1[:, :, :56]
+        np.maximum(v, s0[:, :, 1:112:2], out=v)  # axis 0, tap 2
+
+        yb = np.empty((n, m) + (56, 56), x.dtype)
+        np.copyto(yb, s1[:, :, :, :111:2])  # axis 1, tap 1
+        v = yb[:, :, :, 1:56]
+        np.maximum(v, s1[:, :, :, 1:110:2], out=v)  # axis 1, tap 0
+        v = yb[:, :, :, :56]
+        np.maximum(v, s1[:, :, :, 1:112:2], out=v)  # axis 1, tap 2
 
         # the first maximal tap of every window (row-major tap order) gets dy
         hit = xb[:, :, 1:110:2, 1:110:2] == yb[:, :, 1:56, 1:56]  # tap 0

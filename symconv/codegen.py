@@ -928,7 +928,49 @@ def _pool_context(layer: Layer) -> dict:
     )
     if spec.kind == "avg_pool":
         ctx.update(_avg_counts(layer))
+    ctx["stages"] = _pool_stages(layer)
     return ctx, strat, plan
+
+
+def _pool_stages(layer: Layer) -> list:
+    """One stage per axis: a box window's max or sum is taken axis by axis. Each stage's taps
+    (slices along its axis) are read off that axis's index map."""
+    spec = layer.spec
+    nd = spec.ndim
+    stages = []
+    for a, (m, n, o) in enumerate(zip(layer.axis_maps, spec.input_size, spec.output_size)):
+        (phase,) = axis_phases(m.source, m.valid, n, a)
+        full = [t for t in phase.taps if t.dst == slice(0, o)]
+        first = full[0].tap if full else None
+        taps = [
+            dict(
+                tap=t.tap,
+                dst=_idx(2 + a, t.dst),
+                src=_idx(2 + a, t.src),
+                first=t.tap == first,
+                full=t.dst == slice(0, o),
+            )
+            for t in phase.taps
+        ]
+        read = m.source[m.valid]
+        disjoint = len(np.unique(read)) == len(read)
+        stages.append(
+            dict(
+                axis=a,
+                taps=taps,
+                has_first=first is not None,
+                disjoint=disjoint,
+                covering=disjoint and len(read) == n,
+                # the array's shape after this stage (axes up to this one pooled)
+                fwd_out=py(
+                    tuple(
+                        o_ if b <= a else n_
+                        for b, (n_, o_) in enumerate(zip(spec.input_size, spec.output_size))
+                    )
+                ),
+            )
+        )
+    return stages
 
 
 def _avg_counts(layer: Layer) -> dict:
