@@ -20,8 +20,8 @@ Identities:
     dE/db_c = sum of dE/dy over output channel c
 
 Strategy: direct GEMM on the input (one tap, no copy).
-    forward (and dE/dw) phases: 14x14 grid (direct)
-    dE/dx phases (dE/dy gathered through the inverse index map): 14x14 grid (direct)
+    forward (and dE/dw) phases: 14x14 grid (direct, no copy)
+    dE/dx phases (dE/dy gathered through the inverse index map): 14x14 grid (direct, no copy)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.

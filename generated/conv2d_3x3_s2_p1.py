@@ -18,8 +18,9 @@ Identities:
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
 
 Strategy: im2col + GEMM: the 9 taps gathered into one column buffer, one batched GEMM.
-    forward (and dE/dw) phases: 28x28 grid (9 tap copies)
-    dE/dx phases (dE/dy gathered through the inverse index map): 28x28 grid (direct); 28x28 grid (2 tap copies); 28x28 grid (2 tap copies); 28x28 grid (4 tap copies)
+    forward (and dE/dw) phases: 28x28 grid (9 taps, one copy of a strided window view)
+    dE/dx phases (dE/dy gathered through the inverse index map): 28x28 grid (direct, no copy); 28x28 grid (2 taps, one copy of a strided window view); 28x28 grid (2 taps, one copy of a strided window view); 28x28 grid (4 taps, one copy of a strided window view)
+    backward reuses the forward's columns of x when x is unchanged (compared with the copy the forward kept), else gathers them again
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.

@@ -20,8 +20,9 @@ Identities:
     dE/db_c = sum of dE/dy over output channel c
 
 Strategy: im2col + GEMM: the 27 taps gathered into one column buffer, one batched GEMM.
-    forward (and dE/dw) phases: 16x16x16 grid (27 tap copies)
-    dE/dx phases (dE/dy gathered through the inverse index map): 16x16x16 grid (27 tap copies)
+    forward (and dE/dw) phases: 16x16x16 grid (27 taps, one copy of a strided window view)
+    dE/dx phases (dE/dy gathered through the inverse index map): 16x16x16 grid (27 taps, one copy of a strided window view)
+    backward reuses the forward's columns of x when x is unchanged (compared with the copy the forward kept), else gathers them again
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object

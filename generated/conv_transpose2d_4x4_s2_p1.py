@@ -13,8 +13,9 @@ Formulas (derived by symconv from the layer's index map; n is the batch index, d
     dE/db[f] = sum over n, (i1, i2) of dy[n, f, i1, i2]
 
 Strategy: polyphase im2col + GEMM: 4 output phases, each a gather and one batched GEMM.
-    forward (and dE/dw) phases: 16x16 grid (4 tap copies); 16x16 grid (4 tap copies); 16x16 grid (4 tap copies); 16x16 grid (4 tap copies)
-    dE/dx phases (dE/dy gathered through the inverse index map): 16x16 grid (16 tap copies)
+    forward (and dE/dw) phases: 16x16 grid (4 taps, one copy of a strided window view); 16x16 grid (4 taps, one copy of a strided window view); 16x16 grid (4 taps, one copy of a strided window view); 16x16 grid (4 taps, one copy of a strided window view)
+    dE/dx phases (dE/dy gathered through the inverse index map): 16x16 grid (16 taps, one copy of a strided window view)
+    backward reuses the forward's columns of x when x is unchanged (compared with the copy the forward kept), else gathers them again
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.

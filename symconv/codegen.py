@@ -6,36 +6,45 @@
   db)``;
 * max_pool / avg_pool: ``forward(x) -> y`` and ``backward(dy, x) -> dx``;
 
-on batched arrays ``(N, C, *spatial)``. The pipeline reads top to bottom in
-:func:`generate_numpy`: the layer's per-axis index maps become a *gather plan* (which slice of
-the source array each kernel tap copies into which region of the output grid), the plan picks a
-strategy, the printer (:mod:`symconv.printing`) prints slices and shapes, a jinja2 template in
-``templates/numpy/`` lays the module out, and black formats it.
+on batched arrays ``(N, C, *spatial)`` of float32, float64 or object (``fractions.Fraction``).
+The pipeline reads top to bottom in :func:`generate_numpy`: the layer's per-axis index maps
+become *gather plans* (which slice of the source each kernel tap reads into which region of the
+output grid), the plans pick a strategy, the printer (:mod:`symconv.printing`) prints slices,
+offsets and shapes, a jinja2 template in ``templates/numpy/`` lays the module out, and black
+formats it.
 
 Gather plans. Per axis, the valid entries of ``AxisMap.source[o, k]`` of every tap ``k`` form
-an arithmetic progression in both ``o`` (step ``q``) and the source coordinate (step ``s``):
-for a convolution ``q = 1`` and ``s`` is the stride; for a transposed convolution, or for the
-input gradient of a strided convolution (the inverse map), ``q`` is the stride and the outputs
-split into ``q`` *phases* (residues ``o mod q``) each of which is an ordinary strided gather.
-Every slice, region, phase and tap list in the generated code is read off those arrays; nothing
-here redoes the convolution arithmetic.
+arithmetic progressions in ``o`` (step ``q``) and in the source coordinate (step ``s``): for a
+convolution ``q = 1`` and ``s`` is the stride; for a transposed convolution, and for the input
+gradient of a strided convolution (the inverse map, also read off the forward map), ``q`` is the
+stride and the outputs split into ``q`` *phases* (residues ``o mod q``), each an ordinary
+gather. When the taps of a phase are affine (tap ``m`` at grid position ``j`` reads
+``start + m*tap_step + j*out_step``, checked against the map entry by entry) the whole phase is
+one strided *window view* of a zero-bordered copy of the source; otherwise each tap is one
+unrolled strided copy with zero strips. Every slice, offset, step, phase and tap list in the
+generated code is read off the index map; nothing here redoes the convolution arithmetic.
 
-Strategies (chosen per spec at generation time and named in the module docstring):
+Strategies (chosen per spec at generation time, named in the module's docstring and STRATEGY):
 
-* ``direct GEMM``: a phase with one tap that reads the whole source contiguously (1x1
-  kernels, stride 1, no padding) multiplies the weights with ``x`` itself, no copy;
-* ``im2col + GEMM``: the taps of a phase are copied (unrolled, one strided slice each, zero
-  strips where a tap reads padding) into one column buffer and contracted with the weights in
-  one batched GEMM (``np.matmul``, BLAS), the bias folded into the GEMM as a row of ones;
-  ``dE/dw`` is one more GEMM over the same columns, ``dE/dx`` gathers ``dE/dy`` through the
-  inverse index map (polyphase for strides > 1) and is one GEMM per phase;
-* grouped layers (depthwise included) run the same gathers and GEMMs on blocks of groups
-  sized so that a block's column buffer stays in cache;
-* pools: unrolled maximum / sum over the taps' strided views; the max-pool backward recomputes
-  the first (``ties='first'``) or all (``'split'``) maxima per window.
+* ``direct GEMM``: one tap reading the whole input (1x1, stride 1, no padding): the weights
+  multiply ``x`` itself;
+* ``im2col GEMM`` / ``polyphase im2col GEMM``: each phase's window is copied once into a column
+  buffer (one copy keeps every image in cache while all its taps are copied) and contracted
+  with the weights in one batched GEMM (``np.matmul``, BLAS), the bias folded in as a row of
+  ones. ``dE/dw`` is one more GEMM over the same columns (reused from the forward when x is
+  unchanged); ``dE/dx`` either gathers ``dE/dy`` through the inverse map (polyphase for strides
+  > 1) into one GEMM per phase, or (when cheaper, e.g. few input channels) multiplies
+  ``W'^T dE/dy`` in one GEMM and scatters it back (col2im). Grouped layers run the same code on
+  blocks of groups whose columns stay in cache;
+* ``depthwise taps`` (stride-1 depthwise): no channel contraction is left for a GEMM, so the
+  taps are unrolled into multiply-adds over a zero-bordered "wide" flat copy of each channel
+  (every tap one contiguous run at an offset read off the window), blocked over channels;
+* ``pool taps``: window maxima / sums taken axis by axis (one stage per axis map), the backward
+  routing dy through one strided view per window tap ('first' / 'split' ties, average), on
+  blocks of channels.
 
-Column buffers are kept in a small per-module workspace between calls (one per purpose, popped
-while in use, so concurrent calls never share one); ``clear_workspace()`` frees them.
+Scratch buffers are kept in a small per-module workspace between calls (popped while in use,
+so concurrent calls never share one); ``clear_workspace()`` frees them.
 """
 
 from __future__ import annotations
@@ -1094,7 +1103,12 @@ def _conv_strategy_lines(layer, ctx, plan, inv, strat) -> list:
     def describe(p, what):
         parts = []
         for ph in p.phases:
-            kind = "direct" if ph.identity else f"{ph.n_taps} tap copies"
+            if ph.identity:
+                kind = "direct, no copy"
+            elif ph.window is not None:
+                kind = f"{ph.n_taps} taps, one copy of a strided window view"
+            else:
+                kind = f"{ph.n_taps} unrolled tap copies"
             parts.append(f"{_fmt(ph.shape)} grid ({kind})")
         return f"{what}: " + "; ".join(parts)
 
@@ -1106,6 +1120,11 @@ def _conv_strategy_lines(layer, ctx, plan, inv, strat) -> list:
         )
     else:
         lines.append(describe(inv, "dE/dx phases (dE/dy gathered through the inverse index map)"))
+    if ctx["memo"]:
+        lines.append(
+            "backward reuses the forward's columns of x when x is unchanged (compared with the "
+            "copy the forward kept), else gathers them again"
+        )
     if ctx["fold_bias"]:
         lines.append(
             "the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)"

@@ -707,9 +707,21 @@ def test_generated_module_runs_alone_with_only_numpy(tmp_path):
 
 
 # ---------------------------------------------------------------------- CLI and files
-def test_regenerate_check_detects_a_stale_file(tmp_path, capsys):
+def small_generated(tmp_path, files=("lenet5_pool1.py", "conv1d_k5_s2.py")) -> Path:
+    """A copy of generated/ holding only ``files`` and their manifest tables."""
     folder = tmp_path / "generated"
-    shutil.copytree(GENERATED, folder)
+    folder.mkdir()
+    text = (GENERATED / MANIFEST_NAME).read_text()
+    header, *tables = text.split("\n[[module]]\n")
+    keep = [t for t in tables if any(f'file = "{f}"' in t for f in files)]
+    (folder / MANIFEST_NAME).write_text(header + "".join("\n[[module]]\n" + t for t in keep))
+    for f in files:
+        shutil.copy(GENERATED / f, folder / f)
+    return folder
+
+
+def test_regenerate_check_detects_a_stale_file(tmp_path, capsys):
+    folder = small_generated(tmp_path)
     target = folder / "lenet5_pool1.py"
     original = target.read_text()
     target.write_text(original.replace("return y", "return y * 2", 1))
@@ -725,8 +737,7 @@ def test_regenerate_check_detects_a_stale_file(tmp_path, capsys):
 
 
 def test_regenerate_reports_a_missing_file(tmp_path, capsys):
-    folder = tmp_path / "generated"
-    shutil.copytree(GENERATED, folder)
+    folder = small_generated(tmp_path)
     (folder / "conv1d_k5_s2.py").unlink()
     assert cli_main(["regenerate", "--check", "--dir", str(folder)]) == 1
     assert "conv1d_k5_s2.py" in capsys.readouterr().err
