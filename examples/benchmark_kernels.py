@@ -125,6 +125,49 @@ def _timed(fn, settle: float = 0.0) -> float:
     return time.perf_counter() - t0
 
 
+def statement_times(source: str, function: str, namespace: dict, args: tuple, repeat: int = 3):
+    """Milliseconds of every top-level statement of a generated function (best of ``repeat``):
+    where the time of forward() / backward() goes."""
+    import ast
+
+    tree = ast.parse(source)
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+    body = fn.body[1:] if isinstance(fn.body[0], ast.Expr) else fn.body
+    body = [s for s in body if not isinstance(s, ast.Return)]
+    compiled = [
+        (
+            " / ".join(ast.unparse(s).splitlines()[:2]),
+            compile(ast.Module([s], []), function, "exec"),
+        )
+        for s in body
+    ]
+    best = [math.inf] * len(compiled)
+    for _ in range(repeat):
+        ns = dict(namespace)
+        ns.update(zip((a.arg for a in fn.args.args), args))
+        for i, (_, code) in enumerate(compiled):
+            t0 = time.perf_counter()
+            exec(code, ns)
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return [(text, t * 1e3) for (text, _), t in zip(compiled, best)]
+
+
+def print_breakdown(layer, module, arrays, top: int = 8) -> None:
+    """The most expensive statements of forward() and backward() of one shape."""
+    spec = layer.spec
+    source = generate_numpy(layer)
+    x = arrays[0]
+    calls = [("forward", (x, arrays[1], arrays[2]) if spec.has_weight else (x,))]
+    calls.append(("backward", (arrays[-1], x, arrays[1]) if spec.has_weight else (arrays[-1], x)))
+    for name, args in calls:
+        rows = statement_times(source, name, module.__dict__, args)
+        total = sum(t for _, t in rows)
+        print(f"  {name}: {total:.1f} ms")
+        for text, t in sorted(rows, key=lambda r: -r[1])[:top]:
+            if t >= 0.02 * total:
+                print(f"    {t:7.2f} ms {100 * t / total:5.1f}%  {text[:110]}")
+
+
 def build(entry):
     """(layer, generated module) of a suite entry."""
     name, kind, n, c, size, params = entry
@@ -253,6 +296,9 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", choices=["float32", "float64", "both"], default="both")
     parser.add_argument("--only", default=None, help="run the shapes whose name contains this")
     parser.add_argument("--profile", action="store_true", help="cProfile one run per shape")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="always print the largest conv's breakdown"
+    )
     args = parser.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 9)
     threads = numpy_threads()
@@ -347,6 +393,14 @@ def main(argv=None) -> int:
             f"  largest conv ({shape}, float32): {gflops:.1f} GFLOP/s = {100 * frac:.0f}% of "
             f"sgemm (target >= 70%: {verdict})"
         )
+        if frac < 0.7 or args.breakdown:
+            entry, layer, module = largest
+            arrays = arrays_for(layer.spec, entry[2], np.float32, rng)
+            print()
+            print(f"where the time goes: {entry[0]}, float32 (statements of the generated module)")
+            module.forward(*arrays[:-1]) if layer.spec.has_weight else module.forward(arrays[0])
+            print_breakdown(layer, module, arrays)
+            module.clear_workspace()
     return 0
 
 
