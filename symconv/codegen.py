@@ -412,7 +412,6 @@ class Strategy:
 
     name: str
     summary: str
-    lines: list = field(default_factory=list)
 
 
 def _weight_flip(layer: Layer) -> bool:
@@ -472,14 +471,6 @@ def _idx(lead: int, *parts) -> str:
         else:
             items.append(p)
     return index(items)
-
-
-def _compose(outer: slice, inner: slice, n: int) -> slice:
-    """The slice equal to ``range(n)[outer][inner]`` (both with positive steps)."""
-    r = range(n)[outer][inner]
-    if len(r) == 0:
-        return slice(0, 0)
-    return slice(r.start, r[-1] + 1, r.step)
 
 
 def _fmt(size) -> str:
