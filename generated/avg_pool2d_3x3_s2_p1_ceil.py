@@ -130,7 +130,6 @@ def forward(x):
         v += s0[:, :, :27:2]  # axis 0, tap 1
         v = s1[:, :, :14]
         v += s0[:, :, 1:28:2]  # axis 0, tap 2
-
         # axis 1
         yb[...] = 0
         v = yb[:, :, :, 1:15]
@@ -139,7 +138,6 @@ def forward(x):
         v += s1[:, :, :, :27:2]  # axis 1, tap 1
         v = yb[:, :, :, :14]
         v += s1[:, :, :, 1:28:2]  # axis 1, tap 2
-
         yb /= count
     return y
 

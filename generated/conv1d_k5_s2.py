@@ -246,7 +246,6 @@ def backward(dy, x, w):
     _keep("dxp1", t)
     _keep("dy1", cols)
     _keep("dypad", dyp_)
-
     dx = dx.reshape((n, 8) + (100,))
     dw = dwp.reshape((16, 8, 5))
     db = db.reshape(16)

@@ -119,7 +119,6 @@ def forward(x, w, b=None):
     # phase 0: output grid (14, 14), taps (0,)
     cols = xb.reshape(n, 1, 256, 196)
     np.matmul(wm0, cols, out=yb.reshape(n, 1, 256, 196))
-
     y = y.reshape((n, 256) + (14, 14))
     if b is not None:
         y += b.reshape((256,) + (1,) * 2)
@@ -161,7 +160,6 @@ def backward(dy, x, w):
     # phase 0: input grid (14, 14), taps (0,)
     cols = dyb.reshape(n, 1, 256, 196)
     np.matmul(wt0, cols, out=dxb.reshape(n, 1, 256, 196))
-
     dx = dx.reshape((n, 256) + (14, 14))
     dw = dwp.reshape((256, 256, 1, 1))
     db = dy.sum(axis=(0,) + (2, 3))

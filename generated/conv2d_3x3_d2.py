@@ -218,7 +218,6 @@ def backward(dy, x, w):
     np.matmul(wt0, cols, out=dxb.reshape(n, 1, 32, 1024))
     _keep("dy0", cols)
     _keep("dypad", dyp_)
-
     dx = dx.reshape((n, 32) + (32, 32))
     dw = dwp.reshape((32, 32, 3, 3))
     db = None

@@ -231,7 +231,6 @@ def backward(dy, x, w):
     np.matmul(wt0, cols, out=dxb.reshape(n, 1, 64, 3136))
     _keep("dy0", cols)
     _keep("dypad", dyp_)
-
     dx = dx.reshape((n, 64) + (56, 56))
     dw = dwp.reshape((64, 64, 3, 3))
     db = db.reshape(64)

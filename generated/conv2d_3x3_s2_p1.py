@@ -252,7 +252,6 @@ def backward(dy, x, w):
     _keep("dxp3", t)
     _keep("dy3", cols)
     _keep("dypad", dyp_)
-
     dx = dx.reshape((n, 64) + (56, 56))
     dw = dwp.reshape((128, 64, 3, 3))
     db = None

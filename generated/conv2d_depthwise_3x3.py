@@ -152,7 +152,6 @@ def forward(x, w, b=None):
         acc += tmp
         np.multiply(xw[:, :, 118:3366], wc[:, 8, None], out=tmp)  # tap 8
         acc += tmp
-
         if b is not None:
             acc += b[c, None]
         y[:, c] = acc.reshape((n, step) + (56, 58))[:, :, :, :56]
@@ -218,7 +217,6 @@ def backward(dy, x, w):
         acc += tmp
         np.multiply(dyp[:, :, 0:3248], wc[:, 8, None], out=tmp)  # tap 8
         acc += tmp
-
         dx[:, c] = acc.reshape((n, step) + (56, 58))[:, :, :, :56]
     for tag, buf in (("xw", xw), ("dyw", dyw), ("dyp", dyp), ("dacc", acc), ("dtmp", tmp)):
         _keep(tag, buf)

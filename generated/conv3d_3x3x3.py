@@ -231,7 +231,6 @@ def backward(dy, x, w):
     np.matmul(wt0, cols, out=dxb.reshape(n, 1, 4, 4096))
     _keep("dy0", cols)
     _keep("dypad", dyp_)
-
     dx = dx.reshape((n, 4) + (16, 16, 16))
     dw = dwp.reshape((8, 4, 3, 3, 3))
     db = db.reshape(8)

@@ -275,7 +275,6 @@ def backward(dy, x, w):
     np.matmul(wt0, cols, out=dxb.reshape(n, 1, 64, 256))
     _keep("dy0", cols)
     _keep("dypad", dyp_)
-
     dx = dx.reshape((n, 64) + (16, 16))
     dw = dwp.transpose(0, 2, 1, 3).reshape((64, 32, 4, 4))
     db = dy.sum(axis=(0,) + (2, 3))

@@ -250,7 +250,6 @@ def backward(dy, x, w):
     dxb[:, :, :, 4:32, 3:31] += d[:, :, :, 23, :28, :28]  # tap 23
     dxb[:, :, :, 4:32, 4:32] += d[:, :, :, 24, :28, :28]  # tap 24
     _keep("dx0", dcols)
-
     dx = dx.reshape((n, 1) + (32, 32))
     dw = dwp.reshape((6, 1, 5, 5))
     db = db.reshape(6)

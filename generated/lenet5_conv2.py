@@ -250,7 +250,6 @@ def backward(dy, x, w):
     dxb[:, :, :, 4:14, 3:13] += d[:, :, :, 23, :10, :10]  # tap 23
     dxb[:, :, :, 4:14, 4:14] += d[:, :, :, 24, :10, :10]  # tap 24
     _keep("dx0", dcols)
-
     dx = dx.reshape((n, 6) + (14, 14))
     dw = dwp.reshape((16, 6, 5, 5))
     db = db.reshape(16)

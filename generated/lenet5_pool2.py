@@ -119,12 +119,10 @@ def forward(x):
         np.copyto(s1, s0[:, :, :9:2])  # axis 0, tap 0
         v = s1[:, :, :5]
         v += s0[:, :, 1:10:2]  # axis 0, tap 1
-
         # axis 1
         np.copyto(yb, s1[:, :, :, :9:2])  # axis 1, tap 0
         v = yb[:, :, :, :5]
         v += s1[:, :, :, 1:10:2]  # axis 1, tap 1
-
         yb /= count
     return y
 

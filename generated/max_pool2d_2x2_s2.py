@@ -109,12 +109,10 @@ def forward(x):
         np.copyto(s1, s0[:, :, :55:2])  # axis 0, tap 0
         v = s1[:, :, :28]
         np.maximum(v, s0[:, :, 1:56:2], out=v)  # axis 0, tap 1
-
         # axis 1
         np.copyto(yb, s1[:, :, :, :55:2])  # axis 1, tap 0
         v = yb[:, :, :, :28]
         np.maximum(v, s1[:, :, :, 1:56:2], out=v)  # axis 1, tap 1
-
     return y
 
 
@@ -140,12 +138,10 @@ def backward(dy, x):
         np.copyto(s1, s0[:, :, :55:2])  # axis 0, tap 0
         v = s1[:, :, :28]
         np.maximum(v, s0[:, :, 1:56:2], out=v)  # axis 0, tap 1
-
         yb = np.empty((n, m) + (28, 28), x.dtype)
         np.copyto(yb, s1[:, :, :, :55:2])  # axis 1, tap 0
         v = yb[:, :, :, :28]
         np.maximum(v, s1[:, :, :, 1:56:2], out=v)  # axis 1, tap 1
-
         # the first maximal tap of every window (row-major tap order) gets dy
         hit = xb[:, :, :55:2, :55:2] == yb[:, :, :28, :28]  # tap 0
         taken = hit

@@ -111,14 +111,12 @@ def forward(x):
         np.maximum(v, s0[:, :, 1:110:2], out=v)  # axis 0, tap 0
         v = s1[:, :, :56]
         np.maximum(v, s0[:, :, 1:112:2], out=v)  # axis 0, tap 2
-
         # axis 1
         np.copyto(yb, s1[:, :, :, :111:2])  # axis 1, tap 1
         v = yb[:, :, :, 1:56]
         np.maximum(v, s1[:, :, :, 1:110:2], out=v)  # axis 1, tap 0
         v = yb[:, :, :, :56]
         np.maximum(v, s1[:, :, :, 1:112:2], out=v)  # axis 1, tap 2
-
     return y
 
 
@@ -146,14 +144,12 @@ def backward(dy, x):
         np.maximum(v, s0[:, :, 1:110:2], out=v)  # axis 0, tap 0
         v = s1[:, :, :56]
         np.maximum(v, s0[:, :, 1:112:2], out=v)  # axis 0, tap 2
-
         yb = np.empty((n, m) + (56, 56), x.dtype)
         np.copyto(yb, s1[:, :, :, :111:2])  # axis 1, tap 1
         v = yb[:, :, :, 1:56]
         np.maximum(v, s1[:, :, :, 1:110:2], out=v)  # axis 1, tap 0
         v = yb[:, :, :, :56]
         np.maximum(v, s1[:, :, :, 1:112:2], out=v)  # axis 1, tap 2
-
         # the first maximal tap of every window (row-major tap order) gets dy
         hit = xb[:, :, 1:110:2, 1:110:2] == yb[:, :, 1:56, 1:56]  # tap 0
         taken = np.zeros(yb.shape, bool)

@@ -160,7 +160,6 @@ def forward(x, w, b=None):
         acc += tmp
         np.multiply(xw[:, :, 4:10], wc[:, 3, None], out=tmp)  # tap 3
         acc += tmp
-
         y[:, c] = acc.reshape((n, step) + (2, 3))[:, :, :, :2]
     _keep("xw", xw)
     _keep("acc", acc)
@@ -209,7 +208,6 @@ def backward(dy, x, w):
         acc += tmp
         np.multiply(dyp[:, :, 0:12], wc[:, 3, None], out=tmp)  # tap 3
         acc += tmp
-
         dx[:, c] = acc.reshape((n, step) + (3, 4))[:, :, :, :3]
     for tag, buf in (("xw", xw), ("dyw", dyw), ("dyp", dyp), ("dacc", acc), ("dtmp", tmp)):
         _keep(tag, buf)
