@@ -130,7 +130,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -138,6 +137,7 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
+from .fileio import write_atomic
 from . import layers as _layers
 from .answers import ParsedAnswer, parse_answer, parse_answer_ex
 from .derive import derive
@@ -1493,25 +1493,6 @@ def report_text(rows, fmt: str, problem: Problem) -> str:
     for r in rows:
         writer.writerow(r)
     return buf.getvalue()
-
-
-def write_atomic(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class _Progress:

@@ -53,16 +53,15 @@ import difflib
 import itertools
 import json
 import math
-import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import sympy
 
+from .fileio import write_atomic
 from .errors import CodegenError, SpecError
 from .layers import Layer
 from .printing import formula, index, py
@@ -936,7 +935,6 @@ def _pool_stages(layer: Layer) -> list:
     """One stage per axis: a box window's max or sum is taken axis by axis. Each stage's taps
     (slices along its axis) are read off that axis's index map."""
     spec = layer.spec
-    nd = spec.ndim
     stages = []
     for a, (m, n, o) in enumerate(zip(layer.axis_maps, spec.input_size, spec.output_size)):
         (phase,) = axis_phases(m.source, m.valid, n, a)
@@ -1286,29 +1284,6 @@ def default_generated_dir() -> Path:
     raise CodegenError(
         f"no generated/{MANIFEST_NAME} in {Path.cwd()} or {repo.parent}; pass --dir"
     )
-
-
-def write_atomic(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 @dataclass
