@@ -114,7 +114,7 @@ def _matching(name, a, shape, dtype):
 
 
 #: Bytes of one wide operand per block of channels.
-BLOCK_BYTES = 4194304
+BLOCK_BYTES = 2097152
 
 
 def _step(n, itemsize):
