@@ -660,22 +660,14 @@ def cli_command(spec) -> str:
         parts.append("--padding " + "x".join(f"{lo}:{hi}" for lo, hi in spec.padding))
     else:
         parts.append(f"--padding {_fmt([lo for lo, _ in spec.padding])}")
-    if any(d != 1 for d in spec.dilation):
-        parts.append(f"--dilation {_fmt(spec.dilation)}")
-    if spec.has_weight and spec.groups != 1:
-        parts.append(f"--groups {spec.groups}")
-    if spec.kind == "conv_transpose" and any(spec.output_padding):
-        parts.append(f"--output-padding {_fmt(spec.output_padding)}")
-    if spec.bias:
-        parts.append("--bias")
-    if spec.flip:
-        parts.append("--flip")
-    if spec.is_pool and spec.ceil_mode:
-        parts.append("--ceil-mode")
-    if spec.kind == "avg_pool" and not spec.count_include_pad:
-        parts.append("--no-count-include-pad")
-    if spec.kind == "max_pool" and spec.ties != "first":
-        parts.append(f"--ties {spec.ties}")
+    for name, value in spec.extra_options():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            parts.append(flag)
+        elif value is False:
+            parts.append("--no-" + name.replace("_", "-"))
+        else:
+            parts.append(f"{flag} {_fmt(value) if isinstance(value, tuple) else value}")
     return " ".join(parts)
 
 

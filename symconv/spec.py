@@ -250,8 +250,29 @@ class LayerSpec:
         """One line such as ``conv2d with input 3x3, kernel 2x2`` (context for messages)."""
         return f"{self.op} with input {_fmt(self.input_size)}, kernel {_fmt(self.kernel_size)}"
 
+    def extra_options(self) -> list:
+        """``[(name, value), ...]``: the options that differ from their defaults, in a fixed
+        order (shared by ``repr`` and the command-line spelling of a spec)."""
+        out = []
+        if self.kind != "avg_pool" and any(d != 1 for d in self.dilation):
+            out.append(("dilation", self.dilation))
+        if self.kind == "conv_transpose" and any(self.output_padding):
+            out.append(("output_padding", self.output_padding))
+        if self.has_weight and self.groups != 1:
+            out.append(("groups", self.groups))
+        if self.bias:
+            out.append(("bias", True))
+        if self.flip:
+            out.append(("flip", True))
+        if self.is_pool and self.ceil_mode:
+            out.append(("ceil_mode", True))
+        if self.kind == "avg_pool" and not self.count_include_pad:
+            out.append(("count_include_pad", False))
+        if self.kind == "max_pool" and self.ties != "first":
+            out.append(("ties", self.ties))
+        return out
+
     def __repr__(self) -> str:
-        nd = self.ndim
 
         def short(t):
             return t[0] if len(set(t)) == 1 else t
@@ -263,23 +284,8 @@ class LayerSpec:
             parts.append(f"channels={self.in_channels}")
         parts.append(f"stride={short(self.stride)}")
         parts.append(f"padding={_padding_repr(self.padding)}")
-        if self.kind != "avg_pool" and any(d != 1 for d in self.dilation):
-            parts.append(f"dilation={short(self.dilation)}")
-        if self.kind == "conv_transpose" and any(self.output_padding):
-            parts.append(f"output_padding={short(self.output_padding)}")
-        if self.has_weight and self.groups != 1:
-            parts.append(f"groups={self.groups}")
-        if self.bias:
-            parts.append("bias=True")
-        if self.flip:
-            parts.append("flip=True")
-        if self.is_pool and self.ceil_mode:
-            parts.append("ceil_mode=True")
-        if self.kind == "avg_pool" and not self.count_include_pad:
-            parts.append("count_include_pad=False")
-        if self.kind == "max_pool" and self.ties != "first":
-            parts.append(f"ties={self.ties!r}")
-        del nd
+        for name, value in self.extra_options():
+            parts.append(f"{name}={short(value) if isinstance(value, tuple) else repr(value)}")
         return f"{self.op}({', '.join(parts)}) -> output_size={self.output_size}"
 
 
