@@ -536,6 +536,11 @@ MALICIOUS = [
 ]
 
 
+# A bound that a hang (9**9**9, expanding a 3000-factor product) can never meet, yet loose
+# enough for a shared 2-core CI machine under load (typical times are 10-100 ms).
+FAST = 3.0
+
+
 @pytest.mark.parametrize("template", [c[1] for c in MALICIOUS], ids=[c[0] for c in MALICIOUS])
 def test_malicious_input_is_rejected_fast_and_runs_nothing(template, tmp_path):
     target = tmp_path / "pwned_symconv"
@@ -544,7 +549,7 @@ def test_malicious_input_is_rejected_fast_and_runs_nothing(template, tmp_path):
     with pytest.raises(AnswerError) as info:
         parse_answer(text, resolve=resolve)
     elapsed = time.perf_counter() - start
-    assert elapsed < 0.5, f"rejection took {elapsed:.3f} s"
+    assert elapsed < FAST, f"rejection took {elapsed:.3f} s"
     assert not target.exists()
     assert "\n" not in str(info.value)
 
@@ -570,7 +575,7 @@ def test_max_size_answer_parses_in_reasonable_time():
 def test_many_signs_parse_fast():
     start = time.perf_counter()
     values = parse_answer("-" * 99_999 + "1")
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < FAST
     assert values[()] == -1
 
 

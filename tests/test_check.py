@@ -581,7 +581,7 @@ def test_malicious_answers_are_rejected_quickly_and_run_nothing(tmp_path, monkey
         t0 = time.perf_counter()
         with pytest.raises(AnswerError):
             check(layer, "output", payload)
-        assert time.perf_counter() - t0 < 2.0, payload[:60]
+        assert time.perf_counter() - t0 < 5.0, payload[:60]
         with pytest.raises(AnswerError):
             check(layer, "output", payload, x=SEED_X, w=SEED_W)
     assert time.perf_counter() - start < 20.0
