@@ -63,9 +63,7 @@ __all__ = [
     "register",
 ]
 
-# Beamer slides (the builder already emits overlay specs for them) still need their frame
-# template, templates/latex/beamer.tex.jinja; until it exists only these two are offered.
-DOCUMENTS = ("snippet", "article")
+DOCUMENTS = ("snippet", "article", "beamer")
 #: The parts of a document, in order. Pools have no grad_w/grad_b/update; convs no routing.
 PARTS = (
     "setup",
@@ -137,7 +135,7 @@ def _term_key(term):
         if kind is not None and kind not in idx:
             idx[kind] = ix
     key = tuple((0, idx[k]) if k in idx else (1, ()) for k in _TERM_KEY_KINDS)
-    return key + ((1 if term.is_Number else 0), sympy.default_sort_key(term))
+    return ((0 if term.is_Number else 1),) + key + (sympy.default_sort_key(term),)
 
 
 class SlidePrinter(LatexPrinter):
@@ -215,6 +213,11 @@ class SlidePrinter(LatexPrinter):
             cond = expr.args[0].cond
             rels = list(cond.args) if isinstance(cond, sympy.And) else [cond]
             if all(isinstance(r, sympy.core.relational.Relational) for r in rels):
+                # the candidate maximum (in every comparison) goes on the left
+                common = set.intersection(*({r.lhs, r.rhs} for r in rels))
+                if len(common) == 1:
+                    cand = common.pop()
+                    rels = [r if r.lhs == cand else r.reversed for r in rels]
                 rels.sort(key=lambda r: _factor_key(r.rhs))
                 body = r",\ ".join(self._print(r) for r in rels)
                 return r"\mathbf{1}\!\left[%s\right]" % body
@@ -477,6 +480,7 @@ class _Options:
     max_steps: int
     width: float  # em available for one display line
     frame_rows: int
+    frame_lines: int = 6
 
 
 class _Builder:
@@ -587,7 +591,9 @@ class _Builder:
             return sorted(e.args if isinstance(e, sympy.Max) else [e], key=_factor_key), None
         return sorted(Add.make_args(e), key=_term_key), None
 
-    def forward_sum(self, o, lhs_w, box_sym=None, box_spec="", reveal=None):
+    def forward_sum(
+        self, o, lhs_w, box_sym=None, box_spec="", reveal=None, one_line=False, limit=None
+    ):
         """The forward expression of output ``o`` as a Sum. ``box_sym`` boxes the term that
         contains that symbol (on overlay ``box_spec``); ``reveal`` gives each term an
         overlay (the walk-through)."""
@@ -600,7 +606,7 @@ class _Builder:
         elif kind == "max_pool":
             prefix = r"\max"
         out = []
-        shown = _elide(len(terms), self.o.max_terms)
+        shown = _elide(len(terms), self.o.max_terms if limit is None else limit)
         for k, i in enumerate(shown):
             if i is None:
                 out.append(self.term(sep, r"\cdots" if sep == "+" else r"\dots"))
@@ -616,6 +622,8 @@ class _Builder:
             if reveal is not None:
                 term.show, term.box = reveal(k, i, len(shown))
             out.append(term)
+        if one_line:
+            return Sum([out], prefix=prefix)
         return Sum(self.pack(out, lhs_w + (2.5 if prefix else 0)), prefix=prefix)
 
     def forward_numbers(self, o, lhs_w):
@@ -651,10 +659,11 @@ class _Builder:
         """A (possibly huge) sparse matrix given as ``{(i, j): entry}``, elided."""
         zero = sympy.Integer(0)
         get = lambda i, j: entries.get((i, j), zero)  # noqa: E731
-        return self._matrix(shape, get, None, "symconvw", None, None, "")
+        return self._matrix(shape, get, None, "symconvw", None, self.o.max_matrix, "")
 
     def _matrix(self, shape, get, hl, color, fmt, limit, label):
-        limit = self.o.max_matrix if limit is None else limit
+        if limit is None:  # slides: smaller blocks (the Toeplitz matrix passes its own)
+            limit = min(self.o.max_matrix, 7) if self.beamer else self.o.max_matrix
         rows_idx = _elide(shape[0], limit)
         cols_idx = _elide(shape[1], limit)
         fmt = fmt or self.tex
@@ -869,7 +878,7 @@ class _Builder:
     def windows(self):
         """Every output in turn, with its window highlighted in x (the receptive field)."""
         n = len(self.ys)
-        shown = _elide(n, min(self.o.max_steps, self.o.frame_rows + 2))
+        shown = _elide(n, min(self.o.max_steps, 6))
         hl = {}
         eqs = []
         lhs_w = self.lhs_width([self.tex(self.ys[-1])])
@@ -884,7 +893,10 @@ class _Builder:
                 for f in Mul.make_args(t.as_coeff_Mul()[1]):
                     if _kind(f)[0] == "x":
                         hl.setdefault(f, []).append(str(slide))
-            eq = Eq(self.tex(self.ys[o]), [self.forward_sum(o, lhs_w)])
+            eq = Eq(
+                self.tex(self.ys[o]),
+                [self.forward_sum(o, lhs_w, one_line=True, limit=min(self.o.max_terms, 6))],
+            )
             eq.note = f"{slide}-"
             eqs.append(eq)
         return {
@@ -990,14 +1002,15 @@ class _Builder:
             entries.append(eq)
         return entries
 
-    def total_sum(self, ptex, lhs_w, lit=False):
-        """sum over every output o of dE/dy_o dy_o/dp."""
+    def total_sum(self, ptex, lhs_w):
+        """sum over every output o of dE/dy_o dy_o/dp (slides: shorter, 6 terms at most)."""
 
         def make(o):
             y = self.tex(self.ys[o])
             return "+", f"{self.pd(self.nt.loss, y)} {self.pd(y, ptex)}"
 
-        return self.terms_sum(len(self.ys), make, lhs_w=lhs_w)
+        limit = min(self.o.max_terms, 6) if self.beamer else None
+        return self.terms_sum(len(self.ys), make, lhs_w=lhs_w, limit=limit)
 
     def _partial_term(self, o, coef):
         dy = self.dys[o]
@@ -1039,7 +1052,10 @@ class _Builder:
         lhs = self.dloss(p)
         lhs_w = self.lhs_width([lhs])
         n_y = len(self.ys)
-        shown = [o for o in _elide(n_y, self.o.max_steps) if o is not None]
+        if n_y <= self.o.max_steps:
+            shown = list(range(n_y))  # every output, zero partials included (the slides)
+        else:  # only the outputs p reaches
+            shown = sorted(col)[: self.o.max_steps]
         steps = []
         for k, o in enumerate(shown):
             y = self.tex(self.ys[o])
@@ -1060,6 +1076,7 @@ class _Builder:
             "steps": steps,
             "last": len(steps) + 2,
             "simplified": self.simplified(sorted(col.items()), lhs_w),
+            "only_nonzero": n_y > self.o.max_steps,
         }
 
     def grad_w(self):
@@ -1333,6 +1350,25 @@ def _title(spec) -> str:
         "avg_pool": "average pooling",
     }
     return f"{spec.ndim}-D {names[spec.kind]}"
+
+
+def _subtitle(spec) -> str:
+    """One line: input, kernel, stride, padding, dilation (for a title page)."""
+    parts = [f"input ${_fmt(spec.x_shape)}$"]
+    if spec.has_weight:
+        parts.append(f"kernel ${_fmt(spec.w_shape)}$")
+    else:
+        parts.append(f"window ${_fmt(spec.kernel_size)}$")
+    parts.append(f"stride ${_fmt(spec.stride)}$")
+    if any(lo or hi for lo, hi in spec.padding):
+        parts.append("padding " + ", ".join(f"({lo}, {hi})" for lo, hi in spec.padding))
+    else:
+        parts.append("no padding")
+    if any(d > 1 for d in spec.dilation):
+        parts.append(f"dilation ${_fmt(spec.dilation)}$")
+    if spec.has_weight and spec.bias:
+        parts.append("bias")
+    return ", ".join(parts)
 
 
 def _is_general(spec) -> bool:
@@ -1710,7 +1746,7 @@ def _options(document, notation, convention, aspect, max_entries, max_terms, max
             raise SpecError(f"latex: {name} must be an integer >= 3, got {v!r}")
     if document == "beamer":
         width = 33.0 if aspect == "169" else 26.0
-        rows = 6
+        rows = 5
     elif document == "article":
         width = 44.0
         rows = 0
@@ -1722,8 +1758,9 @@ def _options(document, notation, convention, aspect, max_entries, max_terms, max
         notation=_notation(notation),
         convention=convention,
         aspect=aspect,
-        max_entries=max_entries,
-        max_terms=max_terms,
+        # slides show shorter lists and sums than documents (at most 9 entries, 8 terms)
+        max_entries=min(max_entries, 9) if document == "beamer" else max_entries,
+        max_terms=min(max_terms, 8) if document == "beamer" else max_terms,
         max_matrix=max_matrix,
         max_steps=min(9, max_terms),
         width=width,
@@ -1785,6 +1822,8 @@ def render_latex(
         numbers=b.num is not None,
         title=title or f"Gradients of a {_title(spec)}",
         layer_repr=repr(spec),
+        subtitle=_subtitle(spec),
+        chunks=lambda eqs, which: _chunks(eqs, which, opts.frame_lines),
         frame_rows=opts.frame_rows or 10**6,
         max_entries=opts.max_entries,
         max_terms=opts.max_terms,
@@ -1794,6 +1833,28 @@ def render_latex(
         has_eta=bool(b.num and b.num["eta"] is not None),
     )
     return render(f"latex/{document}.tex.jinja", **ctx)
+
+
+def _chunks(eqs, which, max_lines) -> list:
+    """Split a list of equations into frames of at most ``max_lines`` display lines."""
+    out, cur, n = [], [], 0
+    for e in eqs or []:
+        if e is None:
+            lines = 1
+        elif which == "num":
+            lines = len(e.num[0].lines) if e.num else 1
+        elif which == "simple":
+            lines = len(e.simple.lines)
+        else:
+            lines = sum(len(st.lines) for st in e.steps)
+        if cur and n + lines > max_lines:
+            out.append(cur)
+            cur, n = [], 0
+        cur.append(e)
+        n += lines
+    if cur:
+        out.append(cur)
+    return out
 
 
 def _applies(part, spec) -> bool:
