@@ -171,6 +171,10 @@ class SlidePrinter(LatexPrinter):
     def _print_Mul(self, expr):
         coeff, rest = expr.as_coeff_Mul()
         factors = sorted(Mul.make_args(rest), key=_factor_key)
+        share = [f for f in factors if self._tie_share(f)]
+        if share:  # max pool, ties split: 1 / (number of maxima) as N_max
+            rest_tex = self._print(Mul(coeff, *[f for f in factors if f not in share]))
+            return r"\frac{1}{N_{\max}}\, " + rest_tex
         if any(not self._simple_factor(f) for f in factors):
             return super()._print_Mul(expr)
         sign = ""
@@ -190,6 +194,16 @@ class SlidePrinter(LatexPrinter):
             out += _join(prev, f) + tex
             prev = f
         return sign + out
+
+    @staticmethod
+    def _tie_share(f):
+        """``1 / (sum of indicators)``: a split max-pool tie's share."""
+        return (
+            isinstance(f, sympy.Pow)
+            and f.exp == -1
+            and isinstance(f.base, sympy.Add)
+            and all(isinstance(a, sympy.Piecewise) for a in f.base.args)
+        )
 
     @staticmethod
     def _simple_factor(f):
@@ -956,6 +970,7 @@ class _Builder:
                 eq.num.append(self.single(self.ntex(nv["dy"].reshape(-1)[o])))
             eqs.append(eq)
         ctx["eqs"] = eqs
+        ctx.update(num_dy=None, num_target=None, num_loss=None)
         if self.num:
             ctx["num_dy"] = self.y_blocks(self.num["dy"], fmt=self.ntex)
             if self.num["target"] is not None:
