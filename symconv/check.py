@@ -471,7 +471,7 @@ def _factor_text(c) -> str:
 
 # ====================================================================== the checker
 class _Arrays:
-    """A derivation's arrays as object ndarrays, converted once, on first use."""
+    """A derivation's arrays as object ndarrays (:meth:`Derivation.array`), converted once."""
 
     _NAMES = ("x", "w", "b", "dy", "y", "y_symbols", "grad_x", "grad_w", "grad_b")
 
@@ -484,7 +484,7 @@ class _Arrays:
         if name not in self._NAMES:
             raise AttributeError(name)
         if name not in self._cache:
-            self._cache[name] = _as_np(getattr(self.deriv, name))
+            self._cache[name] = self.deriv.array(name)
         return self._cache[name]
 
     def toeplitz(self, convention):

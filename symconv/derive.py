@@ -34,6 +34,9 @@ __all__ = ["Derivation", "Identity", "derive"]
 # ---------------------------------------------------------------------- fast sums
 def _flat(arr) -> list:
     """Entries of a SymPy N-d array in row-major order."""
+    flat = getattr(arr, "_array", None)  # dense SymPy arrays keep their entries row-major
+    if isinstance(flat, list) and len(flat) == len(arr):
+        return list(flat)
     return sympy.flatten(arr.tolist()) if arr.rank() > 1 else list(arr)
 
 
