@@ -107,20 +107,21 @@ def _to_array(flat, shape):
 
 
 # ---------------------------------------------------------------------- tensor helpers
-# Small N-d helpers on object arrays, used only to state the identities independently of the
-# index map (they recompute the arithmetic on purpose: that is what an identity checks).
-def _pad(a, pads):
+# Small N-d helpers on object arrays, used to state the identities independently of the index
+# map (they recompute the arithmetic on purpose: that is what an identity checks), and by the
+# LaTeX printer to draw the identities' operands.
+def zero_pad(a, pads):
     return np.pad(a, list(pads), mode="constant", constant_values=sympy.Integer(0))
 
 
-def _dilate(a, factors):
+def dilate(a, factors):
     shape = tuple((n - 1) * f + 1 for n, f in zip(a.shape, factors))
     out = np.full(shape, sympy.Integer(0), dtype=object)
     out[tuple(slice(None, None, f) for f in factors)] = a
     return out
 
 
-def _rotate(a):
+def rotate180(a):
     return a[(slice(None, None, -1),) * a.ndim]
 
 
@@ -466,18 +467,18 @@ class Derivation:
         for co, ci, (w0, w1) in layer.channel_pairs():
             kern = w[w0, w1]
             if spec.kind == "conv":
-                weff = _rotate(kern) if spec.flip else kern
-                corr = _correlate(_pad(x[ci], pads), _dilate(dy[co], s), d)
+                weff = rotate180(kern) if spec.flip else kern
+                corr = _correlate(zero_pad(x[ci], pads), dilate(dy[co], s), d)
                 g = _fit(corr, (0,) * nd, K)
-                gw[w0, w1] = _rotate(g) if spec.flip else g
-                full = _pad(_dilate(dy[co], s), [(e - 1, e - 1) for e in eff])
-                dxp = _correlate(full, _dilate(_rotate(weff), d), (1,) * nd)
+                gw[w0, w1] = rotate180(g) if spec.flip else g
+                full = zero_pad(dilate(dy[co], s), [(e - 1, e - 1) for e in eff])
+                dxp = _correlate(full, dilate(rotate180(weff), d), (1,) * nd)
                 gx[ci] = gx[ci] + _fit(dxp, [lo for lo, _ in pads], spec.input_size)
             else:
-                dyp = _pad(dy[co], pads)
-                corr = _correlate(dyp, _dilate(x[ci], s), d)
+                dyp = zero_pad(dy[co], pads)
+                corr = _correlate(dyp, dilate(x[ci], s), d)
                 gw[w0, w1] = _fit(corr, (0,) * nd, K)
-                conv = _correlate(dyp, _dilate(kern, d), s)
+                conv = _correlate(dyp, dilate(kern, d), s)
                 gx[ci] = gx[ci] + _fit(conv, (0,) * nd, spec.input_size)
         if spec.kind == "conv":
             texts = (

@@ -1147,7 +1147,7 @@ class _Builder:
     def identity_w(self):
         """dE/dw as a correlation of x with dE/dy, for the first (output, input) channel pair."""
         spec, d = self.spec, self.d
-        from .derive import _dilate, _pad
+        from .derive import dilate, zero_pad
 
         pair = next(iter(d.layer.channel_pairs()))
         co, ci, (w0, w1) = pair
@@ -1156,11 +1156,11 @@ class _Builder:
         gw = self.w_np[w0, w1]
         stride, dil = spec.stride, spec.dilation
         if spec.kind == "conv":
-            a = _pad(x, spec.padding)
-            k = _dilate(dy, stride)
+            a = zero_pad(x, spec.padding)
+            k = dilate(dy, stride)
         else:
-            a = _pad(dy, spec.padding)
-            k = _dilate(x, stride)
+            a = zero_pad(dy, spec.padding)
+            k = dilate(x, stride)
         return {
             "kind": spec.kind,
             "a": self.spatial(a),
@@ -1186,19 +1186,19 @@ class _Builder:
         spec, d = self.spec, self.d
         if not spec.has_weight:
             return None
-        from .derive import _dilate, _pad, _rotate
+        from .derive import dilate, rotate180, zero_pad
 
         co, ci, (w0, w1) = next(iter(d.layer.channel_pairs()))
         dy = self.dy_np[co]
         kern = self.w_np[w0, w1]
         gx = self.x_np[ci]
         if spec.kind == "conv":
-            weff = _rotate(kern) if spec.flip else kern
-            a = _pad(_dilate(dy, spec.stride), [(e - 1, e - 1) for e in spec.effective_kernel])
-            k = _dilate(_rotate(weff), spec.dilation)
+            weff = rotate180(kern) if spec.flip else kern
+            a = zero_pad(dilate(dy, spec.stride), [(e - 1, e - 1) for e in spec.effective_kernel])
+            k = dilate(rotate180(weff), spec.dilation)
         else:
-            a = _pad(dy, spec.padding)
-            k = _dilate(kern, spec.dilation)
+            a = zero_pad(dy, spec.padding)
+            k = dilate(kern, spec.dilation)
         return {
             "kind": spec.kind,
             "a": self.spatial(a),
