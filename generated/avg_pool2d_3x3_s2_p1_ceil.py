@@ -21,8 +21,19 @@ Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float6
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
 Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
 per purpose, never shared by concurrent calls); clear_workspace() frees them.
-This module imports only NumPy.
+
+Threads: the copies and elementwise work of a large call are split into independent slices
+(of the batch or of the channels) run on THREADS worker threads (default: the
+SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
+on the calling thread and use BLAS's own threads. Every slice is computed the same way
+whoever runs it, so the results do not depend on the number of threads. Object arrays
+(Fractions) run on the calling thread.
+
+This module needs only NumPy (and the standard library).
 """
+
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -38,6 +49,68 @@ B_SHAPE = None
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
 _WORKSPACE = {}
+
+
+#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
+THREADS = None
+#: Bytes (of the largest array involved) below which a step stays on the calling thread.
+PARALLEL_BYTES = 1 << 20
+_EXECUTORS = {}
+
+
+def _thread_count():
+    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
+    if value == "":
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not available on this platform
+            return os.cpu_count() or 1
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise ValueError(
+            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
+            f"integer, got {value!r}"
+        )
+    return count
+
+
+def _parallel(task, items, dtype):
+    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
+    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
+    on worker threads (NumPy releases the GIL inside its loops)."""
+    items = list(items)
+    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
+    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
+
+    def work(slot):
+        for item in runs[slot]:
+            task(slot, item)
+
+    if k == 1:
+        work(0)
+        return
+    executor = _EXECUTORS.get(k)
+    if executor is None:
+        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
+    futures = [executor.submit(work, slot) for slot in range(1, k)]
+    try:
+        work(0)
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
+def _split(fn, n, dtype, *arrays):
+    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
+    thread when the arrays are large, else one call."""
+    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
+    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
+    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
+    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
 
 
 def clear_workspace():
@@ -118,7 +191,8 @@ def forward(x):
     n = x.shape[0]
     y = np.empty((n, 32) + (15, 15), x.dtype)
     count = _count(x.dtype)
-    for c in _blocks(n, x.itemsize):
+
+    def block(slot, c):
         s0, yb = x[:, c], y[:, c]
         m = yb.shape[1]
         # axis 0
@@ -139,6 +213,8 @@ def forward(x):
         v = yb[:, :, :, :14]
         v += s1[:, :, :, 1:28:2]  # axis 1, tap 2
         yb /= count
+
+    _parallel(block, _blocks(n, x.itemsize), x.dtype)
     return y
 
 
@@ -156,7 +232,8 @@ def backward(dy, x):
     n = x.shape[0]
     dx = np.zeros(x.shape, x.dtype)
     count = _count(x.dtype)
-    for c in _blocks(n, x.itemsize):
+
+    def block(slot, c):
         xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
         m = xb.shape[1]
         share = dyb / count
@@ -169,4 +246,6 @@ def backward(dy, x):
         dxb[:, :, 1:28:2, 1:28:2] += share[:, :, :14, 1:15]  # tap 6
         dxb[:, :, 1:28:2, :27:2] += share[:, :, :14, :14]  # tap 7
         dxb[:, :, 1:28:2, 1:28:2] += share[:, :, :14, :14]  # tap 8
+
+    _parallel(block, _blocks(n, x.itemsize), x.dtype)
     return dx

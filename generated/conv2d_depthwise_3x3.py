@@ -26,8 +26,19 @@ Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float6
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
 Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
 per purpose, never shared by concurrent calls); clear_workspace() frees them.
-This module imports only NumPy.
+
+Threads: the copies and elementwise work of a large call are split into independent slices
+(of the batch or of the channels) run on THREADS worker threads (default: the
+SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
+on the calling thread and use BLAS's own threads. Every slice is computed the same way
+whoever runs it, so the results do not depend on the number of threads. Object arrays
+(Fractions) run on the calling thread.
+
+This module needs only NumPy (and the standard library).
 """
+
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -43,6 +54,68 @@ B_SHAPE = (64,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
 _WORKSPACE = {}
+
+
+#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
+THREADS = None
+#: Bytes (of the largest array involved) below which a step stays on the calling thread.
+PARALLEL_BYTES = 1 << 20
+_EXECUTORS = {}
+
+
+def _thread_count():
+    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
+    if value == "":
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not available on this platform
+            return os.cpu_count() or 1
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise ValueError(
+            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
+            f"integer, got {value!r}"
+        )
+    return count
+
+
+def _parallel(task, items, dtype):
+    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
+    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
+    on worker threads (NumPy releases the GIL inside its loops)."""
+    items = list(items)
+    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
+    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
+
+    def work(slot):
+        for item in runs[slot]:
+            task(slot, item)
+
+    if k == 1:
+        work(0)
+        return
+    executor = _EXECUTORS.get(k)
+    if executor is None:
+        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
+    futures = [executor.submit(work, slot) for slot in range(1, k)]
+    try:
+        work(0)
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
+def _split(fn, n, dtype, *arrays):
+    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
+    thread when the arrays are large, else one call."""
+    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
+    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
+    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
+    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
 
 
 def clear_workspace():
@@ -128,11 +201,12 @@ def forward(x, w, b=None):
     wt = _weights(w)
     y = np.empty((n, 64) + (56, 56), x.dtype)
     step = _step(n, x.itemsize)
-    xw = _padded("xw", (n, step, 3366), x.dtype)
-    acc = _buffer("acc", (n, step, 3248), x.dtype)
-    tmp = _buffer("tmp", (n, step, 3248), x.dtype)
-    for c0 in range(0, 64, step):
+
+    def block(slot, c0):
         c = slice(c0, c0 + step)
+        xw = _padded(("xw", slot), (n, step, 3366), x.dtype)
+        acc = _buffer(("acc", slot), (n, step, 3248), x.dtype)
+        tmp = _buffer(("tmp", slot), (n, step, 3248), x.dtype)
         xw[:, :, :3364].reshape((n, step) + (58, 58))[:, :, 1:57, 1:57] = x[:, c]
         wc = wt[c]
         np.multiply(xw[:, :, 0:3248], wc[:, 0, None], out=acc)  # tap 0
@@ -155,9 +229,10 @@ def forward(x, w, b=None):
         if b is not None:
             acc += b[c, None]
         y[:, c] = acc.reshape((n, step) + (56, 58))[:, :, :, :56]
-    _keep("xw", xw)
-    _keep("acc", acc)
-    _keep("tmp", tmp)
+        for tag, buf in (("xw", xw), ("acc", acc), ("tmp", tmp)):
+            _keep((tag, slot), buf)
+
+    _parallel(block, range(0, 64, step), x.dtype)
     return y
 
 
@@ -178,13 +253,14 @@ def backward(dy, x, w):
     dx = np.empty(x.shape, x.dtype)
     dwt = np.empty((64, 9), x.dtype)
     step = _step(n, x.itemsize)
-    xw = _padded("xw", (n, step, 3366), x.dtype)
-    dyw = _padded("dyw", (n, step, 3248), x.dtype)
-    dyp = _padded("dyp", (n, step, 3366), x.dtype)
-    acc = _buffer("dacc", (n, step, 3248), x.dtype)
-    tmp = _buffer("dtmp", (n, step, 3248), x.dtype)
-    for c0 in range(0, 64, step):
+
+    def block(slot, c0):
         c = slice(c0, c0 + step)
+        xw = _padded(("xw", slot), (n, step, 3366), x.dtype)
+        dyw = _padded(("dyw", slot), (n, step, 3248), x.dtype)
+        dyp = _padded(("dyp", slot), (n, step, 3366), x.dtype)
+        acc = _buffer(("dacc", slot), (n, step, 3248), x.dtype)
+        tmp = _buffer(("dtmp", slot), (n, step, 3248), x.dtype)
         # dE/dw: dy (zero at the wide layout's extra columns) against each tap's run of x
         xw[:, :, :3364].reshape((n, step) + (58, 58))[:, :, 1:57, 1:57] = x[:, c]
         dyw.reshape((n, step) + (56, 58))[:, :, :, :56] = dy[:, c]
@@ -218,8 +294,10 @@ def backward(dy, x, w):
         np.multiply(dyp[:, :, 0:3248], wc[:, 8, None], out=tmp)  # tap 8
         acc += tmp
         dx[:, c] = acc.reshape((n, step) + (56, 58))[:, :, :, :56]
-    for tag, buf in (("xw", xw), ("dyw", dyw), ("dyp", dyp), ("dacc", acc), ("dtmp", tmp)):
-        _keep(tag, buf)
+        for tag, buf in (("xw", xw), ("dyw", dyw), ("dyp", dyp), ("dacc", acc), ("dtmp", tmp)):
+            _keep((tag, slot), buf)
+
+    _parallel(block, range(0, 64, step), x.dtype)
     dw = dwt.reshape((64, 1, 3, 3))
     db = dy.sum(axis=(0,) + (2, 3))
     return dx, dw, db

@@ -29,8 +29,19 @@ Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float6
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
 Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
 per purpose, never shared by concurrent calls); clear_workspace() frees them.
-This module imports only NumPy.
+
+Threads: the copies and elementwise work of a large call are split into independent slices
+(of the batch or of the channels) run on THREADS worker threads (default: the
+SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
+on the calling thread and use BLAS's own threads. Every slice is computed the same way
+whoever runs it, so the results do not depend on the number of threads. Object arrays
+(Fractions) run on the calling thread.
+
+This module needs only NumPy (and the standard library).
 """
+
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -46,6 +57,68 @@ B_SHAPE = (8,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
 _WORKSPACE = {}
+
+
+#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
+THREADS = None
+#: Bytes (of the largest array involved) below which a step stays on the calling thread.
+PARALLEL_BYTES = 1 << 20
+_EXECUTORS = {}
+
+
+def _thread_count():
+    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
+    if value == "":
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not available on this platform
+            return os.cpu_count() or 1
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise ValueError(
+            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
+            f"integer, got {value!r}"
+        )
+    return count
+
+
+def _parallel(task, items, dtype):
+    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
+    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
+    on worker threads (NumPy releases the GIL inside its loops)."""
+    items = list(items)
+    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
+    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
+
+    def work(slot):
+        for item in runs[slot]:
+            task(slot, item)
+
+    if k == 1:
+        work(0)
+        return
+    executor = _EXECUTORS.get(k)
+    if executor is None:
+        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
+    futures = [executor.submit(work, slot) for slot in range(1, k)]
+    try:
+        work(0)
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
+def _split(fn, n, dtype, *arrays):
+    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
+    thread when the arrays are large, else one call."""
+    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
+    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
+    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
+    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
 
 
 def clear_workspace():
@@ -140,13 +213,18 @@ def _x_columns(xg, reuse):
     if reuse and kept is not None and np.array_equal(kept[0][:, :, :, 1:17, 1:17, 1:17], xg):
         return kept
     xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
-    xp[:, :, :, 1:17, 1:17, 1:17] = xg
-    cols = kept[1] if kept is not None else np.empty((n, 1, 108 + 1, 4096), xg.dtype)
-    np.copyto(
-        cols[:, :, :108].reshape((n, 1, 4) + (3, 3, 3) + (16, 16, 16)),
-        _window(xp, (0, 0, 0), (1, 1, 1), (1, 1, 1), (3, 3, 3), (16, 16, 16)),
-    )
-    cols1 = cols
+    cols1 = kept[1] if kept is not None else np.empty((n, 1, 108 + 1, 4096), xg.dtype)
+
+    def fill(xb, xp, cols1):
+        """The zero-bordered copy and the columns of one slice of the batch."""
+        n = xb.shape[0]
+        xp[:, :, :, 1:17, 1:17, 1:17] = xb
+        np.copyto(
+            cols1[:, :, :108].reshape((n, 1, 4) + (3, 3, 3) + (16, 16, 16)),
+            _window(xp, (0, 0, 0), (1, 1, 1), (1, 1, 1), (3, 3, 3), (16, 16, 16)),
+        )
+
+    _split(fill, n, xg.dtype, xg, xp, cols1)
     return (xp, cols1)
 
 
@@ -221,13 +299,18 @@ def backward(dy, x, w):
     _keep_columns(entry)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
     dyp_ = _padded("dypad", (n, 1, 8) + (18, 18, 18), x.dtype)
-    dyp_[:, :, :, 1:17, 1:17, 1:17] = dyb
+    _split(np.copyto, n, x.dtype, dyp_[:, :, :, 1:17, 1:17, 1:17], dyb)
     # phase 0: input grid (16, 16, 16), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26)
     cols = _buffer("dy0", (n, 1, 216, 4096), x.dtype)
-    np.copyto(
-        cols[:, :, :216].reshape((n, 1, 8) + (3, 3, 3) + (16, 16, 16)),
-        _window(dyp_, (2, 2, 2), (-1, -1, -1), (1, 1, 1), (3, 3, 3), (16, 16, 16)),
-    )
+
+    def fill(dyp_, cols):
+        n = cols.shape[0]
+        np.copyto(
+            cols[:, :, :216].reshape((n, 1, 8) + (3, 3, 3) + (16, 16, 16)),
+            _window(dyp_, (2, 2, 2), (-1, -1, -1), (1, 1, 1), (3, 3, 3), (16, 16, 16)),
+        )
+
+    _split(fill, n, x.dtype, dyp_, cols)
     np.matmul(wt0, cols, out=dxb.reshape(n, 1, 4, 4096))
     _keep("dy0", cols)
     _keep("dypad", dyp_)

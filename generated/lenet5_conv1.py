@@ -29,8 +29,19 @@ Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float6
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
 Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
 per purpose, never shared by concurrent calls); clear_workspace() frees them.
-This module imports only NumPy.
+
+Threads: the copies and elementwise work of a large call are split into independent slices
+(of the batch or of the channels) run on THREADS worker threads (default: the
+SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
+on the calling thread and use BLAS's own threads. Every slice is computed the same way
+whoever runs it, so the results do not depend on the number of threads. Object arrays
+(Fractions) run on the calling thread.
+
+This module needs only NumPy (and the standard library).
 """
+
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -46,6 +57,68 @@ B_SHAPE = (6,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
 _WORKSPACE = {}
+
+
+#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
+THREADS = None
+#: Bytes (of the largest array involved) below which a step stays on the calling thread.
+PARALLEL_BYTES = 1 << 20
+_EXECUTORS = {}
+
+
+def _thread_count():
+    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
+    if value == "":
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not available on this platform
+            return os.cpu_count() or 1
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise ValueError(
+            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
+            f"integer, got {value!r}"
+        )
+    return count
+
+
+def _parallel(task, items, dtype):
+    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
+    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
+    on worker threads (NumPy releases the GIL inside its loops)."""
+    items = list(items)
+    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
+    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
+
+    def work(slot):
+        for item in runs[slot]:
+            task(slot, item)
+
+    if k == 1:
+        work(0)
+        return
+    executor = _EXECUTORS.get(k)
+    if executor is None:
+        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
+    futures = [executor.submit(work, slot) for slot in range(1, k)]
+    try:
+        work(0)
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
+def _split(fn, n, dtype, *arrays):
+    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
+    thread when the arrays are large, else one call."""
+    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
+    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
+    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
+    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
 
 
 def clear_workspace():
@@ -140,13 +213,18 @@ def _x_columns(xg, reuse):
     if reuse and kept is not None and np.array_equal(kept[0][:, :, :, :32, :32], xg):
         return kept
     xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
-    xp[:, :, :, :32, :32] = xg
-    cols = kept[1] if kept is not None else np.empty((n, 1, 25 + 1, 784), xg.dtype)
-    np.copyto(
-        cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
-        _window(xp, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
-    )
-    cols1 = cols
+    cols1 = kept[1] if kept is not None else np.empty((n, 1, 25 + 1, 784), xg.dtype)
+
+    def fill(xb, xp, cols1):
+        """The zero-bordered copy and the columns of one slice of the batch."""
+        n = xb.shape[0]
+        xp[:, :, :, :32, :32] = xb
+        np.copyto(
+            cols1[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
+            _window(xp, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
+        )
+
+    _split(fill, n, xg.dtype, xg, xp, cols1)
     return (xp, cols1)
 
 
@@ -223,32 +301,35 @@ def backward(dy, x, w):
     dyp = dyb.reshape(n, 1, 6, 784)
     dcols = _buffer("dx0", (n, 1, 25, 784), x.dtype)
     np.matmul(ws0, dyp, out=dcols)
-    d = dcols.reshape((n, 1, 1, 25) + (28, 28))
-    dxb[:, :, :, :28, :28] += d[:, :, :, 0, :28, :28]  # tap 0
-    dxb[:, :, :, :28, 1:29] += d[:, :, :, 1, :28, :28]  # tap 1
-    dxb[:, :, :, :28, 2:30] += d[:, :, :, 2, :28, :28]  # tap 2
-    dxb[:, :, :, :28, 3:31] += d[:, :, :, 3, :28, :28]  # tap 3
-    dxb[:, :, :, :28, 4:32] += d[:, :, :, 4, :28, :28]  # tap 4
-    dxb[:, :, :, 1:29, :28] += d[:, :, :, 5, :28, :28]  # tap 5
-    dxb[:, :, :, 1:29, 1:29] += d[:, :, :, 6, :28, :28]  # tap 6
-    dxb[:, :, :, 1:29, 2:30] += d[:, :, :, 7, :28, :28]  # tap 7
-    dxb[:, :, :, 1:29, 3:31] += d[:, :, :, 8, :28, :28]  # tap 8
-    dxb[:, :, :, 1:29, 4:32] += d[:, :, :, 9, :28, :28]  # tap 9
-    dxb[:, :, :, 2:30, :28] += d[:, :, :, 10, :28, :28]  # tap 10
-    dxb[:, :, :, 2:30, 1:29] += d[:, :, :, 11, :28, :28]  # tap 11
-    dxb[:, :, :, 2:30, 2:30] += d[:, :, :, 12, :28, :28]  # tap 12
-    dxb[:, :, :, 2:30, 3:31] += d[:, :, :, 13, :28, :28]  # tap 13
-    dxb[:, :, :, 2:30, 4:32] += d[:, :, :, 14, :28, :28]  # tap 14
-    dxb[:, :, :, 3:31, :28] += d[:, :, :, 15, :28, :28]  # tap 15
-    dxb[:, :, :, 3:31, 1:29] += d[:, :, :, 16, :28, :28]  # tap 16
-    dxb[:, :, :, 3:31, 2:30] += d[:, :, :, 17, :28, :28]  # tap 17
-    dxb[:, :, :, 3:31, 3:31] += d[:, :, :, 18, :28, :28]  # tap 18
-    dxb[:, :, :, 3:31, 4:32] += d[:, :, :, 19, :28, :28]  # tap 19
-    dxb[:, :, :, 4:32, :28] += d[:, :, :, 20, :28, :28]  # tap 20
-    dxb[:, :, :, 4:32, 1:29] += d[:, :, :, 21, :28, :28]  # tap 21
-    dxb[:, :, :, 4:32, 2:30] += d[:, :, :, 22, :28, :28]  # tap 22
-    dxb[:, :, :, 4:32, 3:31] += d[:, :, :, 23, :28, :28]  # tap 23
-    dxb[:, :, :, 4:32, 4:32] += d[:, :, :, 24, :28, :28]  # tap 24
+
+    def scatter(dxb, d):
+        dxb[:, :, :, :28, :28] += d[:, :, :, 0, :28, :28]  # tap 0
+        dxb[:, :, :, :28, 1:29] += d[:, :, :, 1, :28, :28]  # tap 1
+        dxb[:, :, :, :28, 2:30] += d[:, :, :, 2, :28, :28]  # tap 2
+        dxb[:, :, :, :28, 3:31] += d[:, :, :, 3, :28, :28]  # tap 3
+        dxb[:, :, :, :28, 4:32] += d[:, :, :, 4, :28, :28]  # tap 4
+        dxb[:, :, :, 1:29, :28] += d[:, :, :, 5, :28, :28]  # tap 5
+        dxb[:, :, :, 1:29, 1:29] += d[:, :, :, 6, :28, :28]  # tap 6
+        dxb[:, :, :, 1:29, 2:30] += d[:, :, :, 7, :28, :28]  # tap 7
+        dxb[:, :, :, 1:29, 3:31] += d[:, :, :, 8, :28, :28]  # tap 8
+        dxb[:, :, :, 1:29, 4:32] += d[:, :, :, 9, :28, :28]  # tap 9
+        dxb[:, :, :, 2:30, :28] += d[:, :, :, 10, :28, :28]  # tap 10
+        dxb[:, :, :, 2:30, 1:29] += d[:, :, :, 11, :28, :28]  # tap 11
+        dxb[:, :, :, 2:30, 2:30] += d[:, :, :, 12, :28, :28]  # tap 12
+        dxb[:, :, :, 2:30, 3:31] += d[:, :, :, 13, :28, :28]  # tap 13
+        dxb[:, :, :, 2:30, 4:32] += d[:, :, :, 14, :28, :28]  # tap 14
+        dxb[:, :, :, 3:31, :28] += d[:, :, :, 15, :28, :28]  # tap 15
+        dxb[:, :, :, 3:31, 1:29] += d[:, :, :, 16, :28, :28]  # tap 16
+        dxb[:, :, :, 3:31, 2:30] += d[:, :, :, 17, :28, :28]  # tap 17
+        dxb[:, :, :, 3:31, 3:31] += d[:, :, :, 18, :28, :28]  # tap 18
+        dxb[:, :, :, 3:31, 4:32] += d[:, :, :, 19, :28, :28]  # tap 19
+        dxb[:, :, :, 4:32, :28] += d[:, :, :, 20, :28, :28]  # tap 20
+        dxb[:, :, :, 4:32, 1:29] += d[:, :, :, 21, :28, :28]  # tap 21
+        dxb[:, :, :, 4:32, 2:30] += d[:, :, :, 22, :28, :28]  # tap 22
+        dxb[:, :, :, 4:32, 3:31] += d[:, :, :, 23, :28, :28]  # tap 23
+        dxb[:, :, :, 4:32, 4:32] += d[:, :, :, 24, :28, :28]  # tap 24
+
+    _split(scatter, n, x.dtype, dxb, dcols.reshape((n, 1, 1, 25) + (28, 28)))
     _keep("dx0", dcols)
     dx = dx.reshape((n, 1) + (32, 32))
     dw = dwp.reshape((6, 1, 5, 5))

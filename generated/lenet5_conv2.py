@@ -29,8 +29,19 @@ Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float6
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
 Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
 per purpose, never shared by concurrent calls); clear_workspace() frees them.
-This module imports only NumPy.
+
+Threads: the copies and elementwise work of a large call are split into independent slices
+(of the batch or of the channels) run on THREADS worker threads (default: the
+SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
+on the calling thread and use BLAS's own threads. Every slice is computed the same way
+whoever runs it, so the results do not depend on the number of threads. Object arrays
+(Fractions) run on the calling thread.
+
+This module needs only NumPy (and the standard library).
 """
+
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -46,6 +57,68 @@ B_SHAPE = (16,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
 _WORKSPACE = {}
+
+
+#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
+THREADS = None
+#: Bytes (of the largest array involved) below which a step stays on the calling thread.
+PARALLEL_BYTES = 1 << 20
+_EXECUTORS = {}
+
+
+def _thread_count():
+    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
+    if value == "":
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not available on this platform
+            return os.cpu_count() or 1
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise ValueError(
+            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
+            f"integer, got {value!r}"
+        )
+    return count
+
+
+def _parallel(task, items, dtype):
+    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
+    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
+    on worker threads (NumPy releases the GIL inside its loops)."""
+    items = list(items)
+    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
+    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
+
+    def work(slot):
+        for item in runs[slot]:
+            task(slot, item)
+
+    if k == 1:
+        work(0)
+        return
+    executor = _EXECUTORS.get(k)
+    if executor is None:
+        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
+    futures = [executor.submit(work, slot) for slot in range(1, k)]
+    try:
+        work(0)
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
+def _split(fn, n, dtype, *arrays):
+    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
+    thread when the arrays are large, else one call."""
+    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
+    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
+    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
+    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
 
 
 def clear_workspace():
@@ -140,13 +213,18 @@ def _x_columns(xg, reuse):
     if reuse and kept is not None and np.array_equal(kept[0][:, :, :, :14, :14], xg):
         return kept
     xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
-    xp[:, :, :, :14, :14] = xg
-    cols = kept[1] if kept is not None else np.empty((n, 1, 150 + 1, 100), xg.dtype)
-    np.copyto(
-        cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
-        _window(xp, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
-    )
-    cols1 = cols
+    cols1 = kept[1] if kept is not None else np.empty((n, 1, 150 + 1, 100), xg.dtype)
+
+    def fill(xb, xp, cols1):
+        """The zero-bordered copy and the columns of one slice of the batch."""
+        n = xb.shape[0]
+        xp[:, :, :, :14, :14] = xb
+        np.copyto(
+            cols1[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
+            _window(xp, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
+        )
+
+    _split(fill, n, xg.dtype, xg, xp, cols1)
     return (xp, cols1)
 
 
@@ -223,32 +301,35 @@ def backward(dy, x, w):
     dyp = dyb.reshape(n, 1, 16, 100)
     dcols = _buffer("dx0", (n, 1, 150, 100), x.dtype)
     np.matmul(ws0, dyp, out=dcols)
-    d = dcols.reshape((n, 1, 6, 25) + (10, 10))
-    dxb[:, :, :, :10, :10] += d[:, :, :, 0, :10, :10]  # tap 0
-    dxb[:, :, :, :10, 1:11] += d[:, :, :, 1, :10, :10]  # tap 1
-    dxb[:, :, :, :10, 2:12] += d[:, :, :, 2, :10, :10]  # tap 2
-    dxb[:, :, :, :10, 3:13] += d[:, :, :, 3, :10, :10]  # tap 3
-    dxb[:, :, :, :10, 4:14] += d[:, :, :, 4, :10, :10]  # tap 4
-    dxb[:, :, :, 1:11, :10] += d[:, :, :, 5, :10, :10]  # tap 5
-    dxb[:, :, :, 1:11, 1:11] += d[:, :, :, 6, :10, :10]  # tap 6
-    dxb[:, :, :, 1:11, 2:12] += d[:, :, :, 7, :10, :10]  # tap 7
-    dxb[:, :, :, 1:11, 3:13] += d[:, :, :, 8, :10, :10]  # tap 8
-    dxb[:, :, :, 1:11, 4:14] += d[:, :, :, 9, :10, :10]  # tap 9
-    dxb[:, :, :, 2:12, :10] += d[:, :, :, 10, :10, :10]  # tap 10
-    dxb[:, :, :, 2:12, 1:11] += d[:, :, :, 11, :10, :10]  # tap 11
-    dxb[:, :, :, 2:12, 2:12] += d[:, :, :, 12, :10, :10]  # tap 12
-    dxb[:, :, :, 2:12, 3:13] += d[:, :, :, 13, :10, :10]  # tap 13
-    dxb[:, :, :, 2:12, 4:14] += d[:, :, :, 14, :10, :10]  # tap 14
-    dxb[:, :, :, 3:13, :10] += d[:, :, :, 15, :10, :10]  # tap 15
-    dxb[:, :, :, 3:13, 1:11] += d[:, :, :, 16, :10, :10]  # tap 16
-    dxb[:, :, :, 3:13, 2:12] += d[:, :, :, 17, :10, :10]  # tap 17
-    dxb[:, :, :, 3:13, 3:13] += d[:, :, :, 18, :10, :10]  # tap 18
-    dxb[:, :, :, 3:13, 4:14] += d[:, :, :, 19, :10, :10]  # tap 19
-    dxb[:, :, :, 4:14, :10] += d[:, :, :, 20, :10, :10]  # tap 20
-    dxb[:, :, :, 4:14, 1:11] += d[:, :, :, 21, :10, :10]  # tap 21
-    dxb[:, :, :, 4:14, 2:12] += d[:, :, :, 22, :10, :10]  # tap 22
-    dxb[:, :, :, 4:14, 3:13] += d[:, :, :, 23, :10, :10]  # tap 23
-    dxb[:, :, :, 4:14, 4:14] += d[:, :, :, 24, :10, :10]  # tap 24
+
+    def scatter(dxb, d):
+        dxb[:, :, :, :10, :10] += d[:, :, :, 0, :10, :10]  # tap 0
+        dxb[:, :, :, :10, 1:11] += d[:, :, :, 1, :10, :10]  # tap 1
+        dxb[:, :, :, :10, 2:12] += d[:, :, :, 2, :10, :10]  # tap 2
+        dxb[:, :, :, :10, 3:13] += d[:, :, :, 3, :10, :10]  # tap 3
+        dxb[:, :, :, :10, 4:14] += d[:, :, :, 4, :10, :10]  # tap 4
+        dxb[:, :, :, 1:11, :10] += d[:, :, :, 5, :10, :10]  # tap 5
+        dxb[:, :, :, 1:11, 1:11] += d[:, :, :, 6, :10, :10]  # tap 6
+        dxb[:, :, :, 1:11, 2:12] += d[:, :, :, 7, :10, :10]  # tap 7
+        dxb[:, :, :, 1:11, 3:13] += d[:, :, :, 8, :10, :10]  # tap 8
+        dxb[:, :, :, 1:11, 4:14] += d[:, :, :, 9, :10, :10]  # tap 9
+        dxb[:, :, :, 2:12, :10] += d[:, :, :, 10, :10, :10]  # tap 10
+        dxb[:, :, :, 2:12, 1:11] += d[:, :, :, 11, :10, :10]  # tap 11
+        dxb[:, :, :, 2:12, 2:12] += d[:, :, :, 12, :10, :10]  # tap 12
+        dxb[:, :, :, 2:12, 3:13] += d[:, :, :, 13, :10, :10]  # tap 13
+        dxb[:, :, :, 2:12, 4:14] += d[:, :, :, 14, :10, :10]  # tap 14
+        dxb[:, :, :, 3:13, :10] += d[:, :, :, 15, :10, :10]  # tap 15
+        dxb[:, :, :, 3:13, 1:11] += d[:, :, :, 16, :10, :10]  # tap 16
+        dxb[:, :, :, 3:13, 2:12] += d[:, :, :, 17, :10, :10]  # tap 17
+        dxb[:, :, :, 3:13, 3:13] += d[:, :, :, 18, :10, :10]  # tap 18
+        dxb[:, :, :, 3:13, 4:14] += d[:, :, :, 19, :10, :10]  # tap 19
+        dxb[:, :, :, 4:14, :10] += d[:, :, :, 20, :10, :10]  # tap 20
+        dxb[:, :, :, 4:14, 1:11] += d[:, :, :, 21, :10, :10]  # tap 21
+        dxb[:, :, :, 4:14, 2:12] += d[:, :, :, 22, :10, :10]  # tap 22
+        dxb[:, :, :, 4:14, 3:13] += d[:, :, :, 23, :10, :10]  # tap 23
+        dxb[:, :, :, 4:14, 4:14] += d[:, :, :, 24, :10, :10]  # tap 24
+
+    _split(scatter, n, x.dtype, dxb, dcols.reshape((n, 1, 6, 25) + (10, 10)))
     _keep("dx0", dcols)
     dx = dx.reshape((n, 6) + (14, 14))
     dw = dwp.reshape((16, 6, 5, 5))

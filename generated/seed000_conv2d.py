@@ -44,8 +44,19 @@ Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float6
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
 Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
 per purpose, never shared by concurrent calls); clear_workspace() frees them.
-This module imports only NumPy.
+
+Threads: the copies and elementwise work of a large call are split into independent slices
+(of the batch or of the channels) run on THREADS worker threads (default: the
+SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
+on the calling thread and use BLAS's own threads. Every slice is computed the same way
+whoever runs it, so the results do not depend on the number of threads. Object arrays
+(Fractions) run on the calling thread.
+
+This module needs only NumPy (and the standard library).
 """
+
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -61,6 +72,68 @@ B_SHAPE = None
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
 _WORKSPACE = {}
+
+
+#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
+THREADS = None
+#: Bytes (of the largest array involved) below which a step stays on the calling thread.
+PARALLEL_BYTES = 1 << 20
+_EXECUTORS = {}
+
+
+def _thread_count():
+    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
+    if value == "":
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not available on this platform
+            return os.cpu_count() or 1
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise ValueError(
+            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
+            f"integer, got {value!r}"
+        )
+    return count
+
+
+def _parallel(task, items, dtype):
+    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
+    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
+    on worker threads (NumPy releases the GIL inside its loops)."""
+    items = list(items)
+    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
+    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
+
+    def work(slot):
+        for item in runs[slot]:
+            task(slot, item)
+
+    if k == 1:
+        work(0)
+        return
+    executor = _EXECUTORS.get(k)
+    if executor is None:
+        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
+    futures = [executor.submit(work, slot) for slot in range(1, k)]
+    try:
+        work(0)
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
+def _split(fn, n, dtype, *arrays):
+    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
+    thread when the arrays are large, else one call."""
+    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
+    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
+    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
+    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
 
 
 def clear_workspace():
@@ -146,11 +219,12 @@ def forward(x, w, b=None):
     wt = _weights(w)
     y = np.empty((n, 1) + (2, 2), x.dtype)
     step = _step(n, x.itemsize)
-    xw = _padded("xw", (n, step, 10), x.dtype)
-    acc = _buffer("acc", (n, step, 6), x.dtype)
-    tmp = _buffer("tmp", (n, step, 6), x.dtype)
-    for c0 in range(0, 1, step):
+
+    def block(slot, c0):
         c = slice(c0, c0 + step)
+        xw = _padded(("xw", slot), (n, step, 10), x.dtype)
+        acc = _buffer(("acc", slot), (n, step, 6), x.dtype)
+        tmp = _buffer(("tmp", slot), (n, step, 6), x.dtype)
         xw[:, :, :9].reshape((n, step) + (3, 3))[:, :, :3, :3] = x[:, c]
         wc = wt[c]
         np.multiply(xw[:, :, 0:6], wc[:, 0, None], out=acc)  # tap 0
@@ -161,9 +235,10 @@ def forward(x, w, b=None):
         np.multiply(xw[:, :, 4:10], wc[:, 3, None], out=tmp)  # tap 3
         acc += tmp
         y[:, c] = acc.reshape((n, step) + (2, 3))[:, :, :, :2]
-    _keep("xw", xw)
-    _keep("acc", acc)
-    _keep("tmp", tmp)
+        for tag, buf in (("xw", xw), ("acc", acc), ("tmp", tmp)):
+            _keep((tag, slot), buf)
+
+    _parallel(block, range(0, 1, step), x.dtype)
     return y
 
 
@@ -184,13 +259,14 @@ def backward(dy, x, w):
     dx = np.empty(x.shape, x.dtype)
     dwt = np.empty((1, 4), x.dtype)
     step = _step(n, x.itemsize)
-    xw = _padded("xw", (n, step, 10), x.dtype)
-    dyw = _padded("dyw", (n, step, 6), x.dtype)
-    dyp = _padded("dyp", (n, step, 17), x.dtype)
-    acc = _buffer("dacc", (n, step, 12), x.dtype)
-    tmp = _buffer("dtmp", (n, step, 12), x.dtype)
-    for c0 in range(0, 1, step):
+
+    def block(slot, c0):
         c = slice(c0, c0 + step)
+        xw = _padded(("xw", slot), (n, step, 10), x.dtype)
+        dyw = _padded(("dyw", slot), (n, step, 6), x.dtype)
+        dyp = _padded(("dyp", slot), (n, step, 17), x.dtype)
+        acc = _buffer(("dacc", slot), (n, step, 12), x.dtype)
+        tmp = _buffer(("dtmp", slot), (n, step, 12), x.dtype)
         # dE/dw: dy (zero at the wide layout's extra columns) against each tap's run of x
         xw[:, :, :9].reshape((n, step) + (3, 3))[:, :, :3, :3] = x[:, c]
         dyw.reshape((n, step) + (2, 3))[:, :, :, :2] = dy[:, c]
@@ -209,8 +285,10 @@ def backward(dy, x, w):
         np.multiply(dyp[:, :, 0:12], wc[:, 3, None], out=tmp)  # tap 3
         acc += tmp
         dx[:, c] = acc.reshape((n, step) + (3, 4))[:, :, :, :3]
-    for tag, buf in (("xw", xw), ("dyw", dyw), ("dyp", dyp), ("dacc", acc), ("dtmp", tmp)):
-        _keep(tag, buf)
+        for tag, buf in (("xw", xw), ("dyw", dyw), ("dyp", dyp), ("dacc", acc), ("dtmp", tmp)):
+            _keep((tag, slot), buf)
+
+    _parallel(block, range(0, 1, step), x.dtype)
     dw = dwt.reshape((1, 1, 2, 2))
     db = None
     return dx, dw, db

@@ -1,6 +1,7 @@
 """Code generation: fast, standalone NumPy kernels read off a layer's index map.
 
-``generate_numpy(layer)`` returns the source of a module that imports only NumPy and defines
+``generate_numpy(layer)`` returns the source of a module that needs only NumPy (and the
+standard library, for its worker threads) and defines
 
 * conv / conv_transpose: ``forward(x, w, b=None) -> y`` and ``backward(dy, x, w) -> (dx, dw,
   db)``;
@@ -1364,7 +1365,7 @@ def register(sub) -> None:
         help="write a standalone NumPy module (forward/backward) for a layer",
         description="Generate a standalone NumPy module with forward() and backward() for the "
         "layer: vectorized kernels read off the index map, the derived formulas in its "
-        "docstring. It imports only NumPy.",
+        "docstring. It needs only NumPy (and the standard library).",
     )
     add_layer_options(p)
     p.add_argument("-o", "--output", default=None, help="output file (default: stdout)")

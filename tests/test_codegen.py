@@ -485,6 +485,100 @@ def test_any_batch_size(n, rng):
         assert y.dtype == dx.dtype == np.float32
 
 
+# ---------------------------------------------------------------------- threads
+THREADED = [
+    symconv.conv((9, 8), 3, in_channels=3, out_channels=4, padding=1, bias=True),
+    symconv.conv((7, 6), 3, in_channels=2, out_channels=3, stride=2, padding=1, bias=True),
+    symconv.conv((12, 12), 5, in_channels=1, out_channels=4, bias=True),  # col2im scatter
+    symconv.conv((8, 8), 3, in_channels=4, out_channels=6, groups=2, padding=1),
+    symconv.conv((9, 9), 3, in_channels=2, out_channels=2, dilation=2, padding=2),
+    symconv.conv_transpose((4, 4), 4, in_channels=2, out_channels=3, stride=2, padding=1),
+    symconv.conv((8, 8), 3, in_channels=4, out_channels=4, groups=4, padding=1),  # depthwise
+    symconv.conv((9, 9), 3, in_channels=4, out_channels=4, groups=4, stride=2, padding=1),
+    symconv.max_pool((8, 8), 3, stride=2, padding=1, channels=4),
+    symconv.max_pool((8, 8), 2, stride=1, channels=3, ties="split"),
+    symconv.avg_pool(
+        (7, 7), 3, stride=2, padding=1, channels=3, ceil_mode=True, count_include_pad=False
+    ),
+]
+
+
+def _threaded_run(module, spec, arrays, threads):
+    """run() with ``threads`` workers and every step split (tiny thresholds and blocks)."""
+    saved = {
+        k: getattr(module, k)
+        for k in ("THREADS", "PARALLEL_BYTES", "BLOCK_BYTES")
+        if hasattr(module, k)
+    }
+    try:
+        module.THREADS = threads
+        module.PARALLEL_BYTES = 0
+        if "BLOCK_BYTES" in saved:
+            module.BLOCK_BYTES = 1  # one channel (or group) per block
+        module.clear_workspace()
+        return run(module, spec, *arrays)
+    finally:
+        for k, v in saved.items():
+            setattr(module, k, v)
+
+
+@pytest.mark.parametrize("layer", THREADED, ids=lambda l: repr(l.spec).split(" ->")[0])
+def test_threads_split_the_work_without_changing_a_bit(layer, rng):
+    """With every step split over 1, 2 or 3 threads the results are bit-identical (each slice
+    is computed the same way whoever runs it) and agree with reference.py; ties included."""
+    spec = layer.spec
+    module = module_for(layer)
+    x, w, b, dy = inputs(spec, 5, rng)
+    if spec.kind == "max_pool":
+        x = np.round(x)  # many ties
+    expected = run_reference(spec, x, w, b, dy)
+    module._EXECUTORS.clear()
+    results = [_threaded_run(module, spec, (x, w, b, dy), k) for k in (1, 2, 3)]
+    assert sorted(module._EXECUTORS) == [2, 3]  # the work did go to worker threads
+    for result in results[1:]:
+        for ours, theirs in zip(result, results[0]):
+            assert (ours is None and theirs is None) or np.array_equal(ours, theirs)
+    for name, ours, theirs in zip(("y", "dx", "dw", "db"), results[0], expected):
+        assert_close(ours, theirs, 1e-12, name)
+
+
+def test_thread_count_setting_is_checked(monkeypatch, rng):
+    layer = symconv.max_pool((8, 8), 2, stride=2, channels=2)
+    module = module_for(layer)
+    x = rng.standard_normal((2,) + layer.spec.x_shape)
+    monkeypatch.setattr(module, "THREADS", None)
+    monkeypatch.setenv("SYMCONV_THREADS", "2")
+    assert module._thread_count() == 2
+    monkeypatch.setenv("SYMCONV_THREADS", "")
+    assert module._thread_count() >= 1
+    for bad in ("zero", "0", "-1"):
+        monkeypatch.setenv("SYMCONV_THREADS", bad)
+        with pytest.raises(ValueError, match=f"SYMCONV_THREADS.*positive integer, got '{bad}'"):
+            module.forward(x)
+    monkeypatch.setattr(module, "THREADS", 0)
+    with pytest.raises(ValueError, match="THREADS .*got 0"):
+        module.forward(x)
+
+
+def test_errors_in_a_worker_reach_the_caller():
+    layer = symconv.max_pool((8, 8), 2, stride=2, channels=2)
+    module = module_for(layer)
+    seen = []
+
+    def task(slot, item):
+        seen.append(item)
+        if item == 3:
+            raise RuntimeError("item 3 failed")
+
+    module.THREADS = 2
+    try:
+        with pytest.raises(RuntimeError, match="item 3 failed"):
+            module._parallel(task, range(4), np.dtype(np.float64))
+    finally:
+        module.THREADS = None
+    assert sorted(seen) == [0, 1, 2, 3]
+
+
 # ---------------------------------------------------------------------- strategies and text
 @pytest.mark.parametrize(
     "layer, name",
@@ -507,7 +601,7 @@ def test_strategy_is_chosen_per_spec_and_named(layer, name):
     assert f'STRATEGY = "{name}"' in source
     assert "Strategy: " in source
     # grouped layers work on blocks of groups (depthwise: of channels); the others have no loop
-    assert ("for g0 in range(" in source or "for c0 in range(" in source) == (
+    assert ("for g0 in range(" in source or "_parallel(block, range(0, " in source) == (
         layer.spec.groups > 1
     )
 
@@ -534,15 +628,27 @@ def test_header_docstring_and_imports():
         for node in ast.walk(ast.parse(source))
         if isinstance(node, (ast.Import, ast.ImportFrom))
     ]
-    assert [ast.unparse(node) for node in imports] == ["import numpy as np"]
+    assert [ast.unparse(node) for node in imports] == [
+        "import os",
+        "from concurrent.futures import ThreadPoolExecutor, wait",
+        "import numpy as np",
+    ]
 
 
 def test_no_python_loops_over_batch_or_positions():
     source = generate_numpy(symconv.conv((9, 9), 3, in_channels=2, out_channels=3, padding=1))
-    loops = [
-        node for node in ast.walk(ast.parse(source)) if isinstance(node, (ast.For, ast.While))
-    ]
-    assert loops == []
+    tree = ast.parse(source)
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    for name in ("forward", "backward", "_x_columns"):
+        loops = [
+            node
+            for node in ast.walk(functions[name])
+            if isinstance(node, (ast.For, ast.While, ast.comprehension))
+        ]
+        assert loops == [], name
+    # the thread helper loops over one worker's slices and over the workers' futures
+    loops = [n for n in ast.walk(functions["_parallel"]) if isinstance(n, ast.For)]
+    assert sorted(ast.unparse(n.iter) for n in loops) == ["futures", "runs[slot]"]
     # the taps are one strided window view whose offsets and steps come from the index map
     assert "_window(xp, (0, 0), (1, 1), (1, 1), (3, 3), (9, 9))" in source
 
