@@ -168,6 +168,93 @@ def print_breakdown(layer, module, arrays, top: int = 8) -> None:
                 print(f"    {t:7.2f} ms {100 * t / total:5.1f}%  {text[:110]}")
 
 
+def gemm_floor(spec, n, dtype, repeat: int = 5) -> float:
+    """Seconds of the three GEMMs alone (forward, dE/dw, dE/dx) that the generated module runs
+    for a groups=1 conv, on operands of the same shapes and layouts but without any gather: no
+    im2col-plus-GEMM kernel can be faster than this on this machine (the dE/dx GEMM is sized
+    for stride 1)."""
+    rng = np.random.default_rng(1)
+    cout, cin = spec.out_channels, spec.in_channels
+    taps = math.prod(spec.kernel_size)
+    l_out, l_in = math.prod(spec.output_size), math.prod(spec.input_size)
+    w = rng.standard_normal((cout, cin * taps)).astype(dtype)
+    wt = rng.standard_normal((cin, cout * taps)).astype(dtype)
+    cols = rng.standard_normal((n, cin * taps, l_out)).astype(dtype)
+    dy = rng.standard_normal((n, cout, l_out)).astype(dtype)
+    dycols = rng.standard_normal((n, cout * taps, l_in)).astype(dtype)
+    y = np.empty((n, cout, l_out), dtype)
+    dx = np.empty((n, cin, l_in), dtype)
+
+    def gemms():
+        np.matmul(w, cols, out=y)
+        np.matmul(dy, cols.transpose(0, 2, 1)).sum(axis=0)
+        np.matmul(wt, dycols, out=dx)
+
+    gemms()
+    return min(_timed(gemms, SETTLE) for _ in range(repeat))
+
+
+def copy_bandwidth(repeat: int = 5) -> tuple:
+    """GB/s (bytes read + written) of a 64 MiB copy on one thread and split over two."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    a = np.ones(1 << 23)
+    b = np.empty_like(a)
+    half = a.size // 2
+    with ThreadPoolExecutor(1) as pool:
+
+        def two():
+            done = pool.submit(np.copyto, b[:half], a[:half])
+            np.copyto(b[half:], a[half:])
+            done.result()
+
+        rates = []
+        for fn in (lambda: np.copyto(b, a), two):
+            fn()
+            rates.append(2 * a.nbytes / min(_timed(fn, SETTLE) for _ in range(repeat)) / 1e9)
+    return tuple(rates)
+
+
+def print_ceilings(largest, peak, times, dtypes) -> None:
+    """What this machine allows: the GEMM-only time of the largest conv against sgemm, the
+    copy bandwidth that bounds its gathers, and the 1x1 conv's GEMM-only time against torch."""
+    entry, layer, module = largest
+    spec, n = layer.spec, entry[2]
+    print("ceilings (measured in this run)")
+    if np.float32 in dtypes:
+        t = gemm_floor(spec, n, np.float32)
+        rate = flops(spec, n) / t / 1e9
+        print(
+            f"  {entry[0]}, float32: its three GEMMs alone take {1e3 * t:.2f} ms = "
+            f"{rate:.1f} GFLOP/s = {100 * rate / peak:.0f}% of sgemm (the upper bound of the "
+            "%sgemm column)"
+        )
+    if np.float32 in dtypes and module.STRATEGY == "im2col GEMM":
+        one, two = copy_bandwidth()
+        taps = math.prod(spec.kernel_size)
+        col_bytes = (
+            4
+            * n
+            * taps
+            * (
+                spec.in_channels * math.prod(spec.output_size)
+                + spec.out_channels * math.prod(spec.input_size)
+            )
+        )
+        print(
+            f"  its two im2col gathers write {col_bytes / 2**20:.0f} MiB of columns; memory "
+            f"copies run at {one:.1f} GB/s on one thread, {two:.1f} GB/s on two: at least "
+            f"{1e3 * 2 * col_bytes / two / 1e9:.1f} ms of copying on top of the GEMMs"
+        )
+    for name, (ours, theirs, layer_, n_) in sorted(times.items()):
+        if "1x1" in name[0] and name[1] == "float64" and theirs:
+            t = gemm_floor(layer_.spec, n_, np.float64)
+            print(
+                f"  {name[0]}, float64: its three GEMMs alone take {1e3 * t:.2f} ms, torch the "
+                f"whole layer {1e3 * theirs:.2f} ms: ratio floor {t / theirs:.2f}"
+            )
+
+
 def build(entry):
     """(layer, generated module) of a suite entry."""
     name, kind, n, c, size, params = entry
@@ -299,6 +386,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--breakdown", action="store_true", help="always print the largest conv's breakdown"
     )
+    parser.add_argument(
+        "--no-ceilings", action="store_true", help="skip the GEMM-only and bandwidth figures"
+    )
     args = parser.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 9)
     threads = numpy_threads()
@@ -322,6 +412,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     built = [(entry, *build(entry)) for entry in suite]
     summary = {}
+    times = {}
     header = (
         f"{'shape':30s} {'dtype':8s} {'strategy':22s} {'symconv ms':>10s} {'torch ms':>9s} "
         f"{'ratio':>6s} {'GFLOP/s':>8s} {'%sgemm':>7s} {'max rel diff':>12s}"
@@ -355,6 +446,7 @@ def main(argv=None) -> int:
             gflops = fl / a / 1e9 if fl else None
             diff = check_agreement(module, spec, arrays, dtype)
             ratio = a / b if b else None
+            times[(entry[0], np.dtype(dtype).name)] = (a, b, layer, n)
             if ratio:
                 ratios.append(ratio)
             if entry is largest[0] and dtype == np.float32:
@@ -376,6 +468,9 @@ def main(argv=None) -> int:
             gm = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
             summary[np.dtype(dtype).name] = gm
             print(f"{'geometric mean ratio (' + np.dtype(dtype).name + ')':62s} {gm:6.2f}")
+        print()
+    if largest is not None and not args.no_ceilings:
+        print_ceilings(largest, peak, times, dtypes)
         print()
     print("summary")
     targets = {"float32": 1.2, "float64": 0.7}

@@ -221,18 +221,17 @@ def backward(dy, x, w):
     xb = xg
     dyb = dyg
     dxb = dx
-    # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
-
-    cols = xb.reshape(n, 1, 256, 196)
-    dyp = dyb.reshape(n, 1, 256, 196)
-    part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-
-    dwp = part.reshape(1, 256, 256, 1)
 
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
     # phase 0: input grid (14, 14), taps (0,)
     cols = dyb.reshape(n, 1, 256, 196)
     np.matmul(wt0, cols, out=dxb.reshape(n, 1, 256, 196))
+    # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
+    cols = xb.reshape(n, 1, 256, 196)
+    dyp = dyb.reshape(n, 1, 256, 196)
+    part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+
+    dwp = part.reshape(1, 256, 256, 1)
     dx = dx.reshape((n, 256) + (14, 14))
     dw = dwp.reshape((256, 256, 1, 1))
     db = dy.sum(axis=(0,) + (2, 3))
