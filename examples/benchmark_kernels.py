@@ -25,6 +25,7 @@ import platform
 import sys
 import time
 import types
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -107,12 +108,22 @@ def numpy_threads() -> int:
         return os.cpu_count() or 1
 
 
-def sgemm_gflops(repeat: int = 7) -> float:
+SGEMM_FLOP = 2 * 2048**3
+
+
+def sgemm_call():
+    """One 2048 x 2048 float32 matmul (the throughput reference), ready to time."""
     a = np.random.default_rng(0).standard_normal((2048, 2048)).astype(np.float32)
     b = a.T.copy()
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeat))
-    return 2 * 2048**3 / best / 1e9
+    out = np.empty_like(a)
+    call = lambda: np.matmul(a, b, out=out)  # noqa: E731
+    call()
+    return call
+
+
+def sgemm_gflops(repeat: int = 7) -> float:
+    call = sgemm_call()
+    return SGEMM_FLOP / min(_timed(call) for _ in range(repeat)) / 1e9
 
 
 def _timed(fn, settle: float = 0.0) -> float:
@@ -168,11 +179,10 @@ def print_breakdown(layer, module, arrays, top: int = 8) -> None:
                 print(f"    {t:7.2f} ms {100 * t / total:5.1f}%  {text[:110]}")
 
 
-def gemm_floor(spec, n, dtype, repeat: int = 5) -> float:
-    """Seconds of the three GEMMs alone (forward, dE/dw, dE/dx) that the generated module runs
-    for a groups=1 conv, on operands of the same shapes and layouts but without any gather: no
-    im2col-plus-GEMM kernel can be faster than this on this machine (the dE/dx GEMM is sized
-    for stride 1)."""
+def gemm_call(spec, n, dtype):
+    """The three GEMMs alone (forward, dE/dw, dE/dx) that the generated module runs for a
+    groups=1 conv, on operands of the same shapes and layouts but without any gather, ready to
+    time: no im2col-plus-GEMM kernel can be faster (the dE/dx GEMM is sized for stride 1)."""
     rng = np.random.default_rng(1)
     cout, cin = spec.out_channels, spec.in_channels
     taps = math.prod(spec.kernel_size)
@@ -191,67 +201,67 @@ def gemm_floor(spec, n, dtype, repeat: int = 5) -> float:
         np.matmul(wt, dycols, out=dx)
 
     gemms()
-    return min(_timed(gemms, SETTLE) for _ in range(repeat))
+    return gemms
 
 
-def copy_bandwidth(repeat: int = 5) -> tuple:
-    """GB/s (bytes read + written) of a 64 MiB copy on one thread and split over two."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    a = np.ones(1 << 23)
-    b = np.empty_like(a)
-    half = a.size // 2
-    with ThreadPoolExecutor(1) as pool:
-
-        def two():
-            done = pool.submit(np.copyto, b[:half], a[:half])
-            np.copyto(b[half:], a[half:])
-            done.result()
-
-        rates = []
-        for fn in (lambda: np.copyto(b, a), two):
-            fn()
-            rates.append(2 * a.nbytes / min(_timed(fn, SETTLE) for _ in range(repeat)) / 1e9)
-    return tuple(rates)
+def column_bytes(spec, n, itemsize=4) -> int:
+    """Bytes of the two im2col column buffers (x for forward and dE/dw, dE/dy for dE/dx)."""
+    per_sample = spec.in_channels * math.prod(spec.output_size)
+    per_sample += spec.out_channels * math.prod(spec.input_size)
+    return itemsize * n * math.prod(spec.kernel_size) * per_sample
 
 
-def print_ceilings(largest, peak, times, dtypes) -> None:
-    """What this machine allows: the GEMM-only time of the largest conv against sgemm, the
-    copy bandwidth that bounds its gathers, and the 1x1 conv's GEMM-only time against torch."""
-    entry, layer, module = largest
-    spec, n = layer.spec, entry[2]
-    print("ceilings (measured in this run)")
-    if np.float32 in dtypes:
-        t = gemm_floor(spec, n, np.float32)
-        rate = flops(spec, n) / t / 1e9
-        print(
-            f"  {entry[0]}, float32: its three GEMMs alone take {1e3 * t:.2f} ms = "
-            f"{rate:.1f} GFLOP/s = {100 * rate / peak:.0f}% of sgemm (the upper bound of the "
-            "%sgemm column)"
-        )
-    if np.float32 in dtypes and module.STRATEGY == "im2col GEMM":
-        one, two = copy_bandwidth()
-        taps = math.prod(spec.kernel_size)
-        col_bytes = (
-            4
-            * n
-            * taps
-            * (
-                spec.in_channels * math.prod(spec.output_size)
-                + spec.out_channels * math.prod(spec.input_size)
-            )
-        )
-        print(
-            f"  its two im2col gathers write {col_bytes / 2**20:.0f} MiB of columns; memory "
-            f"copies run at {one:.1f} GB/s on one thread, {two:.1f} GB/s on two: at least "
-            f"{1e3 * 2 * col_bytes / two / 1e9:.1f} ms of copying on top of the GEMMs"
-        )
-    for name, (ours, theirs, layer_, n_) in sorted(times.items()):
-        if "1x1" in name[0] and name[1] == "float64" and theirs:
-            t = gemm_floor(layer_.spec, n_, np.float64)
+def fill_call(nbytes: int, pool):
+    """Writing ``nbytes`` of memory once, split over two threads, ready to time: the least any
+    gather producing that many bytes of columns needs."""
+    buf = np.zeros(nbytes // 4, np.float32)
+    half = buf.size // 2
+
+    def fill():
+        done = pool.submit(buf[:half].fill, 1.0)
+        buf[half:].fill(1.0)
+        done.result()
+
+    fill()
+    return fill
+
+
+def print_ceilings(times) -> None:
+    """What this machine allows, from the figures timed alongside the rows: the largest conv's
+    GEMMs alone against sgemm, the time merely writing its columns takes, torch's own rate on
+    that layer, and the 1x1 conv's GEMMs alone against torch's whole layer."""
+    print("ceilings (timed alongside the rows above)")
+    for (name, dtype), row in times.items():
+        extra = row["extra"]
+        if "gemms" not in extra:
+            continue
+        fl = row["flops"]
+        if "sgemm" in extra:
+            peak = SGEMM_FLOP / extra["sgemm"] / 1e9
+            rate = fl / extra["gemms"] / 1e9
             print(
-                f"  {name[0]}, float64: its three GEMMs alone take {1e3 * t:.2f} ms, torch the "
-                f"whole layer {1e3 * theirs:.2f} ms: ratio floor {t / theirs:.2f}"
+                f"  {name}, {dtype}: its three GEMMs alone take {1e3 * extra['gemms']:.2f} ms = "
+                f"{rate:.1f} GFLOP/s = {100 * rate / peak:.0f}% of sgemm"
+            )
+            if "fill" in extra:
+                best = fl / (extra["gemms"] + extra["fill"]) / 1e9
+                print(
+                    f"  its two im2col gathers write {row['col_bytes'] / 2**20:.0f} MiB of "
+                    f"columns; merely writing that much memory takes {1e3 * extra['fill']:.1f} ms "
+                    f"here, so im2col + GEMM tops out at {best:.1f} GFLOP/s = "
+                    f"{100 * best / peak:.0f}% of sgemm"
+                )
+            if row["torch"]:
+                rate = fl / row["torch"] / 1e9
+                print(
+                    f"  torch on the same layer: {rate:.1f} GFLOP/s = {100 * rate / peak:.0f}% of "
+                    "sgemm"
+                )
+        elif row["torch"]:
+            print(
+                f"  {name}, {dtype}: its three GEMMs alone take {1e3 * extra['gemms']:.2f} ms, "
+                f"torch the whole layer {1e3 * row['torch']:.2f} ms: that row's ratio cannot go "
+                f"below {extra['gemms'] / row['torch']:.2f}"
             )
 
 
@@ -424,6 +434,7 @@ def main(argv=None) -> int:
         key=lambda e: flops(e[1].spec, e[0][2]),
         default=None,
     )
+    pool = ThreadPoolExecutor(1)
     for dtype in dtypes:
         ratios = []
         for entry, layer, module in built:
@@ -435,32 +446,53 @@ def main(argv=None) -> int:
             ours()
             if theirs is not None:
                 theirs()
+            # figures timed alongside the row (this shared machine's throughput drifts by
+            # 20-30% over a run): for the largest conv the sgemm reference, its GEMMs alone and
+            # a plain write of its columns; for the 1x1 conv in float64 its GEMMs alone
+            extras = {}
+            if entry is largest[0] and dtype == np.float32:
+                extras["sgemm"] = sgemm_call()
+                if not args.no_ceilings:
+                    extras["gemms"] = gemm_call(spec, n, dtype)
+                    if module.STRATEGY == "im2col GEMM":
+                        extras["fill"] = fill_call(column_bytes(spec, n), pool)
+            if "1x1" in entry[0] and dtype == np.float64 and not args.no_ceilings:
+                extras["gemms"] = gemm_call(spec, n, dtype)
             t_ours, t_theirs = [], []
+            t_extra = {key: [] for key in extras}
             for _ in range(repeat):
                 t_ours.append(_timed(ours, SETTLE))
                 if theirs is not None:
                     t_theirs.append(_timed(theirs, SETTLE))
+                for key, call in extras.items():
+                    t_extra[key].append(_timed(call, SETTLE))
+            extra = {key: min(v) for key, v in t_extra.items()}
+            row_peak = SGEMM_FLOP / extra["sgemm"] / 1e9 if "sgemm" in extra else peak
             a = min(t_ours)
             b = min(t_theirs) if t_theirs else None
             fl = flops(spec, n)
             gflops = fl / a / 1e9 if fl else None
             diff = check_agreement(module, spec, arrays, dtype)
             ratio = a / b if b else None
-            times[(entry[0], np.dtype(dtype).name)] = (a, b, layer, n)
+            times[(entry[0], np.dtype(dtype).name)] = dict(
+                ours=a, torch=b, flops=fl, extra=extra, col_bytes=column_bytes(spec, n)
+            )
             if ratio:
                 ratios.append(ratio)
             if entry is largest[0] and dtype == np.float32:
-                summary["largest"] = (entry[0], gflops, gflops / peak)
+                summary["largest"] = (entry[0], gflops, gflops / row_peak, row_peak)
             print(
                 f"{entry[0]:30s} {np.dtype(dtype).name:8s} {module.STRATEGY:22s} {a * 1e3:10.2f} "
                 + (f"{b * 1e3:9.2f} {ratio:6.2f} " if b else f"{'-':>9s} {'-':>6s} ")
                 + (
-                    f"{gflops:8.1f} {100 * gflops / peak:6.1f}% "
+                    f"{gflops:8.1f} {100 * gflops / row_peak:6.1f}% "
                     if gflops
                     else f"{'-':>8s} {'-':>7s} "
                 )
                 + (f"{diff:12.1e}" if diff is not None else f"{'-':>12s}")
             )
+            if "sgemm" in extra:
+                print(f"{'':30s} (sgemm timed alongside this row: {row_peak:.1f} GFLOP/s)")
             if args.profile:
                 profile(module, spec, arrays)
             module.clear_workspace()
@@ -469,8 +501,9 @@ def main(argv=None) -> int:
             summary[np.dtype(dtype).name] = gm
             print(f"{'geometric mean ratio (' + np.dtype(dtype).name + ')':62s} {gm:6.2f}")
         print()
+    pool.shutdown()
     if largest is not None and not args.no_ceilings:
-        print_ceilings(largest, peak, times, dtypes)
+        print_ceilings(times)
         print()
     print("summary")
     targets = {"float32": 1.2, "float64": 0.7}
@@ -482,7 +515,7 @@ def main(argv=None) -> int:
                 f"  {name}: geometric mean symconv/torch {gm:.2f} (target <= {target}: {verdict})"
             )
     if "largest" in summary:
-        shape, gflops, frac = summary["largest"]
+        shape, gflops, frac, _ = summary["largest"]
         verdict = "met" if frac >= 0.7 else "missed"
         print(
             f"  largest conv ({shape}, float32): {gflops:.1f} GFLOP/s = {100 * frac:.0f}% of "

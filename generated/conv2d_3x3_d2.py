@@ -207,17 +207,8 @@ def _x_columns(xg, reuse):
     kept = _WORKSPACE.pop("xcols", None)
     if kept is not None and (kept[0].shape != shape or kept[0].dtype != xg.dtype):
         kept = None
-    if reuse and kept is not None:
-        same = []
-        _split(
-            lambda a, b: same.append(np.array_equal(a, b)),
-            n,
-            xg.dtype,
-            kept[0][:, :, :, 2:34, 2:34],
-            xg,
-        )
-        if all(same):
-            return kept
+    if reuse and kept is not None and _same(kept[0][:, :, :, 2:34, 2:34], xg):
+        return kept
     xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
     cols1 = kept[1] if kept is not None else np.empty((n, 1, 288, 1024), xg.dtype)
 
@@ -232,6 +223,14 @@ def _x_columns(xg, reuse):
 
     _split(fill, n, xg.dtype, xg, xp, cols1)
     return (xp, cols1)
+
+
+def _same(a, b):
+    """Whether a equals b everywhere (compared sample by sample, on the worker threads)."""
+    same = []
+    samples = range(len(a)) if a.nbytes >= PARALLEL_BYTES else [slice(None)]
+    _parallel(lambda slot, i: same.append(np.array_equal(a[i], b[i])), samples, a.dtype)
+    return all(same)
 
 
 def _keep_columns(entry):
