@@ -179,29 +179,41 @@ def print_breakdown(layer, module, arrays, top: int = 8) -> None:
                 print(f"    {t:7.2f} ms {100 * t / total:5.1f}%  {text[:110]}")
 
 
-def gemm_call(spec, n, dtype):
+def gemm_call(spec, n, dtype, scatter=False):
     """The three GEMMs alone (forward, dE/dw, dE/dx) that the generated module runs for a
-    groups=1 conv, on operands of the same shapes and layouts but without any gather, ready to
-    time: no im2col-plus-GEMM kernel can be faster (the dE/dx GEMM is sized for stride 1)."""
+    groups=1 conv, on operands of the same shapes and layouts but without any gather or scatter,
+    ready to time: no im2col-plus-GEMM kernel can be faster. The dE/dx GEMM is W^T times the
+    gathered dE/dy (sized for stride 1), or with ``scatter`` the col2im form W'^T dE/dy whose
+    product is scattered back; the generated module picks one of the two per spec."""
     rng = np.random.default_rng(1)
     cout, cin = spec.out_channels, spec.in_channels
     taps = math.prod(spec.kernel_size)
     l_out, l_in = math.prod(spec.output_size), math.prod(spec.input_size)
     w = rng.standard_normal((cout, cin * taps)).astype(dtype)
-    wt = rng.standard_normal((cin, cout * taps)).astype(dtype)
     cols = rng.standard_normal((n, cin * taps, l_out)).astype(dtype)
     dy = rng.standard_normal((n, cout, l_out)).astype(dtype)
-    dycols = rng.standard_normal((n, cout * taps, l_in)).astype(dtype)
     y = np.empty((n, cout, l_out), dtype)
-    dx = np.empty((n, cin, l_in), dtype)
+    if scatter:
+        wt = rng.standard_normal((cin * taps, cout)).astype(dtype)
+        operand = dy
+        dx = np.empty((n, cin * taps, l_out), dtype)
+    else:
+        wt = rng.standard_normal((cin, cout * taps)).astype(dtype)
+        operand = rng.standard_normal((n, cout * taps, l_in)).astype(dtype)
+        dx = np.empty((n, cin, l_in), dtype)
 
     def gemms():
         np.matmul(w, cols, out=y)
         np.matmul(dy, cols.transpose(0, 2, 1)).sum(axis=0)
-        np.matmul(wt, dycols, out=dx)
+        np.matmul(wt, operand, out=dx)
 
     gemms()
     return gemms
+
+
+def _gemms(extra) -> float:
+    """The faster of the two timed GEMM sets (gathered or scattered dE/dx)."""
+    return min(extra[key] for key in ("gemms", "gemms_scatter") if key in extra)
 
 
 def column_bytes(spec, n, itemsize=4) -> int:
@@ -229,7 +241,7 @@ def fill_call(nbytes: int, pool):
 def print_ceilings(times) -> None:
     """What this machine allows, from the figures timed alongside the rows: the largest conv's
     GEMMs alone against sgemm, the time merely writing its columns takes, torch's own rate on
-    that layer, and the 1x1 conv's GEMMs alone against torch's whole layer."""
+    that layer, and in float64 every dense conv's GEMMs alone against torch's whole layer."""
     print("ceilings (timed alongside the rows above)")
     for (name, dtype), row in times.items():
         extra = row["extra"]
@@ -238,13 +250,13 @@ def print_ceilings(times) -> None:
         fl = row["flops"]
         if "sgemm" in extra:
             peak = SGEMM_FLOP / extra["sgemm"] / 1e9
-            rate = fl / extra["gemms"] / 1e9
+            rate = fl / _gemms(extra) / 1e9
             print(
-                f"  {name}, {dtype}: its three GEMMs alone take {1e3 * extra['gemms']:.2f} ms = "
+                f"  {name}, {dtype}: its three GEMMs alone take {1e3 * _gemms(extra):.2f} ms = "
                 f"{rate:.1f} GFLOP/s = {100 * rate / peak:.0f}% of sgemm"
             )
             if "fill" in extra:
-                best = fl / (extra["gemms"] + extra["fill"]) / 1e9
+                best = fl / (_gemms(extra) + extra["fill"]) / 1e9
                 print(
                     f"  its two im2col gathers write {row['col_bytes'] / 2**20:.0f} MiB of "
                     f"columns; merely writing that much memory takes {1e3 * extra['fill']:.1f} ms "
@@ -257,12 +269,36 @@ def print_ceilings(times) -> None:
                     f"  torch on the same layer: {rate:.1f} GFLOP/s = {100 * rate / peak:.0f}% of "
                     "sgemm"
                 )
-        elif row["torch"]:
-            print(
-                f"  {name}, {dtype}: its three GEMMs alone take {1e3 * extra['gemms']:.2f} ms, "
-                f"torch the whole layer {1e3 * row['torch']:.2f} ms: that row's ratio cannot go "
-                f"below {extra['gemms'] / row['torch']:.2f}"
-            )
+    floors = {
+        name: _gemms(row["extra"]) / row["torch"]
+        for (name, dtype), row in times.items()
+        if dtype == "float64" and "gemms" in row["extra"] and row["torch"]
+    }
+    if not floors:
+        return
+    print("  float64, each dense conv's three GEMMs alone against torch's whole layer (the least")
+    print("  that row's ratio can be while its GEMMs run through NumPy's BLAS):")
+    for name, floor in floors.items():
+        ours = times[(name, "float64")]["ours"] / times[(name, "float64")]["torch"]
+        print(f"    {name:30s} GEMMs alone {floor:5.2f}  (measured {ours:.2f})")
+    ratios = {
+        name: row["ours"] / row["torch"]
+        for (name, dtype), row in times.items()
+        if dtype == "float64" and row["torch"]
+    }
+    others = [name for name in ratios if name not in floors]
+    bound = math.prod(floors.values()) * math.prod(ratios[name] for name in others)
+    gm = bound ** (1 / len(ratios))
+    print(
+        f"  with those rows at their GEMM-only floors and the other rows as measured, the "
+        f"float64 geometric mean would be {gm:.2f}"
+    )
+    if others and gm > 0.7:
+        need = (0.7 ** len(ratios) / math.prod(floors.values())) ** (1 / len(others))
+        print(
+            f"  (reaching 0.7 would take the other rows ({', '.join(others)}) to "
+            f"{need:.2f} each)"
+        )
 
 
 def build(entry):
@@ -448,16 +484,24 @@ def main(argv=None) -> int:
                 theirs()
             # figures timed alongside the row (this shared machine's throughput drifts by
             # 20-30% over a run): for the largest conv the sgemm reference, its GEMMs alone and
-            # a plain write of its columns; for the 1x1 conv in float64 its GEMMs alone
+            # a plain write of its columns; for every dense conv in float64 its GEMMs alone
             extras = {}
             if entry is largest[0] and dtype == np.float32:
                 extras["sgemm"] = sgemm_call()
                 if not args.no_ceilings:
                     extras["gemms"] = gemm_call(spec, n, dtype)
+                    extras["gemms_scatter"] = gemm_call(spec, n, dtype, scatter=True)
                     if module.STRATEGY == "im2col GEMM":
                         extras["fill"] = fill_call(column_bytes(spec, n), pool)
-            if "1x1" in entry[0] and dtype == np.float64 and not args.no_ceilings:
+            if (
+                dtype == np.float64
+                and spec.has_weight
+                and spec.groups == 1
+                and theirs is not None
+                and not args.no_ceilings
+            ):
                 extras["gemms"] = gemm_call(spec, n, dtype)
+                extras["gemms_scatter"] = gemm_call(spec, n, dtype, scatter=True)
             t_ours, t_theirs = [], []
             t_extra = {key: [] for key in extras}
             for _ in range(repeat):

@@ -1,0 +1,66 @@
+"""The kernel benchmark script runs end to end on one small shape, and its ceiling arithmetic
+holds on hand-made figures."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "benchmark_kernels.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("benchmark_kernels", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_one_shape_runs_and_agrees_with_torch(bench, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "SETTLE", 0.0)
+    assert bench.main(["--quick", "--repeat", "1", "--only", "5x5"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("32x3x32x32 5x5->16")]
+    assert [row.split()[2] for row in rows] == ["float32", "float64"]
+    assert "summary" in out and "largest conv (32x3x32x32 5x5->16, float32)" in out
+    if bench.torch is None:
+        assert "PyTorch is not installed" in out
+        assert all(row.split()[-1] == "-" for row in rows)
+        return
+    # the last column is the largest relative difference from torch's forward and gradients
+    diffs = [float(row.split()[-1]) for row in rows]
+    assert diffs[0] < 1e-4 and diffs[1] < 1e-12
+    assert re.search(r"float64: geometric mean symconv/torch \d+\.\d\d \(target <= 0\.7", out)
+    assert re.search(r"32x3x32x32 5x5->16 +GEMMs alone +\d+\.\d\d +\(measured \d+\.\d\d\)", out)
+
+
+def test_column_bytes_counts_both_gathers(bench):
+    import symconv
+
+    layer = symconv.conv((56, 56), 3, in_channels=64, out_channels=64, padding=1)
+    # x: 64 channels x 9 taps x 56*56 outputs; dE/dy: 64 x 9 x 56*56 inputs; 16 samples
+    assert bench.column_bytes(layer.spec, 16) == 4 * 16 * (64 * 9 * 3136 + 64 * 9 * 3136)
+
+
+def test_float64_floor_bound(bench, capsys):
+    times = {
+        ("a", "float64"): dict(ours=0.6, torch=1.0, flops=1.0, extra={"gemms": 0.5}),
+        ("b", "float64"): dict(
+            ours=0.9, torch=1.0, flops=1.0, extra={"gemms": 0.9, "gemms_scatter": 0.8}
+        ),
+        ("pool", "float64"): dict(ours=1.2, torch=1.0, flops=0.0, extra={}),
+    }
+    bench.print_ceilings(times)
+    out = capsys.readouterr().out
+    assert re.search(r"a +GEMMs alone +0\.50 +\(measured 0\.60\)", out)
+    assert re.search(r"b +GEMMs alone +0\.80 +\(measured 0\.90\)", out)  # the faster form
+    bound = (0.5 * 0.8 * 1.2) ** (1 / 3)
+    assert f"geometric mean would be {bound:.2f}" in out
+    need = 0.7**3 / (0.5 * 0.8)
+    assert f"to {need:.2f} each" in out
+    assert math.isclose(bound, 0.78, abs_tol=0.005)
