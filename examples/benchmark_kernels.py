@@ -165,13 +165,8 @@ def statement_times(source: str, function: str, namespace: dict, args: tuple, re
 
 def print_breakdown(layer, module, arrays, top: int = 8) -> None:
     """The most expensive statements of forward() and backward() of one shape."""
-    spec = layer.spec
-    source = generate_numpy(layer)
-    x = arrays[0]
-    calls = [("forward", (x, arrays[1], arrays[2]) if spec.has_weight else (x,))]
-    calls.append(("backward", (arrays[-1], x, arrays[1]) if spec.has_weight else (arrays[-1], x)))
-    for name, args in calls:
-        rows = statement_times(source, name, module.__dict__, args)
+    for name, args in zip(("forward", "backward"), call_args(layer.spec, arrays)):
+        rows = statement_times(module._source, name, module.__dict__, args)
         total = sum(t for _, t in rows)
         print(f"  {name}: {total:.1f} ms")
         for text, t in sorted(rows, key=lambda r: -r[1])[:top]:
@@ -238,6 +233,11 @@ def fill_call(nbytes: int, pool):
     return fill
 
 
+def geomean(values) -> float:
+    values = list(values)
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
 def print_ceilings(times) -> None:
     """What this machine allows, from the figures timed alongside the rows: the largest conv's
     GEMMs alone against sgemm, the time merely writing its columns takes, torch's own rate on
@@ -245,50 +245,47 @@ def print_ceilings(times) -> None:
     print("ceilings (timed alongside the rows above)")
     for (name, dtype), row in times.items():
         extra = row["extra"]
-        if "gemms" not in extra:
+        if "sgemm" not in extra or "gemms" not in extra:
             continue
-        fl = row["flops"]
-        if "sgemm" in extra:
-            peak = SGEMM_FLOP / extra["sgemm"] / 1e9
-            rate = fl / _gemms(extra) / 1e9
+        fl, gemms = row["flops"], _gemms(extra)
+        peak = SGEMM_FLOP / extra["sgemm"] / 1e9
+        rate = fl / gemms / 1e9
+        print(
+            f"  {name}, {dtype}: its three GEMMs alone take {1e3 * gemms:.2f} ms = "
+            f"{rate:.1f} GFLOP/s = {100 * rate / peak:.0f}% of sgemm"
+        )
+        if "fill" in extra:
+            best = fl / (gemms + extra["fill"]) / 1e9
             print(
-                f"  {name}, {dtype}: its three GEMMs alone take {1e3 * _gemms(extra):.2f} ms = "
-                f"{rate:.1f} GFLOP/s = {100 * rate / peak:.0f}% of sgemm"
+                f"  its two im2col gathers write {row['col_bytes'] / 2**20:.0f} MiB of "
+                f"columns; merely writing that much memory takes {1e3 * extra['fill']:.1f} ms "
+                f"here, so im2col + GEMM tops out at {best:.1f} GFLOP/s = "
+                f"{100 * best / peak:.0f}% of sgemm"
             )
-            if "fill" in extra:
-                best = fl / (_gemms(extra) + extra["fill"]) / 1e9
-                print(
-                    f"  its two im2col gathers write {row['col_bytes'] / 2**20:.0f} MiB of "
-                    f"columns; merely writing that much memory takes {1e3 * extra['fill']:.1f} ms "
-                    f"here, so im2col + GEMM tops out at {best:.1f} GFLOP/s = "
-                    f"{100 * best / peak:.0f}% of sgemm"
-                )
-            if row["torch"]:
-                rate = fl / row["torch"] / 1e9
-                print(
-                    f"  torch on the same layer: {rate:.1f} GFLOP/s = {100 * rate / peak:.0f}% of "
-                    "sgemm"
-                )
-    floors = {
-        name: _gemms(row["extra"]) / row["torch"]
+        if row["torch"]:
+            rate = fl / row["torch"] / 1e9
+            print(
+                f"  torch on the same layer: {rate:.1f} GFLOP/s = {100 * rate / peak:.0f}% of "
+                "sgemm"
+            )
+    ratios = {
+        name: row["ours"] / row["torch"]
         for (name, dtype), row in times.items()
-        if dtype == "float64" and "gemms" in row["extra"] and row["torch"]
+        if dtype == "float64" and row["torch"]
+    }
+    floors = {
+        name: _gemms(times[(name, "float64")]["extra"]) / times[(name, "float64")]["torch"]
+        for name in ratios
+        if "gemms" in times[(name, "float64")]["extra"]
     }
     if not floors:
         return
     print("  float64, each dense conv's three GEMMs alone against torch's whole layer (the least")
     print("  that row's ratio can be while its GEMMs run through NumPy's BLAS):")
     for name, floor in floors.items():
-        ours = times[(name, "float64")]["ours"] / times[(name, "float64")]["torch"]
-        print(f"    {name:30s} GEMMs alone {floor:5.2f}  (measured {ours:.2f})")
-    ratios = {
-        name: row["ours"] / row["torch"]
-        for (name, dtype), row in times.items()
-        if dtype == "float64" and row["torch"]
-    }
+        print(f"    {name:30s} GEMMs alone {floor:5.2f}  (measured {ratios[name]:.2f})")
     others = [name for name in ratios if name not in floors]
-    bound = math.prod(floors.values()) * math.prod(ratios[name] for name in others)
-    gm = bound ** (1 / len(ratios))
+    gm = geomean([floors.get(name, ratio) for name, ratio in ratios.items()])
     print(
         f"  with those rows at their GEMM-only floors and the other rows as measured, the "
         f"float64 geometric mean would be {gm:.2f}"
@@ -311,7 +308,8 @@ def build(entry):
     else:
         layer = symconv.max_pool((size, size), k, channels=c, **params)
     module = types.ModuleType("bench_" + name.replace(" ", "_"))
-    exec(compile(generate_numpy(layer), module.__name__, "exec"), module.__dict__)
+    module._source = generate_numpy(layer)
+    exec(compile(module._source, module.__name__, "exec"), module.__dict__)
     return layer, module
 
 
@@ -324,40 +322,53 @@ def flops(spec, n) -> float:
     return 3.0 * per
 
 
-def run_numpy(module, spec, arrays):
+def call_args(spec, arrays):
+    """(forward's arguments, backward's arguments) of the generated module, from the arrays of
+    :func:`arrays_for`: (x, w, b, dy) for a conv, (x, dy) for a pool."""
     if spec.has_weight:
         x, w, b, dy = arrays
-        module.forward(x, w, b)
-        module.backward(dy, x, w)
-    else:
-        x, dy = arrays
-        module.forward(x)
-        module.backward(dy, x)
+        return (x, w, b), (dy, x, w)
+    x, dy = arrays
+    return (x,), (dy, x)
 
 
-def torch_runner(spec, arrays, dtype):
+def run_numpy(module, spec, arrays):
+    forward_args, backward_args = call_args(spec, arrays)
+    module.forward(*forward_args)
+    module.backward(*backward_args)
+
+
+def torch_forward(spec, x, *params):
+    """PyTorch's forward of the layer (conv2d with w, b, or max_pool2d)."""
+    if spec.has_weight:
+        return F.conv2d(
+            x,
+            *params,
+            stride=spec.stride,
+            padding=spec.padding[0][0],
+            dilation=spec.dilation,
+            groups=spec.groups,
+        )
+    return F.max_pool2d(x, spec.kernel_size, spec.stride, spec.padding[0][0])
+
+
+def torch_tensors(arrays):
+    """The arrays as torch tensors, all but the last (dy) requiring gradients."""
+    tensors = [torch.from_numpy(a) for a in arrays]
+    for t in tensors[:-1]:
+        t.requires_grad_(True)
+    return tensors
+
+
+def torch_runner(spec, arrays):
     if torch is None:
         return None
-    tdt = torch.float32 if dtype == np.float32 else torch.float64
-    if spec.has_weight:
-        x, w, b, dy = (torch.from_numpy(a).to(tdt) for a in arrays)
-        x.requires_grad_(True)
-        w.requires_grad_(True)
-        b.requires_grad_(True)
-        p = spec.padding[0][0]
-        kwargs = dict(stride=spec.stride, padding=p, dilation=spec.dilation, groups=spec.groups)
+    *inputs, dy = torch_tensors(arrays)
 
-        def run():
-            x.grad = w.grad = b.grad = None
-            F.conv2d(x, w, b, **kwargs).backward(dy)
-
-    else:
-        x, dy = (torch.from_numpy(a).to(tdt) for a in arrays)
-        x.requires_grad_(True)
-
-        def run():
-            x.grad = None
-            F.max_pool2d(x, spec.kernel_size, spec.stride, spec.padding[0][0]).backward(dy)
+    def run():
+        for t in inputs:
+            t.grad = None
+        torch_forward(spec, *inputs).backward(dy)
 
     return run
 
@@ -372,35 +383,18 @@ def arrays_for(spec, n, dtype, rng):
     return x, dy
 
 
-def check_agreement(module, spec, arrays, dtype):
+def check_agreement(module, spec, arrays):
     """Max relative difference of symconv and torch outputs (sanity, not timing)."""
     if torch is None:
         return None
-    tdt = torch.float32 if dtype == np.float32 else torch.float64
-    if spec.has_weight:
-        x, w, b, dy = arrays
-        y = module.forward(x, w, b)
-        dx, dw, db = module.backward(dy, x, w)
-        tx, tw, tb = (torch.from_numpy(a).to(tdt).requires_grad_(True) for a in (x, w, b))
-        ty = F.conv2d(
-            tx,
-            tw,
-            tb,
-            stride=spec.stride,
-            padding=spec.padding[0][0],
-            dilation=spec.dilation,
-            groups=spec.groups,
-        )
-        ty.backward(torch.from_numpy(dy))
-        pairs = [(y, ty), (dx, tx.grad), (dw, tw.grad), (db, tb.grad)]
-    else:
-        x, dy = arrays
-        y = module.forward(x)
-        dx = module.backward(dy, x)
-        tx = torch.from_numpy(x).requires_grad_(True)
-        ty = F.max_pool2d(tx, spec.kernel_size, spec.stride, spec.padding[0][0])
-        ty.backward(torch.from_numpy(dy))
-        pairs = [(y, ty), (dx, tx.grad)]
+    forward_args, backward_args = call_args(spec, arrays)
+    y = module.forward(*forward_args)
+    grads = module.backward(*backward_args)
+    *inputs, dy = torch_tensors(arrays)
+    ty = torch_forward(spec, *inputs)
+    ty.backward(dy)
+    grads = grads if spec.has_weight else (grads,)  # conv: (dx, dw, db); pool: dx
+    pairs = [(y, ty)] + [(g, t.grad) for g, t in zip(grads, inputs)]
     worst = 0.0
     for ours, theirs in pairs:
         theirs = theirs.detach().numpy()
@@ -478,7 +472,7 @@ def main(argv=None) -> int:
             n = entry[2]
             arrays = arrays_for(spec, n, dtype, rng)
             ours = lambda: run_numpy(module, spec, arrays)  # noqa: E731
-            theirs = torch_runner(spec, arrays, dtype)
+            theirs = torch_runner(spec, arrays)
             ours()
             if theirs is not None:
                 theirs()
@@ -516,7 +510,7 @@ def main(argv=None) -> int:
             b = min(t_theirs) if t_theirs else None
             fl = flops(spec, n)
             gflops = fl / a / 1e9 if fl else None
-            diff = check_agreement(module, spec, arrays, dtype)
+            diff = check_agreement(module, spec, arrays)
             ratio = a / b if b else None
             times[(entry[0], np.dtype(dtype).name)] = dict(
                 ours=a, torch=b, flops=fl, extra=extra, col_bytes=column_bytes(spec, n)
@@ -541,7 +535,7 @@ def main(argv=None) -> int:
                 profile(module, spec, arrays)
             module.clear_workspace()
         if ratios:
-            gm = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+            gm = geomean(ratios)
             summary[np.dtype(dtype).name] = gm
             print(f"{'geometric mean ratio (' + np.dtype(dtype).name + ')':62s} {gm:6.2f}")
         print()
@@ -570,7 +564,7 @@ def main(argv=None) -> int:
             arrays = arrays_for(layer.spec, entry[2], np.float32, rng)
             print()
             print(f"where the time goes: {entry[0]}, float32 (statements of the generated module)")
-            module.forward(*arrays[:-1]) if layer.spec.has_weight else module.forward(arrays[0])
+            module.forward(*call_args(layer.spec, arrays)[0])
             print_breakdown(layer, module, arrays)
             module.clear_workspace()
     return 0
