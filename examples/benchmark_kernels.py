@@ -480,7 +480,8 @@ def main(argv=None) -> int:
             # 20-30% over a run): for the largest conv the sgemm reference, its GEMMs alone and
             # a plain write of its columns; for every dense conv in float64 its GEMMs alone
             extras = {}
-            if entry is largest[0] and dtype == np.float32:
+            on_largest = largest is not None and entry is largest[0] and dtype == np.float32
+            if on_largest:
                 extras["sgemm"] = sgemm_call()
                 if not args.no_ceilings:
                     extras["gemms"] = gemm_call(spec, n, dtype)
@@ -517,7 +518,7 @@ def main(argv=None) -> int:
             )
             if ratio:
                 ratios.append(ratio)
-            if entry is largest[0] and dtype == np.float32:
+            if on_largest:
                 summary["largest"] = (entry[0], gflops, gflops / row_peak, row_peak)
             print(
                 f"{entry[0]:30s} {np.dtype(dtype).name:8s} {module.STRATEGY:22s} {a * 1e3:10.2f} "

@@ -39,6 +39,17 @@ def test_one_shape_runs_and_agrees_with_torch(bench, capsys, monkeypatch):
     assert re.search(r"32x3x32x32 5x5->16 +GEMMs alone +\d+\.\d\d +\(measured \d+\.\d\d\)", out)
 
 
+def test_pool_only_run_has_no_conv_rows_and_matches_torch_exactly(bench, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "SETTLE", 0.0)
+    assert bench.main(["--quick", "--repeat", "1", "--only", "max"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("16x64x56x56 max 2x2 s2")]
+    assert [row.split()[4] for row in rows] == ["float32", "float64"]
+    assert "largest conv" not in out and "ceilings" not in out
+    if bench.torch is not None:  # max pooling only routes values: bit-identical to torch
+        assert [float(row.split()[-1]) for row in rows] == [0.0, 0.0]
+
+
 def test_column_bytes_counts_both_gathers(bench):
     import symconv
 
