@@ -140,7 +140,7 @@ import sympy
 from .fileio import write_atomic
 from . import layers as _layers
 from .answers import ParsedAnswer, parse_answer, parse_answer_ex
-from .derive import derive
+from .derive import as_object_array, derive
 from .errors import AnswerError, SpecError, SymconvError
 from .layers import Layer
 from .spec import LayerSpec
@@ -326,23 +326,8 @@ def _obj(shape, values) -> np.ndarray:
     return out
 
 
-def _as_np(arr) -> np.ndarray:
-    """A SymPy N-d array or Matrix as an object ndarray."""
-    if arr is None:
-        return None
-    if isinstance(arr, np.ndarray):
-        return arr
-    shape = tuple(arr.shape)
-    if isinstance(arr, sympy.MatrixBase):
-        return _obj(shape, list(arr))
-    flat = getattr(arr, "_array", None)  # dense SymPy arrays keep their entries row-major
-    if not isinstance(flat, list) or len(flat) != math.prod(shape):
-        flat = sympy.flatten(arr.tolist()) if len(shape) > 1 else list(arr)
-    return _obj(shape, flat)
-
-
 def _xr(arr, subs) -> np.ndarray:
-    arr = _as_np(arr)
+    arr = as_object_array(arr)
     if not subs:
         return arr
     return _obj(arr.shape, (sympy.sympify(e).xreplace(subs) for e in arr.reshape(-1)))
@@ -489,7 +474,7 @@ class _Arrays:
 
     def toeplitz(self, convention):
         if convention not in self.toeplitz_cache:
-            self.toeplitz_cache[convention] = _as_np(self.deriv.toeplitz(convention))
+            self.toeplitz_cache[convention] = as_object_array(self.deriv.toeplitz(convention))
         return self.toeplitz_cache[convention]
 
 
@@ -524,11 +509,11 @@ class _Checker:
         if quantity == "toeplitz" and spec.kind == "max_pool":
             raise SpecError(f"{op}: max pooling is not linear, so it has no Toeplitz matrix")
         d = self.deriv(spec)
-        self.sx = _as_np(d.x)
-        self.sw = _as_np(d.w)
-        self.sb = _as_np(d.b)
-        self.sdy = _as_np(d.dy)
-        self.sy = _as_np(d.y_symbols)
+        self.sx = as_object_array(d.x)
+        self.sw = as_object_array(d.w)
+        self.sb = as_object_array(d.b)
+        self.sdy = as_object_array(d.dy)
+        self.sy = as_object_array(d.y_symbols)
         self.syhat = symbol_array("yhat", spec.y_shape, index_base=index_base, keep_leading=1)
         self.X = self._given("x", x, spec.x_shape, self.sx)
         if spec.has_weight:
@@ -644,7 +629,7 @@ class _Checker:
         for syms, vals in ((d.x, X), (d.w, W), (d.b, B)):
             if syms is None:
                 continue
-            syms = _as_np(syms)
+            syms = as_object_array(syms)
             if vals is None or vals.shape != syms.shape:
                 return None
             subs.update(zip(syms.reshape(-1), vals.reshape(-1)))
@@ -692,7 +677,7 @@ class _Checker:
         grad = getattr(d, _GRADS[q])
         if grad is None:
             return None
-        subs.update(zip(_as_np(d.dy).reshape(-1), DY.reshape(-1)))
+        subs.update(zip(as_object_array(d.dy).reshape(-1), DY.reshape(-1)))
         return _xr(grad, subs)
 
     # ------------------------------------------------------------------ comparing

@@ -32,12 +32,29 @@ __all__ = ["Derivation", "Identity", "derive"]
 
 
 # ---------------------------------------------------------------------- fast sums
-def _flat(arr) -> list:
-    """Entries of a SymPy N-d array in row-major order."""
+def flat_entries(arr) -> list:
+    """Entries of a SymPy N-d array, SymPy Matrix or NumPy array (or nested list) in row-major
+    order."""
+    if isinstance(arr, sympy.MatrixBase):
+        return list(arr)
+    if not isinstance(arr, sympy.NDimArray):
+        return list(np.asarray(arr, dtype=object).reshape(-1))
+    if arr.rank() == 0:
+        return [arr[()]]
     flat = getattr(arr, "_array", None)  # dense SymPy arrays keep their entries row-major
     if isinstance(flat, list) and len(flat) == len(arr):
         return list(flat)
     return sympy.flatten(arr.tolist()) if arr.rank() > 1 else list(arr)
+
+
+def as_object_array(arr):
+    """A SymPy N-d array or Matrix as a NumPy object array of the same shape (None stays None,
+    a NumPy array is returned as it is)."""
+    if arr is None or isinstance(arr, np.ndarray):
+        return arr
+    out = np.empty(tuple(arr.shape), dtype=object)
+    out.reshape(-1)[:] = flat_entries(arr)
+    return out
 
 
 _new = object.__new__
@@ -320,12 +337,7 @@ class Derivation:
         ``'y'``, ``'y_symbols'``, ``'grad_x'``, ``'grad_w'``, ``'grad_b'``; None if absent."""
         if name not in ("x", "w", "b", "dy", "y", "y_symbols", "grad_x", "grad_w", "grad_b"):
             raise SymconvError(f"{self.spec.op}: unknown quantity {name!r}")
-        arr = getattr(self, name)
-        if arr is None:
-            return None
-        out = np.empty(arr.shape, dtype=object)
-        out.reshape(-1)[:] = _flat(arr) if arr.rank() else [arr[()]]
-        return out
+        return as_object_array(getattr(self, name))
 
     def jacobian_terms(self, wrt: str):
         """Non-zero partial derivatives of the outputs, per parameter entry.
@@ -586,10 +598,10 @@ class Derivation:
                 )
                 for k, v in values.items()
             }
-            out = [_to_fraction(e.xreplace(subs)) for e in _flat(arr)]
+            out = [_to_fraction(e.xreplace(subs)) for e in flat_entries(arr)]
             return np.array(out, dtype=object).reshape(shape)
         syms = list(values)
-        fn = sympy.lambdify(syms, _flat(arr), modules="numpy")
+        fn = sympy.lambdify(syms, flat_entries(arr), modules="numpy")
         vals = [float(values[s]) for s in syms]
         return np.asarray(fn(*vals), dtype=np.float64).reshape(shape)
 

@@ -38,7 +38,7 @@ import sympy
 from sympy import Add, Mul
 from sympy.printing.latex import LatexPrinter
 
-from .derive import Derivation, derive
+from .derive import Derivation, as_object_array, derive, flat_entries
 from .errors import SpecError, SymconvError
 from .layers import Layer
 from .symbols import KINDS, NOTATIONS, Notation, latex_name, parse_name
@@ -399,7 +399,6 @@ def _tex_width(tex: str) -> float:
         return atom()
 
     def seq(stop=None):
-        nonlocal pos
         w = 0.0
         while pos < len(tex) and tex[pos] != stop:
             w += atom()
@@ -507,14 +506,14 @@ class _Builder:
         self.p = SlidePrinter(opts.notation)
         self.nt = opts.notation
         self.beamer = opts.document == "beamer"
-        self.xs = _flat(deriv.x)
-        self.ys = _flat(deriv.y_symbols)
-        self.dys = _flat(deriv.dy)
-        self.ws = _flat(deriv.w) if deriv.w is not None else None
-        self.bs = _flat(deriv.b) if deriv.b is not None else None
-        self.x_np = _np(deriv.x)
-        self.dy_np = _np(deriv.dy)
-        self.w_np = _np(deriv.w) if deriv.w is not None else None
+        self.xs = flat_entries(deriv.x)
+        self.ys = flat_entries(deriv.y_symbols)
+        self.dys = flat_entries(deriv.dy)
+        self.ws = flat_entries(deriv.w) if deriv.w is not None else None
+        self.bs = flat_entries(deriv.b) if deriv.b is not None else None
+        self.x_np = as_object_array(deriv.x)
+        self.dy_np = as_object_array(deriv.dy)
+        self.w_np = as_object_array(deriv.w) if deriv.w is not None else None
         self._T = None
         self._y_flat = None
         self.values = values
@@ -591,7 +590,7 @@ class _Builder:
     # ------------------------------------------------------------------ forward terms
     def y_expr(self, o):
         if self._y_flat is None:
-            self._y_flat = _flat(self.d.y)
+            self._y_flat = flat_entries(self.d.y)
         return self._y_flat[o]
 
     def forward_terms(self, o):
@@ -800,7 +799,7 @@ class _Builder:
             "formula": _index_formula(spec, nt, d.index_base, self.p),
             "x_blocks": self.x_blocks(),
             "w_blocks": self.w_blocks() if spec.has_weight else None,
-            "b": self.matrix(_flat(d.b)) if spec.bias else None,
+            "b": self.matrix(flat_entries(d.b)) if spec.bias else None,
             "general": _is_general(spec),
             "pad_value": r"-\infty" if spec.kind == "max_pool" else "0",
         }
@@ -836,12 +835,12 @@ class _Builder:
             eqs.append(eq)
         ctx = {"eqs": eqs, "n": n, "elided": n > len([e for e in eqs if e])}
         # the slides' matrix of expressions, for small outputs
-        y_arr = _np(self.d.y)
+        y_arr = as_object_array(self.d.y)
         small = n <= 4 and all(len(self.forward_terms(o)[0]) <= 6 for o in range(n))
         ctx["expr_matrix"] = (
             self.y_blocks(y_arr) if small and self.spec.out_channels == 1 else None
         )
-        ctx["y_blocks"] = self.y_blocks(_np(self.d.y_symbols))
+        ctx["y_blocks"] = self.y_blocks(as_object_array(self.d.y_symbols))
         if self.num:
             ctx["num_y"] = self.y_blocks(self.num["y"], fmt=self.ntex)
         if self.beamer:
@@ -854,7 +853,6 @@ class _Builder:
         its input and weight highlighted)."""
         terms, _ = self.forward_terms(0)
         steps = min(len(terms), self.o.max_steps)
-        shown = _elide(len(terms), self.o.max_terms)
         slide_of = {}
 
         def reveal(k, i, n_shown):
@@ -937,11 +935,13 @@ class _Builder:
             "elided": any(n > self.o.max_matrix for n in shape),
         }
         if spec.bias:
-            ctx["b_vec"] = self.matrix(np.array([_flat(self.d.bias_vector())], dtype=object))
+            ctx["b_vec"] = self.matrix(
+                np.array([flat_entries(self.d.bias_vector())], dtype=object)
+            )
         return ctx
 
     def loss(self):
-        spec, nt = self.spec, self.nt
+        spec = self.spec
         n = len(self.ys)
         ctx = {"given_dy": bool(self.num and "dy" in self.num["vals"])}
         ys_hat = [sympy.Symbol("yhat" + s.name[1:], real=True) for s in self.ys]
@@ -1095,7 +1095,7 @@ class _Builder:
         }
 
     def grad_w(self):
-        spec, d = self.spec, self.d
+        spec = self.spec
         if not spec.has_weight:
             return None
         ctx = {
@@ -1327,27 +1327,6 @@ class _Builder:
 
 
 # ---------------------------------------------------------------------- small helpers
-def _flat(arr) -> list:
-    """Entries of a SymPy array/matrix in row-major order (fast for big dense arrays)."""
-    if arr is None:
-        return None
-    if isinstance(arr, sympy.NDimArray):
-        data = getattr(arr, "_array", None)  # dense arrays keep their flat list
-        if isinstance(data, list) and len(data) == math.prod(arr.shape):
-            return list(data)
-        return sympy.flatten(arr.tolist()) if arr.rank() > 1 else list(arr)
-    if isinstance(arr, sympy.MatrixBase):
-        return list(arr)
-    return list(np.asarray(arr, dtype=object).reshape(-1))
-
-
-def _np(arr):
-    """A SymPy array as a NumPy object array of the same shape."""
-    out = np.empty(math.prod(arr.shape), dtype=object)
-    out[:] = _flat(arr)
-    return out.reshape(arr.shape)
-
-
 def _fmt(size) -> str:
     return r"\times".join(str(v) for v in size)
 
@@ -2016,7 +1995,7 @@ def derivation_repr_latex(deriv, *, notation="seed000", max_entries: int = 8) ->
     ):
         if grad is None:
             continue
-        flat = _flat(grad)
+        flat = flat_entries(grad)
         rows = []
         for i in _elide(len(syms), max_entries):
             rows.append(None if i is None else (b.dloss(syms[i]), b.tex(flat[i])))
