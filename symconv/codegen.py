@@ -66,6 +66,7 @@ from .fileio import write_atomic
 from .errors import CodegenError, SpecError
 from .layers import Layer
 from .printing import formula, index, py
+from .spec import dims_text
 from .templating import render
 
 __all__ = [
@@ -474,10 +475,6 @@ def _idx(lead: int, *parts) -> str:
     return index(items)
 
 
-def _fmt(size) -> str:
-    return "x".join(str(v) for v in size)
-
-
 # ---------------------------------------------------------------------- docstring formulas
 def _index_symbols(prefix, n):
     return [sympy.Symbol(f"{prefix}{a + 1}" if n > 1 else prefix, integer=True) for a in range(n)]
@@ -650,17 +647,17 @@ def _worked_entries(deriv) -> list:
 def cli_command(spec) -> str:
     """The ``symconv codegen`` command line that rebuilds ``spec``."""
     kind = spec.kind.replace("_", "-")
-    parts = [f"symconv codegen {kind}", f"--input-size {_fmt(spec.input_size)}"]
-    parts.append(f"--kernel-size {_fmt(spec.kernel_size)}")
+    parts = [f"symconv codegen {kind}", f"--input-size {dims_text(spec.input_size)}"]
+    parts.append(f"--kernel-size {dims_text(spec.kernel_size)}")
     if spec.has_weight:
         parts.append(f"--in-channels {spec.in_channels} --out-channels {spec.out_channels}")
     else:
         parts.append(f"--channels {spec.in_channels}")
-    parts.append(f"--stride {_fmt(spec.stride)}")
+    parts.append(f"--stride {dims_text(spec.stride)}")
     if any(lo != hi for lo, hi in spec.padding):
         parts.append("--padding " + "x".join(f"{lo}:{hi}" for lo, hi in spec.padding))
     else:
-        parts.append(f"--padding {_fmt([lo for lo, _ in spec.padding])}")
+        parts.append(f"--padding {dims_text([lo for lo, _ in spec.padding])}")
     for name, value in spec.extra_options():
         flag = "--" + name.replace("_", "-")
         if value is True:
@@ -668,7 +665,7 @@ def cli_command(spec) -> str:
         elif value is False:
             parts.append("--no-" + name.replace("_", "-"))
         else:
-            parts.append(f"{flag} {_fmt(value) if isinstance(value, tuple) else value}")
+            parts.append(f"{flag} {dims_text(value) if isinstance(value, tuple) else value}")
     return " ".join(parts)
 
 
@@ -1092,7 +1089,7 @@ def _conv_strategy_lines(layer, ctx, plan, inv, strat) -> list:
                 kind = f"{ph.n_taps} taps, one copy of a strided window view"
             else:
                 kind = f"{ph.n_taps} unrolled tap copies"
-            parts.append(f"{_fmt(ph.shape)} grid ({kind})")
+            parts.append(f"{dims_text(ph.shape)} grid ({kind})")
         return f"{what}: " + "; ".join(parts)
 
     lines.append(describe(plan, "forward (and dE/dw) phases"))

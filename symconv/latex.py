@@ -41,8 +41,13 @@ from sympy.printing.latex import LatexPrinter
 from .derive import Derivation, as_object_array, derive, flat_entries
 from .errors import SpecError, SymconvError
 from .layers import Layer
+from .spec import dims_text
 from .symbols import KINDS, NOTATIONS, Notation, latex_name, parse_name
 from .templating import render
+
+#: How dims_text joins sizes in math mode, and how it names the shape () in messages.
+_TIMES = r"\times"
+_ONE_NUMBER = "a single number"
 
 __all__ = [
     "DOCUMENTS",
@@ -1171,8 +1176,8 @@ class _Builder:
             "strided": any(s > 1 for s in stride),
             "dilated": any(v > 1 for v in dil),
             "flip": spec.flip,
-            "stride": _fmt(stride),
-            "dilation": _fmt(dil),
+            "stride": dims_text(stride, sep=_TIMES),
+            "dilation": dims_text(dil, sep=_TIMES),
             "pair": _pair_label(spec, co, ci, d.index_base),
             "many": spec.in_channels * spec.out_channels > 1,
             "cropped": any(
@@ -1204,12 +1209,12 @@ class _Builder:
             "a": self.spatial(a),
             "k": self.spatial(k),
             "g": self.spatial(gx, fmt=lambda s: self.dloss(s)),
-            "pad": _fmt([e - 1 for e in spec.effective_kernel]),
+            "pad": dims_text([e - 1 for e in spec.effective_kernel], sep=_TIMES),
             "strided": any(s > 1 for s in spec.stride),
-            "stride": _fmt(spec.stride),
+            "stride": dims_text(spec.stride, sep=_TIMES),
             "dilated": any(v > 1 for v in spec.dilation),
             "cropped": any(lo or hi for lo, hi in spec.padding),
-            "crop": _fmt([lo for lo, _ in spec.padding]),
+            "crop": dims_text([lo for lo, _ in spec.padding], sep=_TIMES),
             "flip": spec.flip,
             "pair": _pair_label(spec, co, ci, d.index_base),
             "many": spec.in_channels * spec.out_channels > 1,
@@ -1282,7 +1287,7 @@ class _Builder:
         ctx = {
             "kind": spec.kind,
             "ties": spec.ties,
-            "window": _fmt(spec.kernel_size),
+            "window": dims_text(spec.kernel_size, sep=_TIMES),
             "count": math.prod(spec.kernel_size),
             "count_include_pad": spec.count_include_pad,
             "overlap": any(s < e for s, e in zip(spec.stride, spec.effective_kernel)),
@@ -1327,10 +1332,6 @@ class _Builder:
 
 
 # ---------------------------------------------------------------------- small helpers
-def _fmt(size) -> str:
-    return r"\times".join(str(v) for v in size)
-
-
 def _corr_size(a_shape, k_shape, dil):
     """Size of the valid correlation of ``a`` with ``k`` evaluated every ``dil`` positions."""
     return tuple((na - nk) // d + 1 for na, nk, d in zip(a_shape, k_shape, dil))
@@ -1348,18 +1349,18 @@ def _title(spec) -> str:
 
 def _subtitle(spec) -> str:
     """One line: input, kernel, stride, padding, dilation (for a title page)."""
-    parts = [f"input ${_fmt(spec.x_shape)}$"]
+    parts = [f"input ${dims_text(spec.x_shape, sep=_TIMES)}$"]
     if spec.has_weight:
-        parts.append(f"kernel ${_fmt(spec.w_shape)}$")
+        parts.append(f"kernel ${dims_text(spec.w_shape, sep=_TIMES)}$")
     else:
-        parts.append(f"window ${_fmt(spec.kernel_size)}$")
-    parts.append(f"stride ${_fmt(spec.stride)}$")
+        parts.append(f"window ${dims_text(spec.kernel_size, sep=_TIMES)}$")
+    parts.append(f"stride ${dims_text(spec.stride, sep=_TIMES)}$")
     if any(lo or hi for lo, hi in spec.padding):
         parts.append("padding " + ", ".join(f"({lo}, {hi})" for lo, hi in spec.padding))
     else:
         parts.append("no padding")
     if any(d > 1 for d in spec.dilation):
-        parts.append(f"dilation ${_fmt(spec.dilation)}$")
+        parts.append(f"dilation ${dims_text(spec.dilation, sep=_TIMES)}$")
     if spec.has_weight and spec.bias:
         parts.append("bias")
     return ", ".join(parts)
@@ -1377,12 +1378,12 @@ def _is_general(spec) -> bool:
 
 
 def _param_rows(spec) -> list:
-    rows = [("input", f"${_fmt(spec.x_shape)}$ (channels $\\times$ spatial)")]
+    rows = [("input", f"${dims_text(spec.x_shape, sep=_TIMES)}$ (channels $\\times$ spatial)")]
     if spec.has_weight:
         rows.append(
             (
                 "kernel",
-                f"${_fmt(spec.w_shape)}$ "
+                f"${dims_text(spec.w_shape, sep=_TIMES)}$ "
                 + (
                     "(filters $\\times$ input channels $\\times$ spatial)"
                     if spec.kind == "conv"
@@ -1391,15 +1392,15 @@ def _param_rows(spec) -> list:
             )
         )
     else:
-        rows.append(("window", f"${_fmt(spec.kernel_size)}$"))
-    rows.append(("stride", f"${_fmt(spec.stride)}$"))
+        rows.append(("window", f"${dims_text(spec.kernel_size, sep=_TIMES)}$"))
+    rows.append(("stride", f"${dims_text(spec.stride, sep=_TIMES)}$"))
     pads = ", ".join(f"({lo}, {hi})" for lo, hi in spec.padding)
     rows.append(
         ("padding (low, high)", f"{pads}" + (" (same)" if spec.padding_mode == "same" else ""))
     )
-    rows.append(("dilation", f"${_fmt(spec.dilation)}$"))
+    rows.append(("dilation", f"${dims_text(spec.dilation, sep=_TIMES)}$"))
     if spec.kind == "conv_transpose" and any(spec.output_padding):
-        rows.append(("output padding", f"${_fmt(spec.output_padding)}$"))
+        rows.append(("output padding", f"${dims_text(spec.output_padding, sep=_TIMES)}$"))
     if spec.has_weight and spec.groups > 1:
         rows.append(("groups", str(spec.groups)))
     if spec.has_weight:
@@ -1412,7 +1413,7 @@ def _param_rows(spec) -> list:
         )
     if spec.is_pool and spec.ceil_mode:
         rows.append(("ceil mode", "yes"))
-    rows.append(("output", f"${_fmt(spec.y_shape)}$"))
+    rows.append(("output", f"${dims_text(spec.y_shape, sep=_TIMES)}$"))
     return rows
 
 
@@ -1606,28 +1607,30 @@ def _number(name, v):
 def _scalar(name, value):
     arr = np.asarray(value, dtype=object)
     if arr.size != 1:
-        raise LatexValueError(name, f"must be one number, got shape {_shape_text(arr.shape)}")
+        raise LatexValueError(
+            name, f"must be one number, got shape {dims_text(arr.shape, _ONE_NUMBER)}"
+        )
     return _number(name, arr.reshape(-1)[0])
-
-
-def _shape_text(shape) -> str:
-    return "x".join(str(n) for n in shape) if shape else "a single number"
 
 
 def _shaped(name, value, shape):
     try:
         arr = np.array(value, dtype=object)
     except ValueError:
-        raise LatexValueError(name, f"must be a rectangular array of shape {_shape_text(shape)}")
+        raise LatexValueError(
+            name, f"must be a rectangular array of shape {dims_text(shape, _ONE_NUMBER)}"
+        )
     if arr.dtype == object and arr.ndim and any(isinstance(v, (list, tuple)) for v in arr.flat):
-        raise LatexValueError(name, f"must be a rectangular array of shape {_shape_text(shape)}")
+        raise LatexValueError(
+            name, f"must be a rectangular array of shape {dims_text(shape, _ONE_NUMBER)}"
+        )
     squeezed = tuple(n for n in shape if n != 1)
     if arr.shape != tuple(shape) and tuple(n for n in arr.shape if n != 1) != squeezed:
-        want = _shape_text(squeezed or shape)
+        want = dims_text(squeezed or shape, _ONE_NUMBER)
         raise LatexValueError(
             name,
-            f"must have shape {want} (full shape {_shape_text(shape)}), got shape "
-            f"{_shape_text(arr.shape)}",
+            f"must have shape {want} (full shape {dims_text(shape, _ONE_NUMBER)}), got shape "
+            f"{dims_text(arr.shape, _ONE_NUMBER)}",
         )
     flat = [_number(name, v) for v in arr.reshape(-1)]
     out = np.empty(len(flat), dtype=object)

@@ -56,6 +56,7 @@ import sympy
 from . import layers as core_layers
 from . import nn_layers as nn
 from .errors import CodegenError, SpecError
+from .spec import dims_text
 from .layers import Layer
 from .nn_layers import LossSpec, NNSpec
 from .templating import render
@@ -131,10 +132,6 @@ SHORT = {
 ALL_KINDS = CONV_KINDS + nn.NN_KINDS + nn.LOSS_KINDS
 
 
-def _fmt(shape) -> str:
-    return "x".join(str(v) for v in shape) if shape else "scalar"
-
-
 def _tuplify(value):
     if isinstance(value, list):
         return tuple(_tuplify(v) for v in value)
@@ -194,15 +191,15 @@ class NetLayer:
     def describe(self) -> str:
         spec = self.spec
         if self.kind in ("conv", "conv_transpose"):
-            k = _fmt(spec.kernel_size)
+            k = dims_text(spec.kernel_size)
             extra = []
             if any(s != 1 for s in spec.stride):
-                extra.append(f"stride {_fmt(spec.stride)}")
+                extra.append(f"stride {dims_text(spec.stride)}")
             if any(lo or hi for lo, hi in spec.padding):
                 pads = {p for pair in spec.padding for p in pair}
                 extra.append(f"pad {pads.pop() if len(pads) == 1 else spec.padding}")
             if any(d != 1 for d in spec.dilation):
-                extra.append(f"dilation {_fmt(spec.dilation)}")
+                extra.append(f"dilation {dims_text(spec.dilation)}")
             if spec.groups != 1:
                 extra.append(f"groups {spec.groups}")
             if spec.flip:
@@ -210,8 +207,8 @@ class NetLayer:
             tail = (", " + ", ".join(extra)) if extra else ""
             return f"{spec.out_channels} filters {k}{tail}"
         if self.kind in ("max_pool", "avg_pool"):
-            tail = f", stride {_fmt(spec.stride)}" if spec.stride != spec.kernel_size else ""
-            return f"{_fmt(spec.kernel_size)}{tail}"
+            tail = f", stride {dims_text(spec.stride)}" if spec.stride != spec.kernel_size else ""
+            return f"{dims_text(spec.kernel_size)}{tail}"
         if self.kind == "dense":
             return f"{spec.in_features} -> {spec.out_features}"
         return ""
@@ -304,15 +301,15 @@ def _build_layer(index, kind, name, params, bound, shape):
             if bound is not None:
                 if bound.spec.x_shape != tuple(shape):
                     raise SpecError(
-                        f"input shape must be the previous output {_fmt(shape)}, got a layer "
-                        f"built for {_fmt(bound.spec.x_shape)}"
+                        f"input shape must be the previous output {dims_text(shape)}, got a layer "
+                        f"built for {dims_text(bound.spec.x_shape)}"
                     )
                 return bound.spec, bound
             p = dict(params)
             if "in_channels" in p and p.pop("in_channels") != channels:
                 raise SpecError(
                     f"in_channels must equal the previous output's channels {channels} "
-                    f"(shape {_fmt(shape)}), got {params['in_channels']!r}"
+                    f"(shape {dims_text(shape)}), got {params['in_channels']!r}"
                 )
             if kind == "conv":
                 p.setdefault("bias", True)
@@ -332,8 +329,8 @@ def _build_layer(index, kind, name, params, bound, shape):
         if bound is not None:
             if bound.input_shape != tuple(shape):
                 raise SpecError(
-                    f"input shape must be the previous output {_fmt(shape)}, got a layer "
-                    f"built for {_fmt(bound.input_shape)}"
+                    f"input shape must be the previous output {dims_text(shape)}, got a layer "
+                    f"built for {dims_text(bound.input_shape)}"
                 )
             return bound, None
         p = dict(params)
@@ -342,7 +339,7 @@ def _build_layer(index, kind, name, params, bound, shape):
             if given != math.prod(shape):
                 raise SpecError(
                     f"in_features must equal the previous output size {math.prod(shape)} "
-                    f"(shape {_fmt(shape)}), got {given!r}"
+                    f"(shape {dims_text(shape)}), got {given!r}"
                 )
         return NNSpec.build(kind, shape, **p), None
     except SpecError as exc:
@@ -547,8 +544,8 @@ class Network:
 
     def __repr__(self) -> str:
         chain = " -> ".join(
-            [_fmt(self.input_shape)]
-            + [f"{lay.name}:{_fmt(lay.output_shape)}" for lay in self.all_layers]
+            [dims_text(self.input_shape)]
+            + [f"{lay.name}:{dims_text(lay.output_shape)}" for lay in self.all_layers]
         )
         return f"Network({self.name!r}: {chain})"
 
@@ -599,7 +596,7 @@ class Network:
             "params",
             "weights dw-sep vs full",
         )
-        rows = [("0", "input", "", "", _fmt(self.input_shape), "", "")]
+        rows = [("0", "input", "", "", dims_text(self.input_shape), "", "")]
         for r in self.summary_rows():
             rows.append(
                 (
@@ -607,7 +604,7 @@ class Network:
                     r["name"],
                     r["type"],
                     r["details"],
-                    _fmt(r["output_shape"])
+                    dims_text(r["output_shape"])
                     + (f" ({math.prod(r['output_shape'])})" if len(r["output_shape"]) > 1 else ""),
                     f"{r['params']:,}",
                     r["separable"],
@@ -1490,19 +1487,19 @@ def _to_dot(net: Network, *, backward: bool = True) -> str:
         "  rankdir=LR;",
         '  node [fontname="Helvetica", fontsize=10];',
         '  edge [fontname="Helvetica", fontsize=9];',
-        f'  a0 [shape=ellipse, label="x\\n{_fmt(net.input_shape)}"];',
+        f'  a0 [shape=ellipse, label="x\\n{dims_text(net.input_shape)}"];',
     ]
     for lay in net.layers:
         l = lay.index
         detail = lay.describe()
         label = f"{lay.name}\\n{lay.kind}" + (f"\\n{detail}" if detail else "")
         lines.append(f'  op{l} [shape=box, style=filled, fillcolor="#dde8f7", label="{label}"];')
-        lines.append(f'  a{l} [shape=ellipse, label="a({l})\\n{_fmt(lay.output_shape)}"];')
+        lines.append(f'  a{l} [shape=ellipse, label="a({l})\\n{dims_text(lay.output_shape)}"];')
         lines.append(f"  a{l - 1} -> op{l};")
         lines.append(f"  op{l} -> a{l};")
         for key, shape in lay.params:
             pid = key.replace(".", "_")
-            lines.append(f'  {pid} [shape=note, label="{key}\\n{_fmt(shape)}"];')
+            lines.append(f'  {pid} [shape=note, label="{key}\\n{dims_text(shape)}"];')
             lines.append(f"  {pid} -> op{l};")
     n = len(net.layers)
     if net.loss is not None:

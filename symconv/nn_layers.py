@@ -45,6 +45,7 @@ import numpy as np
 import sympy
 
 from .errors import SpecError
+from .spec import dims_text
 from .symbols import symbol_array
 
 __all__ = [
@@ -76,10 +77,6 @@ LOSS_KINDS = ("cross_entropy", "softmax_cross_entropy", "l2")
 
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _fmt(shape) -> str:
-    return "x".join(str(v) for v in shape) if shape else "scalar"
 
 
 def _as_shape(op, value):
@@ -173,7 +170,7 @@ class NNSpec:
         return self.out_features * self.in_features + (self.out_features if self.bias else 0)
 
     def __repr__(self) -> str:
-        inp = _fmt(self.input_shape) if self.bound else "?"
+        inp = dims_text(self.input_shape) if self.bound else "?"
         if self.kind == "dense":
             bias = "" if self.bias else ", bias=False"
             return f"dense({inp} -> {self.out_features}{bias})"
@@ -209,7 +206,7 @@ class LossSpec:
     has_weight = property(lambda self: False)
 
     def __repr__(self) -> str:
-        return f"{self.kind}({_fmt(self.input_shape) if self.bound else '?'})"
+        return f"{self.kind}({dims_text(self.input_shape) if self.bound else '?'})"
 
 
 # ---------------------------------------------------------------------- constructors

@@ -34,8 +34,9 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _fmt(size) -> str:
-    return "x".join(str(v) for v in size)
+def dims_text(shape, empty: str = "scalar", sep: str = "x") -> str:
+    """A shape or size as text: ``3x3`` for (3, 3), ``empty`` for ()."""
+    return sep.join(str(v) for v in shape) if len(shape) else empty
 
 
 @dataclass(frozen=True)
@@ -135,17 +136,17 @@ class LayerSpec:
                 if max(lo, hi) > e // 2:
                     raise SpecError(
                         f"{op}: padding must be at most half the effective kernel "
-                        f"({_fmt(effective)} -> at most {tuple(e // 2 for e in effective)}), "
+                        f"({dims_text(effective)} -> at most {tuple(e // 2 for e in effective)}), "
                         f"got {_padding_repr(pads)}"
                         + (" from padding='same'" if mode == "same" else "")
                     )
         if kind != "conv_transpose":
             padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
             if any(e > p for e, p in zip(effective, padded)):
-                dil = f", dilation {_fmt(dilation)}" if any(d > 1 for d in dilation) else ""
+                dil = f", dilation {dims_text(dilation)}" if any(d > 1 for d in dilation) else ""
                 raise SpecError(
-                    f"{op}: effective kernel {_fmt(effective)} (kernel {_fmt(kernel_size)}{dil}) "
-                    f"is larger than the padded input {_fmt(padded)}"
+                    f"{op}: effective kernel {dims_text(effective)} (kernel {dims_text(kernel_size)}{dil}) "
+                    f"is larger than the padded input {dims_text(padded)}"
                 )
         spec = cls(
             kind=kind,
@@ -167,8 +168,8 @@ class LayerSpec:
         )
         if any(o < 1 for o in spec.output_size):
             raise SpecError(
-                f"{op}: output size must be positive, got {_fmt(spec.output_size)} "
-                f"(input {_fmt(input_size)}, padding {_padding_repr(pads)})"
+                f"{op}: output size must be positive, got {dims_text(spec.output_size)} "
+                f"(input {dims_text(input_size)}, padding {_padding_repr(pads)})"
             )
         return spec
 
@@ -248,7 +249,7 @@ class LayerSpec:
 
     def describe(self) -> str:
         """One line such as ``conv2d with input 3x3, kernel 2x2`` (context for messages)."""
-        return f"{self.op} with input {_fmt(self.input_size)}, kernel {_fmt(self.kernel_size)}"
+        return f"{self.op} with input {dims_text(self.input_size)}, kernel {dims_text(self.kernel_size)}"
 
     def extra_options(self) -> list:
         """``[(name, value), ...]``: the options that differ from their defaults, in a fixed
