@@ -125,8 +125,9 @@ def _to_array(flat, shape):
 
 # ---------------------------------------------------------------------- tensor helpers
 # Small N-d helpers on object arrays, used to state the identities independently of the index
-# map (they recompute the arithmetic on purpose: that is what an identity checks), and by the
-# LaTeX printer to draw the identities' operands.
+# map (they recompute the arithmetic on purpose: that is what an identity checks).
+# identity_operands builds both identities' operands from them, for the checks here and for
+# the LaTeX printer, which draws them.
 def zero_pad(a, pads):
     return np.pad(a, list(pads), mode="constant", constant_values=sympy.Integer(0))
 
@@ -142,9 +143,35 @@ def rotate180(a):
     return a[(slice(None, None, -1),) * a.ndim]
 
 
+def correlation_size(a_shape, k_shape, stride) -> tuple:
+    """Size of the valid cross-correlation of ``a`` with ``k`` taken every ``stride``."""
+    return tuple((na - nk) // s + 1 for na, nk, s in zip(a_shape, k_shape, stride))
+
+
+def identity_operands(spec, x, dy, kern) -> dict:
+    """The operands of the two identities for one channel pair, ``{"w": (a, k, step), "x": (a,
+    k, step)}``: dE/dw and dE/dx are the valid correlations of ``a`` with ``k`` taken every
+    ``step`` (before the crop to the kernel or input, and the kernel flip of ``flip=True``).
+
+    conv: dE/dw from x zero-padded and dE/dy stride-dilated, at the kernel dilation; dE/dx
+    from dE/dy stride-dilated and fully padded with the rotated (dilated) kernel.
+    conv_transpose: both from dE/dy zero-padded, with x stride-dilated (at the dilation) and
+    with the dilated kernel (at the stride)."""
+    s, d = spec.stride, spec.dilation
+    if spec.kind == "conv":
+        weff = rotate180(kern) if spec.flip else kern
+        full = [(e - 1, e - 1) for e in spec.effective_kernel]
+        return {
+            "w": (zero_pad(x, spec.padding), dilate(dy, s), d),
+            "x": (zero_pad(dilate(dy, s), full), dilate(rotate180(weff), d), (1,) * spec.ndim),
+        }
+    dyp = zero_pad(dy, spec.padding)
+    return {"w": (dyp, dilate(x, s), d), "x": (dyp, dilate(kern, d), s)}
+
+
 def _correlate(a, k, stride):
     """Valid cross-correlation ``out[n] = sum_m a[n*stride + m] k[m]`` of object arrays."""
-    out_shape = tuple((na - nk) // s + 1 for na, nk, s in zip(a.shape, k.shape, stride))
+    out_shape = correlation_size(a.shape, k.shape, stride)
     out = np.full(out_shape, sympy.Integer(0), dtype=object)
     for m in np.ndindex(*k.shape):
         if k[m] == 0:
@@ -470,28 +497,15 @@ class Derivation:
         spec, layer = self.spec, self.layer
         nd = spec.ndim
         x, dy, w = self._x, self._dy, self._w
-        s, d = spec.stride, spec.dilation
-        K = spec.kernel_size
-        eff = spec.effective_kernel
-        pads = spec.padding
         gw = np.empty(w.shape, dtype=object)
         gx = np.full(x.shape, sympy.Integer(0), dtype=object)
+        # dE/dx of a conv is cropped at the padding; everything else starts at index 0
+        x_start = [lo for lo, _ in spec.padding] if spec.kind == "conv" else (0,) * nd
         for co, ci, (w0, w1) in layer.channel_pairs():
-            kern = w[w0, w1]
-            if spec.kind == "conv":
-                weff = rotate180(kern) if spec.flip else kern
-                corr = _correlate(zero_pad(x[ci], pads), dilate(dy[co], s), d)
-                g = _fit(corr, (0,) * nd, K)
-                gw[w0, w1] = rotate180(g) if spec.flip else g
-                full = zero_pad(dilate(dy[co], s), [(e - 1, e - 1) for e in eff])
-                dxp = _correlate(full, dilate(rotate180(weff), d), (1,) * nd)
-                gx[ci] = gx[ci] + _fit(dxp, [lo for lo, _ in pads], spec.input_size)
-            else:
-                dyp = zero_pad(dy[co], pads)
-                corr = _correlate(dyp, dilate(x[ci], s), d)
-                gw[w0, w1] = _fit(corr, (0,) * nd, K)
-                conv = _correlate(dyp, dilate(kern, d), s)
-                gx[ci] = gx[ci] + _fit(conv, (0,) * nd, spec.input_size)
+            ops = identity_operands(spec, x[ci], dy[co], w[w0, w1])
+            g = _fit(_correlate(*ops["w"]), (0,) * nd, spec.kernel_size)
+            gw[w0, w1] = rotate180(g) if spec.kind == "conv" and spec.flip else g
+            gx[ci] = gx[ci] + _fit(_correlate(*ops["x"]), x_start, spec.input_size)
         if spec.kind == "conv":
             texts = (
                 "dE/dw = x (zero-padded) cross-correlated with dE/dy (stride-dilated), "

@@ -38,7 +38,14 @@ import sympy
 from sympy import Add, Mul
 from sympy.printing.latex import LatexPrinter
 
-from .derive import Derivation, as_object_array, derive, flat_entries
+from .derive import (
+    Derivation,
+    as_object_array,
+    correlation_size,
+    derive,
+    flat_entries,
+    identity_operands,
+)
 from .errors import SpecError, SymconvError
 from .layers import Layer
 from .spec import dims_text
@@ -1152,20 +1159,10 @@ class _Builder:
     def identity_w(self):
         """dE/dw as a correlation of x with dE/dy, for the first (output, input) channel pair."""
         spec, d = self.spec, self.d
-        from .derive import dilate, zero_pad
-
-        pair = next(iter(d.layer.channel_pairs()))
-        co, ci, (w0, w1) = pair
-        x = self.x_np[ci]
-        dy = self.dy_np[co]
+        co, ci, (w0, w1) = next(iter(d.layer.channel_pairs()))
         gw = self.w_np[w0, w1]
+        a, k, _ = identity_operands(spec, self.x_np[ci], self.dy_np[co], gw)["w"]
         stride, dil = spec.stride, spec.dilation
-        if spec.kind == "conv":
-            a = zero_pad(x, spec.padding)
-            k = dilate(dy, stride)
-        else:
-            a = zero_pad(dy, spec.padding)
-            k = dilate(x, stride)
         return {
             "kind": spec.kind,
             "a": self.spatial(a),
@@ -1181,7 +1178,7 @@ class _Builder:
             "pair": _pair_label(spec, co, ci, d.index_base),
             "many": spec.in_channels * spec.out_channels > 1,
             "cropped": any(
-                n != kk for n, kk in zip(_corr_size(a.shape, k.shape, dil), spec.kernel_size)
+                n != kk for n, kk in zip(correlation_size(a.shape, k.shape, dil), spec.kernel_size)
             ),
         }
 
@@ -1191,19 +1188,9 @@ class _Builder:
         spec, d = self.spec, self.d
         if not spec.has_weight:
             return None
-        from .derive import dilate, rotate180, zero_pad
-
         co, ci, (w0, w1) = next(iter(d.layer.channel_pairs()))
-        dy = self.dy_np[co]
-        kern = self.w_np[w0, w1]
         gx = self.x_np[ci]
-        if spec.kind == "conv":
-            weff = rotate180(kern) if spec.flip else kern
-            a = zero_pad(dilate(dy, spec.stride), [(e - 1, e - 1) for e in spec.effective_kernel])
-            k = dilate(rotate180(weff), spec.dilation)
-        else:
-            a = zero_pad(dy, spec.padding)
-            k = dilate(kern, spec.dilation)
+        a, k, _ = identity_operands(spec, gx, self.dy_np[co], self.w_np[w0, w1])["x"]
         return {
             "kind": spec.kind,
             "a": self.spatial(a),
@@ -1332,11 +1319,6 @@ class _Builder:
 
 
 # ---------------------------------------------------------------------- small helpers
-def _corr_size(a_shape, k_shape, dil):
-    """Size of the valid correlation of ``a`` with ``k`` evaluated every ``dil`` positions."""
-    return tuple((na - nk) // d + 1 for na, nk, d in zip(a_shape, k_shape, dil))
-
-
 def _title(spec) -> str:
     names = {
         "conv": "convolution" if spec.flip else "convolution (cross-correlation)",
