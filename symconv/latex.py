@@ -21,7 +21,6 @@ Public functions:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -46,7 +45,8 @@ from .derive import (
     flat_entries,
     identity_operands,
 )
-from .errors import SpecError, SymconvError
+from .answers import parse_answer
+from .errors import AnswerError, SpecError, SymconvError
 from .layers import Layer
 from .spec import dims_text
 from .symbols import KINDS, NOTATIONS, Notation, latex_name, parse_name
@@ -1643,68 +1643,18 @@ def _parse_number(name, text):
 
 def parse_values_text(text: str, option: str = "value"):
     """Numbers from text: JSON nested lists (ints, decimals, ``"p/q"`` strings), CSV rows or a
-    ``bmatrix``; a file path is read first. Uses :func:`symconv.answers.parse_answer` when that
-    module exists. Never evaluates code. Raises :class:`LatexValueError` naming ``option``."""
+    ``bmatrix``; a file path is read first. Parsed by the whitelist parser
+    :func:`symconv.answers.parse_answer`, never evaluated. Raises :class:`LatexValueError`
+    naming ``option``."""
     if len(text) < 4096 and os.path.isfile(text):
         try:
             text = Path(text).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise LatexValueError(option, f"cannot read file: {exc}") from None
     try:
-        from .answers import parse_answer  # another module of symconv, when present
-    except ImportError:
-        parse_answer = None
-    if parse_answer is not None:
-        from .errors import AnswerError
-
-        try:
-            return parse_answer(text)
-        except AnswerError as exc:
-            raise LatexValueError(option, str(exc)) from None
-    return _fallback_parse(text, option)
-
-
-def _fallback_parse(text, option):
-    t = text.strip()
-    if not t:
-        raise LatexValueError(option, "empty value")
-    if t[0] in '[-+.0123456789"' and t.startswith("["):
-        try:
-            data = json.loads(t)
-        except json.JSONDecodeError as exc:
-            raise LatexValueError(
-                option, f"invalid JSON: {exc.msg} at column {exc.colno}"
-            ) from None
-        return _nested(data, option)
-    m = re.search(r"\\begin\{[bp]?matrix\}(.*?)\\end\{[bp]?matrix\}", t, re.S)
-    if m:
-        rows = [r for r in re.split(r"\\\\", m.group(1)) if r.strip()]
-        return _nested([[c.strip() for c in r.split("&")] for r in rows], option)
-    rows = [r for r in re.split(r"[;\n]", t) if r.strip()]
-    data = [[c for c in re.split(r"[,\s]+", r.strip()) if c] for r in rows]
-    if len(data) == 1:
-        data = data[0]
-    return _nested(data, option)
-
-
-def _nested(data, option):
-    def conv(v):
-        if isinstance(v, list):
-            return [conv(u) for u in v]
-        if isinstance(v, bool) or v is None or isinstance(v, dict):
-            raise LatexValueError(option, f"must hold numbers, got {v!r}")
-        if isinstance(v, (int, float)):
-            return _number(option, v) if isinstance(v, int) else Fraction(str(v))
-        return _number(option, str(v))
-
-    out = conv(data)
-    try:
-        arr = np.array(out, dtype=object)
-    except ValueError:
-        raise LatexValueError(option, "rows must all have the same length") from None
-    if arr.dtype == object and any(isinstance(v, list) for v in arr.reshape(-1)):
-        raise LatexValueError(option, "rows must all have the same length")
-    return arr
+        return parse_answer(text)
+    except AnswerError as exc:
+        raise LatexValueError(option, str(exc)) from None
 
 
 # ====================================================================== render
