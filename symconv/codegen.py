@@ -495,7 +495,7 @@ def _formulas(layer: Layer) -> list:
     ks = ", ".join(str(v) for v in k)
     lines = []
     if spec.kind == "conv":
-        pos = [s[a] * i[a] - lo[a] + d[a] * k[a] for a in range(nd)]
+        pos = [spec.tap_position(a, i[a], k[a]) for a in range(nd)]
         wk = [spec.kernel_size[a] - 1 - k[a] for a in range(nd)] if spec.flip else k
         cin_g = spec.in_channels // spec.groups
         cout_g = spec.out_channels // spec.groups
@@ -528,7 +528,7 @@ def _formulas(layer: Layer) -> list:
         cin_g = spec.in_channels // spec.groups
         cout_g = spec.out_channels // spec.groups
         chan = f if spec.groups == 1 else sympy.floor(c / cin_g) * cout_g + f
-        pos = [s[a] * j[a] - lo[a] + d[a] * k[a] for a in range(nd)]
+        pos = [spec.tap_position(a, j[a], k[a]) for a in range(nd)]
         bias = " + b[f]" if spec.bias else ""
         lines.append(
             f"y[n, {formula(chan)}, {', '.join(formula(p) for p in pos)}] += "
@@ -544,7 +544,7 @@ def _formulas(layer: Layer) -> list:
             f"{formula(x[(n, c, *j)] * dy[(n, chan, *pos)])}   (inside the output)"
         )
     else:
-        pos = [s[a] * i[a] - lo[a] + d[a] * k[a] for a in range(nd)]
+        pos = [spec.tap_position(a, i[a], k[a]) for a in range(nd)]
         at = formula(x[(n, c, *pos)])
         outs = ", ".join(map(str, i))
         if spec.kind == "max_pool":

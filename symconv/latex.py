@@ -1441,11 +1441,6 @@ def _index_formula(spec, nt, base, printer) -> dict:
     ki = [sympy.Symbol(c) for c in _K_LETTERS[nd]]
     mi = [sympy.Symbol(c) for c in _IN_LETTERS[nd]]
 
-    def pos(o, k, s, d, lo):
-        if base == 1:
-            return s * (o - 1) + d * (k - 1) + 1 - lo
-        return s * o + d * k - lo
-
     def sub(items):
         items = [i if isinstance(i, str) else sympy.latex(i) for i in items]
         if all(len(i) == 1 for i in items):
@@ -1480,16 +1475,15 @@ def _index_formula(spec, nt, base, printer) -> dict:
         x_idx = ([chan] if chan else []) + x_pos
         w_idx = (["p"] if spec.in_channels > 1 else []) + (["s"] if s_ch else []) + ki
         where = [
-            f"{sympy.latex(o)} = {sympy.latex(sympy.expand(pos(m, k, s, d, lo)))}"
-            for o, m, k, s, d, (lo, _) in zip(oi, mi, ki, spec.stride, spec.dilation, spec.padding)
+            f"{sympy.latex(o)} = {sympy.latex(sympy.expand(spec.tap_position(a, m, k, base)))}"
+            for a, (o, m, k) in enumerate(zip(oi, mi, ki))
         ]
         sums = ([r"\sum_{" + rng("p", spec.in_channels)] if spec.in_channels > 1 else []) + sums
         rhs = " ".join(sums) + f" {nt.x}_{{{sub(x_idx)}}}\\, {nt.w}_{{{sub(w_idx)}}}"
         notes.append(r"\text{over the taps with } " + r",\ ".join(where))
     else:
         x_pos = [
-            sympy.expand(pos(o, k, s, d, lo))
-            for o, k, s, d, (lo, _) in zip(oi, ki, spec.stride, spec.dilation, spec.padding)
+            sympy.expand(spec.tap_position(a, o, k, base)) for a, (o, k) in enumerate(zip(oi, ki))
         ]
         x_idx = ([chan] if chan else []) + x_pos
         if spec.has_weight:

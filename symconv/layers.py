@@ -85,23 +85,25 @@ class Layer:
         """One :class:`AxisMap` per spatial axis."""
         spec = self.spec
         maps = []
-        for n, k, s, d, (lo, hi), o_len in zip(
-            spec.input_size,
-            spec.kernel_size,
-            spec.stride,
-            spec.dilation,
-            spec.padding,
-            spec.output_size,
+        for axis, (n, k, s, d, (lo, hi), o_len) in enumerate(
+            zip(
+                spec.input_size,
+                spec.kernel_size,
+                spec.stride,
+                spec.dilation,
+                spec.padding,
+                spec.output_size,
+            )
         ):
             o = np.arange(o_len)[:, None]
             t = np.arange(k)[None, :]
             if spec.kind == "conv_transpose":
-                num = o + lo - t * d
+                num = o + lo - t * d  # tap_position(axis, src, t) == o, solved for src
                 src = np.floor_divide(num, s)
                 valid = (num % s == 0) & (src >= 0) & (src < n)
                 in_padded = np.zeros_like(valid)
             else:
-                src = o * s - lo + t * d
+                src = spec.tap_position(axis, o, t)
                 valid = (src >= 0) & (src < n)
                 in_padded = (src >= -lo) & (src < n + hi)
             maps.append(AxisMap(src.astype(np.int64), valid, in_padded))

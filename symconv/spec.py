@@ -251,6 +251,14 @@ class LayerSpec:
         """One line such as ``conv2d with input 3x3, kernel 2x2`` (context for messages)."""
         return f"{self.op} with input {dims_text(self.input_size)}, kernel {dims_text(self.kernel_size)}"
 
+    def tap_position(self, axis: int, o, t, base: int = 0):
+        """``stride*o + dilation*t - pad_lo`` along ``axis``: the input index that output ``o``
+        reads through kernel tap ``t`` (for conv_transpose, the output index that input ``o``
+        reaches through tap ``t``). Works on ints, NumPy arrays and SymPy symbols; with
+        ``base=1`` the three indices count from 1."""
+        s, d, lo = self.stride[axis], self.dilation[axis], self.padding[axis][0]
+        return s * (o - base) + d * (t - base) + base - lo
+
     def extra_options(self) -> list:
         """``[(name, value), ...]``: the options that differ from their defaults, in a fixed
         order (shared by ``repr`` and the command-line spelling of a spec)."""
