@@ -118,8 +118,7 @@ def _kind(sym):
     """symconv kind and indices of a symbol (``None`` for foreign symbols)."""
     if not isinstance(sym, sympy.Symbol):
         return None, ()
-    kind, _, label = sym.name.partition("_")
-    if kind not in KINDS:
+    if sym.name.partition("_")[0] not in KINDS:
         return None, ()
     try:
         return parse_name(sym.name)

@@ -21,11 +21,17 @@ def bench():
     return module
 
 
-def test_one_shape_runs_and_agrees_with_torch(bench, capsys, monkeypatch):
+def run_quick(bench, capsys, monkeypatch, only, shape):
+    """One quick run of the script on the shapes matching ``only``: (its output, the table rows
+    of ``shape``)."""
     monkeypatch.setattr(bench, "SETTLE", 0.0)
-    assert bench.main(["--quick", "--repeat", "1", "--only", "5x5"]) == 0
+    assert bench.main(["--quick", "--repeat", "1", "--only", only]) == 0
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith("32x3x32x32 5x5->16")]
+    return out, [line for line in out.splitlines() if line.startswith(shape)]
+
+
+def test_one_shape_runs_and_agrees_with_torch(bench, capsys, monkeypatch):
+    out, rows = run_quick(bench, capsys, monkeypatch, "5x5", "32x3x32x32 5x5->16")
     assert [row.split()[2] for row in rows] == ["float32", "float64"]
     assert "summary" in out and "largest conv (32x3x32x32 5x5->16, float32)" in out
     if bench.torch is None:
@@ -40,10 +46,7 @@ def test_one_shape_runs_and_agrees_with_torch(bench, capsys, monkeypatch):
 
 
 def test_pool_only_run_has_no_conv_rows_and_matches_torch_exactly(bench, capsys, monkeypatch):
-    monkeypatch.setattr(bench, "SETTLE", 0.0)
-    assert bench.main(["--quick", "--repeat", "1", "--only", "max"]) == 0
-    out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith("16x64x56x56 max 2x2 s2")]
+    out, rows = run_quick(bench, capsys, monkeypatch, "max", "16x64x56x56 max 2x2 s2")
     assert [row.split()[4] for row in rows] == ["float32", "float64"]
     assert "largest conv" not in out and "ceilings" not in out
     if bench.torch is not None:  # max pooling only routes values: bit-identical to torch
