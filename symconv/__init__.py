@@ -7,14 +7,31 @@ networks load on first use of one of their names.
 
 from importlib import import_module
 
-from .derive import Derivation, Identity, derive
-from .errors import AnswerError, CodegenError, SpecError, SymconvError
-from .layers import Layer, avg_pool, conv, conv_transpose, max_pool
-from .spec import LayerSpec
+from .core.derive import Derivation, Identity, derive
+from .core.errors import AnswerError, CodegenError, SpecError, SymconvError
+from .core.layers import Layer, avg_pool, conv, conv_transpose, max_pool
+from .core.spec import LayerSpec
 
-# The function ``check`` shadows its module's name on the package: bind it eagerly so that
-# ``symconv.check(...)`` is always the function (``from symconv.check import ...`` still works).
-from .check import CheckResult, check  # noqa: E402  (after the core it depends on)
+from .grading import CheckResult, check
+from . import _moved
+
+# Old flat module paths keep working. ``derive`` and ``check`` are functions on the package
+# and old module names at once: alias those two now, so that a later ``import symconv.check``
+# cannot replace the function by the module.
+_moved.install()
+_moved.alias("symconv.derive")
+_moved.alias("symconv.check")
+
+
+def _derivation_repr_latex(self) -> str:
+    """Jupyter display of a Derivation: the forward expansion and the gradients (elided when
+    large). Registered here so that the core never imports the LaTeX stage."""
+    from .latex import derivation_repr_latex
+
+    return derivation_repr_latex(self)
+
+
+Derivation._repr_latex_ = _derivation_repr_latex
 
 __version__ = "0.1.0"
 
@@ -23,25 +40,25 @@ _LAZY = {
     "regenerate": "codegen",
     "render_latex": "latex",
     "compile_pdf": "latex",
-    "grade_folder": "check",
-    "load_problem": "check",
-    "parse_answer": "answers",
-    "sigmoid": "nn_layers",
-    "tanh": "nn_layers",
-    "relu": "nn_layers",
-    "flatten": "nn_layers",
-    "dense": "nn_layers",
-    "softmax": "nn_layers",
-    "cross_entropy": "nn_layers",
-    "softmax_cross_entropy": "nn_layers",
-    "l2_loss": "nn_layers",
-    "derive_nn": "nn_layers",
-    "network": "network",
-    "load_network": "network",
-    "example": "network",
-    "Network": "network",
-    "separable_parameter_counts": "network",
-    "load_generated": "network",
+    "grade_folder": "grading",
+    "load_problem": "grading",
+    "parse_answer": "core.answers",
+    "sigmoid": "nn.layers",
+    "tanh": "nn.layers",
+    "relu": "nn.layers",
+    "flatten": "nn.layers",
+    "dense": "nn.layers",
+    "softmax": "nn.layers",
+    "cross_entropy": "nn.layers",
+    "softmax_cross_entropy": "nn.layers",
+    "l2_loss": "nn.layers",
+    "derive_nn": "nn.layers",
+    "network": "nn.network",
+    "load_network": "nn.network",
+    "example": "nn.network",
+    "Network": "nn.network",
+    "separable_parameter_counts": "nn.network",
+    "load_generated": "nn.network",
 }
 
 __all__ = [

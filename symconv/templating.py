@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from .errors import CodegenError
+from .core.errors import CodegenError
 
 __all__ = ["environment", "render", "templates_dir"]
 

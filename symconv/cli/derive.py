@@ -6,9 +6,9 @@ import json
 
 import sympy
 
-from .cli import add_layer_options, layer_from_args
-from .derive import derive
-from .symbols import latex_name
+from . import add_layer_options, layer_from_args
+from ..core.derive import derive
+from ..core.symbols import latex_name
 
 __all__ = ["register", "format_derivation", "format_toeplitz"]
 

@@ -53,13 +53,13 @@ from pathlib import Path
 import numpy as np
 import sympy
 
-from . import layers as core_layers
-from . import nn_layers as nn
-from .errors import CodegenError, SpecError
-from .spec import dims_text
-from .layers import Layer
-from .nn_layers import LossSpec, NNSpec
-from .templating import render
+from ..core import layers as core_layers
+from . import layers as nn
+from ..core.errors import CodegenError, SpecError
+from ..core.spec import dims_text
+from ..core.layers import Layer
+from .layers import LossSpec, NNSpec
+from ..templating import render
 
 __all__ = [
     "Network",
@@ -478,7 +478,7 @@ def load_network(path) -> "Network":
 
 
 def _examples_dir():
-    return resources.files("symconv") / "networks"
+    return resources.files("symconv.nn") / "networks"
 
 
 def _example_names() -> list:
@@ -680,7 +680,7 @@ class Network:
     def reference_forward(self, params, x):
         """Plain-loop forward pass of one sample (no batch axis): the outputs of every layer
         (``reference.py`` for conv/pool, :mod:`symconv.nn_layers` loops otherwise)."""
-        from . import reference
+        from ..core import reference
 
         acts = [np.asarray(x, dtype=np.float64)]
         for lay in self.layers:
@@ -695,7 +695,7 @@ class Network:
     def reference_gradients(self, params, x, target):
         """``(loss, grads, dx)`` of one sample by the plain-loop references, chained. The loss
         gradient is the exact one (no fusion), so it also checks the fused shortcut."""
-        from . import reference
+        from ..core import reference
 
         if self.loss is None:
             raise SpecError(f"network {self.name!r}: gradients need a loss, got none")
@@ -808,7 +808,7 @@ def _codegen_context(net: Network, kernels: str = "codegen") -> dict:
                 source=None,
             )
             if kernels == "codegen":
-                from .codegen import generate_numpy
+                from ..codegen import generate_numpy
 
                 d["source"] = _embedded_source(generate_numpy(layer))
         elif lay.kind == "dense":
@@ -1015,7 +1015,7 @@ def _torch_check(net, params, x, target, loss, grads, dx) -> dict:
 # ---------------------------------------------------------------------- symbolic backprop
 def _rename(arr, prefix, index_base):
     """Symbols named ``{prefix}_{indices}`` of arr's shape (object ndarray)."""
-    from .symbols import symbol_array
+    from ..core.symbols import symbol_array
 
     shape = arr.shape if hasattr(arr, "shape") else ()
     return symbol_array(prefix, shape, index_base=index_base)
@@ -1042,7 +1042,7 @@ class NetworkDerivation:
     """
 
     def __init__(self, net: Network, *, index_base: int = 1):
-        from .derive import derive
+        from ..core.derive import derive
 
         self.net = net
         self.index_base = index_base

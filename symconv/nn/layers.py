@@ -44,9 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from .errors import SpecError
-from .spec import dims_text
-from .symbols import symbol_array
+from ..core.errors import SpecError
+from ..core.spec import dims_text
+from ..core.symbols import symbol_array
 
 __all__ = [
     "NNSpec",

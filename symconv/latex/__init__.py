@@ -37,7 +37,7 @@ import sympy
 from sympy import Add, Mul
 from sympy.printing.latex import LatexPrinter
 
-from .derive import (
+from ..core.derive import (
     Derivation,
     as_object_array,
     correlation_size,
@@ -45,12 +45,12 @@ from .derive import (
     flat_entries,
     identity_operands,
 )
-from .answers import parse_answer
-from .errors import AnswerError, SpecError, SymconvError
-from .layers import Layer
-from .spec import dims_text
-from .symbols import KINDS, NOTATIONS, Notation, latex_name, parse_name
-from .templating import render
+from ..core.answers import parse_answer
+from ..core.errors import AnswerError, SpecError, SymconvError
+from ..core.layers import Layer
+from ..core.spec import dims_text
+from ..core.symbols import KINDS, NOTATIONS, Notation, latex_name, parse_name
+from ..templating import render
 
 #: How dims_text joins sizes in math mode, and how it names the shape () in messages.
 _TIMES = r"\times"
@@ -1972,7 +1972,7 @@ def repr_latex(obj, *, notation="seed000") -> str:
 # ====================================================================== CLI
 def register(sub) -> None:
     """Add ``symconv latex`` to the CLI."""
-    from .cli import add_layer_options
+    from ..cli import add_layer_options
 
     p = sub.add_parser(
         "latex",
@@ -2011,7 +2011,7 @@ def register(sub) -> None:
 
 
 def _run_latex(args) -> int:
-    from .cli import layer_from_args
+    from ..cli import layer_from_args
 
     layer = layer_from_args(args)
     deriv = derive(layer, index_base=args.index_base)

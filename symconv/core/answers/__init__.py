@@ -97,7 +97,7 @@ import numpy as np
 import sympy
 
 try:
-    from .errors import AnswerError
+    from ..errors import AnswerError
 except ImportError:  # errors.py not written yet, or imported outside the package
 
     class AnswerError(ValueError):

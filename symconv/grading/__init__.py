@@ -137,14 +137,14 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
-from .fileio import write_atomic
-from . import layers as _layers
-from .answers import ParsedAnswer, parse_answer, parse_answer_ex
-from .derive import as_object_array, derive
-from .errors import AnswerError, SpecError, SymconvError
-from .layers import Layer
-from .spec import LayerSpec
-from .symbols import index_label, parse_name, symbol_array
+from ..fileio import write_atomic
+from ..core import layers as _layers
+from ..core.answers import ParsedAnswer, parse_answer, parse_answer_ex
+from ..core.derive import as_object_array, derive
+from ..core.errors import AnswerError, SpecError, SymconvError
+from ..core.layers import Layer
+from ..core.spec import LayerSpec
+from ..core.symbols import index_label, parse_name, symbol_array
 
 __all__ = [
     "QUANTITIES",
@@ -1530,7 +1530,7 @@ def _run_check(args) -> int:
                 f"check: --quantity {args.quantity} differs from the problem's {quantity!r}"
             )
     else:
-        from .cli import layer_from_args
+        from ..cli import layer_from_args
 
         if not args.quantity:
             raise SpecError("check: --quantity is required (or give --problem)")
@@ -1595,7 +1595,7 @@ def _run_grade(args) -> int:
 
 def register(sub) -> None:
     """Add ``check`` and ``grade`` to the ``symconv`` command line."""
-    from .cli import add_layer_options
+    from ..cli import add_layer_options
 
     p = sub.add_parser(
         "check",

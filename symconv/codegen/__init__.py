@@ -62,12 +62,12 @@ from pathlib import Path
 import numpy as np
 import sympy
 
-from .fileio import write_atomic
-from .errors import CodegenError, SpecError
-from .layers import Layer
+from ..fileio import write_atomic
+from ..core.errors import CodegenError, SpecError
+from ..core.layers import Layer
 from .printing import formula, index, py
-from .spec import dims_text
-from .templating import render
+from ..core.spec import dims_text
+from ..templating import render
 
 __all__ = [
     "generate_numpy",
@@ -580,7 +580,7 @@ def _formulas(layer: Layer) -> list:
 
 def _small_derivation(layer: Layer):
     """A derivation for the docstring: the layer itself when small, else None."""
-    from .derive import derive
+    from ..core.derive import derive
 
     spec = layer.spec
     terms = (
@@ -595,8 +595,8 @@ def _small_derivation(layer: Layer):
 
 def _identity_statements(layer: Layer) -> list:
     """The identities symconv states for this kind of layer, from a reduced derivation."""
-    from .derive import derive
-    from .spec import LayerSpec
+    from ..core.derive import derive
+    from ..core.spec import LayerSpec
 
     spec = layer.spec
     sizes = tuple(
@@ -993,7 +993,7 @@ def _avg_counts(layer: Layer) -> dict:
 
 
 def _header(layer: Layer, template: str) -> dict:
-    from . import __version__
+    from .. import __version__
 
     spec = layer.spec
     return dict(
@@ -1157,7 +1157,7 @@ class ManifestEntry:
     params: tuple
 
     def layer(self) -> Layer:
-        from . import layers
+        from ..core import layers
 
         p = dict(self.params)
         kind = p.pop("kind")
@@ -1269,7 +1269,7 @@ def default_generated_dir() -> Path:
     here = Path.cwd() / "generated"
     if (here / MANIFEST_NAME).is_file():
         return here
-    repo = Path(__file__).resolve().parent.parent / "generated"
+    repo = Path(__file__).resolve().parents[2] / "generated"
     if (repo / MANIFEST_NAME).is_file():
         return repo
     raise CodegenError(
@@ -1322,7 +1322,7 @@ def regenerate(folder=None, *, check: bool = False, out=None) -> RegenerateResul
 
 # ---------------------------------------------------------------------- CLI
 def _run_codegen(args) -> int:
-    from .cli import layer_from_args
+    from ..cli import layer_from_args
 
     source = generate_numpy(layer_from_args(args))
     if args.output in (None, "-"):
@@ -1355,7 +1355,7 @@ def _run_regenerate(args) -> int:
 
 def register(sub) -> None:
     """Add ``codegen`` and ``regenerate`` to the CLI."""
-    from .cli import add_layer_options
+    from ..cli import add_layer_options
 
     p = sub.add_parser(
         "codegen",

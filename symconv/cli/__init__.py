@@ -11,7 +11,7 @@ import importlib
 import json
 import sys
 
-from .errors import SymconvError
+from ..core.errors import SymconvError
 
 __all__ = ["main", "add_layer_options", "layer_from_args", "parse_size", "parse_padding"]
 
@@ -25,11 +25,11 @@ LAYER_KINDS = {
 #: Modules that add subcommands: each defines ``register(subparsers)`` whose parsers call
 #: ``set_defaults(func=...)``; ``func(args)`` returns the exit status.
 COMMAND_MODULES = [
-    "symconv.cli_core",
+    "symconv.cli.derive",
     "symconv.codegen",
     "symconv.latex",
-    "symconv.check",
-    "symconv.network",
+    "symconv.grading",
+    "symconv.nn.network",
 ]
 
 
@@ -105,7 +105,7 @@ def add_layer_options(parser: argparse.ArgumentParser, *, default_kind: str = "c
 
 def layer_from_args(args):
     """Build the layer described by :func:`add_layer_options` values."""
-    from . import layers
+    from ..core import layers
 
     kind = LAYER_KINDS[args.kind]
     input_size = parse_size(args.input_size, "--input-size")
@@ -155,7 +155,7 @@ def layer_from_args(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(
         prog="symconv",

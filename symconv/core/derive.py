@@ -619,12 +619,6 @@ class Derivation:
         vals = [float(values[s]) for s in syms]
         return np.asarray(fn(*vals), dtype=np.float64).reshape(shape)
 
-    def _repr_latex_(self) -> str:
-        """Jupyter display: the forward expansion and the gradients (elided when large)."""
-        from .latex import derivation_repr_latex
-
-        return derivation_repr_latex(self)
-
     def __repr__(self) -> str:
         parts = ["y", "grad_x"]
         if self.grad_w is not None:
