@@ -1,8 +1,8 @@
-"""The CLI's output for the README's examples, byte for byte (tests/golden/cli/NAME.out).
+"""The CLI's output for the README's examples, byte for byte (tests/golden/cli/NAME.txt).
 
 The golden files were written by the CLI before the package was split into subpackages by
 pipeline stage; a change that alters any of them must be intended. Refresh one with
-``symconv ARGS > tests/golden/cli/NAME.out`` and say why in the commit.
+``symconv ARGS > tests/golden/cli/NAME.txt`` and say why in the commit.
 """
 
 from __future__ import annotations
@@ -73,6 +73,6 @@ CASES = [
 def test_cli_output_is_unchanged(name, args, capsys):
     status = main(shlex.split(args))
     out = capsys.readouterr().out
-    expected = (GOLDEN / f"{name}.out").read_text()
+    expected = (GOLDEN / f"{name}.txt").read_text()
     assert out == expected
     assert status == (1 if name == "check_sign" or name == "check_flip" else 0)
