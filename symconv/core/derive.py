@@ -16,15 +16,16 @@ re-sort every term) are not needed, and the result still compares equal to what
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from fractions import Fraction
 from functools import cached_property
 
 import numpy as np
 import sympy
 from sympy import Add, Mul
 
+from .arrays import as_object_array, correlation_size, flat_entries, to_sympy_array  # noqa: F401
 from .errors import SpecError, SymconvError
+from .evaluate import evaluate, object_array
+from .identities import Identity, build_identities, identity_operands  # noqa: F401
 from .layers import Layer
 from .symbols import symbol_array
 
@@ -32,31 +33,6 @@ __all__ = ["Derivation", "Identity", "derive"]
 
 
 # ---------------------------------------------------------------------- fast sums
-def flat_entries(arr) -> list:
-    """Entries of a SymPy N-d array, SymPy Matrix or NumPy array (or nested list) in row-major
-    order."""
-    if isinstance(arr, sympy.MatrixBase):
-        return list(arr)
-    if not isinstance(arr, sympy.NDimArray):
-        return list(np.asarray(arr, dtype=object).reshape(-1))
-    if arr.rank() == 0:
-        return [arr[()]]
-    flat = getattr(arr, "_array", None)  # dense SymPy arrays keep their entries row-major
-    if isinstance(flat, list) and len(flat) == len(arr):
-        return list(flat)
-    return sympy.flatten(arr.tolist()) if arr.rank() > 1 else list(arr)
-
-
-def as_object_array(arr):
-    """A SymPy N-d array or Matrix as a NumPy object array of the same shape (None stays None,
-    a NumPy array is returned as it is)."""
-    if arr is None or isinstance(arr, np.ndarray):
-        return arr
-    out = np.empty(tuple(arr.shape), dtype=object)
-    out.reshape(-1)[:] = flat_entries(arr)
-    return out
-
-
 _new = object.__new__
 _MUL_ASSUMPTIONS = Mul.default_assumptions
 _ADD_ASSUMPTIONS = Add.default_assumptions
@@ -117,95 +93,6 @@ def _max_routing(vals, ties):
         total = Add(*wins)
         return [win / total for win in wins]
     return wins
-
-
-def _to_array(flat, shape):
-    return sympy.ImmutableDenseNDimArray(list(flat), shape)
-
-
-# ---------------------------------------------------------------------- tensor helpers
-# Small N-d helpers on object arrays, used to state the identities independently of the index
-# map (they recompute the arithmetic on purpose: that is what an identity checks).
-# identity_operands builds both identities' operands from them, for the checks here and for
-# the LaTeX printer, which draws them.
-def zero_pad(a, pads):
-    return np.pad(a, list(pads), mode="constant", constant_values=sympy.Integer(0))
-
-
-def dilate(a, factors):
-    shape = tuple((n - 1) * f + 1 for n, f in zip(a.shape, factors))
-    out = np.full(shape, sympy.Integer(0), dtype=object)
-    out[tuple(slice(None, None, f) for f in factors)] = a
-    return out
-
-
-def rotate180(a):
-    return a[(slice(None, None, -1),) * a.ndim]
-
-
-def correlation_size(a_shape, k_shape, stride) -> tuple:
-    """Size of the valid cross-correlation of ``a`` with ``k`` taken every ``stride``."""
-    return tuple((na - nk) // s + 1 for na, nk, s in zip(a_shape, k_shape, stride))
-
-
-def identity_operands(spec, x, dy, kern) -> dict:
-    """The operands of the two identities for one channel pair, ``{"w": (a, k, step), "x": (a,
-    k, step)}``: dE/dw and dE/dx are the valid correlations of ``a`` with ``k`` taken every
-    ``step`` (before the crop to the kernel or input, and the kernel flip of ``flip=True``).
-
-    conv: dE/dw from x zero-padded and dE/dy stride-dilated, at the kernel dilation; dE/dx
-    from dE/dy stride-dilated and fully padded with the rotated (dilated) kernel.
-    conv_transpose: both from dE/dy zero-padded, with x stride-dilated (at the dilation) and
-    with the dilated kernel (at the stride)."""
-    s, d = spec.stride, spec.dilation
-    if spec.kind == "conv":
-        weff = rotate180(kern) if spec.flip else kern
-        full = [(e - 1, e - 1) for e in spec.effective_kernel]
-        return {
-            "w": (zero_pad(x, spec.padding), dilate(dy, s), d),
-            "x": (zero_pad(dilate(dy, s), full), dilate(rotate180(weff), d), (1,) * spec.ndim),
-        }
-    dyp = zero_pad(dy, spec.padding)
-    return {"w": (dyp, dilate(x, s), d), "x": (dyp, dilate(kern, d), s)}
-
-
-def _correlate(a, k, stride):
-    """Valid cross-correlation ``out[n] = sum_m a[n*stride + m] k[m]`` of object arrays."""
-    out_shape = correlation_size(a.shape, k.shape, stride)
-    out = np.full(out_shape, sympy.Integer(0), dtype=object)
-    for m in np.ndindex(*k.shape):
-        if k[m] == 0:
-            continue
-        sl = tuple(slice(mi, mi + (no - 1) * s + 1, s) for mi, no, s in zip(m, out_shape, stride))
-        out = out + a[sl] * k[m]
-    return out
-
-
-def _fit(a, start, size):
-    """``a`` cropped from ``start`` to ``size`` per axis, zero-filled past its end."""
-    out = np.full(size, sympy.Integer(0), dtype=object)
-    src = tuple(slice(s0, min(s0 + n, dim)) for s0, n, dim in zip(start, size, a.shape))
-    dst = tuple(slice(0, sl.stop - sl.start) for sl in src)
-    out[dst] = a[src]
-    return out
-
-
-@dataclass(frozen=True)
-class Identity:
-    """A stated identity ``lhs == rhs`` with its wording; :meth:`verify` checks it with SymPy."""
-
-    name: str
-    statement: str
-    latex: str
-    lhs: object
-    rhs: object
-
-    def verify(self) -> bool:
-        lhs = np.asarray(self.lhs.tolist() if hasattr(self.lhs, "tolist") else self.lhs, object)
-        rhs = np.asarray(self.rhs.tolist() if hasattr(self.rhs, "tolist") else self.rhs, object)
-        if lhs.shape != rhs.shape:
-            return False
-        return all(sympy.expand(l - r) == 0 for l, r in zip(lhs.flat, rhs.flat))
 
 
 # ---------------------------------------------------------------------- the derivation
@@ -272,8 +159,8 @@ class Derivation:
                 n_x,
                 lambda ts: Add(*ts),
             )
-            self.y = _to_array(y_flat, spec.y_shape)
-            self.grad_x = _to_array(gx, spec.x_shape)
+            self.y = to_sympy_array(y_flat, spec.y_shape)
+            self.grad_x = to_sympy_array(gx, spec.x_shape)
             return
         # Every (channel pair, output, tap) connection of the index map, as flat positions.
         wf = self._w.reshape(-1)
@@ -301,12 +188,12 @@ class Derivation:
         order = np.lexsort((dy_rank[Y], Wg))
         terms = list(map(_mul2, dyf[Y[order]], xf[Xg[order]]))
         gw = _grouped(terms, Wg[order], wf.size, _fast_add)
-        self.y = _to_array(y_flat, spec.y_shape)
-        self.grad_x = _to_array(gx, spec.x_shape)
-        self.grad_w = _to_array(gw, self._w.shape)
+        self.y = to_sympy_array(y_flat, spec.y_shape)
+        self.grad_x = to_sympy_array(gx, spec.x_shape)
+        self.grad_w = to_sympy_array(gw, self._w.shape)
         if spec.bias:
             DY = self._dy.reshape(spec.out_channels, n_out)
-            self.grad_b = _to_array(
+            self.grad_b = to_sympy_array(
                 [Add(*DY[co]) for co in range(spec.out_channels)], (spec.out_channels,)
             )
         else:
@@ -340,24 +227,24 @@ class Derivation:
     # ------------------------------------------------------------------ public data
     @cached_property
     def x(self):
-        return _to_array(self._x.reshape(-1), self._x.shape)
+        return to_sympy_array(self._x.reshape(-1), self._x.shape)
 
     @cached_property
     def w(self):
-        return None if self._w is None else _to_array(self._w.reshape(-1), self._w.shape)
+        return None if self._w is None else to_sympy_array(self._w.reshape(-1), self._w.shape)
 
     @cached_property
     def b(self):
-        return None if self._b is None else _to_array(self._b.reshape(-1), self._b.shape)
+        return None if self._b is None else to_sympy_array(self._b.reshape(-1), self._b.shape)
 
     @cached_property
     def dy(self):
-        return _to_array(self._dy.reshape(-1), self._dy.shape)
+        return to_sympy_array(self._dy.reshape(-1), self._dy.shape)
 
     @cached_property
     def y_symbols(self):
         """Names y_ij of the outputs (the forward expressions are :attr:`y`)."""
-        return _to_array(self._yname.reshape(-1), self._yname.shape)
+        return to_sympy_array(self._yname.reshape(-1), self._yname.shape)
 
     def array(self, name: str) -> np.ndarray:
         """A quantity as a NumPy object array (a copy): ``'x'``, ``'w'``, ``'b'``, ``'dy'``,
@@ -439,15 +326,15 @@ class Derivation:
         if target is None:
             tgt = symbol_array("yhat", spec.y_shape, index_base=self.index_base, keep_leading=1)
         else:
-            tgt = _object_array(target, spec.y_shape, "target", spec.op)
+            tgt = object_array(target, spec.y_shape, "target", spec.op)
         new = object.__new__(Derivation)
         new.__dict__.update(self.__dict__)
         new.__dict__.pop("identities", None)
         new._base = getattr(self, "_base", self)
         yv = np.array(self.y.tolist(), dtype=object).reshape(spec.y_shape)
         diff = yv - tgt
-        new.target = _to_array(tgt.reshape(-1), spec.y_shape)
-        new.dy_value = _to_array(diff.reshape(-1), spec.y_shape)
+        new.target = to_sympy_array(tgt.reshape(-1), spec.y_shape)
+        new.dy_value = to_sympy_array(diff.reshape(-1), spec.y_shape)
         new.loss = sympy.Rational(1, 2) * Add(*[d**2 for d in diff.reshape(-1)])
         subs = dict(zip(self._dy.reshape(-1), diff.reshape(-1)))
         new.grad_x = self.grad_x.xreplace(subs)
@@ -458,88 +345,9 @@ class Derivation:
     # ------------------------------------------------------------------ identities
     @cached_property
     def identities(self) -> list:
-        """The identities of the seeds for this layer, stated with independent arithmetic."""
-        spec = self.spec
-        dy = self._dy
-        T = None
-        out = []
-        if spec.kind != "max_pool":
-            T = self.toeplitz("column")
-            vec = sympy.Matrix(list(dy.reshape(-1)))
-            gx = (T.T * vec).reshape(1, T.shape[1])
-            out.append(
-                Identity(
-                    "grad_x_transpose",
-                    "dE/dx = W^T dE/dy (vec form: the transposed convolution)",
-                    r"\frac{\partial E}{\partial x} = \frac{\partial E}{\partial y}\, W^{T}",
-                    self.grad_x,
-                    _to_array(list(gx), spec.x_shape),
-                )
-            )
-        if spec.has_weight:
-            out.extend(self._conv_identities())
-        if spec.bias:
-            out.append(
-                Identity(
-                    "grad_b_sum",
-                    "dE/db_c = sum of dE/dy over output channel c",
-                    r"\frac{\partial E}{\partial b_c} = \sum_{o} \frac{\partial E}{\partial y_{c,o}}",
-                    self.grad_b,
-                    _to_array(
-                        [Add(*dy[c].reshape(-1)) for c in range(spec.out_channels)],
-                        (spec.out_channels,),
-                    ),
-                )
-            )
-        return out
-
-    def _conv_identities(self):
-        spec, layer = self.spec, self.layer
-        nd = spec.ndim
-        x, dy, w = self._x, self._dy, self._w
-        gw = np.empty(w.shape, dtype=object)
-        gx = np.full(x.shape, sympy.Integer(0), dtype=object)
-        # dE/dx of a conv is cropped at the padding; everything else starts at index 0
-        x_start = [lo for lo, _ in spec.padding] if spec.kind == "conv" else (0,) * nd
-        for co, ci, (w0, w1) in layer.channel_pairs():
-            ops = identity_operands(spec, x[ci], dy[co], w[w0, w1])
-            g = _fit(_correlate(*ops["w"]), (0,) * nd, spec.kernel_size)
-            gw[w0, w1] = rotate180(g) if spec.kind == "conv" and spec.flip else g
-            gx[ci] = gx[ci] + _fit(_correlate(*ops["x"]), x_start, spec.input_size)
-        if spec.kind == "conv":
-            texts = (
-                "dE/dw = x (zero-padded) cross-correlated with dE/dy (stride-dilated), "
-                "sampled at the kernel dilation",
-                r"\frac{\partial E}{\partial w} = x \star \frac{\partial E}{\partial y}",
-                "dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the "
-                "180-degree-rotated kernel",
-                r"\frac{\partial E}{\partial x} = \operatorname{pad}\!\left("
-                r"\frac{\partial E}{\partial y}\right) \star \operatorname{rot}_{180}(w)",
-            )
-        else:
-            texts = (
-                "dE/dw = dE/dy (cropping undone by padding) cross-correlated with x "
-                "(stride-dilated)",
-                r"\frac{\partial E}{\partial w} = \frac{\partial E}{\partial y} \star x",
-                "dE/dx = the forward convolution of dE/dy with w (stride s, dilation d)",
-                r"\frac{\partial E}{\partial x} = \frac{\partial E}{\partial y} \star w",
-            )
-        return [
-            Identity(
-                "grad_w_correlation",
-                texts[0],
-                texts[1],
-                self.grad_w,
-                _to_array(gw.reshape(-1), w.shape),
-            ),
-            Identity(
-                "grad_x_full_correlation",
-                texts[2],
-                texts[3],
-                self.grad_x,
-                _to_array(gx.reshape(-1), x.shape),
-            ),
-        ]
+        """The identities of the seeds for this layer, stated with independent arithmetic
+        (:mod:`symconv.core.identities`)."""
+        return build_identities(self)
 
     def verify_identities(self) -> dict:
         """``{identity name: True/False}``, each checked with sympy.expand."""
@@ -555,69 +363,7 @@ class Derivation:
         ``fractions.Fraction`` are evaluated exactly (object arrays of Fraction); anything else
         in float64.
         """
-        spec, op = self.spec, self.spec.op
-        if x is None:
-            raise SpecError(f"{op}: evaluate needs x, got None")
-        arrays = {"x": _object_array(x, spec.x_shape, "x", op)}
-        if spec.has_weight:
-            if w is None:
-                raise SpecError(f"{op}: evaluate needs w of shape {spec.w_shape}, got None")
-            arrays["w"] = _object_array(w, spec.w_shape, "w", op)
-        if spec.bias:
-            arrays["b"] = (
-                _object_array(b, spec.b_shape, "b", op)
-                if b is not None
-                else np.zeros(spec.b_shape, dtype=object) + 0
-            )
-        if dy is not None and target is not None:
-            raise SpecError(f"{op}: give dy or target, not both")
-        exact = all(_is_exact(v) for v in arrays.values())
-        if dy is not None:
-            arrays["dy"] = _object_array(dy, spec.y_shape, "dy", op)
-            exact = exact and _is_exact(arrays["dy"])
-        if target is not None:
-            tgt = _object_array(target, spec.y_shape, "target", op)
-            exact = exact and _is_exact(tgt)
-        conv = _to_fraction if exact else float
-        result = {"y": None, "grad_x": None, "grad_w": None, "grad_b": None}
-        values = {}
-        for name, sym in (("x", self._x), ("w", self._w), ("b", self._b)):
-            if name in arrays:
-                values.update(zip(sym.reshape(-1), arrays[name].reshape(-1)))
-        y = self._numeric(self.y, values, exact)
-        result["y"] = y
-        if target is not None:
-            dyv = y - np.vectorize(conv, otypes=[object if exact else float])(tgt)
-        elif dy is not None:
-            dyv = arrays["dy"]
-        else:
-            return result
-        values.update(zip(self._dy.reshape(-1), np.asarray(dyv, dtype=object).reshape(-1)))
-        base = getattr(self, "_base", self)
-        result["grad_x"] = self._numeric(base.grad_x, values, exact)
-        if base.grad_w is not None:
-            result["grad_w"] = self._numeric(base.grad_w, values, exact)
-        if base.grad_b is not None:
-            result["grad_b"] = self._numeric(base.grad_b, values, exact)
-        return result
-
-    def _numeric(self, arr, values, exact):
-        shape = arr.shape
-        if exact:
-            subs = {
-                k: (
-                    sympy.Rational(v.numerator, v.denominator)
-                    if isinstance(v, Fraction)
-                    else sympy.Integer(v)
-                )
-                for k, v in values.items()
-            }
-            out = [_to_fraction(e.xreplace(subs)) for e in flat_entries(arr)]
-            return np.array(out, dtype=object).reshape(shape)
-        syms = list(values)
-        fn = sympy.lambdify(syms, flat_entries(arr), modules="numpy")
-        vals = [float(values[s]) for s in syms]
-        return np.asarray(fn(*vals), dtype=np.float64).reshape(shape)
+        return evaluate(self, x=x, w=w, b=b, dy=dy, target=target)
 
     def __repr__(self) -> str:
         parts = ["y", "grad_x"]
@@ -627,56 +373,6 @@ class Derivation:
             parts.append("grad_b")
         loss = ", with L2 loss" if self.loss is not None else ""
         return f"Derivation({self.spec!r}; {', '.join(parts)}{loss})"
-
-
-def _is_exact(arr) -> bool:
-    return all(
-        isinstance(v, (int, Fraction, sympy.Rational)) and not isinstance(v, bool)
-        for v in np.asarray(arr, dtype=object).reshape(-1)
-    )
-
-
-def _to_fraction(v):
-    if isinstance(v, Fraction):
-        return v
-    if isinstance(v, int):
-        return Fraction(v)
-    if v in (sympy.oo, -sympy.oo):  # a max-pool window that reads only padding
-        return float(v)
-    v = sympy.nsimplify(v) if not isinstance(v, sympy.Rational) else v
-    if isinstance(v, sympy.Rational):
-        return Fraction(int(v.p), int(v.q))
-    raise SymconvError(f"exact evaluation left a non-rational value {v!r}")
-
-
-def _object_array(value, shape, name, op):
-    try:
-        arr = np.array(value, dtype=object)
-    except (ValueError, TypeError) as exc:
-        raise SpecError(f"{op}: {name} must be an array of shape {shape}, got {exc}") from None
-    if arr.shape != tuple(shape):
-        squeezed = tuple(n for n in shape if n != 1)
-        if tuple(n for n in arr.shape if n != 1) == squeezed:
-            arr = arr.reshape(shape)
-        else:
-            raise SpecError(f"{op}: {name} must have shape {tuple(shape)}, got shape {arr.shape}")
-    for v in arr.reshape(-1):
-        if isinstance(v, bool) or not isinstance(
-            v, (int, float, Fraction, np.integer, np.floating, sympy.Basic)
-        ):
-            raise SpecError(f"{op}: {name} must hold numbers, got {v!r}")
-    return (
-        np.vectorize(
-            lambda v: (
-                int(v)
-                if isinstance(v, np.integer)
-                else (float(v) if isinstance(v, np.floating) else v)
-            ),
-            otypes=[object],
-        )(arr)
-        if arr.size
-        else arr
-    )
 
 
 def derive(layer: Layer, *, index_base: int = 1) -> Derivation:
