@@ -1,4 +1,4 @@
-"""The core subcommands: ``symconv derive`` and ``symconv toeplitz``."""
+"""``symconv derive``: forward expansion, W, exact gradients and identities of a layer."""
 
 from __future__ import annotations
 
@@ -6,24 +6,16 @@ import json
 
 import sympy
 
-from . import add_layer_options, layer_from_args
+from .options import add_layer_options, layer_from_args
+from .text import latex_names, matrix_rows, matrix_text
 from ..core.derive import derive
 from ..core.symbols import latex_name
 
-__all__ = ["register", "format_derivation", "format_toeplitz"]
+__all__ = ["register", "format_derivation"]
 
 
 def _latex(expr, names) -> str:
     return sympy.latex(expr, symbol_names=names)
-
-
-def _names(deriv):
-    names = {}
-    for arr in (deriv.x, deriv.w, deriv.b, deriv.dy, deriv.y_symbols):
-        if arr is not None:
-            for s in sympy.flatten(arr.tolist()):
-                names[s] = latex_name(s)
-    return names
 
 
 def _entries(arr, sym_arr):
@@ -56,10 +48,10 @@ def format_derivation(deriv, fmt: str = "text") -> str:
         for title, kind, entries in sections:
             data[kind] = {str(name): str(expr) for name, expr in entries}
         if deriv.spec.kind != "max_pool":
-            data["toeplitz_row"] = _matrix_rows(deriv.toeplitz("row"))
+            data["toeplitz_row"] = matrix_rows(deriv.toeplitz("row"))
         return json.dumps(data, indent=2)
     if fmt == "latex":
-        names = _names(deriv)
+        names = latex_names(deriv)
         lines = []
         for title, kind, entries in sections:
             lines.append(f"% {title}")
@@ -80,7 +72,7 @@ def format_derivation(deriv, fmt: str = "text") -> str:
         lines.append("")
         if kind == "y" and deriv.spec.kind != "max_pool":
             lines.append("W (row convention, x W = y):")
-            lines.append(_matrix_text(deriv.toeplitz("row")))
+            lines.append(matrix_text(deriv.toeplitz("row")))
             lines.append("")
     if deriv.identities:
         lines.append("identities:")
@@ -100,48 +92,14 @@ def _dlatex(sym) -> str:
     return rf"\frac{{\partial E}}{{\partial {latex_name(sym)}}}"
 
 
-def _matrix_rows(m):
-    return [[str(m[i, j]) for j in range(m.shape[1])] for i in range(m.shape[0])]
-
-
-def _matrix_text(m) -> str:
-    rows = _matrix_rows(m)
-    width = max((len(c) for r in rows for c in r), default=1)
-    return "\n".join("  [" + "  ".join(c.rjust(width) for c in r) + "]" for r in rows)
-
-
-def format_toeplitz(deriv, convention: str, fmt: str) -> str:
-    m = deriv.toeplitz(convention)
-    if fmt == "json":
-        return json.dumps(
-            {
-                "layer": repr(deriv.spec),
-                "convention": convention,
-                "shape": list(m.shape),
-                "matrix": _matrix_rows(m),
-            },
-            indent=2,
-        )
-    if fmt == "latex":
-        return sympy.latex(m, symbol_names=_names(deriv), mat_str="bmatrix", mat_delim="")
-    eq = "x W = y" if convention == "row" else "vec(y) = T vec(x)"
-    return f"{deriv.spec!r}\n{eq}, shape {m.shape[0]}x{m.shape[1]}:\n{_matrix_text(m)}\n"
-
-
 def _run_derive(args) -> int:
     deriv = derive(layer_from_args(args), index_base=args.index_base)
     print(format_derivation(deriv, args.format), end="" if args.format == "text" else "\n")
     return 0
 
 
-def _run_toeplitz(args) -> int:
-    deriv = derive(layer_from_args(args), index_base=args.index_base)
-    out = format_toeplitz(deriv, args.convention, args.format)
-    print(out, end="" if out.endswith("\n") else "\n")
-    return 0
-
-
 def register(sub) -> None:
+    """Add ``symconv derive`` to the CLI."""
     p = sub.add_parser(
         "derive",
         help="forward expansion, Toeplitz matrix and exact gradients of a layer",
@@ -152,13 +110,3 @@ def register(sub) -> None:
     add_layer_options(p)
     p.add_argument("--format", choices=["text", "latex", "json"], default="text")
     p.set_defaults(func=_run_derive)
-    p = sub.add_parser(
-        "toeplitz",
-        help="the unrolled (Toeplitz) matrix of a linear layer",
-        description="Print the Toeplitz matrix: row convention x W = y (the slides), or "
-        "column convention vec(y) = T vec(x).",
-    )
-    add_layer_options(p)
-    p.add_argument("--convention", choices=["row", "column"], default="row")
-    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
-    p.set_defaults(func=_run_toeplitz)
