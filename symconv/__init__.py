@@ -33,7 +33,7 @@ def _derivation_repr_latex(self) -> str:
 
 Derivation._repr_latex_ = _derivation_repr_latex
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 _LAZY = {
     "generate_numpy": "codegen",

@@ -12,6 +12,7 @@ __all__ = [
     "correlation_size",
     "dilate",
     "flat_entries",
+    "grouped",
     "rotate180",
     "to_sympy_array",
     "zero_pad",
@@ -71,3 +72,12 @@ def rotate180(a):
 def correlation_size(a_shape, k_shape, stride) -> tuple:
     """Size of the valid cross-correlation of ``a`` with ``k`` taken every ``stride``."""
     return tuple((na - nk) // s + 1 for na, nk, s in zip(a_shape, k_shape, stride))
+
+
+def grouped(terms, keys, n, combine, lead=None, lead_every=1):
+    """Combine ``terms`` (sorted by ``keys``) into ``n`` sums, one per key value; ``lead[k //
+    lead_every]`` terms (a bias) go first."""
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(keys, minlength=n)))).tolist()
+    if lead is None:
+        return [combine(terms[bounds[k] : bounds[k + 1]]) for k in range(n)]
+    return [combine(lead[k // lead_every] + terms[bounds[k] : bounds[k + 1]]) for k in range(n)]

@@ -22,11 +22,19 @@ import numpy as np
 import sympy
 from sympy import Add, Mul
 
-from .arrays import as_object_array, correlation_size, flat_entries, to_sympy_array  # noqa: F401
+from .arrays import (  # noqa: F401  (flat_entries, correlation_size: re-exported)
+    as_object_array,
+    correlation_size,
+    flat_entries,
+    grouped,
+    to_sympy_array,
+)
 from .errors import SpecError, SymconvError
-from .evaluate import evaluate, object_array
+from .evaluate import evaluate
 from .identities import Identity, build_identities, identity_operands  # noqa: F401
+from . import toeplitz as _maps
 from .layers import Layer
+from .loss import with_l2_loss
 from .symbols import symbol_array
 
 __all__ = ["Derivation", "Identity", "derive"]
@@ -69,15 +77,6 @@ def _name_rank(symbols) -> np.ndarray:
     rank = np.empty(len(names), dtype=np.int64)
     rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
     return rank
-
-
-def _grouped(terms, keys, n, combine, lead=None, lead_every=1):
-    """Combine ``terms`` (sorted by ``keys``) into ``n`` sums, one per key value; ``lead[k //
-    lead_every]`` terms (a bias) go first."""
-    bounds = np.concatenate(([0], np.cumsum(np.bincount(keys, minlength=n)))).tolist()
-    if lead is None:
-        return [combine(terms[bounds[k] : bounds[k + 1]]) for k in range(n)]
-    return [combine(lead[k // lead_every] + terms[bounds[k] : bounds[k + 1]]) for k in range(n)]
 
 
 def _max_routing(vals, ties):
@@ -153,7 +152,7 @@ class Derivation:
             y_flat, rows, cols, coefs = self._pool_forward(X, o_idx, i_idx, n_out, n_in)
             self._jx = (rows, cols, coefs)
             order = np.lexsort((rows, cols))
-            gx = _grouped(
+            gx = grouped(
                 [dyf[r] * c for r, c in zip(rows[order].tolist(), coefs[order])],
                 cols[order],
                 n_x,
@@ -181,13 +180,13 @@ class Derivation:
         order = np.lexsort((w_rank[Wg], Y))
         terms = list(map(_mul2, wf[Wg[order]], xf[Xg[order]]))
         lead = [[b] for b in self._b.reshape(-1)] if spec.bias else None
-        y_flat = _grouped(terms, Y[order], n_y, _fast_add, lead, n_out)
+        y_flat = grouped(terms, Y[order], n_y, _fast_add, lead, n_out)
         order = np.lexsort((dy_rank[Y], Xg))
         terms = list(map(_mul2, dyf[Y[order]], wf[Wg[order]]))
-        gx = _grouped(terms, Xg[order], n_x, _fast_add)
+        gx = grouped(terms, Xg[order], n_x, _fast_add)
         order = np.lexsort((dy_rank[Y], Wg))
         terms = list(map(_mul2, dyf[Y[order]], xf[Xg[order]]))
-        gw = _grouped(terms, Wg[order], wf.size, _fast_add)
+        gw = grouped(terms, Wg[order], wf.size, _fast_add)
         self.y = to_sympy_array(y_flat, spec.y_shape)
         self.grad_x = to_sympy_array(gx, spec.x_shape)
         self.grad_w = to_sympy_array(gw, self._w.shape)
@@ -254,93 +253,30 @@ class Derivation:
         return as_object_array(getattr(self, name))
 
     def jacobian_terms(self, wrt: str):
-        """Non-zero partial derivatives of the outputs, per parameter entry.
-
-        ``wrt`` is ``'x'`` or ``'w'``; returns a list (row-major over that parameter) whose
-        entries are lists of ``(flat output index, dy_o / d param)`` in output order: the
-        total-derivative sum dE/dp = sum_o dE/dy_o dy_o/dp with its zero terms left out.
-        """
-        if wrt == "x":
-            rows, cols, coefs = self._jx
-            n = self._n[1]
-        elif wrt == "w" and self._jw is not None:
-            rows, cols, coefs = self._jw
-            n = self._w.size
-        else:
-            raise SymconvError(
-                f"{self.spec.op}: jacobian_terms wrt must be 'x' or 'w' (weights only for "
-                f"conv layers), got {wrt!r}"
-            )
-        order = np.lexsort((rows, cols))
-        pairs = list(zip(rows[order].tolist(), coefs[order]))
-        return _grouped(pairs, cols[order], n, list)
+        """Non-zero partial derivatives of the outputs per entry of ``wrt`` (``'x'`` or
+        ``'w'``): see :func:`symconv.core.toeplitz.jacobian_terms`."""
+        return _maps.jacobian_terms(self, wrt)
 
     def jacobian(self):
         """The sparse Jacobian dy/dx, shape (n_y, n_x), row-major vec of (C, *spatial)."""
-        rows, cols, coefs = self._jx
-        entries = dict(zip(zip(rows.tolist(), cols.tolist()), coefs))
-        return sympy.SparseMatrix(self._n[0], self._n[1], entries)
+        return _maps.jacobian(self)
 
     def toeplitz(self, convention: str = "column"):
-        """The unrolled (Toeplitz) matrix of a linear layer as a sparse SymPy matrix.
-
-        ``convention='column'`` gives T with vec(y) = T vec(x) (+ bias); ``'row'`` gives the
-        slides' form x W = y with W = T^T (for seed 000, the 9x4 matrix). It equals the
-        Jacobian dy/dx and is built without any dense intermediate. Max pooling is not
-        linear: use :meth:`jacobian`.
-        """
-        if convention not in ("column", "row"):
-            raise SpecError(
-                f"{self.spec.op}: convention must be 'column' or 'row', got {convention!r}"
-            )
-        if self.spec.kind == "max_pool":
-            raise SymconvError(
-                f"{self.spec.op}: max pooling is not linear, so it has no Toeplitz matrix; "
-                "use Derivation.jacobian() for its (input-dependent) Jacobian"
-            )
-        rows, cols, coefs = self._jx
-        n_y, n_x = self._n
-        if convention == "row":
-            rows, cols, n_y, n_x = cols, rows, n_x, n_y
-        entries = dict(zip(zip(rows.tolist(), cols.tolist()), coefs))
-        return sympy.SparseMatrix(n_y, n_x, entries)
+        """The unrolled (Toeplitz) matrix of a linear layer as a sparse SymPy matrix:
+        ``'column'`` T with vec(y) = T vec(x) (+ bias), ``'row'`` the slides' W = T^T with
+        x W = y (see :func:`symconv.core.toeplitz.toeplitz`)."""
+        return _maps.toeplitz(self, convention)
 
     def bias_vector(self):
         """vec of the bias broadcast over the output (the '+ bias' of vec(y) = T vec(x) + b)."""
-        n_out = math.prod(self.spec.output_size)
-        if self._b is None:
-            return sympy.zeros(self._n[0], 1)
-        return sympy.Matrix(
-            [self._b[co] for co in range(self.spec.out_channels) for _ in range(n_out)]
-        )
+        return _maps.bias_vector(self)
 
     # ------------------------------------------------------------------ loss
     def with_loss(self, target=None) -> "Derivation":
-        """A copy with the seed-000 loss E = 1/2 sum (y - yhat)^2 substituted.
-
-        ``target`` is yhat: numbers or expressions shaped like ``y``; default symbols
-        ``yhat_ij``. The copy has ``loss`` (E), ``target``, ``dy_value`` (dE/dy = y - yhat) and
-        gradients in which every dE/dy_ij is replaced by y_ij - yhat_ij.
-        """
-        spec = self.spec
-        if target is None:
-            tgt = symbol_array("yhat", spec.y_shape, index_base=self.index_base, keep_leading=1)
-        else:
-            tgt = object_array(target, spec.y_shape, "target", spec.op)
-        new = object.__new__(Derivation)
-        new.__dict__.update(self.__dict__)
-        new.__dict__.pop("identities", None)
-        new._base = getattr(self, "_base", self)
-        yv = np.array(self.y.tolist(), dtype=object).reshape(spec.y_shape)
-        diff = yv - tgt
-        new.target = to_sympy_array(tgt.reshape(-1), spec.y_shape)
-        new.dy_value = to_sympy_array(diff.reshape(-1), spec.y_shape)
-        new.loss = sympy.Rational(1, 2) * Add(*[d**2 for d in diff.reshape(-1)])
-        subs = dict(zip(self._dy.reshape(-1), diff.reshape(-1)))
-        new.grad_x = self.grad_x.xreplace(subs)
-        new.grad_w = None if self.grad_w is None else self.grad_w.xreplace(subs)
-        new.grad_b = None if self.grad_b is None else self.grad_b.xreplace(subs)
-        return new
+        """A copy with the seed-000 loss E = 1/2 sum (y - yhat)^2 substituted (``target`` is
+        yhat, default symbols ``yhat_ij``): ``loss``, ``target``, ``dy_value`` = y - yhat, and
+        gradients with every dE/dy_ij replaced by y_ij - yhat_ij."""
+        return with_l2_loss(self, target)
 
     # ------------------------------------------------------------------ identities
     @cached_property

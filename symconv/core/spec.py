@@ -131,23 +131,7 @@ class LayerSpec:
             output_padding = (0,) * ndim
         effective = tuple((k - 1) * d + 1 for k, d in zip(kernel_size, dilation))
         pads, mode = _resolve_padding(op, kind, padding, input_size, stride, effective)
-        if kind in ("max_pool", "avg_pool"):
-            for (lo, hi), e in zip(pads, effective):
-                if max(lo, hi) > e // 2:
-                    raise SpecError(
-                        f"{op}: padding must be at most half the effective kernel "
-                        f"({dims_text(effective)} -> at most {tuple(e // 2 for e in effective)}), "
-                        f"got {_padding_repr(pads)}"
-                        + (" from padding='same'" if mode == "same" else "")
-                    )
-        if kind != "conv_transpose":
-            padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
-            if any(e > p for e, p in zip(effective, padded)):
-                dil = f", dilation {dims_text(dilation)}" if any(d > 1 for d in dilation) else ""
-                raise SpecError(
-                    f"{op}: effective kernel {dims_text(effective)} (kernel {dims_text(kernel_size)}{dil}) "
-                    f"is larger than the padded input {dims_text(padded)}"
-                )
+        _check_window_fits(op, kind, pads, mode, input_size, kernel_size, dilation)
         spec = cls(
             kind=kind,
             input_size=input_size,
@@ -299,6 +283,29 @@ class LayerSpec:
 
 
 # ---------------------------------------------------------------------- parsing helpers
+def _check_window_fits(op, kind, pads, mode, input_size, kernel_size, dilation) -> None:
+    """Pools: padding at most half the effective kernel (PyTorch's rule). Convs and pools: the
+    effective kernel fits in the padded input (transposed convs have no such limit)."""
+    effective = tuple((k - 1) * d + 1 for k, d in zip(kernel_size, dilation))
+    if kind in ("max_pool", "avg_pool"):
+        for (lo, hi), e in zip(pads, effective):
+            if max(lo, hi) > e // 2:
+                raise SpecError(
+                    f"{op}: padding must be at most half the effective kernel "
+                    f"({dims_text(effective)} -> at most {tuple(e // 2 for e in effective)}), "
+                    f"got {_padding_repr(pads)}"
+                    + (" from padding='same'" if mode == "same" else "")
+                )
+    if kind != "conv_transpose":
+        padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
+        if any(e > p for e, p in zip(effective, padded)):
+            dil = f", dilation {dims_text(dilation)}" if any(d > 1 for d in dilation) else ""
+            raise SpecError(
+                f"{op}: effective kernel {dims_text(effective)} (kernel {dims_text(kernel_size)}{dil}) "
+                f"is larger than the padded input {dims_text(padded)}"
+            )
+
+
 def _as_size_tuple(op, name, value, ndim, zero=False):
     """Broadcast an int to ``ndim`` dimensions and check every entry."""
     rule = "non-negative integers" if zero else "positive integers"
