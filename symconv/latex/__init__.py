@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 import sympy
 from sympy import Add, Mul
-from sympy.printing.latex import LatexPrinter
 
 from ..core.derive import (
     Derivation,
@@ -49,8 +48,20 @@ from ..core.answers import parse_answer
 from ..core.errors import AnswerError, SpecError, SymconvError
 from ..core.layers import Layer
 from ..core.spec import dims_text
-from ..core.symbols import KINDS, NOTATIONS, Notation, latex_name, parse_name
+from ..core.symbols import NOTATIONS, Notation
 from ..templating import render
+from .printer import (
+    SlidePrinter,
+    factor_key,
+    latex_expr,
+    latex_matrix,
+    number_factor,
+    number_tex,
+    resolve_notation,
+    symbol_kind,
+    term_key,
+    to_sympy_number,
+)
 
 #: How dims_text joins sizes in math mode, and how it names the shape () in messages.
 _TIMES = r"\times"
@@ -107,209 +118,6 @@ class LatexValueError(SymconvError, ValueError):
         self.option = option
         self.detail = detail
         super().__init__(f"{option}: {detail}")
-
-
-# ====================================================================== printing
-_KIND_RANK = {"dy": 0, "x": 1, "w": 2, "b": 3, "y": 4, "yhat": 5}
-_TERM_KEY_KINDS = ("dy", "w", "x", "b", "yhat", "y")
-
-
-def _kind(sym):
-    """symconv kind and indices of a symbol (``None`` for foreign symbols)."""
-    if not isinstance(sym, sympy.Symbol):
-        return None, ()
-    if sym.name.partition("_")[0] not in KINDS:
-        return None, ()
-    try:
-        return parse_name(sym.name)
-    except ValueError:
-        return None, ()
-
-
-def _factor_key(f):
-    """Display order of the factors of a product: numbers, dE/dy, x, w, b, then the rest."""
-    if f.is_Number:
-        return (0, (), "")
-    kind, idx = _kind(f)
-    if kind is not None:
-        return (1 + _KIND_RANK[kind], idx, "")
-    return (10, (), sympy.srepr(f))
-
-
-def _term_key(term):
-    """Order of the terms of a sum: by dE/dy index (gradients), then by weight index (kernel
-    tap order, as the slides), then input index; bias and targets last."""
-    idx = {}
-    for f in Mul.make_args(term):
-        base = f.base if isinstance(f, sympy.Pow) else f
-        kind, ix = _kind(base)
-        if kind is not None and kind not in idx:
-            idx[kind] = ix
-    key = tuple((0, idx[k]) if k in idx else (1, ()) for k in _TERM_KEY_KINDS)
-    return ((0 if term.is_Number else 1),) + key + (sympy.default_sort_key(term),)
-
-
-class SlidePrinter(LatexPrinter):
-    """SymPy LaTeX printer in the slides' notation.
-
-    Symbols print through :func:`symconv.symbols.latex_name` for a notation preset; products
-    put dE/dy first, then inputs, then weights (``x_{11}w_{11}``); sums keep kernel-tap order
-    for forward expressions and output order for gradients; rational coefficients print in
-    front (``\\frac{1}{4} x_{11}``); a max-pool routing condition prints as an indicator
-    ``\\mathbf{1}\\left[x_{11} \\geq x_{12}, \\dots\\right]``.
-    """
-
-    printmethod = "_symconv_latex"
-
-    def __init__(self, notation: Notation | str = "seed000", **settings):
-        super().__init__(settings)
-        self.notation = _notation(notation)
-
-    # -- atoms
-    def _print_Symbol(self, expr, style="plain"):
-        kind, _ = _kind(expr)
-        if kind is not None:
-            return latex_name(expr, self.notation)
-        return super()._print_Symbol(expr, style=style)
-
-    def _print_Float(self, expr):
-        return _float_tex(float(expr))
-
-    # -- sums and products
-    def _as_ordered_terms(self, expr, order=None):
-        return sorted(Add.make_args(expr), key=_term_key)
-
-    def _print_Mul(self, expr):
-        coeff, rest = expr.as_coeff_Mul()
-        factors = sorted(Mul.make_args(rest), key=_factor_key)
-        share = [f for f in factors if self._tie_share(f)]
-        if share:  # max pool, ties split: 1 / (number of maxima) as N_max
-            rest_tex = self._print(Mul(coeff, *[f for f in factors if f not in share]))
-            return r"\frac{1}{N_{\max}}\, " + rest_tex
-        if any(not self._simple_factor(f) for f in factors):
-            return super()._print_Mul(expr)
-        sign = ""
-        if coeff < 0:
-            sign, coeff = "-", -coeff
-        pieces = []
-        if coeff != 1:
-            pieces.append(self._print(coeff))
-        for f in factors:
-            tex = self._print(f)
-            if isinstance(f, sympy.Add):
-                tex = rf"\left({tex}\right)"
-            pieces.append(tex)
-        out = pieces[0]
-        prev = factors[0] if coeff == 1 else coeff
-        for f, tex in zip(factors[1:] if coeff == 1 else factors, pieces[1:]):
-            out += _join(prev, f) + tex
-            prev = f
-        return sign + out
-
-    @staticmethod
-    def _tie_share(f):
-        """``1 / (sum of indicators)``: a split max-pool tie's share."""
-        return (
-            isinstance(f, sympy.Pow)
-            and f.exp == -1
-            and isinstance(f.base, sympy.Add)
-            and all(isinstance(a, sympy.Piecewise) for a in f.base.args)
-        )
-
-    @staticmethod
-    def _simple_factor(f):
-        if isinstance(f, sympy.Pow):
-            return f.exp.is_Integer and f.exp > 0
-        return isinstance(f, (sympy.Symbol, sympy.Add, sympy.Piecewise, sympy.Max, sympy.Min))
-
-    def _print_Max(self, expr, exp=None):
-        args = sorted(expr.args, key=_factor_key)
-        tex = r"\max\left(%s\right)" % ", ".join(self._print(a) for a in args)
-        return tex if exp is None else rf"{tex}^{{{exp}}}"
-
-    def _print_Piecewise(self, expr):
-        # The max-pool routing coefficient Piecewise((1, cond), (0, True)) as an indicator.
-        if (
-            len(expr.args) == 2
-            and expr.args[0].expr == 1
-            and expr.args[1].expr == 0
-            and expr.args[1].cond == sympy.true
-        ):
-            cond = expr.args[0].cond
-            rels = list(cond.args) if isinstance(cond, sympy.And) else [cond]
-            if all(isinstance(r, sympy.core.relational.Relational) for r in rels):
-                # the candidate maximum (in every comparison) goes on the left
-                common = set.intersection(*({r.lhs, r.rhs} for r in rels))
-                if len(common) == 1:
-                    cand = common.pop()
-                    rels = [r if r.lhs == cand else r.reversed for r in rels]
-                rels.sort(key=lambda r: _factor_key(r.rhs))
-                body = r",\ ".join(self._print(r) for r in rels)
-                return r"\mathbf{1}\!\left[%s\right]" % body
-        return super()._print_Piecewise(expr)
-
-
-def _join(prev, f) -> str:
-    """Separator between two printed factors: none between plain symbols (``x_{11}w_{11}``),
-    a space otherwise (``\\frac{\\partial E}{\\partial y_{11}} x_{11}``)."""
-    kp, _ = _kind(prev) if isinstance(prev, sympy.Symbol) else (None, ())
-    kf, _ = _kind(f) if isinstance(f, sympy.Symbol) else (None, ())
-    if kp in ("x", "w", "b", "y") and kf in ("x", "w", "b", "y"):
-        return ""
-    return " "
-
-
-def _notation(notation) -> Notation:
-    if isinstance(notation, Notation):
-        return notation
-    try:
-        return NOTATIONS[notation]
-    except KeyError:
-        raise SpecError(
-            f"latex: notation must be one of {sorted(NOTATIONS)}, got {notation!r}"
-        ) from None
-
-
-def _float_tex(v: float) -> str:
-    if v == int(v) and abs(v) < 1e15:
-        return str(int(v))
-    return f"{v:.6g}".replace("e", r"\cdot 10^{") + ("}" if "e" in f"{v:.6g}" else "")
-
-
-def latex_expr(expr, notation="seed000") -> str:
-    """One SymPy expression in the slides' notation (``x_{11}w_{11} + x_{12}w_{12}``)."""
-    return SlidePrinter(notation).doprint(expr)
-
-
-def latex_matrix(matrix, notation="seed000", env="bmatrix") -> str:
-    """A 2-D SymPy matrix (or nested list) as one ``bmatrix``, rows on separate lines."""
-    m = sympy.Matrix(matrix)
-    p = SlidePrinter(notation)
-    rows = [" & ".join(p.doprint(m[i, j]) for j in range(m.shape[1])) for i in range(m.shape[0])]
-    return render("latex/matrix.tex.jinja", env=env, rows=rows)
-
-
-# ---------------------------------------------------------------------- numbers
-def _to_sym(v):
-    """A number (int, Fraction, float, NumPy or SymPy number) as a SymPy number."""
-    if isinstance(v, sympy.Basic):
-        return v
-    if isinstance(v, Fraction):
-        return sympy.Rational(v.numerator, v.denominator)
-    if isinstance(v, (int, np.integer)):
-        return sympy.Integer(int(v))
-    return sympy.Float(float(v))
-
-
-def _num_tex(v, printer) -> str:
-    return printer.doprint(_to_sym(v))
-
-
-def _num_factor(v, printer) -> str:
-    """A number as a factor of a product: negatives in parentheses."""
-    s = _to_sym(v)
-    tex = printer.doprint(s)
-    return rf"\left({tex}\right)" if s.is_negative else tex
 
 
 # ---------------------------------------------------------------------- widths
@@ -610,10 +418,10 @@ class _Builder:
         if self.spec.kind == "avg_pool":
             e = sympy.factor_terms(e)
             coeff, inner = e.as_coeff_Mul()
-            return sorted(Add.make_args(inner), key=_term_key), coeff
+            return sorted(Add.make_args(inner), key=term_key), coeff
         if self.spec.kind == "max_pool":
-            return sorted(e.args if isinstance(e, sympy.Max) else [e], key=_factor_key), None
-        return sorted(Add.make_args(e), key=_term_key), None
+            return sorted(e.args if isinstance(e, sympy.Max) else [e], key=factor_key), None
+        return sorted(Add.make_args(e), key=term_key), None
 
     def forward_sum(
         self, o, lhs_w, box_sym=None, box_spec="", reveal=None, one_line=False, limit=None
@@ -659,10 +467,10 @@ class _Builder:
         def make(i):
             t = terms[i]
             c, rest = t.as_coeff_Mul()
-            facs = sorted(Mul.make_args(rest), key=_factor_key)
-            pieces = [_num_factor(vals[f], self.p) for f in facs]
+            facs = sorted(Mul.make_args(rest), key=factor_key)
+            pieces = [number_factor(vals[f], self.p) for f in facs]
             if c != 1:
-                pieces.insert(0, _num_factor(c, self.p))
+                pieces.insert(0, number_factor(c, self.p))
             return "," if kind == "max_pool" else "+", r" \cdot ".join(pieces)
 
         sep = "," if kind == "max_pool" else "+"
@@ -743,12 +551,12 @@ class _Builder:
 
     def x_blocks(self, values=None, hl=None):
         arr = self.x_np if values is None else values
-        fmt = None if values is None else (lambda v: _num_tex(v, self.p))
+        fmt = None if values is None else (lambda v: number_tex(v, self.p))
         return self.blocks(arr, 1, ["p", "d"] if self.spec.ndim == 3 else ["p"], hl=hl, fmt=fmt)
 
     def w_blocks(self, values=None, hl=None):
         arr = self.w_np if values is None else values
-        fmt = None if values is None else (lambda v: _num_tex(v, self.p))
+        fmt = None if values is None else (lambda v: number_tex(v, self.p))
         names = ["p", "s"] if self.spec.kind == "conv_transpose" else ["s", "p"]
         return self.blocks(arr, 2, names + ["d"], hl=hl, color="symconvw", fmt=fmt)
 
@@ -773,15 +581,17 @@ class _Builder:
             arr = vals.get(name)
             if arr is None:  # bias defaults to zero
                 arr = np.zeros(len(syms), dtype=object) + 0
-            subs.update({s: _to_sym(v) for s, v in zip(syms, np.asarray(arr).reshape(-1))})
+            subs.update({s: to_sympy_number(v) for s, v in zip(syms, np.asarray(arr).reshape(-1))})
         y = np.asarray(res["y"], dtype=object)
         if "target" in vals:
             target = np.asarray(vals["target"], dtype=object).reshape(spec.y_shape)
-            dy = np.vectorize(lambda a, b: _to_sym(a) - _to_sym(b), otypes=[object])(y, target)
+            dy = np.vectorize(
+                lambda a, b: to_sympy_number(a) - to_sympy_number(b), otypes=[object]
+            )(y, target)
         else:
             target = None
             dy = np.asarray(vals["dy"], dtype=object).reshape(spec.y_shape)
-        subs.update({s: _to_sym(v) for s, v in zip(self.dys, dy.reshape(-1))})
+        subs.update({s: to_sympy_number(v) for s, v in zip(self.dys, dy.reshape(-1))})
         eta = vals.get("eta")
         return {
             "vals": vals,
@@ -792,11 +602,11 @@ class _Builder:
             "grad_x": res["grad_x"],
             "grad_w": res["grad_w"],
             "grad_b": res["grad_b"],
-            "eta": None if eta is None else _to_sym(eta),
+            "eta": None if eta is None else to_sympy_number(eta),
         }
 
     def ntex(self, v) -> str:
-        return _num_tex(v, self.p)
+        return number_tex(v, self.p)
 
     # ================================================================== parts
     def setup(self):
@@ -882,7 +692,7 @@ class _Builder:
             if s is None or i + 1 > steps:
                 continue
             for f in Mul.make_args(t.as_coeff_Mul()[1]):
-                kind, _ = _kind(f)
+                kind, _ = symbol_kind(f)
                 if kind == "x":
                     hl_x.setdefault(f, []).append(str(s))
                 elif kind == "w":
@@ -914,7 +724,7 @@ class _Builder:
             terms, _ = self.forward_terms(o)
             for t in terms:
                 for f in Mul.make_args(t.as_coeff_Mul()[1]):
-                    if _kind(f)[0] == "x":
+                    if symbol_kind(f)[0] == "x":
                         hl.setdefault(f, []).append(str(slide))
             eq = Eq(
                 self.tex(self.ys[o]),
@@ -976,7 +786,7 @@ class _Builder:
                 nv = self.num
                 if nv["target"] is not None:
                     y = self.ntex(nv["y"].reshape(-1)[o])
-                    t = _num_factor(nv["target"].reshape(-1)[o], self.p)
+                    t = number_factor(nv["target"].reshape(-1)[o], self.p)
                     eq.num.append(self.single(f"{y} - {t}"))
                 eq.num.append(self.single(self.ntex(nv["dy"].reshape(-1)[o])))
             eqs.append(eq)
@@ -986,7 +796,7 @@ class _Builder:
             ctx["num_dy"] = self.y_blocks(self.num["dy"], fmt=self.ntex)
             if self.num["target"] is not None:
                 ctx["num_target"] = self.y_blocks(self.num["target"], fmt=self.ntex)
-                loss = sum(_to_sym(v) ** 2 for v in self.num["dy"].reshape(-1)) / 2
+                loss = sum(to_sympy_number(v) ** 2 for v in self.num["dy"].reshape(-1)) / 2
                 ctx["num_loss"] = self.ntex(loss)
         return ctx
 
@@ -1061,7 +871,7 @@ class _Builder:
             cv = c.xreplace(subs) if isinstance(c, sympy.Basic) else c
             return (
                 "+",
-                rf"{_num_factor(subs[self.dys[o]], self.p)} \cdot {_num_factor(cv, self.p)}",
+                rf"{number_factor(subs[self.dys[o]], self.p)} \cdot {number_factor(cv, self.p)}",
             )
 
         if not col:
@@ -1232,7 +1042,7 @@ class _Builder:
                 subs = self.num["subs"]
                 eq.num.append(
                     self.terms_sum(
-                        n_out, lambda i: ("+", _num_factor(subs[dys[i]], self.p)), lhs_w=lhs_w
+                        n_out, lambda i: ("+", number_factor(subs[dys[i]], self.p)), lhs_w=lhs_w
                     )
                 )
                 eq.num.append(self.single(self.ntex(vals[c])))
@@ -1255,10 +1065,12 @@ class _Builder:
                     entries.append(None)
                     continue
                 w = self.ws[i]
-                g = _to_sym(gw[i])
+                g = to_sympy_number(gw[i])
                 rate = eta if eta is not None else eta_sym
                 rate_tex = self.tex(rate) if eta is not None else r"\eta"
-                step = rf"{_num_tex(subs[w], self.p)} - {rate_tex} \cdot {_num_factor(g, self.p)}"
+                step = (
+                    rf"{number_tex(subs[w], self.p)} - {rate_tex} \cdot {number_factor(g, self.p)}"
+                )
                 new = sympy.expand(subs[w] - rate * g)
                 eq = Eq(self.tex(w), [], [self.single(step), self.single(self.tex(new))])
                 eq.rel = r"\leftarrow"
@@ -1677,7 +1489,7 @@ def _options(document, notation, convention, aspect, max_entries, max_terms, max
         rows = 0
     return _Options(
         document=document,
-        notation=_notation(notation),
+        notation=resolve_notation(notation),
         convention=convention,
         aspect=aspect,
         # slides show shorter lists and sums than documents (at most 9 entries, 8 terms)
