@@ -1,0 +1,108 @@
+"""``symconv latex``: the derivation of a layer as a LaTeX snippet, article or Beamer deck,
+optionally with worked numbers, compiled to PDF and rendered to PNG."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .options import add_layer_options, layer_from_args
+from ..core.derive import derive
+from ..core.symbols import NOTATIONS
+from ..latex.compile import compile_pdf, pdf_to_png
+from ..latex.document import PARTS, render_latex
+from ..latex.options import ASPECTS, DOCUMENTS
+from ..latex.values import VALUE_KEYS, LatexValueError, parse_values_text
+
+__all__ = ["register"]
+
+#: The worked-number options and their help.
+_VALUE_HELP = (
+    ("x", "input"),
+    ("w", "weights"),
+    ("b", "bias"),
+    ("target", "target yhat (L2 loss)"),
+    ("dy", "upstream gradient dE/dy (instead of --target)"),
+    ("eta", "learning rate (default: symbolic eta)"),
+)
+
+
+def register(sub) -> None:
+    """Add ``symconv latex`` to the CLI."""
+    p = sub.add_parser(
+        "latex",
+        help="LaTeX derivation: snippet, article or Beamer slides (optionally PDF/PNG)",
+        description="Write the derivation of a layer as LaTeX: set-up, forward expansion, "
+        "Toeplitz matrix, loss, every gradient as a total derivative then simplified, the "
+        "identities, the update rule; with --x/--w/--target (or --dy), worked numbers in exact "
+        'arithmetic. Values are JSON nested lists (ints, decimals, "p/q"), CSV rows, a '
+        "bmatrix, or a file holding one of those.",
+    )
+    add_layer_options(p)
+    p.add_argument("--document", choices=DOCUMENTS, default="snippet")
+    p.add_argument("--notation", choices=sorted(NOTATIONS), default="seed000")
+    p.add_argument("--convention", choices=["row", "column"], default="row")
+    p.add_argument("--aspect", choices=list(ASPECTS), default="169", help="beamer aspect ratio")
+    p.add_argument("--parts", default=None, help=f"comma-separated subset of {','.join(PARTS)}")
+    p.add_argument("--max-entries", type=int, default=16, help="longest list before eliding")
+    p.add_argument("--max-terms", type=int, default=12, help="longest sum before eliding")
+    p.add_argument("--max-matrix", type=int, default=10, help="largest matrix side shown")
+    p.add_argument("--title", default=None)
+    g = p.add_argument_group("worked numbers")
+    for name, what in _VALUE_HELP:
+        g.add_argument(f"--{name}", default=None, metavar="VALUES", help=what)
+    p.add_argument("-o", "--output", default=None, help="write the .tex here (default: stdout)")
+    p.add_argument("--pdf", action="store_true", help="also compile a PDF next to -o")
+    p.add_argument("--png", default=None, metavar="DIR", help="render the PDF's pages to DIR")
+    p.add_argument("--dpi", type=int, default=60, help="PNG resolution (default 60)")
+    p.set_defaults(func=_run_latex)
+
+
+def _values_from_args(args):
+    """The worked numbers given on the command line (``None``: none), parsed."""
+    given = {k: getattr(args, k) for k in VALUE_KEYS if getattr(args, k) is not None}
+    if not given:
+        return None
+    values = {name: parse_values_text(text, f"--{name}") for name, text in given.items()}
+    if "x" not in values:
+        raise LatexValueError("--x", "worked numbers need --x (and --w, --target or --dy)")
+    return values
+
+
+def _run_latex(args) -> int:
+    deriv = derive(layer_from_args(args), index_base=args.index_base)
+    values = _values_from_args(args)
+    try:
+        tex = render_latex(
+            deriv,
+            document=args.document,
+            parts=args.parts,
+            notation=args.notation,
+            convention=args.convention,
+            aspect=args.aspect,
+            max_entries=args.max_entries,
+            max_terms=args.max_terms,
+            max_matrix=args.max_matrix,
+            values=values,
+            title=args.title,
+        )
+    except LatexValueError as exc:  # name the option as the user typed it
+        opt = exc.option if exc.option.startswith("--") else f"--{exc.option}"
+        raise LatexValueError(opt, exc.detail) from None
+    out = args.output
+    if (args.pdf or args.png) and out is None:
+        out = f"symconv-{deriv.spec.op}-{args.document}.tex"
+        print(f"writing {out}", file=sys.stderr)
+    if out is None:
+        sys.stdout.write(tex)
+        return 0
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(tex, encoding="utf-8")
+    if args.pdf or args.png:
+        pdf = compile_pdf(tex, out.with_suffix(".pdf"))
+        print(f"wrote {pdf}", file=sys.stderr)
+        if args.png:
+            pngs = pdf_to_png(pdf, args.png, dpi=args.dpi)
+            print(f"wrote {len(pngs)} PNG file(s) to {args.png}", file=sys.stderr)
+    return 0

@@ -1,0 +1,108 @@
+"""Document assembly: :func:`render_latex` builds the frames a layer needs and hands them to
+``templates/latex/<document>.tex.jinja``.
+
+The pipeline reads top to bottom: the options are checked (:mod:`.options`), a
+:class:`~.frames.FrameContext` prepares the derivation (and its worked numbers), each chosen
+part's builder (:data:`.frames.BUILDERS`) returns plain data (lists of equations, sums split
+into lines, matrices as rows of cells, all elided to a readable size), and the templates lay
+it out.
+"""
+
+from __future__ import annotations
+
+from ..core.derive import Derivation, derive
+from ..core.errors import SpecError
+from ..core.layers import Layer
+from ..templating import render
+from .frames import BUILDERS, FrameContext
+from .frames.setup import layer_subtitle, layer_title
+from .layout import chunks
+from .options import document_options
+
+__all__ = ["PARTS", "render_latex"]
+
+#: The parts of a document, in order. Pools have no grad_w/grad_b/update; convs no routing.
+PARTS = tuple(BUILDERS)
+
+
+def _applies(part, spec) -> bool:
+    if part in ("grad_w", "update"):
+        return spec.has_weight
+    if part == "grad_b":
+        return spec.bias
+    if part == "routing":
+        return spec.is_pool
+    return True
+
+
+def _chosen_parts(parts, spec) -> list:
+    """The parts asked for (a list or a comma-separated string; default: all) that apply."""
+    applicable = [p for p in PARTS if _applies(p, spec)]
+    if parts is None:
+        return applicable
+    if isinstance(parts, str):
+        parts = [p.strip() for p in parts.split(",") if p.strip()]
+    bad = [p for p in parts if p not in PARTS]
+    if bad:
+        raise SpecError(f"latex: parts must be among {PARTS}, got {bad[0]!r}")
+    return [p for p in applicable if p in parts]
+
+
+def render_latex(
+    derivation,
+    *,
+    document: str = "snippet",
+    parts=None,
+    notation="seed000",
+    convention: str = "row",
+    aspect: str = "169",
+    max_entries: int = 16,
+    max_terms: int = 12,
+    max_matrix: int = 10,
+    values: dict | None = None,
+    title: str | None = None,
+) -> str:
+    """LaTeX of a derivation: ``document`` is ``'snippet'`` (body only), ``'article'`` or
+    ``'beamer'`` (slides in seed 000's step-by-step style, ``aspect`` '169' or '43').
+
+    ``parts`` selects from :data:`PARTS` (default all that apply to the layer). ``notation`` is
+    a preset of :data:`symconv.symbols.NOTATIONS` (seed000: x, w, y, E; seed001: X, F, O, L;
+    seed003: Y, w, z, Div). ``convention`` is ``'row'`` (the slides' x W = y) or ``'column'``
+    (vec y = T vec x). Lists longer than ``max_entries``, sums longer than ``max_terms`` and
+    matrices larger than ``max_matrix`` rows/columns are elided with dots and a note.
+
+    ``values`` adds worked numbers: a dict with ``x``, ``w`` (conv), optional ``b``, and
+    ``target`` (yhat, for the L2 loss) or ``dy`` (the upstream gradient), optional ``eta``
+    (learning rate, else kept symbolic). Ints, Fractions and ``'p/q'`` strings stay exact.
+    """
+    if isinstance(derivation, Layer):
+        derivation = derive(derivation)
+    if not isinstance(derivation, Derivation):
+        raise SpecError(f"latex: expected a Derivation (symconv.derive(...)), got {derivation!r}")
+    opts = document_options(
+        document, notation, convention, aspect, max_entries, max_terms, max_matrix
+    )
+    spec = derivation.spec
+    chosen = _chosen_parts(parts, spec)
+    ctx = FrameContext(derivation, opts, values)
+    data = {name: build(ctx) if name in chosen else None for name, build in BUILDERS.items()}
+    data.update(
+        document=document,
+        parts=chosen,
+        spec=spec,
+        nt=opts.notation,
+        aspect=opts.aspect,
+        numbers=ctx.num is not None,
+        title=title or f"Gradients of a {layer_title(spec)}",
+        layer_repr=repr(spec),
+        subtitle=layer_subtitle(spec),
+        chunks=lambda eqs, which: chunks(eqs, which, opts.frame_lines),
+        frame_rows=opts.frame_rows or 10**6,
+        max_entries=opts.max_entries,
+        max_terms=opts.max_terms,
+        max_matrix=opts.max_matrix,
+        base=derivation.index_base,
+        loss_symbol=opts.notation.loss,
+        has_eta=bool(ctx.num and ctx.num["eta"] is not None),
+    )
+    return render(f"latex/{document}.tex.jinja", **data)

@@ -1,0 +1,249 @@
+"""The set-up frame: what the layer is (title, parameters, output sizes, the general index
+formula of its forward pass) and the symbols and numbers of x, w and b.
+
+The descriptions of a layer used elsewhere live here too: the document's title and subtitle,
+the summation indices of the loss and of dE/db, the channel-pair label of the identities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from ...core.arrays import flat_entries
+from ...core.spec import dims_text
+from ..printer import TIMES
+
+__all__ = ["build", "layer_title", "layer_subtitle", "sum_indices", "pair_label"]
+
+
+def build(ctx) -> dict:
+    """The set-up frame's context."""
+    spec, d = ctx.spec, ctx.deriv
+    out = {
+        "op": spec.op,
+        "title": layer_title(spec),
+        "params": _param_rows(spec),
+        "size_rows": _output_size_rows(spec),
+        "formula": _index_formula(spec, ctx.nt, d.index_base),
+        "x_blocks": ctx.x_blocks(),
+        "w_blocks": ctx.w_blocks() if spec.has_weight else None,
+        "b": ctx.matrix(flat_entries(d.b)) if spec.bias else None,
+        "general": _is_general(spec),
+        "pad_value": r"-\infty" if spec.kind == "max_pool" else "0",
+    }
+    if ctx.num:
+        v = ctx.num["vals"]
+        out["num_x"] = ctx.x_blocks(values=np.asarray(v["x"]).reshape(spec.x_shape))
+        out["num_w"] = (
+            ctx.w_blocks(values=np.asarray(v["w"]).reshape(spec.w_shape))
+            if spec.has_weight
+            else None
+        )
+        out["num_b"] = (
+            ctx.matrix(np.asarray(v["b"]).reshape(-1), fmt=ctx.ntex)
+            if spec.bias and "b" in v
+            else None
+        )
+        out["eta"] = None if ctx.num["eta"] is None else ctx.ntex(ctx.num["eta"])
+    return out
+
+
+def layer_title(spec) -> str:
+    """The kind of layer, e.g. ``2-D convolution (cross-correlation)``."""
+    names = {
+        "conv": "convolution" if spec.flip else "convolution (cross-correlation)",
+        "conv_transpose": "transposed convolution",
+        "max_pool": "max pooling",
+        "avg_pool": "average pooling",
+    }
+    return f"{spec.ndim}-D {names[spec.kind]}"
+
+
+def layer_subtitle(spec) -> str:
+    """One line: input, kernel, stride, padding, dilation (for a title page)."""
+    parts = [f"input ${dims_text(spec.x_shape, sep=TIMES)}$"]
+    if spec.has_weight:
+        parts.append(f"kernel ${dims_text(spec.w_shape, sep=TIMES)}$")
+    else:
+        parts.append(f"window ${dims_text(spec.kernel_size, sep=TIMES)}$")
+    parts.append(f"stride ${dims_text(spec.stride, sep=TIMES)}$")
+    if any(lo or hi for lo, hi in spec.padding):
+        parts.append("padding " + ", ".join(f"({lo}, {hi})" for lo, hi in spec.padding))
+    else:
+        parts.append("no padding")
+    if any(d > 1 for d in spec.dilation):
+        parts.append(f"dilation ${dims_text(spec.dilation, sep=TIMES)}$")
+    if spec.has_weight and spec.bias:
+        parts.append("bias")
+    return ", ".join(parts)
+
+
+def _is_general(spec) -> bool:
+    """More than seed 000's case: channels, stride, dilation, padding or transposed."""
+    return (
+        spec.in_channels > 1
+        or spec.out_channels > 1
+        or any(s > 1 for s in spec.stride)
+        or any(d > 1 for d in spec.dilation)
+        or any(lo or hi for lo, hi in spec.padding)
+        or spec.kind == "conv_transpose"
+    )
+
+
+def _param_rows(spec) -> list:
+    """(name, value) rows of the parameter table."""
+    rows = [("input", f"${dims_text(spec.x_shape, sep=TIMES)}$ (channels $\\times$ spatial)")]
+    if spec.has_weight:
+        rows.append(
+            (
+                "kernel",
+                f"${dims_text(spec.w_shape, sep=TIMES)}$ "
+                + (
+                    "(filters $\\times$ input channels $\\times$ spatial)"
+                    if spec.kind == "conv"
+                    else "(input channels $\\times$ output channels $\\times$ spatial)"
+                ),
+            )
+        )
+    else:
+        rows.append(("window", f"${dims_text(spec.kernel_size, sep=TIMES)}$"))
+    rows.append(("stride", f"${dims_text(spec.stride, sep=TIMES)}$"))
+    pads = ", ".join(f"({lo}, {hi})" for lo, hi in spec.padding)
+    rows.append(
+        ("padding (low, high)", f"{pads}" + (" (same)" if spec.padding_mode == "same" else ""))
+    )
+    rows.append(("dilation", f"${dims_text(spec.dilation, sep=TIMES)}$"))
+    if spec.kind == "conv_transpose" and any(spec.output_padding):
+        rows.append(("output padding", f"${dims_text(spec.output_padding, sep=TIMES)}$"))
+    if spec.has_weight and spec.groups > 1:
+        rows.append(("groups", str(spec.groups)))
+    if spec.has_weight:
+        rows.append(("bias", "yes" if spec.bias else "no"))
+    if spec.kind == "max_pool":
+        rows.append(("ties", "first maximum wins" if spec.ties == "first" else "split equally"))
+    if spec.kind == "avg_pool":
+        rows.append(
+            ("divisor", "window size" if spec.count_include_pad else "real inputs in the window")
+        )
+    if spec.is_pool and spec.ceil_mode:
+        rows.append(("ceil mode", "yes"))
+    rows.append(("output", f"${dims_text(spec.y_shape, sep=TIMES)}$"))
+    return rows
+
+
+def _output_size_rows(spec) -> list:
+    """Per axis: the output-size formula with its numbers filled in."""
+    rows = []
+    for a, (n, (lo, hi), k, d, s, op, out) in enumerate(
+        zip(
+            spec.input_size,
+            spec.padding,
+            spec.kernel_size,
+            spec.dilation,
+            spec.stride,
+            spec.output_padding,
+            spec.output_size,
+        )
+    ):
+        rows.append(
+            {
+                "n": n,
+                "lo": lo,
+                "hi": hi,
+                "k": k,
+                "d": d,
+                "s": s,
+                "op": op,
+                "out": out,
+                "ceil": spec.ceil_mode and spec.is_pool,
+            }
+        )
+    return rows
+
+
+_OUT_LETTERS = {1: ["i"], 2: ["i", "j"], 3: ["h", "i", "j"]}
+_K_LETTERS = {1: ["k"], 2: ["k", "l"], 3: ["m", "k", "l"]}
+_IN_LETTERS = {1: ["m"], 2: ["m", "n"], 3: ["q", "m", "n"]}
+
+
+def _index_formula(spec, nt, base) -> dict:
+    """The general index formula of the forward pass (seed 003's), numbers filled in."""
+    nd = spec.ndim
+    oi = [sympy.Symbol(c) for c in _OUT_LETTERS[nd]]
+    ki = [sympy.Symbol(c) for c in _K_LETTERS[nd]]
+    mi = [sympy.Symbol(c) for c in _IN_LETTERS[nd]]
+
+    def sub(items):
+        items = [i if isinstance(i, str) else sympy.latex(i) for i in items]
+        if all(len(i) == 1 for i in items):
+            return "".join(items)
+        return ",\\,".join(items)
+
+    rng = lambda letter, n: (f"{letter}=1}}^{{{n}}}" if base == 1 else f"{letter}=0}}^{{{n - 1}}}")
+    s_ch = spec.out_channels > 1
+    cin_g = spec.in_channels // spec.groups if spec.has_weight else 1
+    p_ch = spec.has_weight and cin_g > 1
+    y_idx = (["s"] if s_ch else []) + oi
+    sums = []
+    if p_ch:
+        sums.append(r"\sum_{" + rng("p", cin_g))
+    for k, K in zip(ki, spec.kernel_size):
+        sums.append(r"\sum_{" + rng(str(k), K))
+    if spec.has_weight and spec.groups > 1 and spec.kind == "conv":
+        cout_g = spec.out_channels // spec.groups
+        first = sympy.floor((sympy.Symbol("s") - base) / cout_g) * cin_g
+        chan = sympy.latex(first + sympy.Symbol("p"))
+    else:
+        chan = (
+            "p"
+            if spec.in_channels > 1 and spec.has_weight
+            else ("s" if spec.is_pool and spec.in_channels > 1 else None)
+        )
+    if spec.is_pool and spec.in_channels > 1:
+        y_idx = ["s"] + oi
+    notes = []
+    if spec.kind == "conv_transpose":
+        x_pos = [str(m) for m in mi]
+        x_idx = ([chan] if chan else []) + x_pos
+        w_idx = (["p"] if spec.in_channels > 1 else []) + (["s"] if s_ch else []) + ki
+        where = [
+            f"{sympy.latex(o)} = {sympy.latex(sympy.expand(spec.tap_position(a, m, k, base)))}"
+            for a, (o, m, k) in enumerate(zip(oi, mi, ki))
+        ]
+        sums = ([r"\sum_{" + rng("p", spec.in_channels)] if spec.in_channels > 1 else []) + sums
+        rhs = " ".join(sums) + f" {nt.x}_{{{sub(x_idx)}}}\\, {nt.w}_{{{sub(w_idx)}}}"
+        notes.append(r"\text{over the taps with } " + r",\ ".join(where))
+    else:
+        x_pos = [
+            sympy.expand(spec.tap_position(a, o, k, base)) for a, (o, k) in enumerate(zip(oi, ki))
+        ]
+        x_idx = ([chan] if chan else []) + x_pos
+        if spec.has_weight:
+            kk = ki
+            if spec.flip:
+                kk = [K + 2 * base - 1 - k for k, K in zip(ki, spec.kernel_size)]
+            w_idx = (["s"] if s_ch else []) + (["p"] if p_ch else []) + kk
+            rhs = " ".join(sums) + f" {nt.x}_{{{sub(x_idx)}}}\\, {nt.w}_{{{sub(w_idx)}}}"
+        elif spec.kind == "max_pool":
+            rhs = r"\max_{" + ",".join(str(k) for k in ki) + "}" + f" {nt.x}_{{{sub(x_idx)}}}"
+        else:
+            rhs = r"\frac{1}{N_{" + sub(oi) + "}} " + " ".join(sums) + f" {nt.x}_{{{sub(x_idx)}}}"
+    if spec.bias:
+        rhs += f" + {nt.b}" + ("_{s}" if s_ch else "")
+    return {"lhs": f"{nt.y}_{{{sub(y_idx)}}}", "rhs": rhs, "notes": notes}
+
+
+def sum_indices(spec, channel=True) -> str:
+    """The output indices a sum over every output runs over (``s,i,j``)."""
+    letters = _OUT_LETTERS[spec.ndim]
+    if channel and spec.out_channels > 1:
+        letters = ["s"] + letters
+    return ",".join(letters)
+
+
+def pair_label(spec, co, ci, base) -> str:
+    """The (output, input) channel pair an identity is shown for."""
+    if spec.kind == "conv_transpose":
+        return f"p={ci + base},\\ s={co + base}"
+    return f"s={co + base},\\ p={ci + base}"

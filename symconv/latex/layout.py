@@ -1,0 +1,284 @@
+"""The layout model: what the templates lay out, and how big it is.
+
+Frames are built from a few plain data classes: a :class:`Sum` is a list of display lines of
+:class:`Term` objects, a :class:`MatrixData` rows of :class:`Cell` objects, an :class:`Eq` a
+left-hand side with its chain of right-hand sides. Sizes are estimated, never measured:
+:func:`tex_width` guesses the width of math-mode LaTeX (to break long sums into lines with
+:func:`pack`), :func:`display_lines` counts the lines an equation takes (to split a list of
+equations into frames with :func:`chunks`). Long lists, sums and matrices are cut by
+:func:`elide` to their first entries, dots and the last entry.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sympy
+
+__all__ = [
+    "Term",
+    "Sum",
+    "Cell",
+    "MatrixData",
+    "Eq",
+    "tex_width",
+    "make_term",
+    "pack",
+    "elide",
+    "matrix_data",
+    "display_lines",
+    "chunks",
+]
+
+# ---------------------------------------------------------------------- widths
+_CMD_WIDTH = {
+    "partial": 0.6,
+    "cdot": 0.8,
+    "cdots": 1.4,
+    "ldots": 1.4,
+    "dots": 1.4,
+    "vdots": 0.5,
+    "ddots": 1.4,
+    "geq": 1.1,
+    "leq": 1.1,
+    "eta": 0.55,
+    "max": 1.9,
+    "star": 1.0,
+    "quad": 1.0,
+    "qquad": 2.0,
+    "infty": 1.0,
+    "sum": 1.5,
+    "mathit": 0.0,
+    "mathbf": 0.0,
+    "left": 0.0,
+    "right": 0.0,
+    "bigl": 0.0,
+    "bigr": 0.0,
+    "!": -0.17,
+    ",": 0.17,
+    " ": 0.3,
+    "leftarrow": 1.6,
+}
+
+
+def tex_width(tex: str) -> float:
+    """Rough width (in em of the surrounding font) of a math-mode LaTeX string.
+
+    Only used to decide where long sums break lines; every display is also wrapped in a
+    box that scales it down if it is still too wide, so this can afford to be crude.
+    """
+    pos = 0
+
+    def group():
+        nonlocal pos
+        # at '{': width of the group
+        pos += 1
+        w = seq(stop="}")
+        pos += 1
+        return w
+
+    def atom():
+        nonlocal pos
+        c = tex[pos]
+        if c == "{":
+            return group()
+        if c == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", tex[pos:])
+            name = m.group(1)
+            pos += len(m.group(0))
+            if name == "frac":
+                a = arg()
+                b = arg()
+                return max(a, b) + 0.3
+            if name in ("hat", "boxed", "mathbf", "mathit", "text", "operatorname", "textcolor"):
+                if name == "textcolor":
+                    arg()
+                w = arg()
+                if name == "boxed":
+                    w += 0.7
+                if name == "text":
+                    w *= 0.85
+                return w
+            if name in _CMD_WIDTH:
+                return _CMD_WIDTH[name]
+            return 0.8
+        pos += 1
+        if c in "_^":
+            return 0.7 * arg()
+        if c.isdigit():
+            return 0.5
+        if c.isalpha():
+            return 0.55
+        if c in "+-=<>":
+            return 1.3
+        if c in "()[]|":
+            return 0.4
+        if c in ",;":
+            return 0.45
+        if c in " &~":
+            return 0.0
+        return 0.5
+
+    def arg():
+        nonlocal pos
+        while pos < len(tex) and tex[pos] == " ":
+            pos += 1
+        if pos >= len(tex):
+            return 0.0
+        return atom()
+
+    def seq(stop=None):
+        w = 0.0
+        while pos < len(tex) and tex[pos] != stop:
+            w += atom()
+        return w
+
+    try:
+        return seq()
+    except (IndexError, AttributeError):
+        return 0.6 * len(tex)
+
+
+# ---------------------------------------------------------------------- data
+@dataclass
+class Term:
+    """One term of a displayed sum: ``op`` is '', '+', '-' or ',' (max arguments)."""
+
+    op: str
+    tex: str
+    show: str = ""  # beamer overlay spec for \uncover, e.g. '3-'
+    box: str = ""  # beamer overlay spec on which the term is boxed, or 'all'
+    width: float = 0.0
+
+
+@dataclass
+class Sum:
+    """A sum split into lines (lists of terms), optionally wrapped: ``prefix\\bigl( ... \\bigr)``
+    (an average pool's 1/K, a max)."""
+
+    lines: list
+    prefix: str = ""
+    elided: bool = False
+
+    @property
+    def width(self) -> float:
+        return max((sum(t.width for t in line) for line in self.lines), default=0.0)
+
+
+@dataclass
+class Cell:
+    tex: str
+    hl: str = ""  # beamer overlay spec of the highlight, or 'all'
+    color: str = "symconvx"
+
+
+@dataclass
+class MatrixData:
+    rows: list  # list of lists of Cell
+    env: str = "bmatrix"
+    elided: bool = False
+    label: str = ""  # an \underbrace label (a channel)
+
+
+@dataclass
+class Eq:
+    """``lhs = rhs = ...``: ``sym`` are the symbolic right-hand sides in order (e.g. total
+    derivative, with the partials, simplified; the last is the simplest), ``num`` the
+    worked-number ones (numbers substituted, then the value). Each is a :class:`Sum`."""
+
+    lhs: str
+    sym: list = field(default_factory=list)
+    num: list = field(default_factory=list)
+    note: str = ""
+    rel: str = "="
+
+    @property
+    def steps(self) -> list:
+        return self.sym + self.num
+
+    @property
+    def simple(self):
+        return self.sym[-1]
+
+
+# ---------------------------------------------------------------------- building
+def make_term(op, tex, **kw) -> Term:
+    """A :class:`Term` with its estimated width (the operator included)."""
+    return Term(op, tex, width=tex_width(tex) + (1.3 if op in "+-" and op else 0.4), **kw)
+
+
+def pack(terms, budget: float) -> list:
+    """Greedy line breaking of terms into lines of at most ``budget`` em (continuation lines
+    start indented by 1 em); no terms give the single line ``0``."""
+    lines, cur, w = [], [], 0.0
+    for t in terms:
+        if cur and w + t.width > budget:
+            lines.append(cur)
+            cur, w = [], 1.0
+        cur.append(t)
+        w += t.width
+    if cur:
+        lines.append(cur)
+    return lines or [[make_term("", "0")]]
+
+
+def elide(n: int, limit: int) -> list:
+    """Indices to show out of ``n``: all, or the first ``limit - 1``, ``None`` (dots), last."""
+    limit = max(int(limit), 3)
+    if n <= limit:
+        return list(range(n))
+    return list(range(limit - 2)) + [None, n - 1]
+
+
+def matrix_data(shape, get, fmt, *, limit, hl=None, color="symconvx", label="") -> MatrixData:
+    """A (possibly huge) matrix ``get(i, j)`` of ``shape`` as :class:`MatrixData`, elided past
+    ``limit`` rows/columns; ``fmt`` prints an entry, ``hl`` maps an entry (a SymPy object) to
+    a beamer overlay spec of its highlight."""
+    rows_idx = elide(shape[0], limit)
+    cols_idx = elide(shape[1], limit)
+    rows = []
+    for i in rows_idx:
+        row = []
+        for j in cols_idx:
+            if i is None and j is None:
+                row.append(Cell(r"\ddots"))
+            elif i is None:
+                row.append(Cell(r"\vdots"))
+            elif j is None:
+                row.append(Cell(r"\cdots"))
+            else:
+                v = get(i, j)
+                spec = hl.get(v, "") if hl and isinstance(v, sympy.Basic) else ""
+                row.append(Cell(fmt(v), spec, color))
+        rows.append(row)
+    elided = len(rows_idx) < shape[0] or len(cols_idx) < shape[1]
+    return MatrixData(rows, elided=elided, label=label)
+
+
+# ---------------------------------------------------------------------- heights
+def display_lines(eq, which) -> int:
+    """Display lines an equation takes: ``which`` is 'num' (its first worked-number line),
+    'simple' (its simplest symbolic form) or anything else (every step); dots take one."""
+    if eq is None:
+        return 1
+    if which == "num":
+        return len(eq.num[0].lines) if eq.num else 1
+    if which == "simple":
+        return len(eq.simple.lines)
+    return sum(len(st.lines) for st in eq.steps)
+
+
+def chunks(eqs, which, max_lines) -> list:
+    """Split a list of equations into frames of at most ``max_lines`` display lines."""
+    out, cur, n = [], [], 0
+    for e in eqs or []:
+        lines = display_lines(e, which)
+        if cur and n + lines > max_lines:
+            out.append(cur)
+            cur, n = [], 0
+        cur.append(e)
+        n += lines
+    if cur:
+        out.append(cur)
+    return out

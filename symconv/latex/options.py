@@ -1,0 +1,87 @@
+"""The options of a LaTeX document, validated once, and the sizes that follow from them.
+
+:func:`document_options` checks what :func:`symconv.latex.render_latex` was given and derives
+the layout budget: the width of one display line (em), the frame's rows, and the slides'
+shorter lists and sums.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.errors import SpecError
+from ..core.symbols import Notation
+from .printer import resolve_notation
+
+__all__ = ["DOCUMENTS", "ASPECTS", "Options", "document_options"]
+
+DOCUMENTS = ("snippet", "article", "beamer")
+ASPECTS = ("169", "43")
+
+
+@dataclass
+class Options:
+    """Validated document options and the layout budget derived from them."""
+
+    document: str
+    notation: Notation
+    convention: str
+    aspect: str
+    max_entries: int
+    max_terms: int
+    max_matrix: int
+    max_steps: int
+    width: float  # em available for one display line
+    frame_rows: int
+    frame_lines: int = 6
+
+    @property
+    def beamer(self) -> bool:
+        return self.document == "beamer"
+
+    @property
+    def row(self) -> bool:
+        """The row convention (x W = y) rather than the column one (vec y = T vec x)."""
+        return self.convention == "row"
+
+
+def document_options(
+    document, notation, convention, aspect, max_entries, max_terms, max_matrix
+) -> Options:
+    """Check the options (:class:`SpecError` naming the bad one) and derive the budget."""
+    if document not in DOCUMENTS:
+        raise SpecError(f"latex: document must be one of {DOCUMENTS}, got {document!r}")
+    if convention not in ("row", "column"):
+        raise SpecError(f"latex: convention must be 'row' or 'column', got {convention!r}")
+    aspect = str(aspect).replace(":", "")
+    if aspect not in ASPECTS:
+        raise SpecError(f"latex: aspect must be '169' or '43', got {aspect!r}")
+    for name, v in (
+        ("max_entries", max_entries),
+        ("max_terms", max_terms),
+        ("max_matrix", max_matrix),
+    ):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 3:
+            raise SpecError(f"latex: {name} must be an integer >= 3, got {v!r}")
+    if document == "beamer":
+        width = 33.0 if aspect == "169" else 26.0
+        rows = 5
+    elif document == "article":
+        width = 44.0
+        rows = 0
+    else:
+        width = 32.0
+        rows = 0
+    return Options(
+        document=document,
+        notation=resolve_notation(notation),
+        convention=convention,
+        aspect=aspect,
+        # slides show shorter lists and sums than documents (at most 9 entries, 8 terms)
+        max_entries=min(max_entries, 9) if document == "beamer" else max_entries,
+        max_terms=min(max_terms, 8) if document == "beamer" else max_terms,
+        max_matrix=max_matrix,
+        max_steps=min(9, max_terms),
+        width=width,
+        frame_rows=rows,
+    )
