@@ -168,6 +168,8 @@ class Sum:
 
 @dataclass
 class Cell:
+    """One printed matrix entry, optionally highlighted in a colour on some slides."""
+
     tex: str
     hl: str = ""  # beamer overlay spec of the highlight, or 'all'
     color: str = "symconvx"
@@ -175,6 +177,8 @@ class Cell:
 
 @dataclass
 class MatrixData:
+    """A matrix as rows of :class:`Cell` (dots included when ``elided``)."""
+
     rows: list  # list of lists of Cell
     env: str = "bmatrix"
     elided: bool = False
