@@ -10,8 +10,6 @@ checks here and for the LaTeX printer, which draws them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import sympy
 from sympy import Add
@@ -63,15 +61,34 @@ def _fit(a, start, size):
     return out
 
 
-@dataclass(frozen=True)
 class Identity:
-    """A stated identity ``lhs == rhs`` with its wording; :meth:`verify` checks it with SymPy."""
+    """A stated identity ``lhs == rhs`` with its wording; :meth:`verify` checks it with SymPy.
 
-    name: str
-    statement: str
-    latex: str
-    lhs: object
-    rhs: object
+    ``name``, ``statement`` (plain text) and ``latex`` are plain strings. The two sides are
+    arrays, built on first use by ``sides()`` (so a large layer can state its identities without
+    computing them)."""
+
+    __slots__ = ("name", "statement", "latex", "_sides", "_values")
+
+    def __init__(self, name: str, statement: str, latex: str, sides):
+        self.name, self.statement, self.latex = name, statement, latex
+        self._sides = sides
+        self._values = None
+
+    def _both(self):
+        if self._values is None:
+            self._values = self._sides()
+        return self._values
+
+    @property
+    def lhs(self):
+        """The side read off the derivation."""
+        return self._both()[0]
+
+    @property
+    def rhs(self):
+        """The side computed here with whole-array operations."""
+        return self._both()[1]
 
     def verify(self) -> bool:
         lhs = np.asarray(self.lhs.tolist() if hasattr(self.lhs, "tolist") else self.lhs, object)
@@ -80,46 +97,94 @@ class Identity:
             return False
         return all(sympy.expand(l - r) == 0 for l, r in zip(lhs.flat, rhs.flat))
 
+    def __repr__(self) -> str:
+        return f"Identity({self.name!r}: {self.statement})"
+
 
 def build_identities(deriv) -> list:
     """The identities of the seeds for a derivation, stated with arithmetic independent of the
-    index map (see the module docstring)."""
+    index map (see the module docstring). Only the statements are built here."""
     spec = deriv.spec
-    dy = deriv._dy
-    T = None
     out = []
     if spec.kind != "max_pool":
-        T = deriv.toeplitz("column")
-        vec = sympy.Matrix(list(dy.reshape(-1)))
-        gx = (T.T * vec).reshape(1, T.shape[1])
         out.append(
             Identity(
                 "grad_x_transpose",
                 "dE/dx = W^T dE/dy (vec form: the transposed convolution)",
                 r"\frac{\partial E}{\partial x} = \frac{\partial E}{\partial y}\, W^{T}",
-                deriv.grad_x,
-                to_sympy_array(list(gx), spec.x_shape),
+                lambda: (deriv.grad_x, _transpose_side(deriv)),
             )
         )
     if spec.has_weight:
-        out.extend(_conv_identities(deriv))
+        texts = _CONV_TEXTS if spec.kind == "conv" else _TRANSPOSE_TEXTS
+        sides = _correlation_sides(deriv)  # computed once for both identities, on first use
+        out.append(
+            Identity("grad_w_correlation", *texts[:2], lambda: (deriv.grad_w, sides()["grad_w"]))
+        )
+        out.append(
+            Identity(
+                "grad_x_full_correlation",
+                *texts[2:],
+                lambda: (deriv.grad_x, sides()["grad_x"]),
+            )
+        )
     if spec.bias:
         out.append(
             Identity(
                 "grad_b_sum",
                 "dE/db_c = sum of dE/dy over output channel c",
                 r"\frac{\partial E}{\partial b_c} = \sum_{o} \frac{\partial E}{\partial y_{c,o}}",
-                deriv.grad_b,
-                to_sympy_array(
-                    [Add(*dy[c].reshape(-1)) for c in range(spec.out_channels)],
-                    (spec.out_channels,),
-                ),
+                lambda: (deriv.grad_b, _bias_side(deriv)),
             )
         )
     return out
 
 
-def _conv_identities(deriv):
+_CONV_TEXTS = (
+    "dE/dw = x (zero-padded) cross-correlated with dE/dy (stride-dilated), "
+    "sampled at the kernel dilation",
+    r"\frac{\partial E}{\partial w} = x \star \frac{\partial E}{\partial y}",
+    "dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the "
+    "180-degree-rotated kernel",
+    r"\frac{\partial E}{\partial x} = \operatorname{pad}\!\left("
+    r"\frac{\partial E}{\partial y}\right) \star \operatorname{rot}_{180}(w)",
+)
+_TRANSPOSE_TEXTS = (
+    "dE/dw = dE/dy (cropping undone by padding) cross-correlated with x " "(stride-dilated)",
+    r"\frac{\partial E}{\partial w} = \frac{\partial E}{\partial y} \star x",
+    "dE/dx = the forward convolution of dE/dy with w (stride s, dilation d)",
+    r"\frac{\partial E}{\partial x} = \frac{\partial E}{\partial y} \star w",
+)
+
+
+def _transpose_side(deriv):
+    """dE/dy W^T, with W the Toeplitz matrix."""
+    T = deriv.toeplitz("column")
+    vec = sympy.Matrix(list(deriv._dy.reshape(-1)))
+    return to_sympy_array(list((T.T * vec).reshape(1, T.shape[1])), deriv.spec.x_shape)
+
+
+def _bias_side(deriv):
+    dy, spec = deriv._dy, deriv.spec
+    return to_sympy_array(
+        [Add(*dy[c].reshape(-1)) for c in range(spec.out_channels)], (spec.out_channels,)
+    )
+
+
+def _correlation_sides(deriv):
+    """A function giving ``{"grad_w": ..., "grad_x": ...}``, the correlations of the two
+    identities for every channel pair, computed on its first call."""
+    cache = {}
+
+    def sides():
+        if not cache:
+            cache.update(_correlations(deriv))
+        return cache
+
+    return sides
+
+
+def _correlations(deriv) -> dict:
     spec, layer = deriv.spec, deriv.layer
     nd = spec.ndim
     x, dy, w = deriv._x, deriv._dy, deriv._w
@@ -132,37 +197,7 @@ def _conv_identities(deriv):
         g = _fit(_correlate(*ops["w"]), (0,) * nd, spec.kernel_size)
         gw[w0, w1] = rotate180(g) if spec.kind == "conv" and spec.flip else g
         gx[ci] = gx[ci] + _fit(_correlate(*ops["x"]), x_start, spec.input_size)
-    if spec.kind == "conv":
-        texts = (
-            "dE/dw = x (zero-padded) cross-correlated with dE/dy (stride-dilated), "
-            "sampled at the kernel dilation",
-            r"\frac{\partial E}{\partial w} = x \star \frac{\partial E}{\partial y}",
-            "dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the "
-            "180-degree-rotated kernel",
-            r"\frac{\partial E}{\partial x} = \operatorname{pad}\!\left("
-            r"\frac{\partial E}{\partial y}\right) \star \operatorname{rot}_{180}(w)",
-        )
-    else:
-        texts = (
-            "dE/dw = dE/dy (cropping undone by padding) cross-correlated with x "
-            "(stride-dilated)",
-            r"\frac{\partial E}{\partial w} = \frac{\partial E}{\partial y} \star x",
-            "dE/dx = the forward convolution of dE/dy with w (stride s, dilation d)",
-            r"\frac{\partial E}{\partial x} = \frac{\partial E}{\partial y} \star w",
-        )
-    return [
-        Identity(
-            "grad_w_correlation",
-            texts[0],
-            texts[1],
-            deriv.grad_w,
-            to_sympy_array(gw.reshape(-1), w.shape),
-        ),
-        Identity(
-            "grad_x_full_correlation",
-            texts[2],
-            texts[3],
-            deriv.grad_x,
-            to_sympy_array(gx.reshape(-1), x.shape),
-        ),
-    ]
+    return {
+        "grad_w": to_sympy_array(gw.reshape(-1), w.shape),
+        "grad_x": to_sympy_array(gx.reshape(-1), x.shape),
+    }
