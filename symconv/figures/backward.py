@@ -1,0 +1,287 @@
+"""Scenes of the backward pass: which dE/dy cells and kernel taps make one dE/dx entry
+(``grad-input``), which x cells pair with the dE/dy cells in one dE/dw entry (``grad-weight``)
+and how a pool routes the gradient back (``pool``).
+
+The pairs come from the index map: dE/dx_i collects every (output o, tap t) whose entry is i;
+dE/dw_t collects every output o with the input its tap t reads. The numbers come from
+:meth:`Derivation.evaluate`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.errors import SpecError
+from .forward import footprint, kernel_grids, sum_caption
+from .reading import array_grids, describe, number_text
+from .scene import compose, place_row
+
+__all__ = ["grad_input_scene", "grad_weight_scene", "pool_scene", "example_values"]
+
+#: Most windows a ``pool`` picture evaluates (one routing per window).
+MAX_POOL_WINDOWS = 100
+
+
+def _where(coord, base) -> str:
+    return ", ".join(str(v + base) for v in coord)
+
+
+def _dy_label(reading, coord, labelled) -> str:
+    if not labelled:
+        return ""
+    value = reading.value("dy", coord)
+    return reading.name("y", coord, grad=True) if value is None else number_text(value)
+
+
+def _dx_grids(reading, current, title="dE/dx"):
+    spec = reading.spec
+    labelled = reading.show_labels(*spec.input_size)
+
+    def cell_info(coord):
+        flat = int(np.ravel_multi_index(coord, spec.input_size))
+        label = ""
+        if labelled:
+            value = reading.value("grad_x", coord) if "dy" in (reading.values or {}) else None
+            label = reading.name("x", coord, grad=True) if value is None else number_text(value)
+        return ("gradient_current" if flat == current else "gradient"), label, flat
+
+    return array_grids("dx", title, (0,) * spec.ndim, spec.input_size, cell_info)
+
+
+def _channel_tail(reading) -> str:
+    spec = reading.spec
+    return r" + \cdots" if spec.out_channels // spec.groups > 1 and spec.has_weight else ""
+
+
+def grad_input_scene(reading, i_flat: int):
+    """dE/dx at input ``i_flat``: for a convolution, the rotated kernel over the zero-padded,
+    stride-dilated dE/dy (seeds 001 and 003); otherwise the dE/dy cells it collects."""
+    spec, layer = reading.spec, reading.layer
+    outs, taps = np.nonzero(layer.index_map == i_flat)
+    pairs = sorted(zip(outs.tolist(), taps.tolist()))
+    i = tuple(int(v) for v in np.unravel_index(i_flat, spec.input_size))
+    labelled = reading.show_labels(*spec.output_size)
+    weight = layer.weight_tap
+    window = set()
+    if spec.kind == "conv":
+        grids, window = _dilated_dy(reading, i, pairs, labelled)
+    else:
+        hot = {o: t for o, t in pairs}
+
+        def cell_info(coord):
+            flat = int(np.ravel_multi_index(coord, spec.output_size))
+            role = "gradient_current" if flat in hot else "gradient"
+            return role, _dy_label(reading, coord, labelled), flat
+
+        grids = array_grids("dy", "dE/dy", (0,) * spec.ndim, spec.output_size, cell_info)
+        if spec.has_weight:
+            grids += kernel_grids(reading, set(hot.values()))
+    dx = _dx_grids(reading, i_flat)
+    place_row(grids + dx)
+    outlines = footprint([g for g in grids if g.name.startswith("dy")], window, "footprint")
+    lhs = reading.name("x", i, grad=True)
+    terms = []
+    for o, t in pairs:
+        dy = reading.name("y", np.unravel_index(o, spec.output_size), grad=True)
+        if spec.has_weight:
+            terms.append(f"{dy}\\,{reading.name('w', int(weight[t]))}")
+        else:
+            terms.append(f"{dy}/{int(layer.window_sizes[o])}")
+    captions = [sum_caption(lhs, terms, tail=_channel_tail(reading))]
+    if spec.kind == "conv":
+        captions.append(
+            "the kernel rotated by 180 degrees over dE/dy, zero-padded and "
+            "with stride - 1 zeros between its entries"
+        )
+    heading = f"{describe(spec)}; dE/dx at ({_where(i, reading.base)})"
+    return compose(grids + dx, heading=heading, captions=captions, outlines=outlines)
+
+
+def _dilated_dy(reading, i, pairs, labelled):
+    """dE/dy with stride - 1 zeros between entries and a border of zeros, and the rotated
+    kernel over it at input ``i``: dy_o sits at ``o * stride``; tap t of the window of x_i
+    sits at ``i + pad_lo - dilation * t`` (the index map's relation solved for ``o``)."""
+    spec = reading.spec
+    first, count = [], []
+    for n, k, s, d, (lo, _), o_len in zip(
+        spec.input_size,
+        spec.kernel_size,
+        spec.stride,
+        spec.dilation,
+        spec.padding,
+        spec.output_size,
+    ):
+        lo_d = min(0, lo - d * (k - 1))
+        hi_d = max((o_len - 1) * s, n - 1 + lo)
+        first.append(lo_d)
+        count.append(hi_d - lo_d + 1)
+    hot = {}
+    for o_flat, t_flat in pairs:
+        o = np.unravel_index(o_flat, spec.output_size)
+        hot[tuple(int(v) * s for v, s in zip(o, spec.stride))] = t_flat
+    window = set()
+    for t in np.ndindex(*spec.kernel_size):
+        window.add(
+            tuple(c + lo - d * tv for c, (lo, _), d, tv in zip(i, spec.padding, spec.dilation, t))
+        )
+
+    def cell_info(coord):
+        on_grid = all(
+            c % s == 0 and 0 <= c // s < n for c, s, n in zip(coord, spec.stride, spec.output_size)
+        )
+        inside = all(
+            0 <= c <= (n - 1) * s for c, s, n in zip(coord, spec.stride, spec.output_size)
+        )
+        if on_grid:
+            o = tuple(c // s for c, s in zip(coord, spec.stride))
+            flat = int(np.ravel_multi_index(o, spec.output_size))
+            role = "gradient_current" if coord in hot else "gradient"
+            return role, _dy_label(reading, o, labelled), flat
+        role = "stride_zero" if inside else "padding"
+        if coord in window:
+            role = "window_pad"
+        return role, ("0" if labelled else ""), -1
+
+    grids = array_grids("dy", "dE/dy, dilated and padded", first, count, cell_info)
+    rotated = kernel_grids(reading, title="w rotated by 180 degrees")
+    for g in rotated:
+        n = len(g.cells)
+        labels = [c.label for c in g.cells][::-1]
+        g.cells = [
+            type(c)(c.row, c.col, c.role, labels[k], c.coord, n - 1 - c.index)
+            for k, c in enumerate(g.cells)
+        ]
+    return grids + rotated, window
+
+
+def grad_weight_scene(reading, w_flat: int):
+    """dE/dw for kernel weight ``w_flat``: the input cells its tap reads (index map column)
+    paired with every dE/dy cell, and the sum."""
+    spec, layer = reading.spec, reading.layer
+    taps = np.nonzero(layer.weight_tap == w_flat)[0]
+    t_flat = int(taps[0])
+    column = layer.index_map[:, t_flat]
+    pad = layer.pad_mask[:, t_flat]
+    highlight = {}
+    pairs = []
+    for o_flat in range(column.size):
+        taps_o = reading.taps(o_flat)
+        _, coord, index, reads_pad = taps_o[t_flat]
+        if index >= 0:
+            highlight[coord] = "window"
+            pairs.append((o_flat, coord))
+        elif pad[o_flat]:
+            highlight[coord] = "window_pad"
+    inputs = reading.input_grids(highlight, "x" if spec.kind == "conv_transpose" else "x (padded)")
+    kernel = kernel_grids(reading, {t_flat})
+    labelled = reading.show_labels(*spec.output_size)
+    read_outs = {o for o, _ in pairs}
+
+    def cell_info(coord):
+        flat = int(np.ravel_multi_index(coord, spec.output_size))
+        role = "gradient_current" if flat in read_outs else "gradient"
+        return role, _dy_label(reading, coord, labelled), flat
+
+    dy = array_grids("dy", "dE/dy", (0,) * spec.ndim, spec.output_size, cell_info)
+    grids = inputs + kernel + dy
+    place_row(grids)
+    outlines = footprint(inputs, set(highlight), "footprint")
+    lhs = reading.name("w", w_flat, grad=True)
+    terms = [
+        f"{reading.name('y', np.unravel_index(o, spec.output_size), grad=True)}\\,"
+        f"{reading.name('x', c)}"
+        for o, c in pairs
+    ]
+    captions = [sum_caption(lhs, terms)]
+    if spec.kind == "conv":
+        captions.append("the x cells this tap reads, one per dE/dy cell: dE/dw = x * dE/dy")
+    where = _where(np.unravel_index(w_flat, spec.kernel_size), reading.base)
+    heading = f"{describe(spec)}; dE/dw at ({where})"
+    return compose(grids, heading=heading, captions=captions, outlines=outlines)
+
+
+def example_values(spec) -> dict:
+    """Worked numbers for a pool picture when none are given: x a fixed pattern of small
+    integers (with some ties), dE/dy = 1, 2, 3, ..."""
+    n_x, n_y = math.prod(spec.x_shape), math.prod(spec.y_shape)
+    x = np.array([(7 * k + 3) % 10 for k in range(n_x)], dtype=object).reshape(spec.x_shape)
+    dy = np.array(list(range(1, n_y + 1)), dtype=object).reshape(spec.y_shape)
+    return {"x": x, "dy": dy}
+
+
+def pool_scene(reading, example: bool = False):
+    """A pool on worked numbers: each window's winners (max pool, by the layer's tie policy)
+    or its 1/|window| share (avg pool), dE/dy and the routed dE/dx (``+=`` where windows
+    overlap)."""
+    spec, layer = reading.spec, reading.layer
+    n_out = math.prod(spec.output_size)
+    if n_out > MAX_POOL_WINDOWS:
+        raise SpecError(
+            f"{spec.op}: a pool figure must have at most {MAX_POOL_WINDOWS} windows, got "
+            f"{n_out} (output {spec.output_size})"
+        )
+    from ..core.derive import derive
+
+    deriv = derive(layer, index_base=reading.base)
+    c = reading.pair[1]
+    winners = set()
+    if spec.kind == "max_pool":
+        for o in range(n_out):
+            one_hot = np.zeros(spec.y_shape, dtype=object) + 0
+            one_hot[(c,) + tuple(np.unravel_index(o, spec.output_size))] = 1
+            routed = deriv.evaluate(x=reading.values["x"], dy=one_hot)["grad_x"][c]
+            winners.update(tuple(int(v) for v in k) for k in zip(*np.nonzero(routed != 0)))
+    highlight = {w: "winner" for w in winners}
+    inputs = reading.input_grids(highlight, "x")
+    labelled = reading.show_labels(*spec.output_size)
+
+    def out_info(kind):
+        def cell_info(coord):
+            flat = int(np.ravel_multi_index(coord, spec.output_size))
+            value = reading.value(kind, coord)
+            role = "output" if kind == "y" else "gradient"
+            return role, (number_text(value) if labelled else ""), flat
+
+        return cell_info
+
+    zero = (0,) * spec.ndim
+    y = array_grids("y", "y", zero, spec.output_size, out_info("y"))
+    dy = array_grids("dy", "dE/dy", zero, spec.output_size, out_info("dy"))
+    dx_labelled = reading.show_labels(*spec.input_size)
+
+    def dx_info(coord):
+        value = reading.value("grad_x", coord)
+        flat = int(np.ravel_multi_index(coord, spec.input_size))
+        role = "gradient" if value == 0 else "gradient_current"
+        if spec.kind == "max_pool" and value != 0:
+            role = "winner"
+        return role, (number_text(value) if dx_labelled else ""), flat
+
+    dx = array_grids("dx", "dE/dx", zero, spec.input_size, dx_info)
+    grids = inputs + y + dy + dx
+    place_row(grids)
+    outlines = []
+    for o in range(n_out):
+        coords = {coord for _, coord, index, _ in reading.taps(o) if index >= 0}
+        outlines += footprint(inputs, coords, "footprint")
+    if spec.kind == "max_pool":
+        captions = [
+            "each window's maximum (vermillion) receives its dE/dy; overlapping windows add "
+            "up ($\\mathrel{+}=$)",
+            f"ties: {spec.ties} ("
+            + (
+                "the first maximum in reading order wins"
+                if spec.ties == "first"
+                else "an equal share to each maximum"
+            )
+            + ")",
+        ]
+    else:
+        captions = [
+            "each dE/dy entry spreads evenly over its window: dE/dy divided by the window size"
+            + ("" if spec.count_include_pad else " (real inputs only)")
+        ]
+    heading = describe(spec) + (" (example numbers)" if example else "")
+    return compose(grids, heading=heading, captions=captions, outlines=outlines)

@@ -1,0 +1,244 @@
+"""The public entry point: :func:`figure` checks the request, builds the scenes of one figure
+kind and returns a :class:`Figure`, which prints them (TikZ, SVG, PNG, GIF, PDF).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import SpecError
+from ..core.layers import Layer
+from ..core.spec import dims_text
+from ..fileio import write_atomic
+from . import backward, forward, overview
+from .reading import LayerReading
+from .tikz import tikz_document, tikz_picture, tikz_preamble
+
+__all__ = ["Figure", "figure", "FIGURE_KINDS", "SUFFIXES"]
+
+#: Figure kinds and the layer kinds each applies to (``network`` takes a Network).
+FIGURE_KINDS = {
+    "window": ("conv", "conv_transpose", "max_pool", "avg_pool"),
+    "windows": ("conv", "conv_transpose", "max_pool", "avg_pool"),
+    "grad-input": ("conv", "conv_transpose", "avg_pool"),
+    "grad-weight": ("conv", "conv_transpose"),
+    "toeplitz": ("conv", "conv_transpose", "avg_pool"),
+    "pool": ("max_pool", "avg_pool"),
+    "transpose": ("conv_transpose",),
+    "network": (),
+}
+SUFFIXES = (".tex", ".svg", ".png", ".gif", ".pdf")
+_HINT = {
+    ("toeplitz", "max_pool"): "max pooling is not linear, so it has no Toeplitz matrix; "
+    "use 'pool' for its gradient routing",
+    ("grad-input", "max_pool"): "use 'pool' for max pooling's gradient routing",
+}
+
+
+class Figure:
+    """One or more scenes (frames) of a figure, ready to print.
+
+    ``tikz()`` gives a standalone LaTeX document (``standalone=False``: the tikzpicture(s)
+    alone, see :meth:`tikz_preamble` for what a document must load; ``overlays=True``: one
+    picture with one Beamer overlay per frame). ``svg(frame=0)`` gives an SVG document;
+    ``save(path)`` writes by suffix (.tex .svg .png .gif .pdf).
+    """
+
+    def __init__(self, kind: str, scenes: list, description: str = ""):
+        self.kind = kind
+        self.scenes = list(scenes)
+        self.description = description
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    def __repr__(self) -> str:
+        return f"Figure({self.kind!r}, {len(self.scenes)} frame(s); {self.description})"
+
+    # ------------------------------------------------------------------ printers
+    def tikz(self, *, standalone: bool = True, overlays: bool = False) -> str:
+        pictures = [tikz_picture(s) for s in self.scenes]
+        if overlays:
+            body = [
+                p.replace(r"\begin{tikzpicture}", rf"\only<{k}>{{\begin{{tikzpicture}}", 1).rstrip(
+                    "\n"
+                )
+                + "}%\n"
+                for k, p in enumerate(pictures, start=1)
+            ]
+            pictures = ["".join(body)]
+        if standalone:
+            return tikz_document(pictures)
+        return "\n".join(pictures)
+
+    @staticmethod
+    def tikz_preamble() -> str:
+        """The preamble lines (packages, colours) that an embedded picture needs."""
+        return tikz_preamble()
+
+    def svg(self, frame: int = 0) -> str:
+        from .svg import svg_document
+
+        return svg_document(self._frame(frame))
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def png(self, frame: int = 0, *, dpi: int = 100) -> bytes:
+        from .raster import png_bytes
+
+        return png_bytes(self._frame(frame), dpi=dpi)
+
+    def save(self, path, *, dpi: int = 100) -> Path:
+        """Write the figure; the format comes from the suffix. A multi-frame figure gives a
+        multi-page .tex/.pdf, an animated .gif, and its first frame as .svg/.png."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in SUFFIXES:
+            raise SpecError(
+                f"figure: path suffix must be one of {', '.join(SUFFIXES)}, got {path.name!r}"
+            )
+        if suffix == ".tex":
+            write_atomic(path, self.tikz())
+        elif suffix == ".svg":
+            write_atomic(path, self.svg())
+        else:
+            from . import raster
+
+            if suffix == ".png":
+                data = raster.png_bytes(self.scenes[0], dpi=dpi)
+            elif suffix == ".gif":
+                data = raster.gif_bytes(self.scenes, dpi=dpi)
+            else:
+                data = raster.pdf_bytes(self.scenes)
+            write_atomic(path, data)
+        return path
+
+    def _frame(self, frame: int):
+        if not isinstance(frame, int) or not 0 <= frame < len(self.scenes):
+            raise SpecError(
+                f"figure: frame must be an int in 0..{len(self.scenes) - 1}, got {frame!r}"
+            )
+        return self.scenes[frame]
+
+
+def _flat_position(op, shape, position, base, what="position"):
+    """A position (tuple, int for 1-D, or 'r,c' text) -> flat row-major index; raises a
+    SpecError naming the valid range when it lies outside ``shape``."""
+    if isinstance(position, str):
+        try:
+            position = tuple(int(p) for p in position.replace("x", ",").split(","))
+        except ValueError:
+            raise SpecError(f"{op}: {what} must be integers like 2,1, got {position!r}") from None
+    if isinstance(position, (int, np.integer)) and not isinstance(position, bool):
+        position = (int(position),)
+    rule = (
+        f"inside the {'output' if what == 'position' else what} {dims_text(shape)} ({base}-based)"
+    )
+    if (
+        not isinstance(position, (tuple, list))
+        or len(position) != len(shape)
+        or not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in position)
+    ):
+        raise SpecError(f"{op}: {what} must be {len(shape)} integers {rule}, got {position!r}")
+    if not all(base <= p < n + base for p, n in zip(position, shape)):
+        raise SpecError(f"{op}: {what} must be {rule}, got {tuple(position)!r}")
+    return int(np.ravel_multi_index(tuple(p - base for p in position), shape))
+
+
+def figure(
+    layer,
+    kind: str = "window",
+    *,
+    position=None,
+    values=None,
+    channel=None,
+    labels="auto",
+    index_base: int = 1,
+    convention: str = "row",
+    max_frames: int = 64,
+) -> Figure:
+    """A picture of a layer, read off its index map.
+
+    ``kind`` is one of ``window`` (the forward step at ``position``), ``windows`` (every output
+    position, one frame each), ``grad-input`` (the entry ``position`` of dE/dx), ``grad-weight``
+    (the kernel tap ``position`` of dE/dw), ``toeplitz`` (the unrolled matrix, ``convention``
+    'row' as seed 000 or 'column'), ``pool`` (routing of the gradient through a pool),
+    ``transpose`` (the stamp of the input cell ``position`` of a transposed convolution; all
+    input cells as frames when omitted) or ``network`` (pass a :class:`symconv.Network`).
+
+    Positions count from ``index_base`` (1, like the slides' y_11). ``values`` is a dict of
+    worked numbers ``{'x': ..., 'w': ..., 'b': ..., 'dy': ...}`` shown in the cells (exact
+    with ints and Fractions). ``channel=(c_out, c_in)`` (0-based) draws one channel pair
+    instead of a stack. ``labels`` is 'auto' (names in grids up to 10 cells a side), True or
+    False.
+    """
+    if kind not in FIGURE_KINDS:
+        raise SpecError(f"figure: kind must be one of {sorted(FIGURE_KINDS)}, got {kind!r}")
+    if labels not in ("auto", True, False):
+        raise SpecError(f"figure: labels must be 'auto', True or False, got {labels!r}")
+    if index_base not in (0, 1):
+        raise SpecError(f"figure: index_base must be 0 or 1, got {index_base!r}")
+    if kind == "network":
+        if not hasattr(layer, "layers") or not hasattr(layer, "input_shape"):
+            raise SpecError(
+                f"figure: kind 'network' needs a network (symconv.example('lenet5')), "
+                f"got {layer!r}"
+            )
+        return Figure(kind, [overview.network_scene(layer)], layer.name)
+    if not isinstance(layer, Layer):
+        raise SpecError(
+            f"figure: layer must be a symconv layer (from symconv.conv, ...), got {layer!r}"
+        )
+    spec = layer.spec
+    if spec.kind not in FIGURE_KINDS[kind]:
+        hint = _HINT.get((kind, spec.kind), f"it applies to {', '.join(FIGURE_KINDS[kind])}")
+        raise SpecError(
+            f"{spec.op}: figure kind {kind!r} does not apply to a {spec.kind} layer; {hint}"
+        )
+    example = kind == "pool" and (values is None or values.get("dy") is None)
+    if example:
+        given = {k: v for k, v in (values or {}).items() if v is not None}
+        values = {**backward.example_values(spec), **given}
+    reading = LayerReading(
+        layer, index_base=index_base, labels=labels, values=values, channel=channel
+    )
+    scenes = _scenes(kind, reading, position, convention, max_frames, example)
+    return Figure(kind, scenes, spec.describe())
+
+
+def _scenes(kind, reading, position, convention, max_frames, example) -> list:
+    spec, base = reading.spec, reading.base
+    op = spec.op
+    n_out = math.prod(spec.output_size)
+    if kind == "windows":
+        if n_out > max_frames:
+            raise SpecError(
+                f"{op}: windows must have at most max_frames={max_frames} frames, got "
+                f"{n_out} output positions; raise max_frames or draw one 'window'"
+            )
+        return [forward.window_scene(reading, o) for o in range(n_out)]
+    if kind == "window":
+        o = 0 if position is None else _flat_position(op, spec.output_size, position, base)
+        return [forward.window_scene(reading, o)]
+    if kind == "transpose":
+        if position is None:
+            n_in = math.prod(spec.input_size)
+            return [forward.transpose_scene(reading, i) for i in range(min(n_in, max_frames))]
+        i = _flat_position(op, spec.input_size, position, base, "input")
+        return [forward.transpose_scene(reading, i)]
+    if kind == "grad-input":
+        i = 0 if position is None else _flat_position(op, spec.input_size, position, base, "input")
+        return [backward.grad_input_scene(reading, i)]
+    if kind == "grad-weight":
+        shape = spec.kernel_size
+        t = 0 if position is None else _flat_position(op, shape, position, base, "kernel")
+        return [backward.grad_weight_scene(reading, t)]
+    if kind == "pool":
+        return [backward.pool_scene(reading, example)]
+    if convention not in ("row", "column"):
+        raise SpecError(f"{op}: convention must be 'row' or 'column', got {convention!r}")
+    return [overview.toeplitz_scene(reading, convention)]

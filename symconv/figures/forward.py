@@ -1,0 +1,246 @@
+"""Scenes of the forward pass: the window at one output position (``window``), every position
+in order (``windows``) and a transposed convolution's kernel stamps (``transpose``).
+
+The window's cells are the index map's row for that output position (real inputs) and the pad
+mask's row (padding); a transposed convolution's stamp of input ``i`` is every (output, tap)
+whose index map entry is ``i``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .reading import array_grids, describe, number_text
+from .scene import Arrow, Outline, compose, place_row
+
+__all__ = [
+    "window_scene",
+    "transpose_scene",
+    "footprint",
+    "kernel_grids",
+    "sum_caption",
+    "factor",
+]
+
+#: Terms of a sum written out before the caption elides the middle.
+MAX_TERMS = 6
+
+
+def footprint(grids, coords, role) -> list:
+    """Outlines around the bounding box of ``coords`` on each grid that holds some of them."""
+    out = []
+    for g in grids:
+        cells = [c for c in g.cells if c.coord in coords]
+        if cells:
+            rows = [c.row for c in cells]
+            cols = [c.col for c in cells]
+            out.append(Outline(*g.box(min(rows), min(cols), max(rows), max(cols)), role))
+    return out
+
+
+def kernel_grids(reading, used=None, title="w") -> list:
+    """The kernel (one grid per depth plane for 3-D) with the weight each tap multiplies
+    (:attr:`Layer.weight_tap`, so a flipped kernel shows rotated); taps not in ``used`` are
+    drawn idle."""
+    spec, layer = reading.spec, reading.layer
+    shape = spec.kernel_size
+    labelled = reading.show_labels(*shape)
+
+    def cell_info(t):
+        flat = int(np.ravel_multi_index(t, shape))
+        weight = int(layer.weight_tap[flat])
+        value = reading.value("w", weight)
+        label = ""
+        if labelled:
+            label = reading.name("w", weight) if value is None else number_text(value)
+        role = "kernel" if used is None or flat in used else "kernel_idle"
+        return role, label, flat
+
+    stack = 1 if reading.channel_given else len(list(reading.layer.channel_pairs()))
+    return array_grids("w", title, (0,) * spec.ndim, shape, cell_info, stack=stack)
+
+
+def sum_caption(lhs: str, terms, *, op: str = "+", head: str = "", tail: str = "") -> str:
+    """``$lhs = head t1 + t2 + \\cdots + tn tail$`` with the middle elided past MAX_TERMS."""
+    terms = list(terms)
+    if len(terms) > MAX_TERMS:
+        terms = terms[: MAX_TERMS - 2] + [r"\cdots"] + terms[-1:]
+    body = f" {op} ".join(terms) if terms else "0"
+    return f"${lhs} = {head}{body}{tail}$"
+
+
+def factor(value) -> str:
+    """A number as a factor of a product: negative numbers in parentheses."""
+    text = number_text(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+def _output_grids(reading, current: int, title: str) -> list:
+    spec = reading.spec
+    labelled = reading.show_labels(*spec.output_size)
+
+    def cell_info(coord):
+        flat = int(np.ravel_multi_index(coord, spec.output_size))
+        label = ""
+        if labelled:
+            value = reading.value("y", coord)
+            label = reading.name("y", coord) if value is None else number_text(value)
+        return ("output_current" if flat == current else "output"), label, flat
+
+    planes = None
+    if spec.ndim == 3:
+        planes = [int(np.unravel_index(current, spec.output_size)[0])]
+    stack = 1 if reading.channel_given else spec.out_channels
+    return array_grids("y", title, (0,) * spec.ndim, spec.output_size, cell_info, planes, stack)
+
+
+def _channel_note(reading) -> str:
+    spec = reading.spec
+    if spec.is_pool or spec.in_channels // spec.groups == 1:
+        return ""
+    return r" + \cdots"
+
+
+def _captions(reading, o_flat, taps) -> list:
+    """The output's formula, and with worked numbers the same sum in numbers."""
+    spec = reading.spec
+    o = tuple(int(v) for v in np.unravel_index(o_flat, spec.output_size))
+    lhs = reading.name("y", o)
+    read = [(t, coord) for t, coord, index, _ in taps if index >= 0]
+    if spec.kind == "max_pool":
+        names = [reading.name("x", c) for _, c in read]
+        lines = [sum_caption(lhs, names, op=",", head=r"\max(", tail=")")]
+        nums = [number_text(reading.value("x", c)) for _, c in read]
+    elif spec.kind == "avg_pool":
+        size = int(reading.layer.window_sizes[o_flat])
+        names = [reading.name("x", c) for _, c in read]
+        lines = [sum_caption(lhs, names, head=r"\frac{1}{" + str(size) + "}(", tail=")")]
+        nums = [number_text(reading.value("x", c)) for _, c in read]
+    else:
+        weight = reading.layer.weight_tap
+        names = [f"{reading.name('w', int(weight[t]))}\\,{reading.name('x', c)}" for t, c in read]
+        bias = ""
+        if spec.bias:
+            bias = (
+                f" + b_{{{reading.pair[0] + reading.base}}}" if spec.out_channels > 1 else " + b"
+            )
+        lines = [sum_caption(lhs, names, tail=_channel_note(reading) + bias)]
+        nums = [
+            f"{factor(reading.value('w', int(weight[t])))} \\cdot "
+            f"{factor(reading.value('x', c))}"
+            for t, c in read
+        ]
+    if reading.values is not None and (spec.in_channels == 1 or spec.is_pool):
+        total = number_text(reading.value("y", o))
+        if spec.kind == "max_pool":
+            lines.append(sum_caption(lhs, nums, op=",", head=r"\max(", tail=f") = {total}"))
+        elif spec.kind == "avg_pool":
+            size = int(reading.layer.window_sizes[o_flat])
+            lines.append(sum_caption(lhs, nums, head="(", tail=f")/{size} = {total}"))
+        else:
+            bias = " + b" if spec.bias else ""
+            lines.append(sum_caption(lhs, nums, tail=f"{bias} = {total}"))
+    return lines
+
+
+def window_scene(reading, o_flat: int, *, previous: bool = True):
+    """The forward step at output ``o_flat``: the drawn input with the window's taps (index
+    map row: real inputs; pad mask row: padding), its footprint and the previous position's,
+    the kernel, and the output with the current cell."""
+    spec = reading.spec
+    taps = reading.taps(o_flat)
+    highlight = {}
+    for _, coord, index, reads_pad in taps:
+        if index >= 0:
+            highlight[coord] = "window"
+        elif reads_pad:
+            highlight[coord] = "window_pad"
+    coords = {coord for _, coord, _, _ in taps if coord is not None}
+    planes = None
+    if spec.ndim == 3:
+        planes = sorted({c[0] for c in coords})
+    padded = spec.kind != "conv_transpose" and any(lo or hi for lo, hi in spec.padding)
+    in_title = "x (padded)" if padded else "x"
+    if spec.in_channels > 1 and not reading.channel_given:
+        in_title += f", {spec.in_channels} channels"
+    inputs = reading.input_grids(highlight, in_title, planes)
+    grids = list(inputs)
+    if spec.has_weight:
+        used = {t for t, _, index, _ in taps if index >= 0}
+        grids += kernel_grids(reading, used if spec.kind == "conv_transpose" else None)
+    o = tuple(int(v) for v in np.unravel_index(o_flat, spec.output_size))
+    out_title = "y"
+    if spec.out_channels > 1 and not reading.channel_given:
+        out_title += f", {spec.out_channels} channels"
+    outputs = _output_grids(reading, o_flat, out_title)
+    grids += outputs
+    place_row(grids)
+    outlines = []
+    if previous and o_flat > 0 and spec.kind != "conv_transpose":
+        prev = {c for _, c, _, _ in reading.taps(o_flat - 1)}
+        outlines += footprint(inputs, prev, "previous")
+    if spec.kind != "conv_transpose":
+        outlines += footprint(inputs, coords, "footprint")
+    current = outputs[0].find(role="output_current")[0]
+    cy = outputs[0].centre(current)[1]
+    source = grids[-2] if len(grids) > 1 else inputs[-1]
+    arrow = Arrow(source.x + source.cols + 0.15, cy, outputs[0].x - 0.15, cy)
+    where = ", ".join(str(v + reading.base) for v in o)
+    heading = f"{describe(spec)}; output ({where})"
+    return compose(
+        grids,
+        heading=heading,
+        captions=_captions(reading, o_flat, taps),
+        outlines=outlines,
+        arrows=[arrow],
+    )
+
+
+def transpose_scene(reading, i_flat: int):
+    """A transposed convolution's stamp of input ``i_flat``: the outputs and taps whose index
+    map entry is ``i_flat`` (padding crops the stamp; output_padding rows are marked)."""
+    spec, layer = reading.spec, reading.layer
+    outs, taps = np.nonzero(layer.index_map == i_flat)
+    stamp = {int(o): int(t) for o, t in zip(outs, taps)}
+    i = tuple(int(v) for v in np.unravel_index(i_flat, spec.input_size))
+    inputs = reading.input_grids({i: "window"}, "x")
+    kernel = kernel_grids(reading, set(stamp.values()))
+    labelled = reading.show_labels(*spec.output_size)
+    extra_from = [n - p for n, p in zip(spec.output_size, spec.output_padding)]
+    weight = layer.weight_tap
+    x_text = reading.input_label(i)
+
+    def cell_info(coord):
+        flat = int(np.ravel_multi_index(coord, spec.output_size))
+        if flat in stamp:
+            w = int(weight[stamp[flat]])
+            value = reading.value("w", w)
+            label = reading.name("w", w) if value is None else number_text(value)
+            return "window", (rf"{label}\,{x_text}" if labelled else ""), flat
+        extra = any(c >= e for c, e in zip(coord, extra_from))
+        return ("output_extra" if extra else "output"), "", flat
+
+    planes = None
+    if spec.ndim == 3:
+        planes = sorted({int(np.unravel_index(o, spec.output_size)[0]) for o in stamp}) or [0]
+    outputs = array_grids("y", "y", (0,) * spec.ndim, spec.output_size, cell_info, planes)
+    grids = inputs + kernel + outputs
+    place_row(grids)
+    cells = [c for g in outputs for c in g.cells if c.index in stamp]
+    outlines = footprint(outputs, {c.coord for c in cells}, "footprint")
+    g_in = inputs[0]
+    src = g_in.find(role="window")[0] if g_in.find(role="window") else g_in.cells[0]
+    sy = g_in.centre(src)[1]
+    arrows = []
+    if cells:
+        dest = outputs[0]
+        arrows.append(Arrow(kernel[-1].x + kernel[-1].cols + 0.15, sy, dest.x - 0.15, sy))
+    where = ", ".join(str(v + reading.base) for v in i)
+    captions = [
+        f"input ({where}) adds ${reading.name('x', i)}$ times the kernel onto "
+        f"{len(stamp)} outputs ($y \\mathrel{{+}}= w\\, x$)"
+    ]
+    if any(spec.output_padding):
+        captions.append("hatched, dashed cells: the output padding rows/columns")
+    heading = f"{describe(spec)}; input ({where})"
+    return compose(grids, heading=heading, captions=captions, outlines=outlines, arrows=arrows)

@@ -1,0 +1,106 @@
+"""The one palette of symconv's pictures: a role per kind of cell, each with a colour from the
+Okabe-Ito colour-blind-safe set and a second cue (border style, hatch, border width) so that a
+grey-scale print still tells the roles apart. A role never changes meaning between figures or
+printers; printers look styles up here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Style", "ROLES", "TAP_COLOURS", "OKABE_ITO", "style", "tap_colour", "hex_rgb"]
+
+#: The Okabe-Ito palette (Okabe & Ito 2008), by name.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one role is drawn: fill, border colour, border dash (``solid``, ``dashed``,
+    ``dotted``), border width in points, optional hatch colour (diagonal lines) and text
+    colour. ``meaning`` is the legend text."""
+
+    fill: str
+    stroke: str
+    dash: str = "solid"
+    width: float = 0.6
+    hatch: str | None = None
+    text: str = "#000000"
+    meaning: str = ""
+
+
+ROLES = {
+    "input": Style("#D4ECFA", "#0072B2", meaning="input"),
+    "padding": Style(
+        "#E6E6E6", "#7F7F7F", dash="dashed", hatch="#A6A6A6", meaning="padding (hatched)"
+    ),
+    "outside": Style("#FFFFFF", "#B3B3B3", dash="dotted", meaning="past the padding"),
+    "window": Style("#E69F00", "#000000", width=1.4, meaning="current window / kernel taps"),
+    "window_pad": Style(
+        "#F5D595",
+        "#000000",
+        dash="dashed",
+        width=1.4,
+        hatch="#B07A00",
+        meaning="window tap on padding",
+    ),
+    "kernel": Style("#E69F00", "#000000", width=1.0, meaning="kernel tap"),
+    "kernel_idle": Style("#FBEBC7", "#B07A00", dash="dotted", meaning="tap not used here"),
+    "output": Style("#C2EBDD", "#009E73", meaning="output"),
+    "output_current": Style("#009E73", "#000000", width=1.4, meaning="current output"),
+    "output_extra": Style(
+        "#C2EBDD", "#009E73", dash="dashed", hatch="#7FCDB5", meaning="output_padding"
+    ),
+    "stride_zero": Style(
+        "#FBF7CC", "#8C8626", dash="dotted", meaning="zero inserted by the stride"
+    ),
+    "gradient": Style("#F2D7E6", "#CC79A7", meaning="gradient"),
+    "gradient_current": Style("#CC79A7", "#000000", width=1.4, meaning="gradient entry worked on"),
+    "winner": Style("#D55E00", "#000000", width=1.4, text="#FFFFFF", meaning="window maximum"),
+    "zero": Style("#FFFFFF", "#D9D9D9", meaning="zero"),
+    "previous": Style("none", "#E69F00", dash="dashed", width=1.8, meaning="previous position"),
+    "footprint": Style("none", "#000000", width=2.0, meaning="window footprint"),
+    "layer": Style("#D4ECFA", "#0072B2", meaning="feature map"),
+    "dense": Style("#F2D7E6", "#CC79A7", meaning="fully connected"),
+}
+
+#: Colours of the kernel taps in the Toeplitz picture (cycled; the legend and the cell labels
+#: say which weight each entry holds).
+TAP_COLOURS = (
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#999999",
+)
+#: Text colour on each tap colour (white on the dark ones).
+_TAP_TEXT = {"#0072B2": "#FFFFFF", "#D55E00": "#FFFFFF"}
+
+
+def style(role: str) -> Style:
+    """The style of a role; ``tap3`` style roles are Toeplitz entries of kernel tap 3."""
+    if role.startswith("tap"):
+        colour = tap_colour(int(role[3:]))
+        return Style(colour, "#000000", text=_TAP_TEXT.get(colour, "#000000"), meaning="")
+    return ROLES[role]
+
+
+def tap_colour(tap: int) -> str:
+    return TAP_COLOURS[tap % len(TAP_COLOURS)]
+
+
+def hex_rgb(colour: str) -> tuple:
+    """``'#E69F00' -> (230, 159, 0)``."""
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))

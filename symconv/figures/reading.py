@@ -1,0 +1,273 @@
+"""What a picture reads off a layer: the displayed extent of its (padded) input, the cells a
+window covers at one output position, the role of every input coordinate, and the names or
+worked numbers printed in cells. Everything comes from :attr:`Layer.axis_maps`,
+:attr:`Layer.index_map` and :attr:`Layer.pad_mask`; nothing here redoes the arithmetic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+from functools import cached_property
+
+import numpy as np
+
+from ..core.errors import SpecError
+from ..core.evaluate import object_array
+from ..core.spec import dims_text
+from ..core.symbols import symbol_array
+from .scene import Cell, Grid
+
+__all__ = ["LayerReading", "array_grids", "number_text", "math_name", "describe"]
+
+#: Grids larger than this (per side) carry no cell labels unless asked for.
+LABEL_LIMIT = 10
+
+
+def math_name(name: str, grad: bool = False) -> str:
+    """A symbol name as math text: ``x_11 -> x_{11}``, ``dy_21 -> \\delta y_{21}``; with
+    ``grad`` the name of its gradient (``\\delta x_{11}`` for dE/dx_11)."""
+    kind, _, label = name.partition("_")
+    if kind == "dy":
+        kind, grad = "y", True
+    text = f"{kind}_{{{label}}}" if label else kind
+    return rf"\delta {text}" if grad else text
+
+
+def number_text(value) -> str:
+    """A worked number as math text: ints plainly, fractions as ``p/q``, floats to 3 digits."""
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else f"{value}"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return r"-\infty" if value < 0 else r"\infty"
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _short(values) -> str:
+    return str(values[0]) if len(set(values)) == 1 else dims_text(values)
+
+
+def describe(spec) -> str:
+    """One heading line: ``conv2d: input 3x3, kernel 2x2, stride 2, padding 1``."""
+    parts = [f"input {dims_text(spec.input_size)}", f"kernel {dims_text(spec.kernel_size)}"]
+    if any(s != 1 for s in spec.stride):
+        parts.append(f"stride {_short(spec.stride)}")
+    if any(lo or hi for lo, hi in spec.padding):
+        if all(lo == hi for lo, hi in spec.padding):
+            parts.append(f"padding {_short(tuple(lo for lo, _ in spec.padding))}")
+        else:
+            pads = "x".join(f"{lo}:{hi}" for lo, hi in spec.padding)
+            parts.append(f"padding {pads} (low:high)")
+    if any(d != 1 for d in spec.dilation):
+        parts.append(f"dilation {_short(spec.dilation)}")
+    if any(spec.output_padding):
+        parts.append(f"output padding {_short(spec.output_padding)}")
+    if spec.in_channels > 1 or spec.out_channels > 1:
+        if spec.is_pool:
+            parts.append(f"{spec.in_channels} channels")
+        else:
+            parts.append(f"channels {spec.in_channels} to {spec.out_channels}")
+    if spec.groups > 1 and spec.has_weight:
+        parts.append(f"groups {spec.groups}")
+    if spec.ceil_mode:
+        parts.append("ceil mode")
+    if spec.flip:
+        parts.append("flipped kernel (true convolution)")
+    return f"{spec.op}: " + ", ".join(parts)
+
+
+class LayerReading:
+    """A layer as a picture sees it.
+
+    ``first[a]`` and ``count[a]`` give the input coordinates drawn along axis ``a``: the padded
+    extent, widened to any window that reaches past it (ceil_mode), or the bare input of a
+    transposed convolution. ``channel`` is the ``(c_out, c_in)`` pair whose names are printed
+    (default the first pair); ``values`` maps ``x``, ``w``, ``b``, ``dy`` to worked numbers.
+    """
+
+    def __init__(self, layer, *, index_base=1, labels="auto", values=None, channel=None):
+        self.layer = layer
+        self.spec = spec = layer.spec
+        self.base = index_base
+        self.labels = labels
+        pairs = list(layer.channel_pairs())
+        if channel is None:
+            self.pair = pairs[0]
+        else:
+            match = [p for p in pairs if (p[0], p[1]) == tuple(channel)]
+            if not match:
+                raise SpecError(
+                    f"{spec.op}: channel must be an (output, input) channel pair the layer "
+                    f"connects (0-based), got {channel!r}"
+                )
+            self.pair = match[0]
+        self.channel_given = channel is not None
+        self.values = self._check_values(values)
+        self.first, self.count = [], []
+        for a, amap in enumerate(layer.axis_maps):
+            n = spec.input_size[a]
+            if spec.kind == "conv_transpose":
+                first, last = 0, n - 1
+            else:
+                lo, hi = spec.padding[a]
+                first = min(-lo, int(amap.source.min()))
+                last = max(n + hi - 1, int(amap.source.max()))
+            self.first.append(first)
+            self.count.append(last - first + 1)
+
+    # ------------------------------------------------------------------ values
+    def _check_values(self, values):
+        if values is None:
+            return None
+        spec = self.spec
+        if not isinstance(values, dict):
+            raise SpecError(
+                f"{spec.op}: values must be a dict with keys x, w, b, dy, got {values!r}"
+            )
+        shapes = {"x": spec.x_shape, "w": spec.w_shape, "b": spec.b_shape, "dy": spec.y_shape}
+        out = {}
+        for key, value in values.items():
+            if shapes.get(key) is None:
+                raise SpecError(
+                    f"{spec.op}: values keys must be among "
+                    f"{[k for k, s in shapes.items() if s is not None]}, got {key!r}"
+                )
+            if value is not None:
+                out[key] = object_array(value, shapes[key], key, spec.op)
+        if "x" not in out or (spec.has_weight and "w" not in out):
+            need = "x and w" if spec.has_weight else "x"
+            raise SpecError(f"{spec.op}: values must give {need}, got keys {sorted(out)}")
+        return out
+
+    @cached_property
+    def evaluated(self):
+        """:meth:`Derivation.evaluate` at the worked numbers (None without values)."""
+        if self.values is None:
+            return None
+        from ..core.derive import derive
+
+        return derive(self.layer, index_base=self.base).evaluate(**self.values)
+
+    # ------------------------------------------------------------------ names
+    def show_labels(self, *shape) -> bool:
+        if self.labels == "auto":
+            return max(shape) <= LABEL_LIMIT
+        return bool(self.labels)
+
+    @cached_property
+    def _names(self) -> dict:
+        spec = self.spec
+        return {
+            "x": symbol_array("x", spec.x_shape, index_base=self.base, keep_leading=1),
+            "y": symbol_array("y", spec.y_shape, index_base=self.base, keep_leading=1),
+            "w": (
+                symbol_array("w", spec.w_shape, index_base=self.base, keep_leading=2)
+                if spec.has_weight
+                else None
+            ),
+        }
+
+    def name(self, kind: str, coord, grad: bool = False) -> str:
+        """Math name of one entry of x, y (channel of the current pair) or w (flat tap)."""
+        co, ci, w_index = self.pair
+        if kind == "w":
+            w = self._names["w"][w_index].reshape(-1)
+            return math_name(w[coord].name, grad)
+        channel = ci if kind == "x" else co
+        return math_name(self._names[kind][(channel,) + tuple(coord)].name, grad)
+
+    def value(self, kind: str, coord):
+        """Worked number of x, y, dy, grad_x (channel of the pair) or w (flat tap), or None."""
+        if self.values is None:
+            return None
+        co, ci, w_index = self.pair
+        if kind == "w":
+            return self.values["w"][w_index].reshape(-1)[coord]
+        source = self.evaluated if kind in ("y", "grad_x") else self.values
+        if source.get(kind) is None:
+            return None
+        channel = ci if kind in ("x", "grad_x") else co
+        return source[kind][(channel,) + tuple(coord)]
+
+    # ------------------------------------------------------------------ input cells
+    def input_role(self, coord) -> str:
+        """``input``, ``padding`` (inside the padded extent) or ``outside`` (ceil_mode)."""
+        spec = self.spec
+        if all(0 <= c < n for c, n in zip(coord, spec.input_size)):
+            return "input"
+        if all(-lo <= c < n + hi for c, n, (lo, hi) in zip(coord, spec.input_size, spec.padding)):
+            return "padding"
+        return "outside"
+
+    def taps(self, o_flat: int) -> list:
+        """``[(tap, coord, index, reads_padding)]`` of the window at output ``o_flat``: the
+        input coordinate each kernel tap reads (None for a transposed convolution's taps that
+        read nothing), the index map entry and the pad mask entry."""
+        spec, layer = self.spec, self.layer
+        o = np.unravel_index(o_flat, spec.output_size)
+        out = []
+        for t_flat, t in enumerate(itertools.product(*(range(k) for k in spec.kernel_size))):
+            index = int(layer.index_map[o_flat, t_flat])
+            if spec.kind == "conv_transpose" and index < 0:
+                coord = None
+            else:
+                coord = tuple(
+                    int(amap.source[o[a], t[a]]) for a, amap in enumerate(layer.axis_maps)
+                )
+            out.append((t_flat, coord, index, bool(layer.pad_mask[o_flat, t_flat])))
+        return out
+
+    def input_label(self, coord) -> str:
+        role = self.input_role(coord)
+        if role == "outside":
+            return ""
+        if role == "padding":
+            return r"-\infty" if self.spec.kind == "max_pool" else "0"
+        value = self.value("x", coord)
+        return self.name("x", coord) if value is None else number_text(value)
+
+    def input_grids(self, highlight: dict, title: str, planes=None) -> list:
+        """The drawn input (one grid per depth plane for 3-D): every cell's role is its
+        :meth:`input_role`, or ``highlight[coord]`` when given."""
+        labelled = self.show_labels(*self.count)
+        stack = 1 if self.channel_given else self.spec.in_channels
+
+        def cell_info(coord):
+            role = highlight.get(coord) or self.input_role(coord)
+            label = self.input_label(coord) if labelled else ""
+            inside = self.input_role(coord) == "input"
+            index = int(np.ravel_multi_index(coord, self.spec.input_size)) if inside else -1
+            return role, label, index
+
+        return array_grids("x", title, self.first, self.count, cell_info, planes, stack)
+
+
+def array_grids(name, title, first, count, cell_info, planes=None, stack=1, base=1) -> list:
+    """Grids showing an N-d array (coordinates ``first[a] .. first[a] + count[a] - 1``):
+    one grid for 1-D (one row) and 2-D, one grid per depth plane in ``planes`` for 3-D.
+    ``cell_info(coord)`` returns ``(role, label, index)``."""
+    ndim = len(count)
+    if ndim == 3:
+        depths = list(planes) if planes is not None else list(range(first[0], first[0] + count[0]))
+    else:
+        depths = [None]
+    grids = []
+    rows, cols = (1, count[0]) if ndim == 1 else (count[-2], count[-1])
+    for d in depths:
+        cells = []
+        for r, c in itertools.product(range(rows), range(cols)):
+            if ndim == 1:
+                coord = (first[0] + c,)
+            else:
+                coord = (first[-2] + r, first[-1] + c)
+                if d is not None:
+                    coord = (d,) + coord
+            role, label, index = cell_info(coord)
+            cells.append(Cell(r, c, role, label, coord, index))
+        plane_title = title if d is None else f"{title}, depth {d + base}"
+        grid_name = name if d is None else f"{name}[{d}]"
+        grids.append(Grid(grid_name, rows, cols, cells, plane_title, stack=min(stack, 4)))
+    return grids
