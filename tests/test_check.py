@@ -766,7 +766,7 @@ def test_grade_exit_status(problem_file, tmp_path, capsys):
 def test_progress_bar_only_on_a_terminal():
     import io
 
-    from symconv.check import _Progress
+    from symconv.grading.grade import ProgressBar as _Progress
 
     class Tty(io.StringIO):
         def isatty(self):
