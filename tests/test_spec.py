@@ -79,7 +79,8 @@ BAD = [
         "conv",
         ((3, 3), 2),
         {"padding": "full"},
-        "conv2d: padding must be an int, a tuple, per-side pairs, 'valid' or 'same', got 'full'",
+        "conv2d: padding must be an int, a tuple, per-side pairs, 'valid', 'same' (= 'same_upper') "
+        "or 'same_lower', got 'full'",
     ),
     ("conv", ((3, 3), 2), {"padding": -1}, "conv2d: padding must be non-negative, got -1"),
     (
@@ -106,8 +107,22 @@ BAD = [
     (
         "conv_transpose",
         ((3, 3), 3),
-        {"padding": "same"},
-        "conv_transpose2d: padding 'same' is not defined for a transposed convolution",
+        {"stride": 2, "output_shape": (9, 6)},
+        "conv_transpose2d: output_shape 9 along axis 0 cannot be reached: input 3, stride 2, "
+        "effective kernel 3 give at most 8",
+    ),
+    (
+        "conv_transpose",
+        ((3, 3), 3),
+        {"stride": 2, "output_shape": (6, 6)},
+        "conv_transpose2d: output_shape 6 along axis 0 is smaller than the uncropped output 7 "
+        "and padding 0 crops nothing; use padding='same' or 'same_lower' to crop 1",
+    ),
+    (
+        "conv_transpose",
+        ((3, 3), 3),
+        {"padding": 1, "output_shape": (5, 5)},
+        "conv_transpose2d: give output_shape with padding 'same', 'same_lower' or 'valid'",
     ),
     (
         "conv_transpose",
@@ -119,13 +134,14 @@ BAD = [
         "max_pool",
         ((6, 6), 2),
         {"padding": 2},
-        "max_pool2d: padding must be at most half the effective kernel",
+        "max_pool2d: the window of output 0 along axis 0 reads only padding (input positions "
+        "[-2, -1], input length 6)",
     ),
     (
         "avg_pool",
-        ((6, 6), 3),
-        {"padding": 2},
-        "avg_pool2d: padding must be at most half the effective kernel",
+        ((6, 6), 2),
+        {"padding": 6, "dilation": 5},
+        "avg_pool2d: the window of output 0 along axis 0 reads only padding",
     ),
     (
         "max_pool",

@@ -213,8 +213,9 @@ def conv(
 
     ``input_size`` is the spatial size; its length (1, 2 or 3) selects 1-D, 2-D or 3-D and an
     int means 1-D. ``kernel_size``, ``stride``, ``dilation`` broadcast from ints. ``padding`` is
-    an int, a per-dimension tuple, per-side pairs ``((lo, hi), ...)``, ``'valid'`` or ``'same'``
-    (extra pixel on the high side, as TensorFlow/ONNX SAME_UPPER).
+    an int, a per-dimension tuple, per-side pairs ``((lo, hi), ...)``, ``'valid'``, ``'same'``
+    (extra pixel on the high side, as TensorFlow 'SAME' and ONNX SAME_UPPER) or
+    ``'same_lower'`` (extra pixel on the low side, as ONNX SAME_LOWER).
 
     >>> conv((3, 3), 2).output_size
     (2, 2)
@@ -246,10 +247,17 @@ def conv_transpose(
     dilation=1,
     groups=1,
     bias=False,
+    output_shape=None,
 ) -> Layer:
     """A transposed ("expanding") convolution, the adjoint of :func:`conv`, as PyTorch's
     ConvTransposeNd: output size ``(i - 1) s - 2 p + d (k - 1) + output_padding + 1``;
     weights are (C_in, C_out/groups, *kernel).
+
+    ``padding='same'`` / ``'same_lower'`` gives the output ``i * s`` (ONNX ConvTranspose's
+    auto_pad rule: the cropped total split with the odd pixel high / low). ``output_shape``
+    fixes the spatial output size as ONNX ConvTranspose and TensorFlow's conv2d_transpose do:
+    with padding 'same' or 'same_lower' the surplus is cropped, and a shortfall becomes
+    output_padding (below stride or dilation; an unreachable shape is a :class:`SpecError`).
 
     >>> conv_transpose((2, 2), 3, stride=2).output_size
     (5, 5)
@@ -266,6 +274,7 @@ def conv_transpose(
         dilation=dilation,
         groups=groups,
         bias=bias,
+        output_shape=output_shape,
     )
 
 
@@ -284,7 +293,10 @@ def max_pool(
 
     ``ties`` decides where the gradient of a window goes when several inputs share the maximum:
     ``'first'`` (default, the row-major first maximum, like PyTorch's CPU kernel) or ``'split'``
-    (an equal share to each).
+    (an equal share to each). Padding may exceed half the effective kernel (ONNX allows it)
+    while every window reads an input; ``padding='same_lower'`` is ONNX SAME_LOWER. The
+    argmax indices (PyTorch's ``return_indices``, ONNX's second output) are
+    :func:`symconv.core.argmax.max_pool_indices`.
     """
     return _build(
         "max_pool",
@@ -307,12 +319,14 @@ def avg_pool(
     channels=1,
     stride=None,
     padding=0,
+    dilation=1,
     ceil_mode=False,
     count_include_pad=True,
 ) -> Layer:
-    """Average (mean) pooling, as PyTorch's AvgPoolNd: with ``count_include_pad`` the divisor
-    counts the padding taps of a window (not the ceil_mode overhang past the padding);
-    without it, only real inputs."""
+    """Average (mean) pooling, as PyTorch's AvgPoolNd and ONNX AveragePool: with
+    ``count_include_pad`` the divisor counts the padding taps of a window (not the ceil_mode
+    overhang past the padding); without it, only real inputs. ``dilation`` spaces the taps as
+    ONNX's ``dilations`` (the divisor counts taps, not the span)."""
     return _build(
         "avg_pool",
         input_size,
@@ -321,6 +335,7 @@ def avg_pool(
         out_channels=channels,
         stride=kernel_size if stride is None else stride,
         padding=padding,
+        dilation=dilation,
         ceil_mode=ceil_mode,
         count_include_pad=count_include_pad,
     )

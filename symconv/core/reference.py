@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import SpecError
 
-__all__ = ["forward", "backward", "output_size"]
+__all__ = ["forward", "backward", "output_size", "auto_padding"]
 
 _KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
 _NEG_INF = float("-inf")
@@ -182,6 +182,37 @@ def output_size(spec) -> tuple:
             count = span // s + 1
         sizes.append(count)
     return tuple(sizes)
+
+
+def auto_padding(kind, input_size, kernel_size, stride, dilation, mode, output_shape=None):
+    """The ``((lo, hi), ...)`` pads and the output_padding that an ``auto_pad``-style request
+    resolves to, written from the ONNX operator text (independently of :mod:`symconv.core`):
+
+    * conv / pools, ``mode`` 'same' (SAME_UPPER) or 'same_lower': ``out = ceil(L / s)``,
+      ``total = max((out - 1) s + e - L, 0)``; SAME_UPPER puts ``total // 2`` low and the rest
+      high, SAME_LOWER the reverse.
+    * conv_transpose: ``out = output_shape`` or ``L * s``; ``total = s (L - 1) + e - out``; a
+      non-negative total is split as above; a negative one leaves the pads 0 and becomes
+      ``output_padding = -total`` (the output grows at the high end).
+
+    Returns ``(pads, output_padding)``.
+    """
+    pads, extra = [], []
+    for axis, (n, k, s, d) in enumerate(zip(input_size, kernel_size, stride, dilation)):
+        e = (k - 1) * d + 1
+        if kind == "conv_transpose":
+            out = output_shape[axis] if output_shape is not None else n * s
+            total = s * (n - 1) + e - out
+        else:
+            out = math.ceil(n / s)
+            total = max((out - 1) * s + e - n, 0)
+        extra.append(max(-total, 0))
+        total = max(total, 0)
+        if mode == "same_lower":
+            pads.append((total - total // 2, total // 2))
+        else:
+            pads.append((total // 2, total - total // 2))
+    return tuple(pads), tuple(extra)
 
 
 def _x_shape(spec):

@@ -13,7 +13,14 @@ Output sizes (per spatial dimension, ``L`` input, ``k`` kernel, ``s`` stride, ``
 
 Padding ``'same'`` (conv and pools) pads so that the output size is ``ceil(L / s)``: the total
 ``max((ceil(L / s) - 1) s + e - L, 0)`` is split with the extra pixel on the **high** side
-(TensorFlow / ONNX ``SAME_UPPER``). ``'valid'`` means no padding.
+(TensorFlow / ONNX ``SAME_UPPER``); ``'same_lower'`` puts it on the low side (ONNX
+``SAME_LOWER``). ``'valid'`` means no padding. A transposed convolution takes ``'same'`` /
+``'same_lower'`` (output ``L * s``, ONNX's rule) or an explicit ``output_shape``
+(:mod:`symconv.core.padding` has the arithmetic).
+
+Pool padding may exceed half the effective kernel (ONNX allows it) as long as every window reads
+at least one real input; PyTorch's stricter rule (padding at most half the effective kernel) is
+:meth:`LayerSpec.check_torch_pool_padding`.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import numbers
 from dataclasses import dataclass, field
 
 from .errors import SpecError
+from .padding import padding_text as _padding_repr
+from .padding import resolve_padding, transpose_padding
 
 __all__ = ["LayerSpec", "KINDS", "TIE_POLICIES"]
 
@@ -81,8 +90,11 @@ class LayerSpec:
         ceil_mode=False,
         count_include_pad=True,
         ties="first",
+        output_shape=None,
     ) -> "LayerSpec":
-        """Validate user parameters and return the resolved spec (raises :class:`SpecError`)."""
+        """Validate user parameters and return the resolved spec (raises :class:`SpecError`).
+        ``output_shape`` (transposed convolutions only) fixes the output size and resolves the
+        padding and output_padding from it."""
         if kind not in KINDS:
             raise SpecError(f"layer: kind must be one of {KINDS}, got {kind!r}")
         input_size = _as_size_tuple(kind, "input_size", input_size, None)
@@ -130,8 +142,18 @@ class LayerSpec:
         else:
             output_padding = (0,) * ndim
         effective = tuple((k - 1) * d + 1 for k, d in zip(kernel_size, dilation))
-        pads, mode = _resolve_padding(op, kind, padding, input_size, stride, effective)
-        _check_window_fits(op, kind, pads, mode, input_size, kernel_size, dilation)
+        if kind == "conv_transpose":
+            pads, output_padding, mode = transpose_padding(
+                op, padding, output_shape, input_size, stride, dilation, effective, output_padding
+            )
+        elif output_shape is not None:
+            raise SpecError(
+                f"{op}: output_shape is an option of a transposed convolution only, "
+                f"got {output_shape!r}"
+            )
+        else:
+            pads, mode = resolve_padding(op, kind, padding, input_size, stride, effective)
+            _check_window_fits(op, pads, input_size, kernel_size, dilation)
         spec = cls(
             kind=kind,
             input_size=input_size,
@@ -155,6 +177,8 @@ class LayerSpec:
                 f"{op}: output size must be positive, got {dims_text(spec.output_size)} "
                 f"(input {dims_text(input_size)}, padding {_padding_repr(pads)})"
             )
+        if spec.is_pool:
+            spec._check_windows_read_input()
         return spec
 
     # ------------------------------------------------------------------ derived facts
@@ -243,11 +267,44 @@ class LayerSpec:
         s, d, lo = self.stride[axis], self.dilation[axis], self.padding[axis][0]
         return s * (o - base) + d * (t - base) + base - lo
 
+    def _check_windows_read_input(self) -> None:
+        """Pools: every window reads at least one real input (a window of padding only has no
+        maximum and no average). Names the first window that does not."""
+        for axis, (n, k, (lo, _), o_len) in enumerate(
+            zip(self.input_size, self.kernel_size, self.padding, self.output_size)
+        ):
+            for o in range(o_len):
+                taps = [self.tap_position(axis, o, t) for t in range(k)]
+                if not any(0 <= p < n for p in taps):
+                    raise SpecError(
+                        f"{self.op}: the window of output {o} along axis {axis} reads only "
+                        f"padding (input positions {taps}, input length {n}); a pool's padding "
+                        f"may exceed half the effective kernel (ONNX) only while every window "
+                        f"reads an input, got padding {_padding_repr(self.padding)}"
+                        f"{self._torch_padding_note()}"
+                    )
+
+    def _torch_padding_note(self) -> str:
+        limit = tuple(e // 2 for e in self.effective_kernel)
+        return f" (PyTorch allows at most half the effective kernel: {limit})"
+
+    def check_torch_pool_padding(self) -> None:
+        """PyTorch's rule for pools: padding at most half the effective kernel on each side
+        (ONNX and symconv allow more, see :meth:`_check_windows_read_input`)."""
+        if self.is_pool and any(
+            max(lo, hi) > e // 2 for (lo, hi), e in zip(self.padding, self.effective_kernel)
+        ):
+            raise SpecError(
+                f"{self.op}: padding {_padding_repr(self.padding)} is more than half the "
+                f"effective kernel {dims_text(self.effective_kernel)}, which PyTorch refuses"
+                f"{self._torch_padding_note()}"
+            )
+
     def extra_options(self) -> list:
         """``[(name, value), ...]``: the options that differ from their defaults, in a fixed
         order (shared by ``repr`` and the command-line spelling of a spec)."""
         out = []
-        if self.kind != "avg_pool" and any(d != 1 for d in self.dilation):
+        if any(d != 1 for d in self.dilation):
             out.append(("dilation", self.dilation))
         if self.kind == "conv_transpose" and any(self.output_padding):
             out.append(("output_padding", self.output_padding))
@@ -283,27 +340,17 @@ class LayerSpec:
 
 
 # ---------------------------------------------------------------------- parsing helpers
-def _check_window_fits(op, kind, pads, mode, input_size, kernel_size, dilation) -> None:
-    """Pools: padding at most half the effective kernel (PyTorch's rule). Convs and pools: the
-    effective kernel fits in the padded input (transposed convs have no such limit)."""
+def _check_window_fits(op, pads, input_size, kernel_size, dilation) -> None:
+    """Convs and pools: the effective kernel fits in the padded input (transposed convs have no
+    such limit)."""
     effective = tuple((k - 1) * d + 1 for k, d in zip(kernel_size, dilation))
-    if kind in ("max_pool", "avg_pool"):
-        for (lo, hi), e in zip(pads, effective):
-            if max(lo, hi) > e // 2:
-                raise SpecError(
-                    f"{op}: padding must be at most half the effective kernel "
-                    f"({dims_text(effective)} -> at most {tuple(e // 2 for e in effective)}), "
-                    f"got {_padding_repr(pads)}"
-                    + (" from padding='same'" if mode == "same" else "")
-                )
-    if kind != "conv_transpose":
-        padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
-        if any(e > p for e, p in zip(effective, padded)):
-            dil = f", dilation {dims_text(dilation)}" if any(d > 1 for d in dilation) else ""
-            raise SpecError(
-                f"{op}: effective kernel {dims_text(effective)} (kernel {dims_text(kernel_size)}{dil}) "
-                f"is larger than the padded input {dims_text(padded)}"
-            )
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
+    if any(e > p for e, p in zip(effective, padded)):
+        dil = f", dilation {dims_text(dilation)}" if any(d > 1 for d in dilation) else ""
+        raise SpecError(
+            f"{op}: effective kernel {dims_text(effective)} (kernel {dims_text(kernel_size)}{dil}) "
+            f"is larger than the padded input {dims_text(padded)}"
+        )
 
 
 def _as_size_tuple(op, name, value, ndim, zero=False):
@@ -326,66 +373,3 @@ def _as_size_tuple(op, name, value, ndim, zero=False):
     if any(v < (0 if zero else 1) for v in values) or not values:
         raise SpecError(f"{op}: {name} must be {rule}, got {value!r}")
     return values
-
-
-def _padding_repr(pads) -> str:
-    if all(lo == hi for lo, hi in pads):
-        sym = tuple(lo for lo, _ in pads)
-        return str(sym[0]) if len(set(sym)) == 1 else str(sym)
-    return str(pads)
-
-
-def _resolve_padding(op, kind, padding, input_size, stride, effective):
-    """Return ((lo, hi), ...) and the mode ('explicit', 'same' or 'valid')."""
-    ndim = len(input_size)
-    if isinstance(padding, str):
-        mode = padding.lower()
-        if mode == "valid":
-            return ((0, 0),) * ndim, "valid"
-        if mode != "same":
-            raise SpecError(
-                f"{op}: padding must be an int, a tuple, per-side pairs, 'valid' or 'same', "
-                f"got {padding!r}"
-            )
-        if kind == "conv_transpose":
-            raise SpecError(
-                f"{op}: padding 'same' is not defined for a transposed convolution, "
-                f"got {padding!r}; give explicit padding"
-            )
-        pads = []
-        for n, s, e in zip(input_size, stride, effective):
-            total = max((-(-n // s) - 1) * s + e - n, 0)
-            pads.append((total // 2, total - total // 2))
-        return tuple(pads), "same"
-    if _is_int(padding):
-        if padding < 0:
-            raise SpecError(f"{op}: padding must be non-negative, got {padding!r}")
-        return ((int(padding),) * 2,) * ndim, "explicit"
-    if isinstance(padding, (tuple, list)):
-        if len(padding) != ndim:
-            raise SpecError(
-                f"{op}: padding must have {ndim} entries (one per spatial dimension), "
-                f"got {padding!r}"
-            )
-        pads = []
-        for entry in padding:
-            if _is_int(entry):
-                pair = (int(entry), int(entry))
-            elif (
-                isinstance(entry, (tuple, list))
-                and len(entry) == 2
-                and all(_is_int(v) for v in entry)
-            ):
-                pair = (int(entry[0]), int(entry[1]))
-            else:
-                raise SpecError(
-                    f"{op}: padding entries must be ints or (low, high) pairs, got {padding!r}"
-                )
-            if min(pair) < 0:
-                raise SpecError(f"{op}: padding must be non-negative, got {padding!r}")
-            pads.append(pair)
-        return tuple(pads), "explicit"
-    raise SpecError(
-        f"{op}: padding must be an int, a tuple, per-side pairs, 'valid' or 'same', "
-        f"got {padding!r}"
-    )
