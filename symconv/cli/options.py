@@ -1,4 +1,9 @@
-"""Layer options shared by every command: ``kind --input-size 3x3 --kernel-size 2x2 ...``."""
+"""Layer options shared by every command: ``kind --input-size 3x3 --kernel-size 2x2 ...``.
+
+An option that the chosen layer kind does not take is an error for every command (e.g.
+``avg-pool: --groups is not an option of a pooling layer, got 2``), never silently ignored.
+``--from-onnx model.onnx --node NAME`` reads the layer from a node of an ONNX model instead.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,37 @@ LAYER_KINDS = {
     "avg-pool": "avg_pool",
 }
 
+_POOLS = ("max_pool", "avg_pool")
+_WEIGHTED = ("conv", "conv_transpose")
+_ALL = _WEIGHTED + _POOLS
+
+#: dest -> (flag, kinds that take it, default when not given)
+_LAYER_OPTIONS = {
+    "input_size": ("--input-size", _ALL, "3x3"),
+    "kernel_size": ("--kernel-size", _ALL, "2x2"),
+    "in_channels": ("--in-channels", _ALL, 1),
+    "out_channels": ("--out-channels", _WEIGHTED, 1),
+    "channels": ("--channels", _POOLS, None),
+    "stride": ("--stride", _ALL, None),
+    "padding": ("--padding", _ALL, "0"),
+    "dilation": ("--dilation", _ALL, "1"),
+    "groups": ("--groups", _WEIGHTED, 1),
+    "output_padding": ("--output-padding", ("conv_transpose",), "0"),
+    "output_shape": ("--output-shape", ("conv_transpose",), None),
+    "bias": ("--bias", _WEIGHTED, False),
+    "flip": ("--flip", ("conv",), False),
+    "ceil_mode": ("--ceil-mode", _POOLS, False),
+    "count_include_pad": ("--no-count-include-pad", ("avg_pool",), True),
+    "ties": ("--ties", ("max_pool",), "first"),
+}
+
+_NOUNS = {
+    "conv": "a convolution",
+    "conv_transpose": "a transposed convolution",
+    "max_pool": "a max pool",
+    "avg_pool": "an average pool",
+}
+
 
 class UsageError(SymconvError, ValueError):
     """A command-line value could not be understood."""
@@ -41,9 +77,10 @@ def parse_size(text: str, option: str):
 
 
 def parse_padding(text: str, option: str = "--padding"):
-    """``'1'``, ``'1x2'``, ``'same'``, ``'valid'`` or per-side ``'0:1x1:0'`` (lo:hi per axis)."""
-    low = text.strip().lower()
-    if low in ("same", "valid"):
+    """``'1'``, ``'1x2'``, ``'same'`` (= ``same_upper``), ``'same_lower'``, ``'valid'`` or
+    per-side ``'0:1x1:0'`` (lo:hi per axis)."""
+    low = text.strip().lower().replace("-", "_")
+    if low in ("same", "same_upper", "same_lower", "valid"):
         return low
     if ":" in low:
         pairs = []
@@ -53,7 +90,7 @@ def parse_padding(text: str, option: str = "--padding"):
                 pairs.append((int(lo), int(hi)) if sep else (int(lo), int(lo)))
             except ValueError:
                 raise UsageError(
-                    f"{option} must be an int, AxB, lo:hi per axis, 'same' or 'valid', "
+                    f"{option} must be an int, AxB, lo:hi per axis, 'same', 'same_lower' or 'valid', "
                     f"got {text!r}"
                 ) from None
         return tuple(pairs)
@@ -61,7 +98,8 @@ def parse_padding(text: str, option: str = "--padding"):
 
 
 def add_layer_options(parser: argparse.ArgumentParser, *, default_kind: str = "conv") -> None:
-    """Add the layer positional argument and its options to a subcommand parser."""
+    """Add the layer positional argument and its options to a subcommand parser. Every layer
+    option defaults to None (not given); :func:`layer_from_args` fills in the defaults."""
     parser.add_argument(
         "kind",
         nargs="?",
@@ -70,75 +108,127 @@ def add_layer_options(parser: argparse.ArgumentParser, *, default_kind: str = "c
         help="layer kind (default: %(default)s)",
     )
     g = parser.add_argument_group("layer")
-    g.add_argument("--input-size", default="3x3", help="spatial input size, e.g. 3x3 (1-3 dims)")
-    g.add_argument("--kernel-size", default="2x2", help="kernel size, e.g. 2x2")
-    g.add_argument("--in-channels", type=int, default=1, help="input channels (conv)")
-    g.add_argument("--out-channels", type=int, default=1, help="output channels (conv)")
-    g.add_argument("--channels", type=int, default=None, help="channels (pools)")
-    g.add_argument("--stride", default=None, help="stride (default 1; pools: kernel size)")
-    g.add_argument("--padding", default="0", help="int, AxB, lo:hi per axis, same, valid")
-    g.add_argument("--dilation", default="1", help="dilation (1 = none)")
-    g.add_argument("--groups", type=int, default=1, help="groups (conv)")
-    g.add_argument("--output-padding", default="0", help="output padding (conv-transpose)")
-    g.add_argument("--bias", action="store_true", help="add a bias per output channel")
-    g.add_argument("--flip", action="store_true", help="true convolution (rotated kernel)")
-    g.add_argument("--ceil-mode", action="store_true", help="pools: ceil output size")
+    g.add_argument("--input-size", help="spatial input size, e.g. 3x3 (1-3 dims; default 3x3)")
+    g.add_argument("--kernel-size", help="kernel size, e.g. 2x2 (default 2x2)")
+    g.add_argument("--in-channels", type=int, help="input channels (default 1)")
+    g.add_argument("--out-channels", type=int, help="output channels (conv; default 1)")
+    g.add_argument("--channels", type=int, help="channels (pools; default 1)")
+    g.add_argument("--stride", help="stride (default 1; pools: kernel size)")
+    g.add_argument(
+        "--padding", help="int, AxB, lo:hi per axis, same (= same_upper), same_lower, valid"
+    )
+    g.add_argument("--dilation", help="dilation (1 = none)")
+    g.add_argument("--groups", type=int, help="groups (conv; default 1)")
+    g.add_argument("--output-padding", help="output padding (conv-transpose)")
+    g.add_argument(
+        "--output-shape",
+        help="spatial output size of a conv-transpose, e.g. 10x8 (pads computed as ONNX)",
+    )
+    g.add_argument("--bias", action="store_true", default=None, help="a bias per output channel")
+    g.add_argument(
+        "--flip", action="store_true", default=None, help="true convolution (rotated kernel)"
+    )
+    g.add_argument(
+        "--ceil-mode", action="store_true", default=None, help="pools: ceil output size"
+    )
     g.add_argument(
         "--no-count-include-pad",
         dest="count_include_pad",
         action="store_false",
+        default=None,
         help="avg-pool: divide by the number of real inputs only",
     )
-    g.add_argument("--ties", default="first", choices=["first", "split"], help="max-pool ties")
+    g.add_argument("--ties", choices=["first", "split"], help="max-pool ties (default first)")
     g.add_argument("--index-base", type=int, default=1, choices=[0, 1], help="symbol indices")
+    g.add_argument(
+        "--from-onnx",
+        metavar="MODEL",
+        help="read the layer from a Conv/ConvTranspose/MaxPool/AveragePool node of an ONNX "
+        "model (needs --node; the input shape comes from the model or --input-size and "
+        "--in-channels)",
+    )
+    g.add_argument("--node", help="name of the node to read with --from-onnx")
+
+
+def _layer_values(args, kind: str) -> dict:
+    """The layer options of ``args`` with defaults filled in; an option given for a kind that
+    does not take it is a :class:`UsageError`."""
+    values = {}
+    for dest, (flag, kinds, default) in _LAYER_OPTIONS.items():
+        value = getattr(args, dest, None)
+        if value is not None and kind not in kinds:
+            noun = "a pooling layer" if kind in _POOLS and not set(kinds) & set(_POOLS) else None
+            got = "" if isinstance(value, bool) else f", got {value}"
+            raise UsageError(
+                f"{args.kind}: {flag} is not an option of {noun or _NOUNS[kind]}{got}"
+            )
+        values[dest] = default if value is None else value
+    return values
 
 
 def layer_from_args(args):
     """Build the layer described by :func:`add_layer_options` values."""
     from ..core import layers
 
+    if getattr(args, "from_onnx", None) or getattr(args, "node", None):
+        return _layer_from_onnx(args)
     kind = LAYER_KINDS[args.kind]
-    input_size = parse_size(args.input_size, "--input-size")
-    kernel = parse_size(args.kernel_size, "--kernel-size")
-    padding = parse_padding(args.padding)
-    dilation = parse_size(args.dilation, "--dilation")
-    stride = None if args.stride is None else parse_size(args.stride, "--stride")
-    if kind in ("conv", "conv_transpose"):
+    v = _layer_values(args, kind)
+    input_size = parse_size(v["input_size"], "--input-size")
+    kernel = parse_size(v["kernel_size"], "--kernel-size")
+    padding = parse_padding(v["padding"])
+    dilation = parse_size(v["dilation"], "--dilation")
+    stride = None if v["stride"] is None else parse_size(v["stride"], "--stride")
+    if kind in _WEIGHTED:
         kwargs = dict(
-            in_channels=args.in_channels,
-            out_channels=args.out_channels,
+            in_channels=v["in_channels"],
+            out_channels=v["out_channels"],
             stride=1 if stride is None else stride,
             padding=padding,
             dilation=dilation,
-            groups=args.groups,
-            bias=args.bias,
+            groups=v["groups"],
+            bias=v["bias"],
         )
         if kind == "conv":
-            return layers.conv(input_size, kernel, flip=args.flip, **kwargs)
+            return layers.conv(input_size, kernel, flip=v["flip"], **kwargs)
+        shape = v["output_shape"]
         return layers.conv_transpose(
             input_size,
             kernel,
-            output_padding=parse_size(args.output_padding, "--output-padding"),
+            output_padding=parse_size(v["output_padding"], "--output-padding"),
+            output_shape=None if shape is None else parse_size(shape, "--output-shape"),
             **kwargs,
         )
-    channels = args.channels if args.channels is not None else args.in_channels
+    channels = v["channels"] if v["channels"] is not None else v["in_channels"]
+    common = dict(channels=channels, stride=stride, padding=padding, dilation=dilation)
     if kind == "max_pool":
         return layers.max_pool(
-            input_size,
-            kernel,
-            channels=channels,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            ceil_mode=args.ceil_mode,
-            ties=args.ties,
+            input_size, kernel, ceil_mode=v["ceil_mode"], ties=v["ties"], **common
         )
     return layers.avg_pool(
         input_size,
         kernel,
-        channels=channels,
-        stride=stride,
-        padding=padding,
-        ceil_mode=args.ceil_mode,
-        count_include_pad=args.count_include_pad,
+        ceil_mode=v["ceil_mode"],
+        count_include_pad=v["count_include_pad"],
+        **common,
     )
+
+
+def _layer_from_onnx(args):
+    """``--from-onnx MODEL --node NAME``: the node's layer. Only ``--input-size`` and
+    ``--in-channels`` (the input shape, when the model does not record it) may be added."""
+    from ..interop import from_onnx, load_onnx_node
+
+    if not args.from_onnx or not args.node:
+        raise UsageError("--from-onnx MODEL and --node NAME go together")
+    allowed = ("input_size", "in_channels")
+    for dest, (flag, _, _) in _LAYER_OPTIONS.items():
+        if dest not in allowed and getattr(args, dest, None) is not None:
+            raise UsageError(f"{flag} cannot be combined with --from-onnx (the node sets it)")
+    node, model = load_onnx_node(args.from_onnx, args.node)
+    input_shape = None
+    if args.input_size is not None:
+        size = parse_size(args.input_size, "--input-size")
+        size = size if isinstance(size, tuple) else (size,)
+        input_shape = (1, args.in_channels or 1) + size
+    return from_onnx(node, input_shape, model=model)
