@@ -174,7 +174,8 @@ def grad_weight_scene(reading, w_flat: int):
             pairs.append((o_flat, coord))
         elif pad[o_flat]:
             highlight[coord] = "window_pad"
-    inputs = reading.input_grids(highlight, "x" if spec.kind == "conv_transpose" else "x (padded)")
+    padded = spec.kind != "conv_transpose" and any(lo or hi for lo, hi in spec.padding)
+    inputs = reading.input_grids(highlight, "x (padded)" if padded else "x")
     kernel = kernel_grids(reading, {t_flat})
     labelled = reading.show_labels(*spec.output_size)
     read_outs = {o for o, _ in pairs}
