@@ -313,6 +313,14 @@ def build(entry):
     return layer, module
 
 
+def release(module) -> None:
+    """Free the scratch buffers a threaded module keeps between calls (a small layer's module
+    and a pool module keep none)."""
+    clear = getattr(module, "clear_workspace", None)
+    if clear is not None:
+        clear()
+
+
 def flops(spec, n) -> float:
     """Multiply-adds x 2 of forward + backward (dx, dw): three passes of the same size."""
     if not spec.has_weight:
@@ -416,6 +424,86 @@ def profile(module, spec, arrays):
     stats.sort_stats("tottime").print_stats(8)
 
 
+#: (family, builder(size, channels)) of the thread sweep (``--threads``)
+SWEEP = [
+    (
+        "conv 3x3 p1",
+        lambda h, c: symconv.conv((h, h), 3, in_channels=c, out_channels=c, padding=1, bias=True),
+    ),
+    (
+        "conv 3x3 s2 p1",
+        lambda h, c: symconv.conv(
+            (h, h), 3, in_channels=c, out_channels=c, stride=2, padding=1, bias=True
+        ),
+    ),
+    (
+        "depthwise 3x3 p1",
+        lambda h, c: symconv.conv(
+            (h, h), 3, in_channels=c, out_channels=c, groups=c, padding=1, bias=True
+        ),
+    ),
+    ("max 2x2 s2", lambda h, c: symconv.max_pool((h, h), 2, channels=c)),
+    ("avg 3x3 s2 p1", lambda h, c: symconv.avg_pool((h, h), 3, stride=2, padding=1, channels=c)),
+]
+
+
+def _module(layer, threads: bool):
+    """The generated module of ``layer``, threaded or lean whatever its size."""
+    from symconv.codegen import strategies
+
+    saved = strategies.THREAD_MIN_READS
+    strategies.THREAD_MIN_READS = 0 if threads else math.inf
+    try:
+        source = generate_numpy(layer)
+    finally:
+        strategies.THREAD_MIN_READS = saved
+    module = types.ModuleType("sweep")
+    exec(compile(source, module.__name__, "exec"), module.__dict__)
+    return module
+
+
+def thread_sweep(n: int, repeat: int, sizes=(4, 8, 16, 32, 64), channels=(1, 4, 16, 64)) -> None:
+    """Where worker threads pay: forward + backward of each sweep layer as the lean (serial)
+    module and as the threaded module with 1 and 2 threads, against the tap reads of one
+    sample (the quantity strategies.THREAD_MIN_READS bounds)."""
+    from symconv.codegen.strategies import THREAD_MIN_READS, reads_per_sample
+    from symconv.codegen.plans import forward_plan
+
+    print(f"thread sweep: batch {n}, best of {repeat}; THREAD_MIN_READS = {THREAD_MIN_READS}")
+    print(
+        f"{'layer':18s} {'x (C, H, W)':>14s} {'dtype':8s} {'reads':>9s} {'lean ms':>9s} "
+        f"{'1 thread':>9s} {'2 threads':>9s} {'lean/2thr':>9s}"
+    )
+    rng = np.random.default_rng(0)
+    for name, make in SWEEP:
+        for h in sizes:
+            for c in channels:
+                if name.startswith("depthwise") and c == 1:
+                    continue
+                layer = make(h, c)
+                reads = reads_per_sample(layer, forward_plan(layer))
+                lean, threaded = _module(layer, False), _module(layer, True)
+                for dtype in (np.float32, np.float64):
+                    arrays = arrays_for(layer.spec, n, dtype, rng)
+                    best = {}
+                    for _ in range(repeat):  # interleaved: drifts hit all three alike
+                        for key, module, k in (
+                            ("lean", lean, None),
+                            (1, threaded, 1),
+                            (2, threaded, 2),
+                        ):
+                            if k is not None:
+                                module.THREADS = k
+                            t = _timed(lambda: run_numpy(module, layer.spec, arrays))
+                            best[key] = min(best.get(key, math.inf), t)
+                    print(
+                        f"{name:18s} {str(layer.spec.x_shape):>14s} {np.dtype(dtype).name:8s} "
+                        f"{reads:9d} {1e3 * best['lean']:9.3f} {1e3 * best[1]:9.3f} "
+                        f"{1e3 * best[2]:9.3f} {best['lean'] / best[2]:9.2f}",
+                        flush=True,
+                    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -429,8 +517,17 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--no-ceilings", action="store_true", help="skip the GEMM-only and bandwidth figures"
     )
+    parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="only the thread sweep: lean against threaded modules over layer sizes",
+    )
+    parser.add_argument("--batch", type=int, default=8, help="batch of the thread sweep")
     args = parser.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 9)
+    if args.threads:
+        thread_sweep(args.batch, args.repeat or (5 if args.quick else 15))
+        return 0
     threads = numpy_threads()
     if torch is not None:
         torch.set_num_threads(threads)
@@ -534,7 +631,7 @@ def main(argv=None) -> int:
                 print(f"{'':30s} (sgemm timed alongside this row: {row_peak:.1f} GFLOP/s)")
             if args.profile:
                 profile(module, spec, arrays)
-            module.clear_workspace()
+            release(module)
         if ratios:
             gm = geomean(ratios)
             summary[np.dtype(dtype).name] = gm
@@ -567,7 +664,7 @@ def main(argv=None) -> int:
             print(f"where the time goes: {entry[0]}, float32 (statements of the generated module)")
             module.forward(*call_args(layer.spec, arrays)[0])
             print_breakdown(layer, module, arrays)
-            module.clear_workspace()
+            release(module)
     return 0
 
 

@@ -5,6 +5,17 @@
 
 Layer: avg_pool2d(input_size=(28, 28), kernel_size=3, channels=32, stride=2, padding=1, ceil_mode=True, count_include_pad=False) -> output_size=(15, 15)
 
+Usage:
+
+    >>> import numpy as np
+    >>> x = np.ones((2, 32, 28, 28))
+    >>> y = forward(x)
+    >>> y.shape
+    (2, 32, 15, 15)
+    >>> dx = backward(np.ones_like(y), x)
+    >>> dx.shape
+    (2, 32, 28, 28)
+
 Formulas (derived by symconv from the layer's index map; n is the batch index, dy = dE/dy):
 
     y[n, c, i1, i2] = (sum over taps (k1, k2) inside the input of x[n, c, 2*i1 + k1 - 1, 2*i2 + k2 - 1]) / count[i1, i2], count = the taps inside the input
@@ -14,30 +25,18 @@ Identities:
 
     dE/dx = W^T dE/dy (vec form: the transposed convolution)
 
-Strategy: unrolled sum over the 9 taps' strided views, blocked over channels.
+Strategy: unrolled sum over the 9 taps' strided views.
     9 taps; the index map gives each tap one strided slice of x and one region of y
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
-per purpose, never shared by concurrent calls); clear_workspace() frees them.
-
-Threads: the copies and elementwise work of a large call are split into independent slices
-(of the batch or of the channels) run on THREADS worker threads (default: the
-SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
-on the calling thread and use BLAS's own threads. Every slice is computed the same way
-whoever runs it, so the results do not depend on the number of threads. Object arrays
-(Fractions) run on the calling thread.
-
-This module needs only NumPy (and the standard library).
+Wrong shapes or dtypes raise ValueError. The layer is small: everything runs on the calling
+thread, and this module needs only NumPy.
 """
-
-import os
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-__all__ = ["forward", "backward", "clear_workspace"]
+__all__ = ["forward", "backward"]
 
 OP = "avg_pool2d"
 SPEC = "avg_pool2d(input_size=(28, 28), kernel_size=3, channels=32, stride=2, padding=1, ceil_mode=True, count_include_pad=False) -> output_size=(15, 15)"
@@ -48,129 +47,23 @@ W_SHAPE = None
 B_SHAPE = None
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
-_WORKSPACE = {}
 
 
-#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
-THREADS = None
-#: Bytes (of the largest array involved) below which a step stays on the calling thread.
-PARALLEL_BYTES = 1 << 20
-_EXECUTORS = {}
-
-
-def _thread_count():
-    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
-    if value == "":
-        try:
-            return len(os.sched_getaffinity(0))
-        except AttributeError:  # not available on this platform
-            return os.cpu_count() or 1
-    try:
-        count = int(value)
-    except (TypeError, ValueError):
-        count = 0
-    if count < 1:
-        raise ValueError(
-            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
-            f"integer, got {value!r}"
-        )
-    return count
-
-
-def _parallel(task, items, dtype):
-    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
-    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
-    on worker threads (NumPy releases the GIL inside its loops)."""
-    items = list(items)
-    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
-    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
-
-    def work(slot):
-        for item in runs[slot]:
-            task(slot, item)
-
-    if k == 1:
-        work(0)
-        return
-    executor = _EXECUTORS.get(k)
-    if executor is None:
-        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
-    futures = [executor.submit(work, slot) for slot in range(1, k)]
-    try:
-        work(0)
-    finally:
-        wait(futures)
-    for future in futures:
-        future.result()
-
-
-def _split(fn, n, dtype, *arrays):
-    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
-    thread when the arrays are large, else one call."""
-    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
-    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
-    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
-    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
-
-
-def clear_workspace():
-    """Free the scratch buffers kept between calls."""
-    _WORKSPACE.clear()
-
-
-def _buffer(tag, shape, dtype):
-    """A scratch array (uninitialized) of ``shape``, reused between calls when possible."""
-    buf = _WORKSPACE.pop(tag, None)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.empty(shape, dtype)
-    return buf
-
-
-def _keep(tag, buf):
-    if buf.dtype != object:
-        _WORKSPACE[tag] = buf
-
-
-def _shape_text(shape):
-    return "(" + ", ".join(str(v) for v in shape) + ")"
-
-
-def _batched(name, a, shape):
-    """``a`` as an ndarray of shape ``(N, *shape)`` with a supported dtype."""
+def _array(name, a, shape, dtype=None, why=""):
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
+    float64 or object); ``why`` explains a required shape."""
     a = np.asarray(a)
-    if a.ndim != len(shape) + 1 or a.shape[1:] != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape (N, {_shape_text(shape)[1:-1]}), "
-            f"got {_shape_text(a.shape)}"
-        )
-    if a.dtype not in _DTYPES:
+    if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
+        want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
+        raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
+    if dtype is None and a.dtype not in _DTYPES:
         raise ValueError(
             f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
             f"got {a.dtype}"
         )
-    return a
-
-
-def _matching(name, a, shape, dtype):
-    """``a`` as an ndarray of exactly ``shape`` and ``dtype`` (the dtype of x)."""
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape {_shape_text(shape)}, got {_shape_text(a.shape)}"
-        )
-    if a.dtype != dtype:
+    if dtype is not None and a.dtype != dtype:
         raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
     return a
-
-
-#: Bytes of x per channel block: every stage of a block runs while it is in cache.
-BLOCK_BYTES = 2097152
-
-
-def _blocks(n, itemsize):
-    """Slices of channels, each about BLOCK_BYTES of x (channels are independent)."""
-    step = max(1, BLOCK_BYTES // max(1, n * 784 * itemsize))
-    return [slice(c, min(c + step, 32)) for c in range(0, 32, step)]
 
 
 def _count(dtype):
@@ -187,65 +80,47 @@ def _count(dtype):
 
 def forward(x):
     """The pooled output y (N, 32, 15, 15) of x (N, 32, 28, 28)."""
-    x = _batched("x", x, X_SHAPE)
+    x = _array("x", x, ("N",) + X_SHAPE)
     n = x.shape[0]
     y = np.empty((n, 32) + (15, 15), x.dtype)
     count = _count(x.dtype)
-
-    def block(slot, c):
-        s0, yb = x[:, c], y[:, c]
-        m = yb.shape[1]
-        # axis 0
-        s1 = np.empty((n, m) + (15, 28), x.dtype)
-        s1[...] = 0
-        v = s1[:, :, 1:15]
-        v += s0[:, :, 1:28:2]  # axis 0, tap 0
-        v = s1[:, :, :14]
-        v += s0[:, :, :27:2]  # axis 0, tap 1
-        v = s1[:, :, :14]
-        v += s0[:, :, 1:28:2]  # axis 0, tap 2
-        # axis 1
-        yb[...] = 0
-        v = yb[:, :, :, 1:15]
-        v += s1[:, :, :, 1:28:2]  # axis 1, tap 0
-        v = yb[:, :, :, :14]
-        v += s1[:, :, :, :27:2]  # axis 1, tap 1
-        v = yb[:, :, :, :14]
-        v += s1[:, :, :, 1:28:2]  # axis 1, tap 2
-        yb /= count
-
-    _parallel(block, _blocks(n, x.itemsize), x.dtype)
+    # axis 0
+    s1 = np.empty((n, 32) + (15, 28), x.dtype)
+    s1[...] = 0
+    v = s1[:, :, 1:15]
+    v += x[:, :, 1:28:2]  # axis 0, tap 0
+    v = s1[:, :, :14]
+    v += x[:, :, :27:2]  # axis 0, tap 1
+    v = s1[:, :, :14]
+    v += x[:, :, 1:28:2]  # axis 0, tap 2
+    # axis 1
+    y[...] = 0
+    v = y[:, :, :, 1:15]
+    v += s1[:, :, :, 1:28:2]  # axis 1, tap 0
+    v = y[:, :, :, :14]
+    v += s1[:, :, :, :27:2]  # axis 1, tap 1
+    v = y[:, :, :, :14]
+    v += s1[:, :, :, 1:28:2]  # axis 1, tap 2
+    y /= count
     return y
 
 
 def backward(dy, x):
     """The gradient dx = dE/dx (N, 32, 28, 28) for the upstream gradient dy = dE/dy (N, 32, 15, 15) and the input x."""
-    x = _batched("x", x, X_SHAPE)
-    dy = _batched("dy", dy, Y_SHAPE)
-    if dy.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{OP}: dy must have shape {_shape_text((x.shape[0],) + Y_SHAPE)} (the batch of x), "
-            f"got {_shape_text(dy.shape)}"
-        )
-    if dy.dtype != x.dtype:
-        raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
+    x = _array("x", x, ("N",) + X_SHAPE)
+    dy = _array("dy", dy, ("N",) + Y_SHAPE)
+    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
     n = x.shape[0]
     dx = np.zeros(x.shape, x.dtype)
     count = _count(x.dtype)
-
-    def block(slot, c):
-        xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
-        m = xb.shape[1]
-        share = dyb / count
-        dxb[:, :, 1:28:2, 1:28:2] += share[:, :, 1:15, 1:15]  # tap 0
-        dxb[:, :, 1:28:2, :27:2] += share[:, :, 1:15, :14]  # tap 1
-        dxb[:, :, 1:28:2, 1:28:2] += share[:, :, 1:15, :14]  # tap 2
-        dxb[:, :, :27:2, 1:28:2] += share[:, :, :14, 1:15]  # tap 3
-        dxb[:, :, :27:2, :27:2] += share[:, :, :14, :14]  # tap 4
-        dxb[:, :, :27:2, 1:28:2] += share[:, :, :14, :14]  # tap 5
-        dxb[:, :, 1:28:2, 1:28:2] += share[:, :, :14, 1:15]  # tap 6
-        dxb[:, :, 1:28:2, :27:2] += share[:, :, :14, :14]  # tap 7
-        dxb[:, :, 1:28:2, 1:28:2] += share[:, :, :14, :14]  # tap 8
-
-    _parallel(block, _blocks(n, x.itemsize), x.dtype)
+    share = dy / count
+    dx[:, :, 1:28:2, 1:28:2] += share[:, :, 1:15, 1:15]  # tap 0
+    dx[:, :, 1:28:2, :27:2] += share[:, :, 1:15, :14]  # tap 1
+    dx[:, :, 1:28:2, 1:28:2] += share[:, :, 1:15, :14]  # tap 2
+    dx[:, :, :27:2, 1:28:2] += share[:, :, :14, 1:15]  # tap 3
+    dx[:, :, :27:2, :27:2] += share[:, :, :14, :14]  # tap 4
+    dx[:, :, :27:2, 1:28:2] += share[:, :, :14, :14]  # tap 5
+    dx[:, :, 1:28:2, 1:28:2] += share[:, :, :14, 1:15]  # tap 6
+    dx[:, :, 1:28:2, :27:2] += share[:, :, :14, :14]  # tap 7
+    dx[:, :, 1:28:2, 1:28:2] += share[:, :, :14, :14]  # tap 8
     return dx

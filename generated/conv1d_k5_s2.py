@@ -5,6 +5,23 @@
 
 Layer: conv1d(input_size=(100,), kernel_size=5, in_channels=8, out_channels=16, stride=2, padding=2, bias=True) -> output_size=(50,)
 
+Usage:
+
+    >>> import numpy as np
+    >>> x = np.ones((2, 8, 100))
+    >>> w = np.ones((16, 8, 5))
+    >>> b = np.ones((16,))
+    >>> y = forward(x, w, b)
+    >>> y.shape
+    (2, 16, 50)
+    >>> dx, dw, db = backward(np.ones_like(y), x, w)
+    >>> dx.shape
+    (2, 8, 100)
+    >>> dw.shape
+    (16, 8, 5)
+    >>> db.shape
+    (16,)
+
 Formulas (derived by symconv from the layer's index map; n is the batch index, dy = dE/dy):
 
     y[n, f, i] = sum over c < 8, taps (k) of w[f, c, k]*x[n, c, 2*i + k - 2] + b[f]   (x reads 0 in the padding)
@@ -22,30 +39,17 @@ Identities:
 Strategy: im2col + GEMM: the 5 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 50 grid (5 taps, one copy of a strided window view)
     dE/dx phases (dE/dy gathered through the inverse index map): 50 grid (3 taps, one copy of a strided window view); 50 grid (2 taps, one copy of a strided window view)
-    backward reuses the forward's columns of x when x is unchanged (compared with the copy the forward kept), else gathers them again
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
-per purpose, never shared by concurrent calls); clear_workspace() frees them.
-
-Threads: the copies and elementwise work of a large call are split into independent slices
-(of the batch or of the channels) run on THREADS worker threads (default: the
-SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
-on the calling thread and use BLAS's own threads. Every slice is computed the same way
-whoever runs it, so the results do not depend on the number of threads. Object arrays
-(Fractions) run on the calling thread.
-
-This module needs only NumPy (and the standard library).
+Wrong shapes or dtypes raise ValueError. The layer is small: everything runs on the calling
+thread, and this module needs only NumPy.
 """
-
-import os
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-__all__ = ["forward", "backward", "clear_workspace"]
+__all__ = ["forward", "backward"]
 
 OP = "conv1d"
 SPEC = "conv1d(input_size=(100,), kernel_size=5, in_channels=8, out_channels=16, stride=2, padding=2, bias=True) -> output_size=(50,)"
@@ -56,127 +60,23 @@ W_SHAPE = (16, 8, 5)
 B_SHAPE = (16,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
-_WORKSPACE = {}
 
 
-#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
-THREADS = None
-#: Bytes (of the largest array involved) below which a step stays on the calling thread.
-PARALLEL_BYTES = 1 << 20
-_EXECUTORS = {}
-
-
-def _thread_count():
-    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
-    if value == "":
-        try:
-            return len(os.sched_getaffinity(0))
-        except AttributeError:  # not available on this platform
-            return os.cpu_count() or 1
-    try:
-        count = int(value)
-    except (TypeError, ValueError):
-        count = 0
-    if count < 1:
-        raise ValueError(
-            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
-            f"integer, got {value!r}"
-        )
-    return count
-
-
-def _parallel(task, items, dtype):
-    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
-    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
-    on worker threads (NumPy releases the GIL inside its loops)."""
-    items = list(items)
-    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
-    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
-
-    def work(slot):
-        for item in runs[slot]:
-            task(slot, item)
-
-    if k == 1:
-        work(0)
-        return
-    executor = _EXECUTORS.get(k)
-    if executor is None:
-        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
-    futures = [executor.submit(work, slot) for slot in range(1, k)]
-    try:
-        work(0)
-    finally:
-        wait(futures)
-    for future in futures:
-        future.result()
-
-
-def _split(fn, n, dtype, *arrays):
-    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
-    thread when the arrays are large, else one call."""
-    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
-    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
-    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
-    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
-
-
-def clear_workspace():
-    """Free the scratch buffers kept between calls."""
-    _WORKSPACE.clear()
-
-
-def _buffer(tag, shape, dtype):
-    """A scratch array (uninitialized) of ``shape``, reused between calls when possible."""
-    buf = _WORKSPACE.pop(tag, None)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.empty(shape, dtype)
-    return buf
-
-
-def _keep(tag, buf):
-    if buf.dtype != object:
-        _WORKSPACE[tag] = buf
-
-
-def _shape_text(shape):
-    return "(" + ", ".join(str(v) for v in shape) + ")"
-
-
-def _batched(name, a, shape):
-    """``a`` as an ndarray of shape ``(N, *shape)`` with a supported dtype."""
+def _array(name, a, shape, dtype=None, why=""):
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
+    float64 or object); ``why`` explains a required shape."""
     a = np.asarray(a)
-    if a.ndim != len(shape) + 1 or a.shape[1:] != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape (N, {_shape_text(shape)[1:-1]}), "
-            f"got {_shape_text(a.shape)}"
-        )
-    if a.dtype not in _DTYPES:
+    if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
+        want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
+        raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
+    if dtype is None and a.dtype not in _DTYPES:
         raise ValueError(
             f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
             f"got {a.dtype}"
         )
-    return a
-
-
-def _matching(name, a, shape, dtype):
-    """``a`` as an ndarray of exactly ``shape`` and ``dtype`` (the dtype of x)."""
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape {_shape_text(shape)}, got {_shape_text(a.shape)}"
-        )
-    if a.dtype != dtype:
+    if dtype is not None and a.dtype != dtype:
         raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
     return a
-
-
-def _padded(tag, shape, dtype):
-    """A scratch array whose border (outside the interior the caller writes) stays zero."""
-    buf = _WORKSPACE.pop(tag, None)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.zeros(shape, dtype)
-    return buf
 
 
 def _window(a, start, tap_step, out_step, taps, grid):
@@ -194,155 +94,83 @@ def _window(a, start, tap_step, out_step, taps, grid):
     )
 
 
-def _weights(w):
-    """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
-    through kernel tap t (row-major taps)."""
-    return w.reshape(1, 16, 8, 5)
-
-
-def _x_columns(xg, reuse):
-    """The forward's gathers of x: (zero-bordered copy of x, the column buffer of every
-    gathered phase). The buffers are kept between calls; with ``reuse`` (backward) the kept
-    ones are returned untouched when their copy of x equals x, so that a backward after a
-    forward on the same x does not gather x twice."""
-    n = xg.shape[0]
-    shape = (n, 1, 8) + (103,)
-    kept = _WORKSPACE.pop("xcols", None)
-    if kept is not None and (kept[0].shape != shape or kept[0].dtype != xg.dtype):
-        kept = None
-    if reuse and kept is not None and _same(kept[0][:, :, :, 2:102], xg):
-        return kept
-    xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
-    cols1 = kept[1] if kept is not None else np.empty((n, 1, 40 + 1, 50), xg.dtype)
-
-    def fill(xb, xp, cols1):
-        """The zero-bordered copy and the columns of one slice of the batch."""
-        n = xb.shape[0]
-        xp[:, :, :, 2:102] = xb
-        np.copyto(
-            cols1[:, :, :40].reshape((n, 1, 8) + (5,) + (50,)),
-            _window(xp, (0,), (1,), (2,), (5,), (50,)),
-        )
-
-    _split(fill, n, xg.dtype, xg, xp, cols1)
-    return (xp, cols1)
-
-
-def _same(a, b):
-    """Whether a equals b everywhere (compared sample by sample, on the worker threads)."""
-    same = []
-    samples = range(len(a)) if a.nbytes >= PARALLEL_BYTES else [slice(None)]
-    _parallel(lambda slot, i: same.append(np.array_equal(a[i], b[i])), samples, a.dtype)
-    return all(same)
-
-
-def _keep_columns(entry):
-    if entry[0].dtype != object:
-        _WORKSPACE["xcols"] = entry
-
-
 def forward(x, w, b=None):
     """The layer's output y (N, 16, 50) for x (N, 8, 100), w (16, 8, 5) and the bias b (16,) (None counts as zero)."""
-    x = _batched("x", x, X_SHAPE)
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    w = _array("w", w, W_SHAPE, x.dtype)
     if b is not None:
-        b = _matching("b", b, B_SHAPE, x.dtype)
+        b = _array("b", b, B_SHAPE, x.dtype)
     n = x.shape[0]
-    wp = _weights(w)
+    # wp[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
+    # through kernel tap t (row-major taps)
+    wp = w.reshape(1, 16, 8, 5)
     xg = x.reshape((n, 1, 8) + (100,))
     wm0 = wp.reshape(1, 16, 40)
     if b is not None:
         wm0 = np.concatenate([wm0, b.reshape(1, 16, 1)], axis=2)
     y = np.empty((n, 1, 16) + (50,), x.dtype)
-    xb = xg
-    yb = y
-    entry = _x_columns(xg, False)
+    xp = np.zeros((n, 1, 8) + (103,), x.dtype)
+    xp[:, :, :, 2:102] = xg
     # phase 0: output grid (50,), taps (0, 1, 2, 3, 4)
-    cols = entry[1]
+    cols = np.empty((n, 1, 40 + 1, 50), x.dtype)
+    np.copyto(
+        cols[:, :, :40].reshape((n, 1, 8) + (5,) + (50,)),
+        _window(xp, (0,), (1,), (2,), (5,), (50,)),
+    )
     if b is None:
-        np.matmul(wm0, cols[:, :, :40], out=yb.reshape(n, 1, 16, 50))
+        np.matmul(wm0, cols[:, :, :40], out=y.reshape(n, 1, 16, 50))
     else:
         cols[:, :, 40] = 1
-        np.matmul(wm0, cols, out=yb.reshape(n, 1, 16, 50))
-
-    _keep_columns(entry)
+        np.matmul(wm0, cols, out=y.reshape(n, 1, 16, 50))
     y = y.reshape((n, 16) + (50,))
     return y
 
 
 def backward(dy, x, w):
     """Gradients (dx, dw, db) of E for the upstream gradient dy = dE/dy (N, 16, 50), the input x and the weights w."""
-    x = _batched("x", x, X_SHAPE)
-    dy = _batched("dy", dy, Y_SHAPE)
-    if dy.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{OP}: dy must have shape {_shape_text((x.shape[0],) + Y_SHAPE)} (the batch of x), "
-            f"got {_shape_text(dy.shape)}"
-        )
-    if dy.dtype != x.dtype:
-        raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    dy = _array("dy", dy, ("N",) + Y_SHAPE)
+    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
+    w = _array("w", w, W_SHAPE, x.dtype)
     n = x.shape[0]
-    wp = _weights(w)
+    wp = w.reshape(1, 16, 8, 5)
     xg = x.reshape((n, 1, 8) + (100,))
     dyg = dy.reshape((n, 1, 16) + (50,))
     wt = wp.transpose(0, 2, 1, 3)
     wt0 = wt[..., [0, 2, 4]].reshape(1, 8, 48)
     wt1 = wt[..., [1, 3]].reshape(1, 8, 32)
-    dwp = np.empty((1, 16, 8, 5), x.dtype)
-    db = np.empty((1, 16), x.dtype)
     dx = np.empty((n, 1, 8) + (100,), x.dtype)
-    xb = xg
-    dyb = dyg
-    dxb = dx
-    entry = _x_columns(xg, True)
+    xp = np.zeros((n, 1, 8) + (103,), x.dtype)
+    xp[:, :, :, 2:102] = xg
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
-    dyp_ = _padded("dypad", (n, 1, 16) + (52,), x.dtype)
-    _split(np.copyto, n, x.dtype, dyp_[:, :, :, 1:51], dyb)
+    dypad = np.zeros((n, 1, 16) + (52,), x.dtype)
+    dypad[:, :, :, 1:51] = dyg
     # phase 0: input grid (50,), taps (0, 2, 4)
-    cols = _buffer("dy0", (n, 1, 48, 50), x.dtype)
-
-    def fill(dyp_, cols):
-        n = cols.shape[0]
-        np.copyto(
-            cols[:, :, :48].reshape((n, 1, 16) + (3,) + (50,)),
-            _window(dyp_, (2,), (-1,), (1,), (3,), (50,)),
-        )
-
-    _split(fill, n, x.dtype, dyp_, cols)
-    t = _buffer("dxp0", (n, 1, 8, 50), x.dtype)
-    np.matmul(wt0, cols, out=t)
-    dxb[:, :, :, ::2] = t.reshape((n, 1, 8) + (50,))
-    _keep("dxp0", t)
-    _keep("dy0", cols)
+    cols = np.empty((n, 1, 48, 50), x.dtype)
+    np.copyto(
+        cols[:, :, :48].reshape((n, 1, 16) + (3,) + (50,)),
+        _window(dypad, (2,), (-1,), (1,), (3,), (50,)),
+    )
+    dx[:, :, :, ::2] = np.matmul(wt0, cols).reshape((n, 1, 8) + (50,))
     # phase 1: input grid (50,), taps (1, 3)
-    cols = _buffer("dy1", (n, 1, 32, 50), x.dtype)
-
-    def fill(dyp_, cols):
-        n = cols.shape[0]
-        np.copyto(
-            cols[:, :, :32].reshape((n, 1, 16) + (2,) + (50,)),
-            _window(dyp_, (2,), (-1,), (1,), (2,), (50,)),
-        )
-
-    _split(fill, n, x.dtype, dyp_, cols)
-    t = _buffer("dxp1", (n, 1, 8, 50), x.dtype)
-    np.matmul(wt1, cols, out=t)
-    dxb[:, :, :, 1::2] = t.reshape((n, 1, 8) + (50,))
-    _keep("dxp1", t)
-    _keep("dy1", cols)
-    _keep("dypad", dyp_)
-    # dE/dw and dE/db: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
-    cols = entry[1]
+    cols = np.empty((n, 1, 32, 50), x.dtype)
+    np.copyto(
+        cols[:, :, :32].reshape((n, 1, 16) + (2,) + (50,)),
+        _window(dypad, (2,), (-1,), (1,), (2,), (50,)),
+    )
+    dx[:, :, :, 1::2] = np.matmul(wt1, cols).reshape((n, 1, 8) + (50,))
+    # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
+    cols = np.empty((n, 1, 40 + 1, 50), x.dtype)
+    np.copyto(
+        cols[:, :, :40].reshape((n, 1, 8) + (5,) + (50,)),
+        _window(xp, (0,), (1,), (2,), (5,), (50,)),
+    )
     cols[:, :, 40] = 1
-    dyp = dyb.reshape(n, 1, 16, 50)
+    dyp = dyg.reshape(n, 1, 16, 50)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-
     db = part[:, :, 40]
     part = part[:, :, :40]
     dwp = part.reshape(1, 16, 8, 5)
-    _keep_columns(entry)
     dx = dx.reshape((n, 8) + (100,))
     dw = dwp.reshape((16, 8, 5))
-    db = db.reshape(16)
-    return dx, dw, db
+    return dx, dw, db.reshape(16)

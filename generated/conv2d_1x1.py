@@ -5,6 +5,23 @@
 
 Layer: conv2d(input_size=(14, 14), kernel_size=1, in_channels=256, out_channels=256, stride=1, padding=0, bias=True) -> output_size=(14, 14)
 
+Usage:
+
+    >>> import numpy as np
+    >>> x = np.ones((2, 256, 14, 14))
+    >>> w = np.ones((256, 256, 1, 1))
+    >>> b = np.ones((256,))
+    >>> y = forward(x, w, b)
+    >>> y.shape
+    (2, 256, 14, 14)
+    >>> dx, dw, db = backward(np.ones_like(y), x, w)
+    >>> dx.shape
+    (2, 256, 14, 14)
+    >>> dw.shape
+    (256, 256, 1, 1)
+    >>> db.shape
+    (256,)
+
 Formulas (derived by symconv from the layer's index map; n is the batch index, dy = dE/dy):
 
     y[n, f, i1, i2] = sum over c < 256, taps (k1, k2) of w[f, c, k1, k2]*x[n, c, i1 + k1, i2 + k2] + b[f]   (x reads 0 in the padding)
@@ -25,25 +42,13 @@ Strategy: direct GEMM on the input (one tap, no copy).
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
-per purpose, never shared by concurrent calls); clear_workspace() frees them.
-
-Threads: the copies and elementwise work of a large call are split into independent slices
-(of the batch or of the channels) run on THREADS worker threads (default: the
-SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
-on the calling thread and use BLAS's own threads. Every slice is computed the same way
-whoever runs it, so the results do not depend on the number of threads. Object arrays
-(Fractions) run on the calling thread.
-
-This module needs only NumPy (and the standard library).
+Wrong shapes or dtypes raise ValueError. The layer is small: everything runs on the calling
+thread, and this module needs only NumPy.
 """
-
-import os
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-__all__ = ["forward", "backward", "clear_workspace"]
+__all__ = ["forward", "backward"]
 
 OP = "conv2d"
 SPEC = "conv2d(input_size=(14, 14), kernel_size=1, in_channels=256, out_channels=256, stride=1, padding=0, bias=True) -> output_size=(14, 14)"
@@ -54,144 +59,41 @@ W_SHAPE = (256, 256, 1, 1)
 B_SHAPE = (256,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
-_WORKSPACE = {}
 
 
-#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
-THREADS = None
-#: Bytes (of the largest array involved) below which a step stays on the calling thread.
-PARALLEL_BYTES = 1 << 20
-_EXECUTORS = {}
-
-
-def _thread_count():
-    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
-    if value == "":
-        try:
-            return len(os.sched_getaffinity(0))
-        except AttributeError:  # not available on this platform
-            return os.cpu_count() or 1
-    try:
-        count = int(value)
-    except (TypeError, ValueError):
-        count = 0
-    if count < 1:
-        raise ValueError(
-            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
-            f"integer, got {value!r}"
-        )
-    return count
-
-
-def _parallel(task, items, dtype):
-    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
-    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
-    on worker threads (NumPy releases the GIL inside its loops)."""
-    items = list(items)
-    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
-    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
-
-    def work(slot):
-        for item in runs[slot]:
-            task(slot, item)
-
-    if k == 1:
-        work(0)
-        return
-    executor = _EXECUTORS.get(k)
-    if executor is None:
-        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
-    futures = [executor.submit(work, slot) for slot in range(1, k)]
-    try:
-        work(0)
-    finally:
-        wait(futures)
-    for future in futures:
-        future.result()
-
-
-def _split(fn, n, dtype, *arrays):
-    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
-    thread when the arrays are large, else one call."""
-    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
-    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
-    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
-    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
-
-
-def clear_workspace():
-    """Free the scratch buffers kept between calls."""
-    _WORKSPACE.clear()
-
-
-def _buffer(tag, shape, dtype):
-    """A scratch array (uninitialized) of ``shape``, reused between calls when possible."""
-    buf = _WORKSPACE.pop(tag, None)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.empty(shape, dtype)
-    return buf
-
-
-def _keep(tag, buf):
-    if buf.dtype != object:
-        _WORKSPACE[tag] = buf
-
-
-def _shape_text(shape):
-    return "(" + ", ".join(str(v) for v in shape) + ")"
-
-
-def _batched(name, a, shape):
-    """``a`` as an ndarray of shape ``(N, *shape)`` with a supported dtype."""
+def _array(name, a, shape, dtype=None, why=""):
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
+    float64 or object); ``why`` explains a required shape."""
     a = np.asarray(a)
-    if a.ndim != len(shape) + 1 or a.shape[1:] != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape (N, {_shape_text(shape)[1:-1]}), "
-            f"got {_shape_text(a.shape)}"
-        )
-    if a.dtype not in _DTYPES:
+    if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
+        want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
+        raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
+    if dtype is None and a.dtype not in _DTYPES:
         raise ValueError(
             f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
             f"got {a.dtype}"
         )
-    return a
-
-
-def _matching(name, a, shape, dtype):
-    """``a`` as an ndarray of exactly ``shape`` and ``dtype`` (the dtype of x)."""
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape {_shape_text(shape)}, got {_shape_text(a.shape)}"
-        )
-    if a.dtype != dtype:
+    if dtype is not None and a.dtype != dtype:
         raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
     return a
 
 
-def _weights(w):
-    """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
-    through kernel tap t (row-major taps)."""
-    return w.reshape(1, 256, 256, 1)
-
-
 def forward(x, w, b=None):
     """The layer's output y (N, 256, 14, 14) for x (N, 256, 14, 14), w (256, 256, 1, 1) and the bias b (256,) (None counts as zero)."""
-    x = _batched("x", x, X_SHAPE)
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    w = _array("w", w, W_SHAPE, x.dtype)
     if b is not None:
-        b = _matching("b", b, B_SHAPE, x.dtype)
+        b = _array("b", b, B_SHAPE, x.dtype)
     n = x.shape[0]
-    wp = _weights(w)
+    # wp[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
+    # through kernel tap t (row-major taps)
+    wp = w.reshape(1, 256, 256, 1)
     xg = x.reshape((n, 1, 256) + (14, 14))
     wm0 = wp.reshape(1, 256, 256)
     y = np.empty((n, 1, 256) + (14, 14), x.dtype)
-    xb = xg
-    yb = y
-
     # phase 0: output grid (14, 14), taps (0,)
-    cols = xb.reshape(n, 1, 256, 196)
-    np.matmul(wm0, cols, out=yb.reshape(n, 1, 256, 196))
+    cols = xg.reshape(n, 1, 256, 196)
+    np.matmul(wm0, cols, out=y.reshape(n, 1, 256, 196))
     y = y.reshape((n, 256) + (14, 14))
     if b is not None:
         y += b.reshape((256,) + (1,) * 2)
@@ -200,39 +102,26 @@ def forward(x, w, b=None):
 
 def backward(dy, x, w):
     """Gradients (dx, dw, db) of E for the upstream gradient dy = dE/dy (N, 256, 14, 14), the input x and the weights w."""
-    x = _batched("x", x, X_SHAPE)
-    dy = _batched("dy", dy, Y_SHAPE)
-    if dy.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{OP}: dy must have shape {_shape_text((x.shape[0],) + Y_SHAPE)} (the batch of x), "
-            f"got {_shape_text(dy.shape)}"
-        )
-    if dy.dtype != x.dtype:
-        raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    dy = _array("dy", dy, ("N",) + Y_SHAPE)
+    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
+    w = _array("w", w, W_SHAPE, x.dtype)
     n = x.shape[0]
-    wp = _weights(w)
+    wp = w.reshape(1, 256, 256, 1)
     xg = x.reshape((n, 1, 256) + (14, 14))
     dyg = dy.reshape((n, 1, 256) + (14, 14))
     wt = wp.transpose(0, 2, 1, 3)
     wt0 = wt.reshape(1, 256, 256)
-    dwp = np.empty((1, 256, 256, 1), x.dtype)
     dx = np.empty((n, 1, 256) + (14, 14), x.dtype)
-    xb = xg
-    dyb = dyg
-    dxb = dx
-
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
     # phase 0: input grid (14, 14), taps (0,)
-    cols = dyb.reshape(n, 1, 256, 196)
-    np.matmul(wt0, cols, out=dxb.reshape(n, 1, 256, 196))
+    cols = dyg.reshape(n, 1, 256, 196)
+    np.matmul(wt0, cols, out=dx.reshape(n, 1, 256, 196))
     # dE/dw: x gathered as in forward, contracted with dy over the batch and positions
-    cols = xb.reshape(n, 1, 256, 196)
-    dyp = dyb.reshape(n, 1, 256, 196)
+    cols = xg.reshape(n, 1, 256, 196)
+    dyp = dyg.reshape(n, 1, 256, 196)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-
     dwp = part.reshape(1, 256, 256, 1)
     dx = dx.reshape((n, 256) + (14, 14))
     dw = dwp.reshape((256, 256, 1, 1))
-    db = dy.sum(axis=(0,) + (2, 3))
-    return dx, dw, db
+    return dx, dw, dy.sum(axis=(0,) + (2, 3))

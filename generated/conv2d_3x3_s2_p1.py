@@ -5,6 +5,20 @@
 
 Layer: conv2d(input_size=(56, 56), kernel_size=3, in_channels=64, out_channels=128, stride=2, padding=1) -> output_size=(28, 28)
 
+Usage:
+
+    >>> import numpy as np
+    >>> x = np.ones((2, 64, 56, 56))
+    >>> w = np.ones((128, 64, 3, 3))
+    >>> y = forward(x, w)
+    >>> y.shape
+    (2, 128, 28, 28)
+    >>> dx, dw, db = backward(np.ones_like(y), x, w)
+    >>> dx.shape
+    (2, 64, 56, 56)
+    >>> dw.shape
+    (128, 64, 3, 3)
+
 Formulas (derived by symconv from the layer's index map; n is the batch index, dy = dE/dy):
 
     y[n, f, i1, i2] = sum over c < 64, taps (k1, k2) of w[f, c, k1, k2]*x[n, c, 2*i1 + k1 - 1, 2*i2 + k2 - 1]   (x reads 0 in the padding)
@@ -24,15 +38,14 @@ Strategy: im2col + GEMM: the 9 taps gathered into one column buffer, one batched
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
-per purpose, never shared by concurrent calls); clear_workspace() frees them.
+Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one per
+purpose, never shared by concurrent calls); clear_workspace() frees them.
 
-Threads: the copies and elementwise work of a large call are split into independent slices
-(of the batch or of the channels) run on THREADS worker threads (default: the
-SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
-on the calling thread and use BLAS's own threads. Every slice is computed the same way
-whoever runs it, so the results do not depend on the number of threads. Object arrays
-(Fractions) run on the calling thread.
+Threads: the copies and scatters of a large call, cut into slices of the batch, run on THREADS
+worker threads (default: the SYMCONV_THREADS environment variable, else every CPU this process
+may use); the GEMMs stay on the calling thread and use BLAS's own threads. Every slice is
+computed the same way whoever runs it, so the results do not depend on the number of threads.
+Object arrays (Fractions) run on the calling thread.
 
 This module needs only NumPy (and the standard library).
 """
@@ -53,8 +66,6 @@ W_SHAPE = (128, 64, 3, 3)
 B_SHAPE = None
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
-_WORKSPACE = {}
-
 
 #: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
 THREADS = None
@@ -118,6 +129,9 @@ def _split(fn, n, dtype, *arrays):
     _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
 
 
+_WORKSPACE = {}
+
+
 def clear_workspace():
     """Free the scratch buffers kept between calls."""
     _WORKSPACE.clear()
@@ -131,49 +145,34 @@ def _buffer(tag, shape, dtype):
     return buf
 
 
-def _keep(tag, buf):
-    if buf.dtype != object:
-        _WORKSPACE[tag] = buf
-
-
-def _shape_text(shape):
-    return "(" + ", ".join(str(v) for v in shape) + ")"
-
-
-def _batched(name, a, shape):
-    """``a`` as an ndarray of shape ``(N, *shape)`` with a supported dtype."""
-    a = np.asarray(a)
-    if a.ndim != len(shape) + 1 or a.shape[1:] != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape (N, {_shape_text(shape)[1:-1]}), "
-            f"got {_shape_text(a.shape)}"
-        )
-    if a.dtype not in _DTYPES:
-        raise ValueError(
-            f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
-            f"got {a.dtype}"
-        )
-    return a
-
-
-def _matching(name, a, shape, dtype):
-    """``a`` as an ndarray of exactly ``shape`` and ``dtype`` (the dtype of x)."""
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape {_shape_text(shape)}, got {_shape_text(a.shape)}"
-        )
-    if a.dtype != dtype:
-        raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
-    return a
-
-
 def _padded(tag, shape, dtype):
     """A scratch array whose border (outside the interior the caller writes) stays zero."""
     buf = _WORKSPACE.pop(tag, None)
     if buf is None or buf.shape != shape or buf.dtype != dtype:
         buf = np.zeros(shape, dtype)
     return buf
+
+
+def _keep(tag, buf):
+    if buf.dtype != object:
+        _WORKSPACE[tag] = buf
+
+
+def _array(name, a, shape, dtype=None, why=""):
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
+    float64 or object); ``why`` explains a required shape."""
+    a = np.asarray(a)
+    if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
+        want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
+        raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
+    if dtype is None and a.dtype not in _DTYPES:
+        raise ValueError(
+            f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
+            f"got {a.dtype}"
+        )
+    if dtype is not None and a.dtype != dtype:
+        raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
+    return a
 
 
 def _window(a, start, tap_step, out_step, taps, grid):
@@ -191,12 +190,6 @@ def _window(a, start, tap_step, out_step, taps, grid):
     )
 
 
-def _weights(w):
-    """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
-    through kernel tap t (row-major taps)."""
-    return w.reshape(1, 128, 64, 9)
-
-
 def _x_columns(xg, reuse):
     """The forward's gathers of x: (zero-bordered copy of x, the column buffer of every
     gathered phase). The buffers are kept between calls; with ``reuse`` (backward) the kept
@@ -212,10 +205,10 @@ def _x_columns(xg, reuse):
     xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
     cols1 = kept[1] if kept is not None else np.empty((n, 1, 576, 784), xg.dtype)
 
-    def fill(xb, xp, cols1):
+    def fill(xg, xp, cols1):
         """The zero-bordered copy and the columns of one slice of the batch."""
-        n = xb.shape[0]
-        xp[:, :, :, 1:57, 1:57] = xb
+        n = xg.shape[0]
+        xp[:, :, :, 1:57, 1:57] = xg
         np.copyto(
             cols1[:, :, :576].reshape((n, 1, 64) + (3, 3) + (28, 28)),
             _window(xp, (0, 0), (1, 1), (2, 2), (3, 3), (28, 28)),
@@ -240,22 +233,21 @@ def _keep_columns(entry):
 
 def forward(x, w, b=None):
     """The layer's output y (N, 128, 28, 28) for x (N, 64, 56, 56), w (128, 64, 3, 3)."""
-    x = _batched("x", x, X_SHAPE)
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    w = _array("w", w, W_SHAPE, x.dtype)
     if b is not None:
         raise ValueError(f"{OP}: the layer has no bias (bias=False), got b of shape {np.shape(b)}")
     n = x.shape[0]
-    wp = _weights(w)
+    # wp[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
+    # through kernel tap t (row-major taps)
+    wp = w.reshape(1, 128, 64, 9)
     xg = x.reshape((n, 1, 64) + (56, 56))
     wm0 = wp.reshape(1, 128, 576)
     y = np.empty((n, 1, 128) + (28, 28), x.dtype)
-    xb = xg
-    yb = y
     entry = _x_columns(xg, False)
     # phase 0: output grid (28, 28), taps (0, 1, 2, 3, 4, 5, 6, 7, 8)
     cols = entry[1]
-    np.matmul(wm0, cols, out=yb.reshape(n, 1, 128, 784))
-
+    np.matmul(wm0, cols, out=y.reshape(n, 1, 128, 784))
     _keep_columns(entry)
     y = y.reshape((n, 128) + (28, 28))
     return y
@@ -263,18 +255,12 @@ def forward(x, w, b=None):
 
 def backward(dy, x, w):
     """Gradients (dx, dw, db) of E for the upstream gradient dy = dE/dy (N, 128, 28, 28), the input x and the weights w; db is None (no bias)."""
-    x = _batched("x", x, X_SHAPE)
-    dy = _batched("dy", dy, Y_SHAPE)
-    if dy.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{OP}: dy must have shape {_shape_text((x.shape[0],) + Y_SHAPE)} (the batch of x), "
-            f"got {_shape_text(dy.shape)}"
-        )
-    if dy.dtype != x.dtype:
-        raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    dy = _array("dy", dy, ("N",) + Y_SHAPE)
+    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
+    w = _array("w", w, W_SHAPE, x.dtype)
     n = x.shape[0]
-    wp = _weights(w)
+    wp = w.reshape(1, 128, 64, 9)
     xg = x.reshape((n, 1, 64) + (56, 56))
     dyg = dy.reshape((n, 1, 128) + (28, 28))
     wt = wp.transpose(0, 2, 1, 3)
@@ -282,78 +268,72 @@ def backward(dy, x, w):
     wt1 = wt[..., [3, 5]].reshape(1, 64, 256)
     wt2 = wt[..., [1, 7]].reshape(1, 64, 256)
     wt3 = wt[..., [0, 2, 6, 8]].reshape(1, 64, 512)
-    dwp = np.empty((1, 128, 64, 9), x.dtype)
     dx = np.empty((n, 1, 64) + (56, 56), x.dtype)
-    xb = xg
-    dyb = dyg
-    dxb = dx
     entry = _x_columns(xg, True)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
-    dyp_ = _padded("dypad", (n, 1, 128) + (29, 29), x.dtype)
-    _split(np.copyto, n, x.dtype, dyp_[:, :, :, :28, :28], dyb)
+    dypad = _padded("dypad", (n, 1, 128) + (29, 29), x.dtype)
+    _split(np.copyto, n, x.dtype, dypad[:, :, :, :28, :28], dyg)
     # phase 0: input grid (28, 28), taps (4,)
-    cols = dyb.reshape(n, 1, 128, 784)
+    cols = dyg.reshape(n, 1, 128, 784)
     t = _buffer("dxp0", (n, 1, 64, 784), x.dtype)
     np.matmul(wt0, cols, out=t)
-    dxb[:, :, :, ::2, ::2] = t.reshape((n, 1, 64) + (28, 28))
+    dx[:, :, :, ::2, ::2] = t.reshape((n, 1, 64) + (28, 28))
     _keep("dxp0", t)
     # phase 1: input grid (28, 28), taps (3, 5)
     cols = _buffer("dy1", (n, 1, 256, 784), x.dtype)
 
-    def fill(dyp_, cols):
+    def fill(dypad, cols):
         n = cols.shape[0]
         np.copyto(
             cols[:, :, :256].reshape((n, 1, 128) + (1, 2) + (28, 28)),
-            _window(dyp_, (0, 1), (0, -1), (1, 1), (1, 2), (28, 28)),
+            _window(dypad, (0, 1), (0, -1), (1, 1), (1, 2), (28, 28)),
         )
 
-    _split(fill, n, x.dtype, dyp_, cols)
+    _split(fill, n, x.dtype, dypad, cols)
     t = _buffer("dxp1", (n, 1, 64, 784), x.dtype)
     np.matmul(wt1, cols, out=t)
-    dxb[:, :, :, ::2, 1::2] = t.reshape((n, 1, 64) + (28, 28))
+    dx[:, :, :, ::2, 1::2] = t.reshape((n, 1, 64) + (28, 28))
     _keep("dxp1", t)
     _keep("dy1", cols)
     # phase 2: input grid (28, 28), taps (1, 7)
     cols = _buffer("dy2", (n, 1, 256, 784), x.dtype)
 
-    def fill(dyp_, cols):
+    def fill(dypad, cols):
         n = cols.shape[0]
         np.copyto(
             cols[:, :, :256].reshape((n, 1, 128) + (2, 1) + (28, 28)),
-            _window(dyp_, (1, 0), (-1, 0), (1, 1), (2, 1), (28, 28)),
+            _window(dypad, (1, 0), (-1, 0), (1, 1), (2, 1), (28, 28)),
         )
 
-    _split(fill, n, x.dtype, dyp_, cols)
+    _split(fill, n, x.dtype, dypad, cols)
     t = _buffer("dxp2", (n, 1, 64, 784), x.dtype)
     np.matmul(wt2, cols, out=t)
-    dxb[:, :, :, 1::2, ::2] = t.reshape((n, 1, 64) + (28, 28))
+    dx[:, :, :, 1::2, ::2] = t.reshape((n, 1, 64) + (28, 28))
     _keep("dxp2", t)
     _keep("dy2", cols)
     # phase 3: input grid (28, 28), taps (0, 2, 6, 8)
     cols = _buffer("dy3", (n, 1, 512, 784), x.dtype)
 
-    def fill(dyp_, cols):
+    def fill(dypad, cols):
         n = cols.shape[0]
         np.copyto(
             cols[:, :, :512].reshape((n, 1, 128) + (2, 2) + (28, 28)),
-            _window(dyp_, (1, 1), (-1, -1), (1, 1), (2, 2), (28, 28)),
+            _window(dypad, (1, 1), (-1, -1), (1, 1), (2, 2), (28, 28)),
         )
 
-    _split(fill, n, x.dtype, dyp_, cols)
+    _split(fill, n, x.dtype, dypad, cols)
     t = _buffer("dxp3", (n, 1, 64, 784), x.dtype)
     np.matmul(wt3, cols, out=t)
-    dxb[:, :, :, 1::2, 1::2] = t.reshape((n, 1, 64) + (28, 28))
+    dx[:, :, :, 1::2, 1::2] = t.reshape((n, 1, 64) + (28, 28))
     _keep("dxp3", t)
     _keep("dy3", cols)
-    _keep("dypad", dyp_)
+    _keep("dypad", dypad)
     # dE/dw: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
     cols = entry[1]
-    dyp = dyb.reshape(n, 1, 128, 784)
+    dyp = dyg.reshape(n, 1, 128, 784)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-
     dwp = part.reshape(1, 128, 64, 9)
     _keep_columns(entry)
     dx = dx.reshape((n, 64) + (56, 56))
     dw = dwp.reshape((128, 64, 3, 3))
-    db = None
-    return dx, dw, db
+    return dx, dw, None

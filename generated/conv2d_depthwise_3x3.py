@@ -5,6 +5,23 @@
 
 Layer: conv2d(input_size=(56, 56), kernel_size=3, in_channels=64, out_channels=64, stride=1, padding=1, groups=64, bias=True) -> output_size=(56, 56)
 
+Usage:
+
+    >>> import numpy as np
+    >>> x = np.ones((2, 64, 56, 56))
+    >>> w = np.ones((64, 1, 3, 3))
+    >>> b = np.ones((64,))
+    >>> y = forward(x, w, b)
+    >>> y.shape
+    (2, 64, 56, 56)
+    >>> dx, dw, db = backward(np.ones_like(y), x, w)
+    >>> dx.shape
+    (2, 64, 56, 56)
+    >>> dw.shape
+    (64, 1, 3, 3)
+    >>> db.shape
+    (64,)
+
 Formulas (derived by symconv from the layer's index map; n is the batch index, dy = dE/dy):
 
     y[n, f, i1, i2] = sum over c < 1, taps (k1, k2) of w[f, c, k1, k2]*x[n, c + f, i1 + k1 - 1, i2 + k2 - 1] + b[f]   (x reads 0 in the padding)
@@ -24,14 +41,12 @@ Strategy: depthwise taps: one channel per group leaves no channel contraction fo
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
-per purpose, never shared by concurrent calls); clear_workspace() frees them.
+Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one per
+purpose, never shared by concurrent calls); clear_workspace() frees them.
 
-Threads: the copies and elementwise work of a large call are split into independent slices
-(of the batch or of the channels) run on THREADS worker threads (default: the
-SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
-on the calling thread and use BLAS's own threads. Every slice is computed the same way
-whoever runs it, so the results do not depend on the number of threads. Object arrays
+Threads: blocks of channels run on THREADS worker threads (default: the SYMCONV_THREADS
+environment variable, else every CPU this process may use). Every slice is computed the same
+way whoever runs it, so the results do not depend on the number of threads. Object arrays
 (Fractions) run on the calling thread.
 
 This module needs only NumPy (and the standard library).
@@ -53,8 +68,6 @@ W_SHAPE = (64, 1, 3, 3)
 B_SHAPE = (64,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
-_WORKSPACE = {}
-
 
 #: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
 THREADS = None
@@ -109,13 +122,7 @@ def _parallel(task, items, dtype):
         future.result()
 
 
-def _split(fn, n, dtype, *arrays):
-    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
-    thread when the arrays are large, else one call."""
-    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
-    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
-    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
-    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
+_WORKSPACE = {}
 
 
 def clear_workspace():
@@ -131,39 +138,32 @@ def _buffer(tag, shape, dtype):
     return buf
 
 
+def _padded(tag, shape, dtype):
+    """A scratch array whose border (outside the interior the caller writes) stays zero."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.zeros(shape, dtype)
+    return buf
+
+
 def _keep(tag, buf):
     if buf.dtype != object:
         _WORKSPACE[tag] = buf
 
 
-def _shape_text(shape):
-    return "(" + ", ".join(str(v) for v in shape) + ")"
-
-
-def _batched(name, a, shape):
-    """``a`` as an ndarray of shape ``(N, *shape)`` with a supported dtype."""
+def _array(name, a, shape, dtype=None, why=""):
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
+    float64 or object); ``why`` explains a required shape."""
     a = np.asarray(a)
-    if a.ndim != len(shape) + 1 or a.shape[1:] != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape (N, {_shape_text(shape)[1:-1]}), "
-            f"got {_shape_text(a.shape)}"
-        )
-    if a.dtype not in _DTYPES:
+    if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
+        want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
+        raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
+    if dtype is None and a.dtype not in _DTYPES:
         raise ValueError(
             f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
             f"got {a.dtype}"
         )
-    return a
-
-
-def _matching(name, a, shape, dtype):
-    """``a`` as an ndarray of exactly ``shape`` and ``dtype`` (the dtype of x)."""
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape {_shape_text(shape)}, got {_shape_text(a.shape)}"
-        )
-    if a.dtype != dtype:
+    if dtype is not None and a.dtype != dtype:
         raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
     return a
 
@@ -178,27 +178,14 @@ def _step(n, itemsize):
     return max(d for d in range(1, 64 + 1) if 64 % d == 0 and d <= fit)
 
 
-def _padded(tag, shape, dtype):
-    """A scratch array whose border (outside the interior the caller writes) stays zero."""
-    buf = _WORKSPACE.pop(tag, None)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.zeros(shape, dtype)
-    return buf
-
-
-def _weights(w):
-    """W'[c, t]: the weight of channel c at kernel tap t (row-major taps)."""
-    return w.reshape(64, 9)
-
-
 def forward(x, w, b=None):
     """The layer's output y (N, 64, 56, 56) for x (N, 64, 56, 56), w (64, 1, 3, 3) and the bias b (64,) (None counts as zero)."""
-    x = _batched("x", x, X_SHAPE)
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    w = _array("w", w, W_SHAPE, x.dtype)
     if b is not None:
-        b = _matching("b", b, B_SHAPE, x.dtype)
+        b = _array("b", b, B_SHAPE, x.dtype)
     n = x.shape[0]
-    wt = _weights(w)
+    wt = w.reshape(64, 9)  # wt[c, t]: the weight of channel c at kernel tap t (row-major taps)
     y = np.empty((n, 64) + (56, 56), x.dtype)
     step = _step(n, x.itemsize)
 
@@ -238,20 +225,14 @@ def forward(x, w, b=None):
 
 def backward(dy, x, w):
     """Gradients (dx, dw, db) of E for the upstream gradient dy = dE/dy (N, 64, 56, 56), the input x and the weights w."""
-    x = _batched("x", x, X_SHAPE)
-    dy = _batched("dy", dy, Y_SHAPE)
-    if dy.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{OP}: dy must have shape {_shape_text((x.shape[0],) + Y_SHAPE)} (the batch of x), "
-            f"got {_shape_text(dy.shape)}"
-        )
-    if dy.dtype != x.dtype:
-        raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    dy = _array("dy", dy, ("N",) + Y_SHAPE)
+    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
+    w = _array("w", w, W_SHAPE, x.dtype)
     n = x.shape[0]
-    wt = _weights(w)
-    dx = np.empty(x.shape, x.dtype)
+    wt = w.reshape(64, 9)
     dwt = np.empty((64, 9), x.dtype)
+    dx = np.empty(x.shape, x.dtype)
     step = _step(n, x.itemsize)
 
     def block(slot, c0):
@@ -273,7 +254,7 @@ def backward(dy, x, w):
         dwt[c, 6] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 116:3364])  # tap 6
         dwt[c, 7] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 117:3365])  # tap 7
         dwt[c, 8] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 118:3366])  # tap 8
-        # dE/dx: dy gathered through the inverse index map, the same taps
+        # dE/dx: dy zero-bordered the same way, the taps of the inverse index map
         dyp[:, :, :3364].reshape((n, step) + (58, 58))[:, :, 1:57, 1:57] = dy[:, c]
         wc = wt[c]
         np.multiply(dyp[:, :, 118:3366], wc[:, 0, None], out=acc)  # tap 0
@@ -299,5 +280,4 @@ def backward(dy, x, w):
 
     _parallel(block, range(0, 64, step), x.dtype)
     dw = dwt.reshape((64, 1, 3, 3))
-    db = dy.sum(axis=(0,) + (2, 3))
-    return dx, dw, db
+    return dx, dw, dy.sum(axis=(0,) + (2, 3))

@@ -5,6 +5,23 @@
 
 Layer: conv_transpose2d(input_size=(16, 16), kernel_size=4, in_channels=64, out_channels=32, stride=2, padding=1, bias=True) -> output_size=(32, 32)
 
+Usage:
+
+    >>> import numpy as np
+    >>> x = np.ones((2, 64, 16, 16))
+    >>> w = np.ones((64, 32, 4, 4))
+    >>> b = np.ones((32,))
+    >>> y = forward(x, w, b)
+    >>> y.shape
+    (2, 32, 32, 32)
+    >>> dx, dw, db = backward(np.ones_like(y), x, w)
+    >>> dx.shape
+    (2, 64, 16, 16)
+    >>> dw.shape
+    (64, 32, 4, 4)
+    >>> db.shape
+    (32,)
+
 Formulas (derived by symconv from the layer's index map; n is the batch index, dy = dE/dy):
 
     y[n, f, 2*j1 + k1 - 1, 2*j2 + k2 - 1] += w[c, f, k1, k2]*x[n, c, j1, j2] for every input position (j1, j2) and tap (k1, k2) landing inside the output + b[f]
@@ -19,15 +36,14 @@ Strategy: polyphase im2col + GEMM: 4 output phases, each a gather and one batche
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
-per purpose, never shared by concurrent calls); clear_workspace() frees them.
+Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one per
+purpose, never shared by concurrent calls); clear_workspace() frees them.
 
-Threads: the copies and elementwise work of a large call are split into independent slices
-(of the batch or of the channels) run on THREADS worker threads (default: the
-SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
-on the calling thread and use BLAS's own threads. Every slice is computed the same way
-whoever runs it, so the results do not depend on the number of threads. Object arrays
-(Fractions) run on the calling thread.
+Threads: the copies and scatters of a large call, cut into slices of the batch, run on THREADS
+worker threads (default: the SYMCONV_THREADS environment variable, else every CPU this process
+may use); the GEMMs stay on the calling thread and use BLAS's own threads. Every slice is
+computed the same way whoever runs it, so the results do not depend on the number of threads.
+Object arrays (Fractions) run on the calling thread.
 
 This module needs only NumPy (and the standard library).
 """
@@ -48,8 +64,6 @@ W_SHAPE = (64, 32, 4, 4)
 B_SHAPE = (32,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
-_WORKSPACE = {}
-
 
 #: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
 THREADS = None
@@ -113,6 +127,9 @@ def _split(fn, n, dtype, *arrays):
     _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
 
 
+_WORKSPACE = {}
+
+
 def clear_workspace():
     """Free the scratch buffers kept between calls."""
     _WORKSPACE.clear()
@@ -126,49 +143,34 @@ def _buffer(tag, shape, dtype):
     return buf
 
 
-def _keep(tag, buf):
-    if buf.dtype != object:
-        _WORKSPACE[tag] = buf
-
-
-def _shape_text(shape):
-    return "(" + ", ".join(str(v) for v in shape) + ")"
-
-
-def _batched(name, a, shape):
-    """``a`` as an ndarray of shape ``(N, *shape)`` with a supported dtype."""
-    a = np.asarray(a)
-    if a.ndim != len(shape) + 1 or a.shape[1:] != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape (N, {_shape_text(shape)[1:-1]}), "
-            f"got {_shape_text(a.shape)}"
-        )
-    if a.dtype not in _DTYPES:
-        raise ValueError(
-            f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
-            f"got {a.dtype}"
-        )
-    return a
-
-
-def _matching(name, a, shape, dtype):
-    """``a`` as an ndarray of exactly ``shape`` and ``dtype`` (the dtype of x)."""
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape {_shape_text(shape)}, got {_shape_text(a.shape)}"
-        )
-    if a.dtype != dtype:
-        raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
-    return a
-
-
 def _padded(tag, shape, dtype):
     """A scratch array whose border (outside the interior the caller writes) stays zero."""
     buf = _WORKSPACE.pop(tag, None)
     if buf is None or buf.shape != shape or buf.dtype != dtype:
         buf = np.zeros(shape, dtype)
     return buf
+
+
+def _keep(tag, buf):
+    if buf.dtype != object:
+        _WORKSPACE[tag] = buf
+
+
+def _array(name, a, shape, dtype=None, why=""):
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
+    float64 or object); ``why`` explains a required shape."""
+    a = np.asarray(a)
+    if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
+        want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
+        raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
+    if dtype is None and a.dtype not in _DTYPES:
+        raise ValueError(
+            f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
+            f"got {a.dtype}"
+        )
+    if dtype is not None and a.dtype != dtype:
+        raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
+    return a
 
 
 def _window(a, start, tap_step, out_step, taps, grid):
@@ -184,12 +186,6 @@ def _window(a, start, tap_step, out_step, taps, grid):
         + tuple(s * o for s, o in zip(strides, out_step)),
         writeable=False,
     )
-
-
-def _weights(w):
-    """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
-    through kernel tap t (row-major taps)."""
-    return w.reshape(1, 64, 32, 16).transpose(0, 2, 1, 3)
 
 
 def _x_columns(xg, reuse):
@@ -210,10 +206,10 @@ def _x_columns(xg, reuse):
     cols3 = kept[3] if kept is not None else np.empty((n, 1, 256, 256), xg.dtype)
     cols4 = kept[4] if kept is not None else np.empty((n, 1, 256, 256), xg.dtype)
 
-    def fill(xb, xp, cols1, cols2, cols3, cols4):
+    def fill(xg, xp, cols1, cols2, cols3, cols4):
         """The zero-bordered copy and the columns of one slice of the batch."""
-        n = xb.shape[0]
-        xp[:, :, :, 1:17, 1:17] = xb
+        n = xg.shape[0]
+        xp[:, :, :, 1:17, 1:17] = xg
         np.copyto(
             cols1[:, :, :256].reshape((n, 1, 64) + (2, 2) + (16, 16)),
             _window(xp, (1, 1), (-1, -1), (1, 1), (2, 2), (16, 16)),
@@ -250,49 +246,45 @@ def _keep_columns(entry):
 
 def forward(x, w, b=None):
     """The layer's output y (N, 32, 32, 32) for x (N, 64, 16, 16), w (64, 32, 4, 4) and the bias b (32,) (None counts as zero)."""
-    x = _batched("x", x, X_SHAPE)
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    w = _array("w", w, W_SHAPE, x.dtype)
     if b is not None:
-        b = _matching("b", b, B_SHAPE, x.dtype)
+        b = _array("b", b, B_SHAPE, x.dtype)
     n = x.shape[0]
-    wp = _weights(w)
+    # wp[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
+    # through kernel tap t (row-major taps)
+    wp = w.reshape(1, 64, 32, 16).transpose(0, 2, 1, 3)
     xg = x.reshape((n, 1, 64) + (16, 16))
     wm0 = wp[..., [5, 7, 13, 15]].reshape(1, 32, 256)
     wm1 = wp[..., [4, 6, 12, 14]].reshape(1, 32, 256)
     wm2 = wp[..., [1, 3, 9, 11]].reshape(1, 32, 256)
     wm3 = wp[..., [0, 2, 8, 10]].reshape(1, 32, 256)
     y = np.empty((n, 1, 32) + (32, 32), x.dtype)
-    xb = xg
-    yb = y
     entry = _x_columns(xg, False)
     # phase 0: output grid (16, 16), taps (5, 7, 13, 15)
     cols = entry[1]
     t = _buffer("y0", (n, 1, 32, 256), x.dtype)
     np.matmul(wm0, cols, out=t)
-    yb[:, :, :, ::2, ::2] = t.reshape((n, 1, 32) + (16, 16))
+    y[:, :, :, ::2, ::2] = t.reshape((n, 1, 32) + (16, 16))
     _keep("y0", t)
-
     # phase 1: output grid (16, 16), taps (4, 6, 12, 14)
     cols = entry[2]
     t = _buffer("y1", (n, 1, 32, 256), x.dtype)
     np.matmul(wm1, cols, out=t)
-    yb[:, :, :, ::2, 1::2] = t.reshape((n, 1, 32) + (16, 16))
+    y[:, :, :, ::2, 1::2] = t.reshape((n, 1, 32) + (16, 16))
     _keep("y1", t)
-
     # phase 2: output grid (16, 16), taps (1, 3, 9, 11)
     cols = entry[3]
     t = _buffer("y2", (n, 1, 32, 256), x.dtype)
     np.matmul(wm2, cols, out=t)
-    yb[:, :, :, 1::2, ::2] = t.reshape((n, 1, 32) + (16, 16))
+    y[:, :, :, 1::2, ::2] = t.reshape((n, 1, 32) + (16, 16))
     _keep("y2", t)
-
     # phase 3: output grid (16, 16), taps (0, 2, 8, 10)
     cols = entry[4]
     t = _buffer("y3", (n, 1, 32, 256), x.dtype)
     np.matmul(wm3, cols, out=t)
-    yb[:, :, :, 1::2, 1::2] = t.reshape((n, 1, 32) + (16, 16))
+    y[:, :, :, 1::2, 1::2] = t.reshape((n, 1, 32) + (16, 16))
     _keep("y3", t)
-
     _keep_columns(entry)
     y = y.reshape((n, 32) + (32, 32))
     if b is not None:
@@ -302,68 +294,54 @@ def forward(x, w, b=None):
 
 def backward(dy, x, w):
     """Gradients (dx, dw, db) of E for the upstream gradient dy = dE/dy (N, 32, 32, 32), the input x and the weights w."""
-    x = _batched("x", x, X_SHAPE)
-    dy = _batched("dy", dy, Y_SHAPE)
-    if dy.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{OP}: dy must have shape {_shape_text((x.shape[0],) + Y_SHAPE)} (the batch of x), "
-            f"got {_shape_text(dy.shape)}"
-        )
-    if dy.dtype != x.dtype:
-        raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    dy = _array("dy", dy, ("N",) + Y_SHAPE)
+    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
+    w = _array("w", w, W_SHAPE, x.dtype)
     n = x.shape[0]
-    wp = _weights(w)
+    wp = w.reshape(1, 64, 32, 16).transpose(0, 2, 1, 3)
     xg = x.reshape((n, 1, 64) + (16, 16))
     dyg = dy.reshape((n, 1, 32) + (32, 32))
     wt = wp.transpose(0, 2, 1, 3)
     wt0 = wt.reshape(1, 64, 512)
     dwp = np.zeros((1, 32, 64, 16), x.dtype)
     dx = np.empty((n, 1, 64) + (16, 16), x.dtype)
-    xb = xg
-    dyb = dyg
-    dxb = dx
     entry = _x_columns(xg, True)
     # dE/dx: dy gathered through the inverse index map, contracted with the transposed weights
-    dyp_ = _padded("dypad", (n, 1, 32) + (34, 34), x.dtype)
-    _split(np.copyto, n, x.dtype, dyp_[:, :, :, 1:33, 1:33], dyb)
+    dypad = _padded("dypad", (n, 1, 32) + (34, 34), x.dtype)
+    _split(np.copyto, n, x.dtype, dypad[:, :, :, 1:33, 1:33], dyg)
     # phase 0: input grid (16, 16), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
     cols = _buffer("dy0", (n, 1, 512, 256), x.dtype)
 
-    def fill(dyp_, cols):
+    def fill(dypad, cols):
         n = cols.shape[0]
         np.copyto(
             cols[:, :, :512].reshape((n, 1, 32) + (4, 4) + (16, 16)),
-            _window(dyp_, (0, 0), (1, 1), (2, 2), (4, 4), (16, 16)),
+            _window(dypad, (0, 0), (1, 1), (2, 2), (4, 4), (16, 16)),
         )
 
-    _split(fill, n, x.dtype, dyp_, cols)
-    np.matmul(wt0, cols, out=dxb.reshape(n, 1, 64, 256))
+    _split(fill, n, x.dtype, dypad, cols)
+    np.matmul(wt0, cols, out=dx.reshape(n, 1, 64, 256))
     _keep("dy0", cols)
-    _keep("dypad", dyp_)
+    _keep("dypad", dypad)
     # dE/dw: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
     cols = entry[1]
-    dyp = dyb[:, :, :, ::2, ::2].reshape(n, 1, 32, 256)
+    dyp = dyg[:, :, :, ::2, ::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-
     dwp[..., [5, 7, 13, 15]] = part.reshape(1, 32, 64, 4)
     cols = entry[2]
-    dyp = dyb[:, :, :, ::2, 1::2].reshape(n, 1, 32, 256)
+    dyp = dyg[:, :, :, ::2, 1::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-
     dwp[..., [4, 6, 12, 14]] = part.reshape(1, 32, 64, 4)
     cols = entry[3]
-    dyp = dyb[:, :, :, 1::2, ::2].reshape(n, 1, 32, 256)
+    dyp = dyg[:, :, :, 1::2, ::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-
     dwp[..., [1, 3, 9, 11]] = part.reshape(1, 32, 64, 4)
     cols = entry[4]
-    dyp = dyb[:, :, :, 1::2, 1::2].reshape(n, 1, 32, 256)
+    dyp = dyg[:, :, :, 1::2, 1::2].reshape(n, 1, 32, 256)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-
     dwp[..., [0, 2, 8, 10]] = part.reshape(1, 32, 64, 4)
     _keep_columns(entry)
     dx = dx.reshape((n, 64) + (16, 16))
     dw = dwp.transpose(0, 2, 1, 3).reshape((64, 32, 4, 4))
-    db = dy.sum(axis=(0,) + (2, 3))
-    return dx, dw, db
+    return dx, dw, dy.sum(axis=(0,) + (2, 3))

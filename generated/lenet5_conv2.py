@@ -5,6 +5,23 @@
 
 Layer: conv2d(input_size=(14, 14), kernel_size=5, in_channels=6, out_channels=16, stride=1, padding=0, bias=True) -> output_size=(10, 10)
 
+Usage:
+
+    >>> import numpy as np
+    >>> x = np.ones((2, 6, 14, 14))
+    >>> w = np.ones((16, 6, 5, 5))
+    >>> b = np.ones((16,))
+    >>> y = forward(x, w, b)
+    >>> y.shape
+    (2, 16, 10, 10)
+    >>> dx, dw, db = backward(np.ones_like(y), x, w)
+    >>> dx.shape
+    (2, 6, 14, 14)
+    >>> dw.shape
+    (16, 6, 5, 5)
+    >>> db.shape
+    (16,)
+
 Formulas (derived by symconv from the layer's index map; n is the batch index, dy = dE/dy):
 
     y[n, f, i1, i2] = sum over c < 6, taps (k1, k2) of w[f, c, k1, k2]*x[n, c, i1 + k1, i2 + k2] + b[f]   (x reads 0 in the padding)
@@ -22,30 +39,17 @@ Identities:
 Strategy: im2col + GEMM: the 25 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 10x10 grid (25 taps, one copy of a strided window view)
     dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index map (col2im: fewer copies than gathering dE/dy for this spec)
-    backward reuses the forward's columns of x when x is unchanged (compared with the copy the forward kept), else gathers them again
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
-per purpose, never shared by concurrent calls); clear_workspace() frees them.
-
-Threads: the copies and elementwise work of a large call are split into independent slices
-(of the batch or of the channels) run on THREADS worker threads (default: the
-SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
-on the calling thread and use BLAS's own threads. Every slice is computed the same way
-whoever runs it, so the results do not depend on the number of threads. Object arrays
-(Fractions) run on the calling thread.
-
-This module needs only NumPy (and the standard library).
+Wrong shapes or dtypes raise ValueError. The layer is small: everything runs on the calling
+thread, and this module needs only NumPy.
 """
-
-import os
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-__all__ = ["forward", "backward", "clear_workspace"]
+__all__ = ["forward", "backward"]
 
 OP = "conv2d"
 SPEC = "conv2d(input_size=(14, 14), kernel_size=5, in_channels=6, out_channels=16, stride=1, padding=0, bias=True) -> output_size=(10, 10)"
@@ -56,127 +60,23 @@ W_SHAPE = (16, 6, 5, 5)
 B_SHAPE = (16,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
-_WORKSPACE = {}
 
 
-#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
-THREADS = None
-#: Bytes (of the largest array involved) below which a step stays on the calling thread.
-PARALLEL_BYTES = 1 << 20
-_EXECUTORS = {}
-
-
-def _thread_count():
-    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
-    if value == "":
-        try:
-            return len(os.sched_getaffinity(0))
-        except AttributeError:  # not available on this platform
-            return os.cpu_count() or 1
-    try:
-        count = int(value)
-    except (TypeError, ValueError):
-        count = 0
-    if count < 1:
-        raise ValueError(
-            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
-            f"integer, got {value!r}"
-        )
-    return count
-
-
-def _parallel(task, items, dtype):
-    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
-    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
-    on worker threads (NumPy releases the GIL inside its loops)."""
-    items = list(items)
-    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
-    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
-
-    def work(slot):
-        for item in runs[slot]:
-            task(slot, item)
-
-    if k == 1:
-        work(0)
-        return
-    executor = _EXECUTORS.get(k)
-    if executor is None:
-        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
-    futures = [executor.submit(work, slot) for slot in range(1, k)]
-    try:
-        work(0)
-    finally:
-        wait(futures)
-    for future in futures:
-        future.result()
-
-
-def _split(fn, n, dtype, *arrays):
-    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
-    thread when the arrays are large, else one call."""
-    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
-    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
-    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
-    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
-
-
-def clear_workspace():
-    """Free the scratch buffers kept between calls."""
-    _WORKSPACE.clear()
-
-
-def _buffer(tag, shape, dtype):
-    """A scratch array (uninitialized) of ``shape``, reused between calls when possible."""
-    buf = _WORKSPACE.pop(tag, None)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.empty(shape, dtype)
-    return buf
-
-
-def _keep(tag, buf):
-    if buf.dtype != object:
-        _WORKSPACE[tag] = buf
-
-
-def _shape_text(shape):
-    return "(" + ", ".join(str(v) for v in shape) + ")"
-
-
-def _batched(name, a, shape):
-    """``a`` as an ndarray of shape ``(N, *shape)`` with a supported dtype."""
+def _array(name, a, shape, dtype=None, why=""):
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
+    float64 or object); ``why`` explains a required shape."""
     a = np.asarray(a)
-    if a.ndim != len(shape) + 1 or a.shape[1:] != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape (N, {_shape_text(shape)[1:-1]}), "
-            f"got {_shape_text(a.shape)}"
-        )
-    if a.dtype not in _DTYPES:
+    if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
+        want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
+        raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
+    if dtype is None and a.dtype not in _DTYPES:
         raise ValueError(
             f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
             f"got {a.dtype}"
         )
-    return a
-
-
-def _matching(name, a, shape, dtype):
-    """``a`` as an ndarray of exactly ``shape`` and ``dtype`` (the dtype of x)."""
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape {_shape_text(shape)}, got {_shape_text(a.shape)}"
-        )
-    if a.dtype != dtype:
+    if dtype is not None and a.dtype != dtype:
         raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
     return a
-
-
-def _padded(tag, shape, dtype):
-    """A scratch array whose border (outside the interior the caller writes) stays zero."""
-    buf = _WORKSPACE.pop(tag, None)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.zeros(shape, dtype)
-    return buf
 
 
 def _window(a, start, tap_step, out_step, taps, grid):
@@ -194,152 +94,91 @@ def _window(a, start, tap_step, out_step, taps, grid):
     )
 
 
-def _weights(w):
-    """W'[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
-    through kernel tap t (row-major taps)."""
-    return w.reshape(1, 16, 6, 25)
-
-
-def _x_columns(xg, reuse):
-    """The forward's gathers of x: (zero-bordered copy of x, the column buffer of every
-    gathered phase). The buffers are kept between calls; with ``reuse`` (backward) the kept
-    ones are returned untouched when their copy of x equals x, so that a backward after a
-    forward on the same x does not gather x twice."""
-    n = xg.shape[0]
-    shape = (n, 1, 6) + (14, 14)
-    kept = _WORKSPACE.pop("xcols", None)
-    if kept is not None and (kept[0].shape != shape or kept[0].dtype != xg.dtype):
-        kept = None
-    if reuse and kept is not None and _same(kept[0][:, :, :, :14, :14], xg):
-        return kept
-    xp = kept[0] if kept is not None else np.zeros(shape, xg.dtype)
-    cols1 = kept[1] if kept is not None else np.empty((n, 1, 150 + 1, 100), xg.dtype)
-
-    def fill(xb, xp, cols1):
-        """The zero-bordered copy and the columns of one slice of the batch."""
-        n = xb.shape[0]
-        xp[:, :, :, :14, :14] = xb
-        np.copyto(
-            cols1[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
-            _window(xp, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
-        )
-
-    _split(fill, n, xg.dtype, xg, xp, cols1)
-    return (xp, cols1)
-
-
-def _same(a, b):
-    """Whether a equals b everywhere (compared sample by sample, on the worker threads)."""
-    same = []
-    samples = range(len(a)) if a.nbytes >= PARALLEL_BYTES else [slice(None)]
-    _parallel(lambda slot, i: same.append(np.array_equal(a[i], b[i])), samples, a.dtype)
-    return all(same)
-
-
-def _keep_columns(entry):
-    if entry[0].dtype != object:
-        _WORKSPACE["xcols"] = entry
-
-
 def forward(x, w, b=None):
     """The layer's output y (N, 16, 10, 10) for x (N, 6, 14, 14), w (16, 6, 5, 5) and the bias b (16,) (None counts as zero)."""
-    x = _batched("x", x, X_SHAPE)
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    w = _array("w", w, W_SHAPE, x.dtype)
     if b is not None:
-        b = _matching("b", b, B_SHAPE, x.dtype)
+        b = _array("b", b, B_SHAPE, x.dtype)
     n = x.shape[0]
-    wp = _weights(w)
+    # wp[g, og, cg, t]: the weight joining input channel cg to output channel og of group g
+    # through kernel tap t (row-major taps)
+    wp = w.reshape(1, 16, 6, 25)
     xg = x.reshape((n, 1, 6) + (14, 14))
     wm0 = wp.reshape(1, 16, 150)
     if b is not None:
         wm0 = np.concatenate([wm0, b.reshape(1, 16, 1)], axis=2)
     y = np.empty((n, 1, 16) + (10, 10), x.dtype)
-    xb = xg
-    yb = y
-    entry = _x_columns(xg, False)
     # phase 0: output grid (10, 10), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
-    cols = entry[1]
+    cols = np.empty((n, 1, 150 + 1, 100), x.dtype)
+    np.copyto(
+        cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
+        _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
+    )
     if b is None:
-        np.matmul(wm0, cols[:, :, :150], out=yb.reshape(n, 1, 16, 100))
+        np.matmul(wm0, cols[:, :, :150], out=y.reshape(n, 1, 16, 100))
     else:
         cols[:, :, 150] = 1
-        np.matmul(wm0, cols, out=yb.reshape(n, 1, 16, 100))
-
-    _keep_columns(entry)
+        np.matmul(wm0, cols, out=y.reshape(n, 1, 16, 100))
     y = y.reshape((n, 16) + (10, 10))
     return y
 
 
 def backward(dy, x, w):
     """Gradients (dx, dw, db) of E for the upstream gradient dy = dE/dy (N, 16, 10, 10), the input x and the weights w."""
-    x = _batched("x", x, X_SHAPE)
-    dy = _batched("dy", dy, Y_SHAPE)
-    if dy.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{OP}: dy must have shape {_shape_text((x.shape[0],) + Y_SHAPE)} (the batch of x), "
-            f"got {_shape_text(dy.shape)}"
-        )
-    if dy.dtype != x.dtype:
-        raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    dy = _array("dy", dy, ("N",) + Y_SHAPE)
+    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
+    w = _array("w", w, W_SHAPE, x.dtype)
     n = x.shape[0]
-    wp = _weights(w)
+    wp = w.reshape(1, 16, 6, 25)
     xg = x.reshape((n, 1, 6) + (14, 14))
     dyg = dy.reshape((n, 1, 16) + (10, 10))
     ws = wp.transpose(0, 2, 3, 1)
     ws0 = ws.reshape(1, 150, 16)
-    dwp = np.empty((1, 16, 6, 25), x.dtype)
-    db = np.empty((1, 16), x.dtype)
     dx = np.zeros((n, 1, 6) + (14, 14), x.dtype)
-    xb = xg
-    dyb = dyg
-    dxb = dx
-    entry = _x_columns(xg, True)
     # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
-    dyp = dyb.reshape(n, 1, 16, 100)
-    dcols = _buffer("dx0", (n, 1, 150, 100), x.dtype)
+    dyp = dyg.reshape(n, 1, 16, 100)
+    dcols = np.empty((n, 1, 150, 100), x.dtype)
     np.matmul(ws0, dyp, out=dcols)
-
-    def scatter(dxb, d):
-        dxb[:, :, :, :10, :10] += d[:, :, :, 0, :10, :10]  # tap 0
-        dxb[:, :, :, :10, 1:11] += d[:, :, :, 1, :10, :10]  # tap 1
-        dxb[:, :, :, :10, 2:12] += d[:, :, :, 2, :10, :10]  # tap 2
-        dxb[:, :, :, :10, 3:13] += d[:, :, :, 3, :10, :10]  # tap 3
-        dxb[:, :, :, :10, 4:14] += d[:, :, :, 4, :10, :10]  # tap 4
-        dxb[:, :, :, 1:11, :10] += d[:, :, :, 5, :10, :10]  # tap 5
-        dxb[:, :, :, 1:11, 1:11] += d[:, :, :, 6, :10, :10]  # tap 6
-        dxb[:, :, :, 1:11, 2:12] += d[:, :, :, 7, :10, :10]  # tap 7
-        dxb[:, :, :, 1:11, 3:13] += d[:, :, :, 8, :10, :10]  # tap 8
-        dxb[:, :, :, 1:11, 4:14] += d[:, :, :, 9, :10, :10]  # tap 9
-        dxb[:, :, :, 2:12, :10] += d[:, :, :, 10, :10, :10]  # tap 10
-        dxb[:, :, :, 2:12, 1:11] += d[:, :, :, 11, :10, :10]  # tap 11
-        dxb[:, :, :, 2:12, 2:12] += d[:, :, :, 12, :10, :10]  # tap 12
-        dxb[:, :, :, 2:12, 3:13] += d[:, :, :, 13, :10, :10]  # tap 13
-        dxb[:, :, :, 2:12, 4:14] += d[:, :, :, 14, :10, :10]  # tap 14
-        dxb[:, :, :, 3:13, :10] += d[:, :, :, 15, :10, :10]  # tap 15
-        dxb[:, :, :, 3:13, 1:11] += d[:, :, :, 16, :10, :10]  # tap 16
-        dxb[:, :, :, 3:13, 2:12] += d[:, :, :, 17, :10, :10]  # tap 17
-        dxb[:, :, :, 3:13, 3:13] += d[:, :, :, 18, :10, :10]  # tap 18
-        dxb[:, :, :, 3:13, 4:14] += d[:, :, :, 19, :10, :10]  # tap 19
-        dxb[:, :, :, 4:14, :10] += d[:, :, :, 20, :10, :10]  # tap 20
-        dxb[:, :, :, 4:14, 1:11] += d[:, :, :, 21, :10, :10]  # tap 21
-        dxb[:, :, :, 4:14, 2:12] += d[:, :, :, 22, :10, :10]  # tap 22
-        dxb[:, :, :, 4:14, 3:13] += d[:, :, :, 23, :10, :10]  # tap 23
-        dxb[:, :, :, 4:14, 4:14] += d[:, :, :, 24, :10, :10]  # tap 24
-
-    _split(scatter, n, x.dtype, dxb, dcols.reshape((n, 1, 6, 25) + (10, 10)))
-    _keep("dx0", dcols)
-    # dE/dw and dE/db: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
-    cols = entry[1]
+    d = dcols.reshape((n, 1, 6, 25) + (10, 10))
+    dx[:, :, :, :10, :10] += d[:, :, :, 0, :10, :10]  # tap 0
+    dx[:, :, :, :10, 1:11] += d[:, :, :, 1, :10, :10]  # tap 1
+    dx[:, :, :, :10, 2:12] += d[:, :, :, 2, :10, :10]  # tap 2
+    dx[:, :, :, :10, 3:13] += d[:, :, :, 3, :10, :10]  # tap 3
+    dx[:, :, :, :10, 4:14] += d[:, :, :, 4, :10, :10]  # tap 4
+    dx[:, :, :, 1:11, :10] += d[:, :, :, 5, :10, :10]  # tap 5
+    dx[:, :, :, 1:11, 1:11] += d[:, :, :, 6, :10, :10]  # tap 6
+    dx[:, :, :, 1:11, 2:12] += d[:, :, :, 7, :10, :10]  # tap 7
+    dx[:, :, :, 1:11, 3:13] += d[:, :, :, 8, :10, :10]  # tap 8
+    dx[:, :, :, 1:11, 4:14] += d[:, :, :, 9, :10, :10]  # tap 9
+    dx[:, :, :, 2:12, :10] += d[:, :, :, 10, :10, :10]  # tap 10
+    dx[:, :, :, 2:12, 1:11] += d[:, :, :, 11, :10, :10]  # tap 11
+    dx[:, :, :, 2:12, 2:12] += d[:, :, :, 12, :10, :10]  # tap 12
+    dx[:, :, :, 2:12, 3:13] += d[:, :, :, 13, :10, :10]  # tap 13
+    dx[:, :, :, 2:12, 4:14] += d[:, :, :, 14, :10, :10]  # tap 14
+    dx[:, :, :, 3:13, :10] += d[:, :, :, 15, :10, :10]  # tap 15
+    dx[:, :, :, 3:13, 1:11] += d[:, :, :, 16, :10, :10]  # tap 16
+    dx[:, :, :, 3:13, 2:12] += d[:, :, :, 17, :10, :10]  # tap 17
+    dx[:, :, :, 3:13, 3:13] += d[:, :, :, 18, :10, :10]  # tap 18
+    dx[:, :, :, 3:13, 4:14] += d[:, :, :, 19, :10, :10]  # tap 19
+    dx[:, :, :, 4:14, :10] += d[:, :, :, 20, :10, :10]  # tap 20
+    dx[:, :, :, 4:14, 1:11] += d[:, :, :, 21, :10, :10]  # tap 21
+    dx[:, :, :, 4:14, 2:12] += d[:, :, :, 22, :10, :10]  # tap 22
+    dx[:, :, :, 4:14, 3:13] += d[:, :, :, 23, :10, :10]  # tap 23
+    dx[:, :, :, 4:14, 4:14] += d[:, :, :, 24, :10, :10]  # tap 24
+    # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
+    cols = np.empty((n, 1, 150 + 1, 100), x.dtype)
+    np.copyto(
+        cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
+        _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
+    )
     cols[:, :, 150] = 1
-    dyp = dyb.reshape(n, 1, 16, 100)
+    dyp = dyg.reshape(n, 1, 16, 100)
     part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-
     db = part[:, :, 150]
     part = part[:, :, :150]
     dwp = part.reshape(1, 16, 6, 25)
-    _keep_columns(entry)
     dx = dx.reshape((n, 6) + (14, 14))
     dw = dwp.reshape((16, 6, 5, 5))
-    db = db.reshape(16)
-    return dx, dw, db
+    return dx, dw, db.reshape(16)

@@ -5,6 +5,17 @@
 
 Layer: max_pool2d(input_size=(56, 56), kernel_size=2, channels=64, stride=2, padding=0) -> output_size=(28, 28)
 
+Usage:
+
+    >>> import numpy as np
+    >>> x = np.ones((2, 64, 56, 56))
+    >>> y = forward(x)
+    >>> y.shape
+    (2, 64, 28, 28)
+    >>> dx = backward(np.ones_like(y), x)
+    >>> dx.shape
+    (2, 64, 56, 56)
+
 Formulas (derived by symconv from the layer's index map; n is the batch index, dy = dE/dy):
 
     y[n, c, i1, i2] = max over taps (k1, k2) of x[n, c, 2*i1 + k1, 2*i2 + k2]   (padding reads -inf)
@@ -15,14 +26,11 @@ Strategy: unrolled maximum over the 4 taps' strided views, blocked over channels
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
-per purpose, never shared by concurrent calls); clear_workspace() frees them.
+Wrong shapes or dtypes raise ValueError.
 
-Threads: the copies and elementwise work of a large call are split into independent slices
-(of the batch or of the channels) run on THREADS worker threads (default: the
-SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
-on the calling thread and use BLAS's own threads. Every slice is computed the same way
-whoever runs it, so the results do not depend on the number of threads. Object arrays
+Threads: blocks of channels run on THREADS worker threads (default: the SYMCONV_THREADS
+environment variable, else every CPU this process may use). Every slice is computed the same
+way whoever runs it, so the results do not depend on the number of threads. Object arrays
 (Fractions) run on the calling thread.
 
 This module needs only NumPy (and the standard library).
@@ -33,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-__all__ = ["forward", "backward", "clear_workspace"]
+__all__ = ["forward", "backward"]
 
 OP = "max_pool2d"
 SPEC = "max_pool2d(input_size=(56, 56), kernel_size=2, channels=64, stride=2, padding=0) -> output_size=(28, 28)"
@@ -44,8 +52,6 @@ W_SHAPE = None
 B_SHAPE = None
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
-_WORKSPACE = {}
-
 
 #: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
 THREADS = None
@@ -100,61 +106,19 @@ def _parallel(task, items, dtype):
         future.result()
 
 
-def _split(fn, n, dtype, *arrays):
-    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
-    thread when the arrays are large, else one call."""
-    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
-    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
-    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
-    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
-
-
-def clear_workspace():
-    """Free the scratch buffers kept between calls."""
-    _WORKSPACE.clear()
-
-
-def _buffer(tag, shape, dtype):
-    """A scratch array (uninitialized) of ``shape``, reused between calls when possible."""
-    buf = _WORKSPACE.pop(tag, None)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.empty(shape, dtype)
-    return buf
-
-
-def _keep(tag, buf):
-    if buf.dtype != object:
-        _WORKSPACE[tag] = buf
-
-
-def _shape_text(shape):
-    return "(" + ", ".join(str(v) for v in shape) + ")"
-
-
-def _batched(name, a, shape):
-    """``a`` as an ndarray of shape ``(N, *shape)`` with a supported dtype."""
+def _array(name, a, shape, dtype=None, why=""):
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
+    float64 or object); ``why`` explains a required shape."""
     a = np.asarray(a)
-    if a.ndim != len(shape) + 1 or a.shape[1:] != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape (N, {_shape_text(shape)[1:-1]}), "
-            f"got {_shape_text(a.shape)}"
-        )
-    if a.dtype not in _DTYPES:
+    if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
+        want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
+        raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
+    if dtype is None and a.dtype not in _DTYPES:
         raise ValueError(
             f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
             f"got {a.dtype}"
         )
-    return a
-
-
-def _matching(name, a, shape, dtype):
-    """``a`` as an ndarray of exactly ``shape`` and ``dtype`` (the dtype of x)."""
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape {_shape_text(shape)}, got {_shape_text(a.shape)}"
-        )
-    if a.dtype != dtype:
+    if dtype is not None and a.dtype != dtype:
         raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
     return a
 
@@ -171,18 +135,18 @@ def _blocks(n, itemsize):
 
 def forward(x):
     """The pooled output y (N, 64, 28, 28) of x (N, 64, 56, 56)."""
-    x = _batched("x", x, X_SHAPE)
+    x = _array("x", x, ("N",) + X_SHAPE)
     n = x.shape[0]
     y = np.empty((n, 64) + (28, 28), x.dtype)
 
     def block(slot, c):
-        s0, yb = x[:, c], y[:, c]
+        xb, yb = x[:, c], y[:, c]
         m = yb.shape[1]
         # axis 0
         s1 = np.empty((n, m) + (28, 56), x.dtype)
-        np.copyto(s1, s0[:, :, :55:2])  # axis 0, tap 0
+        np.copyto(s1, xb[:, :, :55:2])  # axis 0, tap 0
         v = s1[:, :, :28]
-        np.maximum(v, s0[:, :, 1:56:2], out=v)  # axis 0, tap 1
+        np.maximum(v, xb[:, :, 1:56:2], out=v)  # axis 0, tap 1
         # axis 1
         np.copyto(yb, s1[:, :, :, :55:2])  # axis 1, tap 0
         v = yb[:, :, :, :28]
@@ -194,15 +158,9 @@ def forward(x):
 
 def backward(dy, x):
     """The gradient dx = dE/dx (N, 64, 56, 56) for the upstream gradient dy = dE/dy (N, 64, 28, 28) and the input x."""
-    x = _batched("x", x, X_SHAPE)
-    dy = _batched("dy", dy, Y_SHAPE)
-    if dy.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{OP}: dy must have shape {_shape_text((x.shape[0],) + Y_SHAPE)} (the batch of x), "
-            f"got {_shape_text(dy.shape)}"
-        )
-    if dy.dtype != x.dtype:
-        raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
+    x = _array("x", x, ("N",) + X_SHAPE)
+    dy = _array("dy", dy, ("N",) + Y_SHAPE)
+    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
     n = x.shape[0]
     dx = np.empty(x.shape, x.dtype)
 
@@ -210,11 +168,12 @@ def backward(dy, x):
         xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
         m = xb.shape[1]
         # the window maxima again (axis by axis), then each window tap's strided view
-        s0 = xb
+        # axis 0
         s1 = np.empty((n, m) + (28, 56), x.dtype)
-        np.copyto(s1, s0[:, :, :55:2])  # axis 0, tap 0
+        np.copyto(s1, xb[:, :, :55:2])  # axis 0, tap 0
         v = s1[:, :, :28]
-        np.maximum(v, s0[:, :, 1:56:2], out=v)  # axis 0, tap 1
+        np.maximum(v, xb[:, :, 1:56:2], out=v)  # axis 0, tap 1
+        # axis 1
         yb = np.empty((n, m) + (28, 28), x.dtype)
         np.copyto(yb, s1[:, :, :, :55:2])  # axis 1, tap 0
         v = yb[:, :, :, :28]

@@ -5,6 +5,20 @@
 
 Layer: conv2d(input_size=(3, 3), kernel_size=2, in_channels=1, out_channels=1, stride=1, padding=0) -> output_size=(2, 2)
 
+Usage:
+
+    >>> import numpy as np
+    >>> x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    >>> w = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    >>> y = forward(x, w)
+    >>> y[0, 0].tolist()
+    [[37.0, 47.0], [67.0, 77.0]]
+    >>> dx, dw, db = backward(np.ones_like(y), x, w)
+    >>> dx[0, 0].tolist()
+    [[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]]
+    >>> dw[0, 0].tolist()
+    [[12.0, 16.0], [24.0, 28.0]]
+
 Formulas (derived by symconv from the layer's index map; n is the batch index, dy = dE/dy):
 
     y[n, f, i1, i2] = sum over c < 1, taps (k1, k2) of w[f, c, k1, k2]*x[n, c, i1 + k1, i2 + k2]   (x reads 0 in the padding)
@@ -37,30 +51,18 @@ Identities:
     dE/dw = x (zero-padded) cross-correlated with dE/dy (stride-dilated), sampled at the kernel dilation
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
 
-Strategy: depthwise taps: one channel per group leaves no channel contraction for a GEMM, so the taps are unrolled into multiply-adds over a zero-bordered wide flat copy of each channel, blocked over channels.
+Strategy: depthwise taps: one channel per group leaves no channel contraction for a GEMM, so the taps are unrolled into multiply-adds over a zero-bordered wide flat copy of each channel.
     4 taps, each one contiguous run at a constant offset (read off the index map's windows); dE/dx runs the taps of the inverse map over dE/dy, dE/dw reduces dE/dy against each tap's run of x
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one
-per purpose, never shared by concurrent calls); clear_workspace() frees them.
-
-Threads: the copies and elementwise work of a large call are split into independent slices
-(of the batch or of the channels) run on THREADS worker threads (default: the
-SYMCONV_THREADS environment variable, else every CPU this process may use); the GEMMs stay
-on the calling thread and use BLAS's own threads. Every slice is computed the same way
-whoever runs it, so the results do not depend on the number of threads. Object arrays
-(Fractions) run on the calling thread.
-
-This module needs only NumPy (and the standard library).
+Wrong shapes or dtypes raise ValueError. The layer is small: everything runs on the calling
+thread, and this module needs only NumPy.
 """
-
-import os
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-__all__ = ["forward", "backward", "clear_workspace"]
+__all__ = ["forward", "backward"]
 
 OP = "conv2d"
 SPEC = "conv2d(input_size=(3, 3), kernel_size=2, in_channels=1, out_channels=1, stride=1, padding=0) -> output_size=(2, 2)"
@@ -71,224 +73,68 @@ W_SHAPE = (1, 1, 2, 2)
 B_SHAPE = None
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
-_WORKSPACE = {}
 
 
-#: Worker threads for the independent slices of a call; None: SYMCONV_THREADS, else the CPUs.
-THREADS = None
-#: Bytes (of the largest array involved) below which a step stays on the calling thread.
-PARALLEL_BYTES = 1 << 20
-_EXECUTORS = {}
-
-
-def _thread_count():
-    value = THREADS if THREADS is not None else os.environ.get("SYMCONV_THREADS", "")
-    if value == "":
-        try:
-            return len(os.sched_getaffinity(0))
-        except AttributeError:  # not available on this platform
-            return os.cpu_count() or 1
-    try:
-        count = int(value)
-    except (TypeError, ValueError):
-        count = 0
-    if count < 1:
-        raise ValueError(
-            f"{OP}: THREADS (or the environment variable SYMCONV_THREADS) must be a positive "
-            f"integer, got {value!r}"
-        )
-    return count
-
-
-def _parallel(task, items, dtype):
-    """task(slot, item) for every item. The items are cut into contiguous runs, one per worker
-    slot (a slot keeps its own scratch buffers); slot 0 runs on the calling thread, the others
-    on worker threads (NumPy releases the GIL inside its loops)."""
-    items = list(items)
-    k = 1 if dtype == object else max(1, min(_thread_count(), len(items)))
-    runs = [items[len(items) * i // k : len(items) * (i + 1) // k] for i in range(k)]
-
-    def work(slot):
-        for item in runs[slot]:
-            task(slot, item)
-
-    if k == 1:
-        work(0)
-        return
-    executor = _EXECUTORS.get(k)
-    if executor is None:
-        executor = _EXECUTORS.setdefault(k, ThreadPoolExecutor(k - 1, "symconv"))
-    futures = [executor.submit(work, slot) for slot in range(1, k)]
-    try:
-        work(0)
-    finally:
-        wait(futures)
-    for future in futures:
-        future.result()
-
-
-def _split(fn, n, dtype, *arrays):
-    """fn(*(a[s] for a in arrays)) for slices s of the batch axis (of length n): one slice per
-    thread when the arrays are large, else one call."""
-    big = max(a.nbytes for a in arrays) >= PARALLEL_BYTES
-    k = max(1, min(_thread_count(), n)) if big and dtype != object else 1
-    chunks = [slice(n * i // k, n * (i + 1) // k) for i in range(k)]
-    _parallel(lambda slot, s: fn(*(a[s] for a in arrays)), chunks, dtype)
-
-
-def clear_workspace():
-    """Free the scratch buffers kept between calls."""
-    _WORKSPACE.clear()
-
-
-def _buffer(tag, shape, dtype):
-    """A scratch array (uninitialized) of ``shape``, reused between calls when possible."""
-    buf = _WORKSPACE.pop(tag, None)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.empty(shape, dtype)
-    return buf
-
-
-def _keep(tag, buf):
-    if buf.dtype != object:
-        _WORKSPACE[tag] = buf
-
-
-def _shape_text(shape):
-    return "(" + ", ".join(str(v) for v in shape) + ")"
-
-
-def _batched(name, a, shape):
-    """``a`` as an ndarray of shape ``(N, *shape)`` with a supported dtype."""
+def _array(name, a, shape, dtype=None, why=""):
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
+    float64 or object); ``why`` explains a required shape."""
     a = np.asarray(a)
-    if a.ndim != len(shape) + 1 or a.shape[1:] != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape (N, {_shape_text(shape)[1:-1]}), "
-            f"got {_shape_text(a.shape)}"
-        )
-    if a.dtype not in _DTYPES:
+    if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
+        want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
+        raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
+    if dtype is None and a.dtype not in _DTYPES:
         raise ValueError(
             f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
             f"got {a.dtype}"
         )
-    return a
-
-
-def _matching(name, a, shape, dtype):
-    """``a`` as an ndarray of exactly ``shape`` and ``dtype`` (the dtype of x)."""
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise ValueError(
-            f"{OP}: {name} must have shape {_shape_text(shape)}, got {_shape_text(a.shape)}"
-        )
-    if a.dtype != dtype:
+    if dtype is not None and a.dtype != dtype:
         raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
     return a
 
 
-#: Bytes of one wide operand per block of channels.
-BLOCK_BYTES = 2097152
-
-
-def _step(n, itemsize):
-    """Channels per block: the largest divisor of 1 whose wide rows fit in BLOCK_BYTES."""
-    fit = max(1, BLOCK_BYTES // max(1, n * 10 * itemsize))
-    return max(d for d in range(1, 1 + 1) if 1 % d == 0 and d <= fit)
-
-
-def _padded(tag, shape, dtype):
-    """A scratch array whose border (outside the interior the caller writes) stays zero."""
-    buf = _WORKSPACE.pop(tag, None)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.zeros(shape, dtype)
-    return buf
-
-
-def _weights(w):
-    """W'[c, t]: the weight of channel c at kernel tap t (row-major taps)."""
-    return w.reshape(1, 4)
-
-
 def forward(x, w, b=None):
     """The layer's output y (N, 1, 2, 2) for x (N, 1, 3, 3), w (1, 1, 2, 2)."""
-    x = _batched("x", x, X_SHAPE)
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    w = _array("w", w, W_SHAPE, x.dtype)
     if b is not None:
         raise ValueError(f"{OP}: the layer has no bias (bias=False), got b of shape {np.shape(b)}")
     n = x.shape[0]
-    wt = _weights(w)
-    y = np.empty((n, 1) + (2, 2), x.dtype)
-    step = _step(n, x.itemsize)
-
-    def block(slot, c0):
-        c = slice(c0, c0 + step)
-        xw = _padded(("xw", slot), (n, step, 10), x.dtype)
-        acc = _buffer(("acc", slot), (n, step, 6), x.dtype)
-        tmp = _buffer(("tmp", slot), (n, step, 6), x.dtype)
-        xw[:, :, :9].reshape((n, step) + (3, 3))[:, :, :3, :3] = x[:, c]
-        wc = wt[c]
-        np.multiply(xw[:, :, 0:6], wc[:, 0, None], out=acc)  # tap 0
-        np.multiply(xw[:, :, 1:7], wc[:, 1, None], out=tmp)  # tap 1
-        acc += tmp
-        np.multiply(xw[:, :, 3:9], wc[:, 2, None], out=tmp)  # tap 2
-        acc += tmp
-        np.multiply(xw[:, :, 4:10], wc[:, 3, None], out=tmp)  # tap 3
-        acc += tmp
-        y[:, c] = acc.reshape((n, step) + (2, 3))[:, :, :, :2]
-        for tag, buf in (("xw", xw), ("acc", acc), ("tmp", tmp)):
-            _keep((tag, slot), buf)
-
-    _parallel(block, range(0, 1, step), x.dtype)
-    return y
+    wt = w.reshape(1, 4)  # wt[c, t]: the weight of channel c at kernel tap t (row-major taps)
+    # x zero-bordered and flattened per channel ("wide"): each tap reads one contiguous run
+    xw = np.zeros((n, 1, 10), x.dtype)
+    xw[:, :, :9].reshape((n, 1) + (3, 3))[:, :, :3, :3] = x
+    y = xw[:, :, 0:6] * wt[:, 0, None]  # tap 0
+    y += xw[:, :, 1:7] * wt[:, 1, None]  # tap 1
+    y += xw[:, :, 3:9] * wt[:, 2, None]  # tap 2
+    y += xw[:, :, 4:10] * wt[:, 3, None]  # tap 3
+    return y.reshape((n, 1) + (2, 3))[:, :, :, :2].copy()
 
 
 def backward(dy, x, w):
     """Gradients (dx, dw, db) of E for the upstream gradient dy = dE/dy (N, 1, 2, 2), the input x and the weights w; db is None (no bias)."""
-    x = _batched("x", x, X_SHAPE)
-    dy = _batched("dy", dy, Y_SHAPE)
-    if dy.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{OP}: dy must have shape {_shape_text((x.shape[0],) + Y_SHAPE)} (the batch of x), "
-            f"got {_shape_text(dy.shape)}"
-        )
-    if dy.dtype != x.dtype:
-        raise ValueError(f"{OP}: dy must have dtype {x.dtype} (the dtype of x), got {dy.dtype}")
-    w = _matching("w", w, W_SHAPE, x.dtype)
+    x = _array("x", x, ("N",) + X_SHAPE)
+    dy = _array("dy", dy, ("N",) + Y_SHAPE)
+    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
+    w = _array("w", w, W_SHAPE, x.dtype)
     n = x.shape[0]
-    wt = _weights(w)
-    dx = np.empty(x.shape, x.dtype)
+    wt = w.reshape(1, 4)
     dwt = np.empty((1, 4), x.dtype)
-    step = _step(n, x.itemsize)
-
-    def block(slot, c0):
-        c = slice(c0, c0 + step)
-        xw = _padded(("xw", slot), (n, step, 10), x.dtype)
-        dyw = _padded(("dyw", slot), (n, step, 6), x.dtype)
-        dyp = _padded(("dyp", slot), (n, step, 17), x.dtype)
-        acc = _buffer(("dacc", slot), (n, step, 12), x.dtype)
-        tmp = _buffer(("dtmp", slot), (n, step, 12), x.dtype)
-        # dE/dw: dy (zero at the wide layout's extra columns) against each tap's run of x
-        xw[:, :, :9].reshape((n, step) + (3, 3))[:, :, :3, :3] = x[:, c]
-        dyw.reshape((n, step) + (2, 3))[:, :, :, :2] = dy[:, c]
-        dwt[c, 0] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 0:6])  # tap 0
-        dwt[c, 1] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 1:7])  # tap 1
-        dwt[c, 2] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 3:9])  # tap 2
-        dwt[c, 3] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 4:10])  # tap 3
-        # dE/dx: dy gathered through the inverse index map, the same taps
-        dyp[:, :, :16].reshape((n, step) + (4, 4))[:, :, 1:3, 1:3] = dy[:, c]
-        wc = wt[c]
-        np.multiply(dyp[:, :, 5:17], wc[:, 0, None], out=acc)  # tap 0
-        np.multiply(dyp[:, :, 4:16], wc[:, 1, None], out=tmp)  # tap 1
-        acc += tmp
-        np.multiply(dyp[:, :, 1:13], wc[:, 2, None], out=tmp)  # tap 2
-        acc += tmp
-        np.multiply(dyp[:, :, 0:12], wc[:, 3, None], out=tmp)  # tap 3
-        acc += tmp
-        dx[:, c] = acc.reshape((n, step) + (3, 4))[:, :, :, :3]
-        for tag, buf in (("xw", xw), ("dyw", dyw), ("dyp", dyp), ("dacc", acc), ("dtmp", tmp)):
-            _keep((tag, slot), buf)
-
-    _parallel(block, range(0, 1, step), x.dtype)
+    # dE/dw: dy (zero at the wide layout's extra columns) against each tap's run of x
+    xw = np.zeros((n, 1, 10), x.dtype)
+    dyw = np.zeros((n, 1, 6), x.dtype)
+    xw[:, :, :9].reshape((n, 1) + (3, 3))[:, :, :3, :3] = x
+    dyw.reshape((n, 1) + (2, 3))[:, :, :, :2] = dy
+    dwt[:, 0] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 0:6])  # tap 0
+    dwt[:, 1] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 1:7])  # tap 1
+    dwt[:, 2] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 3:9])  # tap 2
+    dwt[:, 3] = np.einsum("ncl,ncl->c", dyw, xw[:, :, 4:10])  # tap 3
+    # dE/dx: dy zero-bordered the same way, the taps of the inverse index map
+    dyp = np.zeros((n, 1, 17), x.dtype)
+    dyp[:, :, :16].reshape((n, 1) + (4, 4))[:, :, 1:3, 1:3] = dy
+    dx = dyp[:, :, 5:17] * wt[:, 0, None]  # tap 0
+    dx += dyp[:, :, 4:16] * wt[:, 1, None]  # tap 1
+    dx += dyp[:, :, 1:13] * wt[:, 2, None]  # tap 2
+    dx += dyp[:, :, 0:12] * wt[:, 3, None]  # tap 3
+    dx = dx.reshape((n, 1) + (3, 4))[:, :, :, :3].copy()
     dw = dwt.reshape((1, 1, 2, 2))
-    db = None
-    return dx, dw, db
+    return dx, dw, None

@@ -6,6 +6,7 @@ contract; the manifest and the regenerate / codegen commands."""
 from __future__ import annotations
 
 import ast
+import doctest
 import hashlib
 import importlib.util
 import math
@@ -24,6 +25,7 @@ import pytest
 import symconv
 from symconv import reference
 from symconv.cli import main as cli_main
+from symconv.codegen import strategies
 from symconv.codegen import (
     MANIFEST_NAME,
     forward_plan,
@@ -64,6 +66,24 @@ def module_for(layer: Layer) -> types.ModuleType:
     """Generate the module of ``layer`` and execute it in a fresh module object."""
     module = types.ModuleType(f"generated_{abs(hash(layer.spec))}")
     exec(compile(generate_numpy(layer), module.__name__, "exec"), module.__dict__)
+    return module
+
+
+def threaded_source(layer: Layer) -> str:
+    """The module of ``layer`` as if it were large: with worker threads and workspace."""
+    saved = strategies.THREAD_MIN_READS
+    strategies.THREAD_MIN_READS = 0
+    try:
+        return generate_numpy(layer)
+    finally:
+        strategies.THREAD_MIN_READS = saved
+
+
+@lru_cache(maxsize=None)
+def threaded_module_for(layer: Layer) -> types.ModuleType:
+    """:func:`module_for` of the threaded module of ``layer`` (see :func:`threaded_source`)."""
+    module = types.ModuleType(f"threaded_{abs(hash(layer.spec))}")
+    exec(compile(threaded_source(layer), module.__name__, "exec"), module.__dict__)
     return module
 
 
@@ -243,6 +263,86 @@ def test_committed_module_against_reference(file, rng):
         assert module_for(small).STRATEGY == module.STRATEGY or spec.groups != small.spec.groups
     for name, ours, theirs in zip(("y", "dx", "dw", "db"), got, expected):
         assert_close(ours, theirs, 1e-12, f"{file} {name}")
+
+
+@pytest.mark.parametrize("file", sorted(ENTRIES))
+def test_committed_module_usage_example_runs(file):
+    """The usage example of every module docstring is a doctest that passes (its values are
+    the reference loops', so this cross-checks the kernels too)."""
+    module = committed(file)
+    finder = doctest.DocTestFinder(recurse=False)
+    (test,) = finder.find(module, file, globs=dict(vars(module)))
+    assert ">>> y = forward(" in module.__doc__ and len(test.examples) >= 6
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+
+
+def test_small_modules_are_lean_and_large_ones_threaded():
+    """Worker threads and workspace only where the layer is large enough (the measured
+    threshold of strategies.THREAD_MIN_READS); a small layer's module imports NumPy alone."""
+    kinds = set()
+    for file, entry in ENTRIES.items():
+        layer = entry.layer()
+        source = (GENERATED / file).read_text()
+        threaded = strategies.choose(layer).threads
+        kinds.add(threaded)
+        assert ("from concurrent.futures import ThreadPoolExecutor" in source) == threaded, file
+        assert ("THREADS = None" in source) == threaded, file
+        assert ("_WORKSPACE" in source) == (threaded and layer.spec.has_weight), file
+        assert ("import os" in source) == threaded, file
+        if not threaded:
+            assert "_buffer(" not in source and "_keep(" not in source, file
+    assert kinds == {False, True}
+    # a direct GEMM has no copies for threads, whatever its size
+    assert not strategies.choose(
+        symconv.conv((64, 64), 1, in_channels=64, out_channels=64)
+    ).threads
+    assert strategies.choose(symconv.conv((64, 64), 3, in_channels=64, out_channels=64)).threads
+
+
+def test_seed000_module_is_short_enough_to_read_in_class():
+    source = (GENERATED / "seed000_conv2d.py").read_text()
+    assert len(source.splitlines()) <= 150
+    for dead in ("xb = xg", "_parallel", "_split", "THREADS", "_WORKSPACE", "BLOCK_BYTES"):
+        assert dead not in source, dead
+    assert ">>> y = forward(x, w)" in source and "[[37.0, 47.0], [67.0, 77.0]]" in source
+
+
+def _names(node) -> set:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def test_no_dead_aliases_or_overwritten_buffers():
+    """No ``name = other`` alias, and no array allocated and then rebound before any use."""
+    layers = [
+        symconv.conv((9, 9), 3, in_channels=2, out_channels=3, padding=1, bias=True),
+        symconv.conv((8, 8), 3, in_channels=4, out_channels=6, groups=2, padding=1),
+        symconv.conv((8, 8), 3, in_channels=4, out_channels=4, groups=4, padding=1),
+        symconv.conv_transpose((4, 4), 4, in_channels=2, out_channels=3, stride=2, padding=1),
+        symconv.max_pool((8, 8), 3, stride=2, padding=1, channels=4),
+    ]
+    for layer in layers:
+        for source in (generate_numpy(layer), threaded_source(layer)):
+            for fn in ast.parse(source).body:
+                if not isinstance(fn, ast.FunctionDef) or fn.name not in ("forward", "backward"):
+                    continue
+                for i, node in enumerate(fn.body):
+                    if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+                        continue
+                    target = node.targets[0]
+                    if not isinstance(target, ast.Name):
+                        continue
+                    assert not isinstance(node.value, ast.Name), ast.unparse(node)
+                    if not ast.unparse(node.value).startswith(("np.empty(", "np.zeros(")):
+                        continue
+                    later = next(n for n in fn.body[i + 1 :] if target.id in _names(n))
+                    rebound = (
+                        isinstance(later, ast.Assign)
+                        and [ast.unparse(t) for t in later.targets] == [target.id]
+                        and target.id not in _names(later.value)
+                    )
+                    assert not rebound, f"{fn.name}: {ast.unparse(node)} overwritten"
 
 
 def _torch_call(torch, spec, x, w, b, dy):
@@ -429,10 +529,15 @@ def _random_specs(count, seed=1234):
 GRID = _random_specs(36)
 
 
-@pytest.mark.parametrize("layer", GRID, ids=lambda l: repr(l.spec).split(" ->")[0])
-def test_random_grid_against_reference(layer, rng):
+@pytest.mark.parametrize(
+    "layer, threaded",
+    [(layer, False) for layer in GRID] + [(layer, True) for layer in GRID[::3]],
+    ids=lambda v: repr(v.spec).split(" ->")[0] if isinstance(v, Layer) else str(v),
+)
+def test_random_grid_against_reference(layer, threaded, rng):
+    """The (small, so lean) modules of the grid, and a third of them in their threaded form."""
     spec = layer.spec
-    module = module_for(layer)
+    module = threaded_module_for(layer) if threaded else module_for(layer)
     n = 3
     x, w, b, dy = inputs(spec, n, rng)
     if spec.kind == "max_pool":  # ties on purpose
@@ -515,7 +620,7 @@ def _threaded_run(module, spec, arrays, threads):
         module.PARALLEL_BYTES = 0
         if "BLOCK_BYTES" in saved:
             module.BLOCK_BYTES = 1  # one channel (or group) per block
-        module.clear_workspace()
+        getattr(module, "clear_workspace", lambda: None)()  # pools keep no workspace
         return run(module, spec, *arrays)
     finally:
         for k, v in saved.items():
@@ -527,7 +632,7 @@ def test_threads_split_the_work_without_changing_a_bit(layer, rng):
     """With every step split over 1, 2 or 3 threads the results are bit-identical (each slice
     is computed the same way whoever runs it) and agree with reference.py; ties included."""
     spec = layer.spec
-    module = module_for(layer)
+    module = threaded_module_for(layer)
     x, w, b, dy = inputs(spec, 5, rng)
     if spec.kind == "max_pool":
         x = np.round(x)  # many ties
@@ -544,7 +649,7 @@ def test_threads_split_the_work_without_changing_a_bit(layer, rng):
 
 def test_thread_count_setting_is_checked(monkeypatch, rng):
     layer = symconv.max_pool((8, 8), 2, stride=2, channels=2)
-    module = module_for(layer)
+    module = threaded_module_for(layer)
     x = rng.standard_normal((2,) + layer.spec.x_shape)
     monkeypatch.setattr(module, "THREADS", None)
     monkeypatch.setenv("SYMCONV_THREADS", "2")
@@ -562,7 +667,7 @@ def test_thread_count_setting_is_checked(monkeypatch, rng):
 
 def test_errors_in_a_worker_reach_the_caller():
     layer = symconv.max_pool((8, 8), 2, stride=2, channels=2)
-    module = module_for(layer)
+    module = threaded_module_for(layer)
     seen = []
 
     def task(slot, item):
@@ -600,10 +705,13 @@ def test_strategy_is_chosen_per_spec_and_named(layer, name):
     source = generate_numpy(layer)
     assert f'STRATEGY = "{name}"' in source
     assert "Strategy: " in source
-    # grouped layers work on blocks of groups (depthwise: of channels); the others have no loop
-    assert ("for g0 in range(" in source or "_parallel(block, range(0, " in source) == (
+    # threaded grouped layers work on blocks of groups (depthwise: of channels); the others,
+    # and every small layer's module, have no loop
+    threaded = threaded_source(layer)
+    assert ("for g0 in range(" in threaded or "_parallel(block, range(0, " in threaded) == (
         layer.spec.groups > 1
     )
+    assert "for g0 in range(" not in source and "_parallel(" not in source
 
 
 def test_header_docstring_and_imports():
@@ -623,44 +731,56 @@ def test_header_docstring_and_imports():
     for needle in ("y[n, f, i1, i2]", "dE/dx[", "dE/dw[", "y_11 = w_11*x_11", "Strategy:"):
         assert needle in doc
     assert "dE/db[" in generate_numpy(symconv.conv((3, 3), 2, bias=True))
-    imports = [
-        node
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-    ]
-    assert [ast.unparse(node) for node in imports] == [
+
+    def imports(source):
+        tree = ast.parse(source)
+        nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        return [ast.unparse(node) for node in nodes]
+
+    # a small layer runs serially: NumPy only; a large one has its worker threads
+    assert imports(source) == ["import numpy as np"]
+    assert imports(threaded_source(layer)) == [
         "import os",
         "from concurrent.futures import ThreadPoolExecutor, wait",
         "import numpy as np",
     ]
 
 
-def test_no_python_loops_over_batch_or_positions():
-    source = generate_numpy(symconv.conv((9, 9), 3, in_channels=2, out_channels=3, padding=1))
+@pytest.mark.parametrize("threaded", [False, True], ids=["lean", "threaded"])
+def test_no_python_loops_over_batch_or_positions(threaded):
+    layer = symconv.conv((9, 9), 3, in_channels=2, out_channels=3, padding=1)
+    source = threaded_source(layer) if threaded else generate_numpy(layer)
     tree = ast.parse(source)
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-    for name in ("forward", "backward", "_x_columns"):
+    for name in ("forward", "backward") + (("_x_columns",) if threaded else ()):
         loops = [
             node
             for node in ast.walk(functions[name])
             if isinstance(node, (ast.For, ast.While, ast.comprehension))
         ]
         assert loops == [], name
-    # the thread helper loops over one worker's slices and over the workers' futures
-    loops = [n for n in ast.walk(functions["_parallel"]) if isinstance(n, ast.For)]
-    assert sorted(ast.unparse(n.iter) for n in loops) == ["futures", "runs[slot]"]
+    if threaded:
+        # the thread helper loops over one worker's slices and over the workers' futures
+        loops = [n for n in ast.walk(functions["_parallel"]) if isinstance(n, ast.For)]
+        assert sorted(ast.unparse(n.iter) for n in loops) == ["futures", "runs[slot]"]
+    else:
+        assert set(functions) == {"_array", "_window", "forward", "backward"}
     # the taps are one strided window view whose offsets and steps come from the index map
     assert "_window(xp, (0, 0), (1, 1), (1, 1), (3, 3), (9, 9))" in source
 
 
-def test_unrolled_tap_copies_when_a_window_does_not_fit(monkeypatch, rng):
+@pytest.mark.parametrize("threaded", [False, True], ids=["lean", "threaded"])
+def test_unrolled_tap_copies_when_a_window_does_not_fit(threaded, monkeypatch, rng):
     """Without affine windows every tap is one unrolled strided copy (with zero strips)."""
-    import symconv.codegen as codegen
+    from symconv.codegen import plans
 
-    monkeypatch.setattr(codegen, "axis_window", lambda phase, n: None)
+    monkeypatch.setattr(plans, "axis_window", lambda phase, n: None)
     layer = symconv.conv((7, 6), 3, in_channels=2, out_channels=3, stride=2, padding=1, bias=True)
-    source = generate_numpy(layer)
-    assert "_window(" not in source and source.count("# tap ") == 9 + 2 + 2 + 4
+    source = threaded_source(layer) if threaded else generate_numpy(layer)
+    # x's 9 taps (gathered again by the backward of a lean module, which keeps no columns),
+    # then dE/dy's taps of the four phases of the inverse map
+    again = 0 if threaded else 9
+    assert "_window(" not in source and source.count("# tap ") == 9 + again + 2 + 2 + 4
     module = types.ModuleType("unrolled")
     exec(compile(source, "unrolled", "exec"), module.__dict__)
     spec = layer.spec
@@ -675,8 +795,9 @@ def test_backward_reuses_the_forward_columns_only_for_the_same_x(rng):
     """backward() may reuse the columns forward() gathered, but only when x is unchanged."""
     layer = symconv.conv((9, 8), 3, in_channels=3, out_channels=4, padding=1, bias=True)
     spec = layer.spec
-    module = module_for(layer)
-    assert "_x_columns(xg, True)" in generate_numpy(layer)
+    module = threaded_module_for(layer)  # the columns are kept in the workspace
+    assert "_x_columns(xg, True)" in threaded_source(layer)
+    assert "_x_columns" not in generate_numpy(layer)
     x, w, b, dy = inputs(spec, 2, rng)
     expected = run_reference(spec, x, w, b, dy)[1:]
     module.forward(x, w, b)

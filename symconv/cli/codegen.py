@@ -1,0 +1,35 @@
+"""``symconv codegen``: write a layer's standalone NumPy module (forward and backward)."""
+
+from __future__ import annotations
+
+import sys
+
+from ..fileio import write_atomic
+from .options import add_layer_options, layer_from_args
+
+__all__ = ["register"]
+
+
+def _run_codegen(args) -> int:
+    from ..codegen import generate_numpy
+
+    source = generate_numpy(layer_from_args(args))
+    if args.output in (None, "-"):
+        sys.stdout.write(source)
+    else:
+        write_atomic(args.output, source)
+    return 0
+
+
+def register(sub) -> None:
+    """Add ``symconv codegen`` to the CLI."""
+    p = sub.add_parser(
+        "codegen",
+        help="write a standalone NumPy module (forward/backward) for a layer",
+        description="Generate a standalone NumPy module with forward() and backward() for the "
+        "layer: vectorized kernels read off the index map, the derived formulas in its "
+        "docstring. It needs only NumPy (and the standard library).",
+    )
+    add_layer_options(p)
+    p.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
+    p.set_defaults(func=_run_codegen)

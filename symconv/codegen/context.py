@@ -1,0 +1,309 @@
+"""Template contexts: the printed pieces (slices, offsets, shapes, tap lists) a template in
+``templates/numpy/`` lays out, one builder per template, all read off the strategy's plans.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from ..core.errors import CodegenError
+from ..core.layers import Layer
+from .plans import GatherPlan, axis_phases
+from .printing import index, py
+from .strategies import (
+    DEPTHWISE_BLOCK_BYTES,
+    GROUP_BLOCK_BYTES,
+    POOL_BLOCK_BYTES,
+    Strategy,
+    weight_flip,
+)
+
+__all__ = ["conv_context", "depthwise_context", "pool_context"]
+
+_ALL = slice(None)
+
+
+def _idx(lead: int, *parts) -> str:
+    """``[:, :, <parts>]`` with ``lead`` full leading slices; parts are ints/slices/tuples."""
+    items = [_ALL] * lead
+    for p in parts:
+        if isinstance(p, tuple):
+            items.extend(p)
+        else:
+            items.append(p)
+    return index(items)
+
+
+def _gather_ctx(plan: GatherPlan, lead: int):
+    """Printed pieces of an unrolled gather (im2col) of every phase of ``plan``.
+
+    The column buffer of a phase is viewed as ``(n, groups, channels, T, *grid)``; ``lead`` is
+    the number of leading axes before the tap axis (batch + channel axes).
+    """
+    phases = []
+    slot = 0
+    for p, ph in enumerate(plan.phases):
+        if not ph.identity and ph.n_taps:
+            slot += 1
+        copies = []
+        for t in ph.taps:
+            copies.append(
+                dict(
+                    tap=t.tap,
+                    dst=_idx(lead, t.slot, t.dst),
+                    src_index=_idx(lead, t.src),
+                    zeros=[_idx(lead, t.slot, z) for z in t.zero],
+                )
+            )
+        win = None
+        if ph.window is not None and not ph.identity:
+            pad = plan.pad
+            win = dict(
+                start=py(tuple(w.start + lo for w, (lo, _) in zip(ph.window, pad))),
+                tap_step=py(tuple(w.tap_step for w in ph.window)),
+                out_step=py(tuple(w.out_step for w in ph.window)),
+                taps=py(tuple(w.n_taps for w in ph.window)),
+            )
+        phases.append(
+            dict(
+                number=p,
+                slot=slot,
+                window=win,
+                out=_idx(lead, ph.out),
+                whole=ph.whole,
+                shape=ph.shape,
+                size=ph.size,
+                n_taps=ph.n_taps,
+                taps=ph.tap_ids,
+                all_taps=ph.tap_ids == tuple(range(plan.n_taps)),
+                identity=ph.identity,
+                copies=copies,
+                grid=py(ph.shape),
+            )
+        )
+    return phases
+
+
+def _pad_ctx(plan: GatherPlan, lead: int, name: str) -> dict:
+    """The zero-bordered copy of a gather's source that its windowed phases read."""
+    pad = plan.pad
+    windowed = any(ph.window is not None and not ph.identity for ph in plan.phases)
+    padded = windowed and any(lo or hi for lo, hi in pad)
+    size = tuple(lo + n + hi for (lo, hi), n in zip(pad, plan.src_shape))
+    interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad, plan.src_shape))
+    return dict(
+        windowed=windowed,
+        padded=padded,
+        name=name,
+        shape=py(size),
+        interior=_idx(lead, interior),
+    )
+
+
+def conv_context(layer: Layer, strat: Strategy) -> dict:
+    """The context of ``conv.py.jinja`` (im2col / direct / polyphase GEMMs)."""
+    spec = layer.spec
+    nd = spec.ndim
+    plan, inv = strat.plan, strat.inverse
+    flip = weight_flip(layer)
+    G = spec.groups
+    cin_g = spec.in_channels // G
+    cout_g = spec.out_channels // G
+    T = plan.n_taps
+    K = cin_g * T
+    flip_index = _idx(2, (slice(None, None, -1),) * nd) if flip else ""
+    if spec.kind == "conv":
+        # W'[g, og, cg, t] = w[g*Og + og, cg, t] (flip: the rotated kernel)
+        wprime = f"w{flip_index}.reshape({G}, {cout_g}, {cin_g}, {T})"
+        dw_back = f"dwp.reshape({py(spec.w_shape)})"
+        if flip:
+            dw_back += flip_index
+    else:
+        # W'[g, og, cg, t] = w[g*Cg + cg, og, t]
+        wprime = f"w.reshape({G}, {cin_g}, {cout_g}, {T}).transpose(0, 2, 1, 3)"
+        dw_back = f"dwp.transpose(0, 2, 1, 3).reshape({py(spec.w_shape)})"
+    fwd = _gather_ctx(plan, 3)
+    bwd = _gather_ctx(inv, 3)
+    # groups are processed in blocks whose column buffers stay in cache
+    per_group = max(
+        sum((cin_g * ph.n_taps + 1) * ph.size for ph in plan.phases),
+        sum(cout_g * ph.n_taps * ph.size for ph in inv.phases),
+    )
+    return dict(
+        nd=nd,
+        G=G,
+        cin_g=cin_g,
+        cout_g=cout_g,
+        T=T,
+        K=K,
+        in_size=py(spec.input_size),
+        out_size=py(spec.output_size),
+        wprime=wprime,
+        dw_back=dw_back,
+        fwd=fwd,
+        fwd_pad=_pad_ctx(plan, 3, "xp"),
+        bwd_pad=_pad_ctx(inv, 3, "dypad"),
+        windows=any(ph["window"] for ph in fwd + bwd),
+        fwd_single=plan.single,
+        fwd_covers=plan.covers_output,
+        fwd_all_taps=plan.used_taps == tuple(range(T)),
+        bwd=bwd,
+        bwd_single=inv.single,
+        bwd_covers=inv.covers_output,
+        fold_bias=strat.fold_bias,
+        dx_scatter=strat.dx_scatter,
+        blocked=strat.threads and G > 1,
+        memo=strat.reuse_columns,
+        per_group=per_group,
+        block_bytes=GROUP_BLOCK_BYTES,
+        sum_axes=py(tuple(range(2, 2 + nd))),
+    )
+
+
+def _wide_ctx(plan: GatherPlan) -> dict:
+    """A single stride-1 phase (:attr:`GatherPlan.unit_window`) laid out "wide": the
+    zero-bordered source flattened per channel (row length of the padded source), every tap
+    one contiguous run at a constant offset read off the phase's window; the output is
+    computed on the wide grid and cropped."""
+    ph = plan.phases[0]
+    pad = plan.pad
+    padded = tuple(lo + n + hi for (lo, hi), n in zip(pad, plan.src_shape))
+    strides = [math.prod(padded[a + 1 :]) for a in range(len(padded))]
+    grid = ph.shape
+    length = grid[0] * strides[0]
+    taps = []
+    slots = itertools.product(*(range(w.n_taps) for w in ph.window))
+    for t, m in zip(ph.taps, slots):
+        offset = sum(
+            (w.start + lo + ma * w.tap_step) * st
+            for w, (lo, _), ma, st in zip(ph.window, pad, m, strides)
+        )
+        taps.append(dict(tap=t.tap, offset=int(offset)))
+    size = math.prod(padded)
+    flat = max(size, max(t["offset"] for t in taps) + length)
+    return dict(
+        taps=taps,
+        length=length,
+        flat=flat,
+        padded=py(padded),
+        padded_size=size,
+        interior=_idx(2, tuple(slice(lo, lo + n) for (lo, _), n in zip(pad, plan.src_shape))),
+        wide=py((grid[0],) + padded[1:]),
+        crop=_idx(2, (slice(None),) + tuple(slice(0, j) for j in grid[1:])),
+    )
+
+
+def depthwise_context(layer: Layer, strat: Strategy) -> dict:
+    """The context of ``depthwise.py.jinja`` (stride-1 depthwise taps)."""
+    spec = layer.spec
+    nd = spec.ndim
+    plan = strat.plan
+    flip_index = _idx(2, (slice(None, None, -1),) * nd) if weight_flip(layer) else ""
+    return dict(
+        C=spec.in_channels,
+        T=plan.n_taps,
+        fwd=_wide_ctx(plan),
+        bwd=_wide_ctx(strat.inverse),
+        wprime=f"w{flip_index}.reshape({spec.in_channels}, {plan.n_taps})",
+        dw_back=f"dwt.reshape({py(spec.w_shape)})" + flip_index,
+        out_size=py(spec.output_size),
+        sum_axes=py(tuple(range(2, 2 + nd))),
+        block_bytes=DEPTHWISE_BLOCK_BYTES,
+    )
+
+
+def pool_context(layer: Layer, strat: Strategy) -> dict:
+    """The context of ``pool.py.jinja`` (max / average pool taps)."""
+    spec = layer.spec
+    ph = strat.plan.phases[0]
+    first_full = next((t for t in ph.taps if t.full), None)
+    taps = [
+        dict(
+            tap=t.tap,
+            dst=_idx(2, t.dst),
+            src=_idx(2, t.src),
+            full=t.full,
+            first=first_full is not None and t.tap == first_full.tap,
+        )
+        for t in ph.taps
+    ]
+    # scatter without accumulation when every input position is read at most once
+    flat = layer.index_map[layer.index_map >= 0]
+    disjoint = len(np.unique(flat)) == len(flat)
+    ctx = dict(
+        taps=taps,
+        disjoint=disjoint,
+        covering=disjoint and len(flat) == math.prod(spec.input_size),
+        out_size=py(spec.output_size),
+        ties=spec.ties,
+        count_include_pad=spec.count_include_pad,
+        channels=spec.in_channels,
+        in_elems=math.prod(spec.input_size),
+        block_bytes=POOL_BLOCK_BYTES,
+        stages=_pool_stages(layer),
+    )
+    if spec.kind == "avg_pool":
+        ctx.update(_avg_counts(layer))
+    return ctx
+
+
+def _pool_stages(layer: Layer) -> list:
+    """One stage per axis: a box window's max or sum is taken axis by axis. Each stage's taps
+    (slices along its axis) are read off that axis's index map."""
+    spec = layer.spec
+    stages = []
+    for a, (m, n, o) in enumerate(zip(layer.axis_maps, spec.input_size, spec.output_size)):
+        (phase,) = axis_phases(m.source, m.valid, n, a)
+        full = [t for t in phase.taps if t.dst == slice(0, o)]
+        first = full[0].tap if full else None
+        taps = [
+            dict(tap=t.tap, dst=_idx(2 + a, t.dst), src=_idx(2 + a, t.src), first=t.tap == first)
+            for t in phase.taps
+        ]
+        stages.append(
+            dict(
+                axis=a,
+                taps=taps,
+                # the array's shape after this stage (axes up to this one pooled)
+                fwd_out=py(
+                    tuple(
+                        o_ if b <= a else n_
+                        for b, (n_, o_) in enumerate(zip(spec.input_size, spec.output_size))
+                    )
+                ),
+            )
+        )
+    return stages
+
+
+def _avg_counts(layer: Layer) -> dict:
+    """Per-axis divisor factors of an average pool, read off the axis maps."""
+    spec = layer.spec
+    nd = spec.ndim
+    per_axis = []
+    for m in layer.axis_maps:
+        counted = m.in_padded if spec.count_include_pad else m.valid
+        per_axis.append(tuple(int(v) for v in counted.sum(axis=1)))
+    grid = np.ones((), dtype=np.int64)
+    for a, c in enumerate(per_axis):
+        shape = [1] * nd
+        shape[a] = -1
+        grid = grid * np.asarray(c, dtype=np.int64).reshape(shape)
+    if not (grid.reshape(-1) == layer.window_sizes).all():
+        raise CodegenError(f"codegen: {spec.op}: window sizes are not a product per axis")
+    uniform = len(set(grid.reshape(-1).tolist())) == 1
+    factors = []
+    for a, c in enumerate(per_axis):
+        if len(set(c)) == 1:
+            continue
+        shape = [1] * (nd + 2)
+        shape[a + 2] = -1
+        factors.append(dict(vals=py(c), shape=py(tuple(shape))))
+    return dict(
+        uniform_count=int(grid.reshape(-1)[0]) if uniform else None,
+        count_factors=factors,
+        constant_count=math.prod(c[0] for c in per_axis if len(set(c)) == 1),
+    )

@@ -1,0 +1,188 @@
+"""Strategy choice: which kernels a generated module runs, decided once per spec.
+
+* ``direct GEMM``: one tap reading the whole input (1x1, stride 1, no padding): the weights
+  multiply ``x`` itself;
+* ``im2col GEMM`` / ``polyphase im2col GEMM``: each phase's window is copied once into a column
+  buffer and contracted with the weights in one batched GEMM (``np.matmul``, BLAS), the bias
+  folded in as a row of ones. ``dE/dw`` is one more GEMM over the same columns; ``dE/dx``
+  either gathers ``dE/dy`` through the inverse map (polyphase for strides > 1) into one GEMM
+  per phase, or (when cheaper, e.g. few input channels) multiplies ``W'^T dE/dy`` in one GEMM
+  and scatters it back (col2im);
+* ``depthwise taps`` (stride-1 depthwise): no channel contraction is left for a GEMM, so the
+  taps are unrolled into multiply-adds over a zero-bordered "wide" flat copy of each channel
+  (every tap one contiguous run at an offset read off the window);
+* ``pool taps``: window maxima / sums taken axis by axis, the backward routing dy through one
+  strided view per window tap ('first' / 'split' ties, average).
+
+Independently of the kernels, a module is *threaded* only when its layer is large enough for
+that machinery to pay (:func:`uses_threads`): a pool of worker threads for the copies and the
+elementwise work, scratch buffers kept between calls in a workspace (and, for im2col, the
+forward's columns reused by the backward), and work cut into blocks of groups or channels that
+stay in cache. Smaller layers get a lean module that runs serially and imports only NumPy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.errors import CodegenError
+from ..core.layers import Layer
+from .plans import GatherPlan, check_against_index_map, forward_plan, inverse_plan
+
+__all__ = ["Strategy", "choose", "strategy", "uses_threads", "weight_flip", "reads_per_sample"]
+
+#: Grouped convolutions gather and multiply blocks of groups whose column buffers take about
+#: this many bytes (a depthwise layer's tiny GEMMs then read columns from cache).
+GROUP_BLOCK_BYTES = 1 << 22
+
+#: Depthwise layers work on blocks of channels whose wide rows take about this many bytes
+#: (2 MiB measured 5-10% faster than 4 MiB on the benchmark's depthwise shape, both dtypes).
+DEPTHWISE_BLOCK_BYTES = 1 << 21
+
+#: Pools work on blocks of channels of about this many bytes of x (all taps of a block are
+#: applied while it is in cache).
+POOL_BLOCK_BYTES = 1 << 21
+
+#: A module gets worker threads, a workspace and blocking when one sample of its layer makes
+#: at least this many tap reads (:func:`reads_per_sample`). Measured on this project's
+#: 2-core machine (AMD EPYC, family 25 model 1 (Zen 3), 2 vCPUs under KVM, NumPy 2.4 with
+#: OpenBLAS): forward + backward with 2 worker threads against the same module run serially,
+#: batch of 8, float32 and float64, on 3x3 convolutions (stride 1 and 2), depthwise 3x3 and
+#: max / average pools from 4x4 to 64x64 with 1 to 64 channels: below about 2**16 reads per
+#: sample the threaded module is never faster (the split steps stay on the calling thread
+#: anyway); from about 2**17 it is 1.1-1.6x faster on the copies and elementwise work.
+#: (examples/measure_threads.py repeats the measurement.)
+THREAD_MIN_READS = 1 << 16
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """What the generated module does, decided once per spec: its name (the module's
+    STRATEGY), the docstring's one-line summary, the template and the plans it reads."""
+
+    name: str
+    summary: str
+    template: str = ""
+    threads: bool = False
+    plan: GatherPlan = field(default=None, repr=False, compare=False)
+    inverse: GatherPlan = field(default=None, repr=False, compare=False)
+    #: conv: dE/dx as W'^T dE/dy scattered back through the forward map (col2im)
+    dx_scatter: bool = False
+    #: conv: the bias folded into the forward GEMM as a row of ones
+    fold_bias: bool = False
+    #: conv: backward reuses the columns of x the forward kept (threaded modules only)
+    reuse_columns: bool = False
+
+
+def weight_flip(layer: Layer) -> bool:
+    """Whether the layer reads its kernel rotated (true convolution, ``flip=True``)."""
+    taps = np.asarray(layer.weight_tap)
+    n = len(taps)
+    if (taps == np.arange(n)).all():
+        return False
+    if (taps == np.arange(n)[::-1]).all():
+        return True
+    raise CodegenError(f"codegen: {layer.spec.op}: unsupported weight tap order {taps}")
+
+
+def reads_per_sample(layer: Layer, plan: GatherPlan) -> int:
+    """Tap reads of one sample's forward pass: channels x (output position, tap) pairs."""
+    return layer.spec.in_channels * sum(ph.n_taps * ph.size for ph in plan.phases)
+
+
+def uses_threads(layer: Layer, plan: GatherPlan, inverse: GatherPlan = None) -> bool:
+    """Whether the module of ``layer`` gets the worker threads and workspace: the layer is
+    large enough (:data:`THREAD_MIN_READS`) and has copies or elementwise work for them (a
+    direct GEMM has none: its only work is BLAS's)."""
+    if reads_per_sample(layer, plan) < THREAD_MIN_READS:
+        return False
+    if layer.spec.is_pool:
+        return True
+    plans = (plan,) if inverse is None else (plan, inverse)
+    return not all(ph.identity for p in plans for ph in p.phases)
+
+
+def _depthwise(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> bool:
+    """A stride-1 depthwise convolution (each channel its own group) of at least two taps
+    whose forward and inverse plans have the wide layout."""
+    spec = layer.spec
+    if spec.kind != "conv" or not spec.in_channels == spec.out_channels == spec.groups:
+        return False
+    return plan.n_taps >= 2 and plan.unit_window and inverse.unit_window
+
+
+def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) -> Strategy:
+    spec = layer.spec
+    cin_g = spec.in_channels // spec.groups
+    cout_g = spec.out_channels // spec.groups
+    # dE/dx: gather dE/dy through the inverse map (copies, Og*T per input position) or
+    # scatter W'^T dE/dy back through the forward map (col2im: read-modify-write adds, Cg*T
+    # per output position); the cheaper one is generated
+    gather_cost = sum(cout_g * ph.n_taps * ph.size for ph in inverse.phases if not ph.identity)
+    scatter_cost = 2 * sum(cin_g * ph.n_taps * ph.size for ph in plan.phases)
+    choices = dict(
+        template="numpy/conv.py.jinja",
+        threads=threads,
+        plan=plan,
+        inverse=inverse,
+        dx_scatter=scatter_cost < gather_cost,
+        fold_bias=spec.bias and plan.single and not plan.phases[0].identity,
+        reuse_columns=threads
+        and spec.groups == 1
+        and any(not ph.identity and ph.n_taps for ph in plan.phases),
+    )
+    blocks = ""
+    if spec.groups > 1 and threads:
+        blocks = " per block of groups (blocked so the columns stay in cache)"
+    if all(ph.identity for ph in plan.phases) and plan.single:
+        return Strategy(
+            "direct GEMM", f"direct GEMM on the input (one tap, no copy){blocks}", **choices
+        )
+    if plan.single:
+        return Strategy(
+            "im2col GEMM",
+            f"im2col + GEMM: the {plan.phases[0].n_taps} taps gathered into one column buffer, "
+            f"one batched GEMM{blocks}",
+            **choices,
+        )
+    return Strategy(
+        "polyphase im2col GEMM",
+        f"polyphase im2col + GEMM: {len(plan.phases)} output phases, each a gather and one "
+        f"batched GEMM{blocks}",
+        **choices,
+    )
+
+
+def choose(layer: Layer) -> Strategy:
+    """The :class:`Strategy` of ``layer``'s generated module (its plans checked against the
+    layer's flat index map)."""
+    spec = layer.spec
+    plan = forward_plan(layer)
+    check_against_index_map(layer, plan)
+    if spec.is_pool:
+        if not plan.single:
+            raise CodegenError(f"codegen: {spec.op}: a pool's index map must have one phase")
+        threads = uses_threads(layer, plan)
+        op = "maximum" if spec.kind == "max_pool" else "sum"
+        blocks = ", blocked over channels" if threads else ""
+        summary = f"unrolled {op} over the {plan.n_taps} taps' strided views{blocks}"
+        return Strategy("pool taps", summary, "numpy/pool.py.jinja", threads, plan)
+    inverse = inverse_plan(layer)
+    threads = uses_threads(layer, plan, inverse)
+    if _depthwise(layer, plan, inverse):
+        summary = (
+            "depthwise taps: one channel per group leaves no channel contraction for a GEMM, "
+            "so the taps are unrolled into multiply-adds over a zero-bordered wide flat copy of "
+            "each channel" + (", blocked over channels" if threads else "")
+        )
+        return Strategy(
+            "depthwise taps", summary, "numpy/depthwise.py.jinja", threads, plan, inverse
+        )
+    return _gemm(layer, plan, inverse, threads)
+
+
+def strategy(layer: Layer) -> str:
+    """The name of the strategy :func:`generate_numpy` picks for ``layer``."""
+    return choose(layer).name
