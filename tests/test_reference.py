@@ -35,6 +35,7 @@ ABBREV = {
     "dilation": "d",
     "groups": "g",
     "output_padding": "op",
+    "output_shape": "os",
 }
 
 
@@ -153,6 +154,23 @@ GRID = [
     case("avg_pool", (4, 5), 3, stride=2, padding=((1, 0), (1, 1)), count_include_pad=False),
     case("avg_pool", (4, 4, 4), 2),
     case("avg_pool", (5, 5, 5), 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    # issue 15: ONNX semantics (same_lower, pool padding beyond half the kernel, avg_pool
+    # dilation, conv_transpose 'same' and output_shape)
+    case("conv", (7,), 4, stride=2, padding="same_lower"),
+    case("conv", (5, 6), (2, 3), dilation=(2, 1), padding="same_lower", bias=True),
+    case("max_pool", (5,), 3, stride=1, padding=2),
+    case("max_pool", (6, 6), 3, stride=2, padding="same_lower"),
+    case("max_pool", (6, 7), 2, stride=(1, 2), padding=((0, 1), (1, 1)), dilation=(2, 3)),
+    case("avg_pool", (7,), 3, stride=1, dilation=2, padding=1),
+    case("avg_pool", (5,), 3, stride=1, padding=2, count_include_pad=False),
+    case(
+        "avg_pool", (6, 5), 2, stride=1, dilation=(2, 1), padding=(2, 1), count_include_pad=False
+    ),
+    case("avg_pool", (7, 6), (2, 3), stride=2, padding="same_lower"),
+    case("conv_transpose", (4,), 3, stride=2, padding="same", bias=True),
+    case("conv_transpose", (3, 4), (3, 2), stride=(2, 3), padding="same_lower"),
+    case("conv_transpose", (3,), 3, stride=2, padding="same_lower", output_shape=6),
+    case("conv_transpose", (3, 3), 2, stride=(3, 2), output_shape=(8, 7), in_channels=2),
 ]
 
 
@@ -220,8 +238,19 @@ def torch_forward(torch, spec, x, w, b):
             return fn(x, k, s, padding=sym_pad, dilation=d, ceil_mode=spec.ceil_mode)
         assert not spec.ceil_mode, "grid: PyTorch has no asymmetric padding with ceil_mode"
         return fn(F.pad(x, pad_arg, value=-math.inf), k, s, padding=0, dilation=d)
+    if any(dd > 1 for dd in d):  # ONNX's dilated average: a dilated convolution of ones
+        assert not spec.ceil_mode, "grid: no dilated average pool with ceil_mode"
+        conv = getattr(F, f"conv{nd}d")
+        ones = torch.ones((spec.in_channels, 1) + tuple(k), dtype=x.dtype)
+        total = conv(F.pad(x, pad_arg), ones, stride=s, dilation=d, groups=spec.in_channels)
+        if spec.count_include_pad:
+            return total / math.prod(k)
+        count = conv(
+            F.pad(torch.ones_like(x), pad_arg), ones, stride=s, dilation=d, groups=spec.in_channels
+        )
+        return total / count
     fn = getattr(F, f"avg_pool{nd}d")
-    if symmetric:
+    if symmetric and all(p <= kk // 2 for p, kk in zip(sym_pad, k)):
         return fn(
             x,
             k,
@@ -231,6 +260,7 @@ def torch_forward(torch, spec, x, w, b):
             count_include_pad=spec.count_include_pad,
         )
     assert not spec.ceil_mode, "grid: PyTorch has no asymmetric padding with ceil_mode"
+    # padding beyond half the kernel (ONNX) goes through F.pad as well
     mean = fn(F.pad(x, pad_arg), k, s)  # every window lies inside input + padding
     if spec.count_include_pad:
         return mean
@@ -503,3 +533,49 @@ def test_accepts_layer_or_spec_and_lists():
 def test_bad_input_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ---------------------------------------------------------------------- auto padding (ONNX text)
+AUTO_PAD = [
+    (kind, size, kernel, stride, dilation, mode)
+    for kind in ("conv", "max_pool", "avg_pool", "conv_transpose")
+    for size, kernel, stride, dilation in [
+        ((7,), (4,), (2,), (1,)),
+        ((6, 5), (2, 3), (1, 2), (1, 1)),
+        ((5, 8), (3, 2), (3, 2), (2, 1)),
+        ((4, 3, 5), (2, 2, 3), (2, 3, 1), (1, 2, 1)),
+    ]
+    for mode in ("same", "same_lower")
+]
+
+
+@pytest.mark.parametrize("kind, size, kernel, stride, dilation, mode", AUTO_PAD)
+def test_same_paddings_follow_the_onnx_formulas(kind, size, kernel, stride, dilation, mode):
+    kw = dict(stride=stride, padding=mode, dilation=dilation)
+    layer = CONSTRUCTORS[kind](size, kernel, **kw)
+    pads, extra = reference.auto_padding(kind, size, kernel, stride, dilation, mode)
+    assert layer.spec.padding == pads
+    if kind == "conv_transpose":
+        assert layer.spec.output_padding == extra
+        assert reference.output_size(layer) == tuple(n * s for n, s in zip(size, stride))
+    else:
+        assert reference.output_size(layer) == tuple(-(-n // s) for n, s in zip(size, stride))
+
+
+@pytest.mark.parametrize(
+    "size, kernel, stride, target",
+    [
+        ((3,), (3,), (2,), (6,)),
+        ((3, 3), (3, 3), (3, 2), (10, 8)),
+        ((4, 2), (2, 4), (2, 1), (7, 3)),
+    ],
+)
+def test_output_shape_follows_the_onnx_formula(size, kernel, stride, target):
+    layer = symconv.conv_transpose(
+        size, kernel, stride=stride, padding="same_lower", output_shape=target
+    )
+    pads, extra = reference.auto_padding(
+        "conv_transpose", size, kernel, stride, (1,) * len(size), "same_lower", target
+    )
+    assert (layer.spec.padding, layer.spec.output_padding) == (pads, extra)
+    assert reference.output_size(layer) == target
