@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import symconv
-from symconv.check import check
+from symconv.grading import check
 from symconv.cli import main
 
 HERE = Path(__file__).resolve().parent / "homework"

@@ -405,6 +405,35 @@ def test_catalogue_is_covered():
     assert sorted(CODES) == sorted(DIAGNOSES)
 
 
+def test_diagnoses_are_the_catalogue_in_report_order():
+    from symconv.grading import DIAGNOSES, catalogue
+
+    assert list(DIAGNOSES) == ["wrong-shape"] + [m.code for m in catalogue.CATALOGUE]
+    assert all(DIAGNOSES[m.code] == m.explanation for m in catalogue.CATALOGUE)
+
+
+def test_a_new_mistake_is_one_catalogue_entry(monkeypatch):
+    from symconv.grading import catalogue
+
+    monkeypatch.setattr(catalogue, "CATALOGUE", list(catalogue.CATALOGUE))
+    monkeypatch.setattr(catalogue, "DIAGNOSES", dict(catalogue.DIAGNOSES))
+
+    @catalogue.mistake("plus-one", "one added to every entry", quantities=("output",))
+    def _plus_one(case):
+        yield catalogue.Candidate("every entry is one too large", case.expected + 1)
+
+    x, w = [[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[1, 2], [3, 4]]
+    r = check(symconv.conv((3, 3), 2), "output", "[[38, 48], [68, 78]]", x=x, w=w)
+    assert r.codes == ["plus-one"]
+    assert r.diagnosis[0].explanation == "every entry is one too large"
+    r = check(symconv.conv((3, 3), 2), "grad-input", "[[1, 1, 1], [1, 1, 1], [1, 1, 1]]", x=x, w=w)
+    assert "plus-one" not in r.codes
+    with pytest.raises(ValueError, match="registered already"):
+        catalogue.mistake("sign", "the sign again")(_plus_one)
+    with pytest.raises(ValueError, match="unknown quantities"):
+        catalogue.mistake("other", "text", quantities=("outputs",))
+
+
 @pytest.mark.parametrize("code", CODES)
 def test_code_on_seed000(code):
     layer, quantity, answer, kwargs = _seed_case(code)
