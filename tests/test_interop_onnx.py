@@ -192,8 +192,8 @@ def test_onnx_node_case(name):
 
 # ---------------------------------------------------------------------- beyond the node tests
 # ONNX's reference evaluator, on inputs where it follows the operator text. Two places where it
-# does not, and which these cases avoid: pools with auto_pad SAME_* and stride > 1 (it drops
-# the first output row), and ConvTranspose 'same' with a negative total padding (it floors
+# does not, and which these cases avoid: MaxPool with auto_pad SAME_LOWER and stride > 1 (it
+# drops the first output row), and ConvTranspose 'same' with a negative total padding (it floors
 # total // 2 to -1 and shifts the output; the text's C integer division extends the high end,
 # as symconv does).
 def _evaluate(node, *arrays):
@@ -224,6 +224,7 @@ EXTRA = [
     ),
     ("MaxPool", (1, 2, 6, 6), dict(kernel_shape=[3, 3], pads=[2, 2, 2, 2], strides=[2, 2])),
     ("MaxPool", (1, 1, 7, 5), dict(kernel_shape=[2, 3], auto_pad="SAME_LOWER")),
+    ("MaxPool", (1, 1, 7, 5), dict(kernel_shape=[2, 3], auto_pad="SAME_UPPER", strides=[2, 1])),
     ("MaxPool", (1, 1, 4), dict(kernel_shape=[3], pads=[2, 2], dilations=[2])),
     ("AveragePool", (1, 1, 5), dict(kernel_shape=[3], pads=[2, 2], count_include_pad=0)),
     ("Conv", (1, 2, 6, 5), dict(auto_pad="SAME_LOWER", strides=[2, 2]), (4, 2, 2, 3)),

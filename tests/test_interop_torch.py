@@ -65,7 +65,8 @@ def test_generated_kernel_and_derivation_reproduce_the_module(make):
     got = generated.forward(xs, w, b) if w is not None else generated.forward(xs)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(reference.forward(layer, xs[1], w, b), expected[1], atol=1e-12)
-    if math.prod(layer.spec.y_shape) * math.prod(layer.spec.kernel_size) <= 400:
+    limit = 40 if layer.kind == "max_pool" else 400  # max-pool evaluate is slow
+    if math.prod(layer.spec.y_shape) * math.prod(layer.spec.kernel_size) <= limit:
         y = symconv.derive(layer).evaluate(x=xs[0], w=w, b=b)["y"]
         np.testing.assert_allclose(y.astype(float), expected[0], rtol=1e-10, atol=1e-12)
 
