@@ -7,7 +7,16 @@ import json
 import sympy
 
 from .options import add_layer_options, layer_from_args
-from .text import latex_names, matrix_rows, matrix_text
+from .text import (
+    add_limit_options,
+    latex_names,
+    limits,
+    matrix_preview,
+    matrix_rows,
+    matrix_text,
+    shown_indices,
+)
+from ..core import preview
 from ..core.derive import derive
 from ..core.symbols import latex_name
 
@@ -18,61 +27,61 @@ def _latex(expr, names) -> str:
     return sympy.latex(expr, symbol_names=names)
 
 
-def _entries(arr, sym_arr):
-    """(name symbol, expression) pairs, row-major."""
-    return list(zip(sympy.flatten(sym_arr.tolist()), sympy.flatten(arr.tolist())))
+#: (title, label kind, quantity, symbols of the left-hand side)
+_SECTIONS = [
+    ("forward", "y", "y", "y"),
+    ("dE/dx", "dx", "grad_x", "x"),
+    ("dE/dw", "dw", "grad_w", "w"),
+    ("dE/db", "db", "grad_b", "b"),
+]
 
 
-def _sections(deriv):
-    """(title, label kind, [(lhs symbol, expression)]) for every quantity of a derivation."""
-    out = [("forward", "y", _entries(deriv.y, deriv.y_symbols))]
-    out.append(("dE/dx", "dx", _entries(deriv.grad_x, deriv.x)))
-    if deriv.grad_w is not None:
-        out.append(("dE/dw", "dw", _entries(deriv.grad_w, deriv.w)))
-    if deriv.grad_b is not None:
-        out.append(("dE/db", "db", _entries(deriv.grad_b, deriv.b)))
+def _sections(deriv, max_entries):
+    """``(title, label kind, [(lhs symbol, expression)], left out)`` for every quantity of a
+    derivation; beyond ``max_entries`` only the first entries and the last are built."""
+    counts = preview.counts(deriv)
+    out = []
+    for title, kind, quantity, symbols in _SECTIONS:
+        if quantity not in counts:
+            continue
+        n = counts[quantity]
+        shown = shown_indices(n, max_entries)
+        entries = [(deriv.symbol(symbols, i), preview.entry(deriv, quantity, i)) for i in shown]
+        out.append((title, kind, entries, n - len(shown)))
     return out
 
 
-def format_derivation(deriv, fmt: str = "text") -> str:
-    """The derivation as text, LaTeX (an align* block per quantity) or JSON."""
-    sections = _sections(deriv)
+def _omitted(n: int, limit) -> str:
+    return (
+        f"... {n:,} more entries not shown (--max-entries N shows N per quantity, --full "
+        f"all; for real-size layers use 'symconv codegen')"
+    )
+
+
+def format_derivation(deriv, fmt: str = "text", max_entries=None, max_matrix=None) -> str:
+    """The derivation as text, LaTeX (an align* block per quantity) or JSON, with at most
+    ``max_entries`` expressions per quantity and W whole up to ``max_matrix`` rows and columns
+    (None: no limit). Only the entries shown are built."""
+    sections = _sections(deriv, max_entries)
     if fmt == "json":
-        data = {
-            "layer": repr(deriv.spec),
-            "output_size": list(deriv.spec.output_size),
-            "identities": {i.name: i.statement for i in deriv.identities},
-        }
-        if _small(deriv):
-            data["identities_verified"] = deriv.verify_identities()
-        for title, kind, entries in sections:
-            data[kind] = {str(name): str(expr) for name, expr in entries}
-        if deriv.spec.kind != "max_pool":
-            data["toeplitz_row"] = matrix_rows(deriv.toeplitz("row"))
-        return json.dumps(data, indent=2)
+        return _json(deriv, sections, max_entries, max_matrix)
     if fmt == "latex":
-        names = latex_names(deriv)
-        lines = []
-        for title, kind, entries in sections:
-            lines.append(f"% {title}")
-            lines.append(r"\begin{align*}")
-            rows = []
-            for name, expr in entries:
-                lhs = latex_name(name) if kind == "y" else _dlatex(name)
-                rows.append(f"  {lhs} &= {_latex(expr, names)}")
-            lines.append(" \\\\\n".join(rows))
-            lines.append(r"\end{align*}")
-        return "\n".join(lines)
+        return _latex_blocks(deriv, sections, max_entries)
     lines = [repr(deriv.spec), ""]
-    for title, kind, entries in sections:
+    for title, kind, entries, left_out in sections:
         lines.append(f"{title}:")
-        for name, expr in entries:
+        for i, (name, expr) in enumerate(entries):
+            if left_out and i == len(entries) - 1:
+                lines.append(f"  {_omitted(left_out, max_entries)}")
             lhs = str(name) if kind == "y" else f"dE/d{name}"
             lines.append(f"  {lhs} = {expr}")
         lines.append("")
         if kind == "y" and deriv.spec.kind != "max_pool":
+            m, shape, note = matrix_preview(deriv, "row", max_matrix)
             lines.append("W (row convention, x W = y):")
-            lines.append(matrix_text(deriv.toeplitz("row")))
+            if note:
+                lines.append(f"  {note}")
+            lines.append(matrix_text(m))
             lines.append("")
     if deriv.identities:
         lines.append("identities:")
@@ -83,9 +92,56 @@ def format_derivation(deriv, fmt: str = "text") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _latex_blocks(deriv, sections, max_entries) -> str:
+    lines = []
+    for title, kind, entries, left_out in sections:
+        names = latex_names(deriv, [e for _, e in entries] + [n for n, _ in entries])
+        lines.append(f"% {title}")
+        lines.append(r"\begin{align*}")
+        rows = []
+        for i, (name, expr) in enumerate(entries):
+            if left_out and i == len(entries) - 1:
+                rows.append(f"  &\\vdots && \\text{{{left_out:,} more entries}}")
+            lhs = latex_name(name) if kind == "y" else _dlatex(name)
+            rows.append(f"  {lhs} &= {_latex(expr, names)}")
+        lines.append(" \\\\\n".join(rows))
+        lines.append(r"\end{align*}")
+        if left_out:
+            lines.append(f"% {_omitted(left_out, max_entries)}")
+    return "\n".join(lines)
+
+
+def _json(deriv, sections, max_entries, max_matrix) -> str:
+    data = {
+        "layer": repr(deriv.spec),
+        "output_size": list(deriv.spec.output_size),
+        "identities": {i.name: i.statement for i in deriv.identities},
+    }
+    if _small(deriv):
+        data["identities_verified"] = deriv.verify_identities()
+    left = {}
+    for title, kind, entries, left_out in sections:
+        data[kind] = {str(name): str(expr) for name, expr in entries}
+        if left_out:
+            left[kind] = left_out
+    if deriv.spec.kind != "max_pool":
+        m, shape, note = matrix_preview(deriv, "row", max_matrix)
+        if note:
+            left["toeplitz_row"] = {"shape": list(shape), "corner": list(m.shape)}
+        data["toeplitz_row"] = matrix_rows(m)
+    if left:
+        data["elided"] = {
+            "left_out": left,
+            "note": "a preview: entries and W beyond the limits are left out; --full gives "
+            "all of them",
+        }
+    return json.dumps(data, indent=2)
+
+
 def _small(deriv, limit: int = 400) -> bool:
     """Whether verifying the identities with sympy.expand is quick (a few hundred entries)."""
-    return deriv.spec.parameter_count + len(deriv._jx[0]) <= limit
+    counts = preview.counts(deriv)
+    return deriv.spec.parameter_count + counts["connections"] <= limit
 
 
 def _dlatex(sym) -> str:
@@ -93,8 +149,10 @@ def _dlatex(sym) -> str:
 
 
 def _run_derive(args) -> int:
+    max_entries, max_matrix = limits(args)
     deriv = derive(layer_from_args(args), index_base=args.index_base)
-    print(format_derivation(deriv, args.format), end="" if args.format == "text" else "\n")
+    out = format_derivation(deriv, args.format, max_entries, max_matrix)
+    print(out, end="" if args.format == "text" else "\n")
     return 0
 
 
@@ -105,8 +163,15 @@ def register(sub) -> None:
         help="forward expansion, Toeplitz matrix and exact gradients of a layer",
         description="Print the forward expansion, the matrix W (row convention), dE/dx, "
         "dE/dw, dE/db and the identities behind them. Default layer: seed 000's 3x3 input "
-        "with a 2x2 kernel.",
+        "with a 2x2 kernel. Large layers print a preview: the first entries of each "
+        "quantity and the corner of W (only those are built); --full prints everything.",
     )
     add_layer_options(p)
-    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.add_argument(
+        "--format",
+        choices=["text", "latex", "json"],
+        default="text",
+        help="output format (JSON keeps all entries only with --full)",
+    )
+    add_limit_options(p)
     p.set_defaults(func=_run_derive)

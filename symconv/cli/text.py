@@ -1,22 +1,102 @@
-"""Plain-text and LaTeX pieces shared by the ``derive`` and ``toeplitz`` commands."""
+"""Plain-text and LaTeX pieces shared by the ``derive`` and ``toeplitz`` commands, and the
+preview limits that keep their output bounded on real-size layers."""
 
 from __future__ import annotations
 
 import sympy
 
+from ..core import preview
 from ..core.symbols import latex_name
 
-__all__ = ["latex_names", "matrix_rows", "matrix_text"]
+__all__ = [
+    "MAX_ENTRIES",
+    "MAX_MATRIX",
+    "add_limit_options",
+    "latex_names",
+    "limits",
+    "matrix_preview",
+    "matrix_rows",
+    "matrix_text",
+    "shown_indices",
+]
+
+#: default number of expressions printed per quantity
+MAX_ENTRIES = 64
+#: default largest matrix printed whole (rows and columns)
+MAX_MATRIX = 40
 
 
-def latex_names(deriv) -> dict:
-    """``{symbol: LaTeX name}`` for every symbol of a derivation (x, w, b, dE/dy, y)."""
+def add_limit_options(parser) -> None:
+    """``--max-entries``, ``--max-matrix`` and ``--full`` on a command's parser."""
+    g = parser.add_argument_group("size limits")
+    g.add_argument(
+        "--max-entries",
+        type=int,
+        default=MAX_ENTRIES,
+        metavar="N",
+        help="expressions shown per quantity before eliding (default %(default)s)",
+    )
+    g.add_argument(
+        "--max-matrix",
+        type=int,
+        default=MAX_MATRIX,
+        metavar="N",
+        help="largest W printed whole, in rows and columns; larger ones show their "
+        "top-left corner (default %(default)s)",
+    )
+    g.add_argument(
+        "--full", action="store_true", help="print every entry and all of W, however large"
+    )
+
+
+def limits(args) -> tuple:
+    """``(max_entries, max_matrix)`` from the options, ``(None, None)`` with ``--full``."""
+    from .options import UsageError
+
+    for name in ("max_entries", "max_matrix"):
+        value = getattr(args, name)
+        if value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    return (None, None) if args.full else (args.max_entries, args.max_matrix)
+
+
+def shown_indices(n: int, limit) -> list:
+    """Which of ``n`` entries a preview shows: all within the limit, else the first
+    ``limit - 1`` and the last."""
+    if limit is None or n <= limit:
+        return list(range(n))
+    return list(range(limit - 1)) + [n - 1]
+
+
+def latex_names(deriv, exprs=None) -> dict:
+    """``{symbol: LaTeX name}`` for the symbols of ``exprs`` (default: every symbol of the
+    derivation: x, w, b, dE/dy, y)."""
+    if exprs is not None:
+        symbols = set().union(*(sympy.sympify(e).free_symbols for e in exprs))
+        return {s: latex_name(s) for s in symbols}
     names = {}
     for arr in (deriv.x, deriv.w, deriv.b, deriv.dy, deriv.y_symbols):
         if arr is not None:
             for s in sympy.flatten(arr.tolist()):
                 names[s] = latex_name(s)
     return names
+
+
+def matrix_preview(deriv, convention: str, max_matrix):
+    """``(matrix, shape, note)``: W whole when it fits ``max_matrix`` (or the limit is None),
+    else its top-left ``max_matrix`` x ``max_matrix`` corner with a note saying so."""
+    n_y, n_x = deriv._n
+    shape = (n_x, n_y) if convention == "row" else (n_y, n_x)
+    if max_matrix is None or max(shape) <= max_matrix:
+        return deriv.toeplitz(convention), shape, ""
+    nnz = preview.counts(deriv)["toeplitz_nnz"]
+    note = (
+        f"W is {shape[0]}x{shape[1]} with {nnz:,} non-zeros: showing its top-left "
+        f"{min(max_matrix, shape[0])}x{min(max_matrix, shape[1])} corner "
+        "(--max-matrix N shows more, --full all of it; for real-size layers use "
+        "'symconv codegen')"
+    )
+    return preview.toeplitz_corner(deriv, convention, max_matrix, max_matrix), shape, note
 
 
 def matrix_rows(m) -> list:

@@ -35,7 +35,7 @@ from .identities import Identity, build_identities, identity_operands  # noqa: F
 from . import toeplitz as _maps
 from .layers import Layer
 from .loss import with_l2_loss
-from .symbols import symbol_array
+from .symbols import symbol_array, symbol_at
 
 __all__ = ["Derivation", "Identity", "derive"]
 
@@ -117,34 +117,69 @@ class Derivation:
         self.loss = None
         self.target = None
         self.dy_value = None
-        self._x = symbol_array("x", spec.x_shape, index_base=index_base, keep_leading=1)
-        self._dy = symbol_array("dy", spec.y_shape, index_base=index_base, keep_leading=1)
-        self._yname = symbol_array("y", spec.y_shape, index_base=index_base, keep_leading=1)
-        self._w = (
-            symbol_array("w", spec.w_shape, index_base=index_base, keep_leading=2)
-            if spec.has_weight
-            else None
-        )
-        self._b = (
-            symbol_array("b", spec.b_shape, index_base=index_base, keep_leading=1)
-            if spec.bias
-            else None
-        )
-        self._build()
+        self._n = (spec.out_channels * math.prod(spec.output_size), math.prod(spec.x_shape))
 
     # ------------------------------------------------------------------ construction
+    #: built together, on first use of any of them (a large layer's summary needs none)
+    _LAZY = frozenset({"y", "grad_x", "grad_w", "grad_b", "_jx", "_jw"})
+    #: symbol arrays, each built on first use: (kind, shape attribute, channel axes)
+    _SYMBOLS = {
+        "_x": ("x", "x_shape", 1),
+        "_dy": ("dy", "y_shape", 1),
+        "_yname": ("y", "y_shape", 1),
+        "_w": ("w", "w_shape", 2),
+        "_b": ("b", "b_shape", 1),
+    }
+
+    def __getattr__(self, name):
+        if "_n" not in self.__dict__:  # not initialised (e.g. during unpickling)
+            raise AttributeError(name)
+        if name in Derivation._SYMBOLS:
+            kind, shape, lead = Derivation._SYMBOLS[name]
+            shape = getattr(self.spec, shape)
+            value = None
+            if shape is not None:
+                value = symbol_array(kind, shape, index_base=self.index_base, keep_leading=lead)
+            self.__dict__[name] = value
+            return value
+        if name not in Derivation._LAZY:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self._build()
+        return self.__dict__[name]
+
+    def symbol(self, kind: str, index):
+        """One symbol of ``'x'``, ``'w'``, ``'b'``, ``'dy'`` or ``'y'`` (the output's name) at
+        a tuple or flat index, without building the whole symbol array."""
+        for attr, (k, shape, lead) in Derivation._SYMBOLS.items():
+            if k == kind and getattr(self.spec, shape) is not None:
+                if attr in self.__dict__ or math.prod(getattr(self.spec, shape)) <= 1 << 16:
+                    arr = getattr(self, attr)  # small: build (once) and index
+                    return arr[index] if isinstance(index, tuple) else arr.reshape(-1)[index]
+                return symbol_at(
+                    kind,
+                    getattr(self.spec, shape),
+                    index,
+                    index_base=self.index_base,
+                    keep_leading=lead,
+                )
+        raise SymconvError(f"{self.spec.op}: no symbols named {kind!r} in this layer")
+
+    @property
+    def is_built(self) -> bool:
+        """Whether the expressions of every entry exist yet (they are built on first use of
+        ``y``, ``grad_x``, ``grad_w``, ``grad_b`` or the Toeplitz matrix)."""
+        return "y" in self.__dict__
+
     def _build(self):
         spec, layer = self.spec, self.layer
         n_in = math.prod(spec.input_size)
         n_out = math.prod(spec.output_size)
-        n_y = spec.out_channels * n_out
-        n_x = spec.in_channels * n_in
+        n_y, n_x = self._n
         xf = self._x.reshape(-1)
         dyf = self._dy.reshape(-1)
         index_map = layer.index_map
         o_idx, t_idx = np.nonzero(index_map >= 0)
         i_idx = index_map[o_idx, t_idx]
-        self._n = (n_y, n_x)
         if not spec.has_weight:
             self.grad_w = self.grad_b = None
             self._jw = None

@@ -21,6 +21,7 @@ __all__ = [
     "NOTATIONS",
     "index_label",
     "symbol_array",
+    "symbol_at",
     "latex_name",
     "parse_name",
 ]
@@ -57,6 +58,14 @@ def index_label(indices, sep=None) -> str:
     return sep.join(str(i) for i in indices)
 
 
+def _naming(shape, index_base, keep_leading):
+    """The axes that appear in a name and the separator, for one array of symbols."""
+    lead = 0 if keep_leading is None else keep_leading
+    shown = [ax for ax in range(len(shape)) if not (ax < lead and shape[ax] == 1)]
+    largest = max((shape[ax] - 1 + index_base for ax in shown), default=0)
+    return shown, "" if largest <= 9 else ","
+
+
 def symbol_array(kind: str, shape, *, index_base: int = 1, keep_leading=None) -> np.ndarray:
     """An object ndarray of SymPy symbols named ``{kind}_{indices}``.
 
@@ -65,15 +74,23 @@ def symbol_array(kind: str, shape, *, index_base: int = 1, keep_leading=None) ->
     Every symbol of one array uses the same separator rule, decided by its largest index.
     """
     shape = tuple(shape)
-    lead = 0 if keep_leading is None else keep_leading
-    shown = [ax for ax in range(len(shape)) if not (ax < lead and shape[ax] == 1)]
-    largest = max((shape[ax] - 1 + index_base for ax in shown), default=0)
-    sep = "" if largest <= 9 else ","
+    shown, sep = _naming(shape, index_base, keep_leading)
     out = np.empty(shape, dtype=object)
     for idx in itertools.product(*(range(n) for n in shape)):
         label = sep.join(str(idx[ax] + index_base) for ax in shown)
         out[idx] = sympy.Symbol(f"{kind}_{label}" if label else kind, real=True)
     return out
+
+
+def symbol_at(kind: str, shape, index, *, index_base: int = 1, keep_leading=None):
+    """The one symbol that ``symbol_array(kind, shape, ...)[index]`` would hold (``index`` a
+    tuple or a flat row-major position), without building the array."""
+    shape = tuple(shape)
+    if not isinstance(index, tuple):
+        index = tuple(int(i) for i in np.unravel_index(int(index), shape))
+    shown, sep = _naming(shape, index_base, keep_leading)
+    label = sep.join(str(index[ax] + index_base) for ax in shown)
+    return sympy.Symbol(f"{kind}_{label}" if label else kind, real=True)
 
 
 def parse_name(name: str):
