@@ -59,6 +59,12 @@ _LAZY = {
     "Network": "nn.network",
     "separable_parameter_counts": "nn.network",
     "load_generated": "nn.network",
+    "figure": "figures",
+    "Figure": "figures",
+    "from_torch": "interop",
+    "from_onnx": "interop",
+    "load_onnx_node": "interop",
+    "max_pool_indices": "core.argmax",
 }
 
 __all__ = [

@@ -35,9 +35,9 @@ COMMAND_MODULES = [
     "symconv.cli.check",
     "symconv.cli.grade",
     "symconv.cli.network",
+    "symconv.cli.draw",
     # library modules that still register their own commands (being moved under cli/)
     "symconv.codegen",
-    "symconv.latex",
     "symconv.grading",
     "symconv.nn.network",
 ]
