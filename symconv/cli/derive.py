@@ -8,6 +8,9 @@ import sympy
 
 from .options import add_layer_options, layer_from_args
 from .text import (
+    Limits,
+    entry_text,
+    join_terms,
     add_limit_options,
     latex_names,
     limits,
@@ -36,19 +39,29 @@ _SECTIONS = [
 ]
 
 
-def _sections(deriv, max_entries):
-    """``(title, label kind, [(lhs symbol, expression)], left out)`` for every quantity of a
-    derivation; beyond ``max_entries`` only the first entries and the last are built."""
+def _sections(deriv, limits):
+    """``(title, label kind, [(lhs symbol, entry)], left out)`` for every quantity of a
+    derivation; beyond ``limits.entries`` only the first entries and the last are built, and
+    a sum longer than ``limits.terms`` is a clipped ``(terms, n)``."""
     counts = preview.counts(deriv)
     out = []
     for title, kind, quantity, symbols in _SECTIONS:
         if quantity not in counts:
             continue
         n = counts[quantity]
-        shown = shown_indices(n, max_entries)
-        entries = [(deriv.symbol(symbols, i), preview.entry(deriv, quantity, i)) for i in shown]
-        out.append((title, kind, entries, n - len(shown)))
+        entries = [
+            (deriv.symbol(symbols, i), _entry(deriv, quantity, i, limits.terms))
+            for i in shown_indices(n, limits.entries)
+        ]
+        out.append((title, kind, entries, n - len(entries)))
     return out
+
+
+def _entry(deriv, quantity, index, max_terms):
+    clipped = (
+        None if max_terms is None else preview.clipped_entry(deriv, quantity, index, max_terms)
+    )
+    return preview.entry(deriv, quantity, index) if clipped is None else clipped
 
 
 def _omitted(n: int, limit) -> str:
@@ -58,15 +71,16 @@ def _omitted(n: int, limit) -> str:
     )
 
 
-def format_derivation(deriv, fmt: str = "text", max_entries=None, max_matrix=None) -> str:
-    """The derivation as text, LaTeX (an align* block per quantity) or JSON, with at most
-    ``max_entries`` expressions per quantity and W whole up to ``max_matrix`` rows and columns
-    (None: no limit). Only the entries shown are built."""
-    sections = _sections(deriv, max_entries)
+def format_derivation(deriv, fmt: str = "text", limits: Limits = Limits()) -> str:
+    """The derivation as text, LaTeX (an align* block per quantity) or JSON, within the
+    preview ``limits`` (expressions per quantity, rows/columns of W, terms per sum; the
+    default has none). Only the entries shown are built."""
+    sections = _sections(deriv, limits)
     if fmt == "json":
-        return _json(deriv, sections, max_entries, max_matrix)
+        return _json(deriv, sections, limits)
     if fmt == "latex":
-        return _latex_blocks(deriv, sections, max_entries)
+        return _latex_blocks(deriv, sections, limits)
+    max_entries, max_matrix = limits.entries, limits.matrix
     lines = [repr(deriv.spec), ""]
     for title, kind, entries, left_out in sections:
         lines.append(f"{title}:")
@@ -74,7 +88,7 @@ def format_derivation(deriv, fmt: str = "text", max_entries=None, max_matrix=Non
             if left_out and i == len(entries) - 1:
                 lines.append(f"  {_omitted(left_out, max_entries)}")
             lhs = str(name) if kind == "y" else f"dE/d{name}"
-            lines.append(f"  {lhs} = {expr}")
+            lines.append(f"  {lhs} = {entry_text(expr)}")
         lines.append("")
         if kind == "y" and deriv.spec.kind != "max_pool":
             m, shape, note = matrix_preview(deriv, "row", max_matrix)
@@ -92,10 +106,13 @@ def format_derivation(deriv, fmt: str = "text", max_entries=None, max_matrix=Non
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _latex_blocks(deriv, sections, max_entries) -> str:
+def _latex_blocks(deriv, sections, limits) -> str:
     lines = []
     for title, kind, entries, left_out in sections:
-        names = latex_names(deriv, [e for _, e in entries] + [n for n, _ in entries])
+        shown = [n for n, _ in entries]
+        for _, e in entries:
+            shown.extend([t for t in e[0] if t is not None] if isinstance(e, tuple) else [e])
+        names = latex_names(deriv, shown)
         lines.append(f"% {title}")
         lines.append(r"\begin{align*}")
         rows = []
@@ -103,15 +120,23 @@ def _latex_blocks(deriv, sections, max_entries) -> str:
             if left_out and i == len(entries) - 1:
                 rows.append(f"  &\\vdots && \\text{{{left_out:,} more entries}}")
             lhs = latex_name(name) if kind == "y" else _dlatex(name)
-            rows.append(f"  {lhs} &= {_latex(expr, names)}")
+            rows.append(f"  {lhs} &= {_latex_sum(expr, names)}")
         lines.append(" \\\\\n".join(rows))
         lines.append(r"\end{align*}")
         if left_out:
-            lines.append(f"% {_omitted(left_out, max_entries)}")
+            lines.append(f"% {_omitted(left_out, limits.entries)}")
     return "\n".join(lines)
 
 
-def _json(deriv, sections, max_entries, max_matrix) -> str:
+def _latex_sum(expr, names) -> str:
+    if not isinstance(expr, tuple):
+        return _latex(expr, names)
+    terms, n = expr
+    out = join_terms([r"\dots" if t is None else _latex(t, names) for t in terms])
+    return rf"{out} \quad \text{{({n:,} terms)}}"
+
+
+def _json(deriv, sections, limits) -> str:
     data = {
         "layer": repr(deriv.spec),
         "output_size": list(deriv.spec.output_size),
@@ -119,21 +144,24 @@ def _json(deriv, sections, max_entries, max_matrix) -> str:
     }
     if _small(deriv):
         data["identities_verified"] = deriv.verify_identities()
-    left = {}
+    left, clipped = {}, 0
     for title, kind, entries, left_out in sections:
-        data[kind] = {str(name): str(expr) for name, expr in entries}
+        data[kind] = {str(name): entry_text(expr) for name, expr in entries}
+        clipped += sum(isinstance(expr, tuple) for _, expr in entries)
         if left_out:
             left[kind] = left_out
     if deriv.spec.kind != "max_pool":
-        m, shape, note = matrix_preview(deriv, "row", max_matrix)
+        m, shape, note = matrix_preview(deriv, "row", limits.matrix)
         if note:
             left["toeplitz_row"] = {"shape": list(shape), "corner": list(m.shape)}
         data["toeplitz_row"] = matrix_rows(m)
+    if clipped:
+        left["long_sums"] = f"{clipped} sums clipped to {limits.terms} terms"
     if left:
         data["elided"] = {
             "left_out": left,
-            "note": "a preview: entries and W beyond the limits are left out; --full gives "
-            "all of them",
+            "note": "a preview: entries and W beyond the limits are left out (long sums show "
+            "their first terms and the last); --full gives all of them",
         }
     return json.dumps(data, indent=2)
 
@@ -149,9 +177,9 @@ def _dlatex(sym) -> str:
 
 
 def _run_derive(args) -> int:
-    max_entries, max_matrix = limits(args)
+    bounds = limits(args)
     deriv = derive(layer_from_args(args), index_base=args.index_base)
-    out = format_derivation(deriv, args.format, max_entries, max_matrix)
+    out = format_derivation(deriv, args.format, bounds)
     print(out, end="" if args.format == "text" else "\n")
     return 0
 

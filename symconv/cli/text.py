@@ -3,15 +3,21 @@ preview limits that keep their output bounded on real-size layers."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy
 
 from ..core import preview
 from ..core.symbols import latex_name
 
 __all__ = [
+    "Limits",
     "MAX_ENTRIES",
+    "MAX_TERMS",
     "MAX_MATRIX",
     "add_limit_options",
+    "entry_text",
+    "join_terms",
     "latex_names",
     "limits",
     "matrix_preview",
@@ -24,6 +30,18 @@ __all__ = [
 MAX_ENTRIES = 64
 #: default largest matrix printed whole (rows and columns)
 MAX_MATRIX = 40
+#: default longest sum printed whole (terms)
+MAX_TERMS = 32
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a preview prints: expressions per quantity, rows/columns of W, terms per sum
+    (None: no limit)."""
+
+    entries: int | None = None
+    matrix: int | None = None
+    terms: int | None = None
 
 
 def add_limit_options(parser) -> None:
@@ -45,19 +63,49 @@ def add_limit_options(parser) -> None:
         "top-left corner (default %(default)s)",
     )
     g.add_argument(
-        "--full", action="store_true", help="print every entry and all of W, however large"
+        "--max-terms",
+        type=int,
+        default=MAX_TERMS,
+        metavar="N",
+        help="longest sum printed whole; longer ones show their first terms and the last "
+        "(default %(default)s)",
+    )
+    g.add_argument(
+        "--full",
+        action="store_true",
+        help="print every entry, every term and all of W, however large",
     )
 
 
-def limits(args) -> tuple:
-    """``(max_entries, max_matrix)`` from the options, ``(None, None)`` with ``--full``."""
+def limits(args) -> Limits:
+    """The preview limits of the options (no limits with ``--full``)."""
     from .options import UsageError
 
-    for name in ("max_entries", "max_matrix"):
+    for name in ("max_entries", "max_matrix", "max_terms"):
         value = getattr(args, name)
-        if value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    return (None, None) if args.full else (args.max_entries, args.max_matrix)
+        if value < 2:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 2, got {value}")
+    if args.full:
+        return Limits()
+    return Limits(args.max_entries, args.max_matrix, args.max_terms)
+
+
+def entry_text(value) -> str:
+    """An entry as text: ``str(expr)``, or for a clipped sum ``(terms, n)`` (see
+    :func:`symconv.core.preview.clipped_entry`) its first terms, ``...``, its last term and
+    the number of terms."""
+    if not isinstance(value, tuple):
+        return str(value)
+    terms, n = value
+    return f"{join_terms(['...' if t is None else str(t) for t in terms])}   [{n:,} terms]"
+
+
+def join_terms(parts) -> str:
+    """Printed terms joined with ``+``, or ``-`` before a negative one."""
+    out = parts[0]
+    for p in parts[1:]:
+        out += f" - {p[1:]}" if p.startswith("-") else f" + {p}"
+    return out
 
 
 def shown_indices(n: int, limit) -> list:

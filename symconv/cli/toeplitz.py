@@ -8,32 +8,47 @@ import sympy
 
 from ..core.derive import derive
 from .options import add_layer_options, layer_from_args
-from .text import latex_names, matrix_rows, matrix_text
+from .text import (
+    add_limit_options,
+    latex_names,
+    limits,
+    matrix_preview,
+    matrix_rows,
+    matrix_text,
+)
 
 __all__ = ["register", "format_toeplitz"]
 
 
-def format_toeplitz(deriv, convention: str, fmt: str) -> str:
-    m = deriv.toeplitz(convention)
+def format_toeplitz(deriv, convention: str, fmt: str, max_matrix=None) -> str:
+    """W (row convention, x W = y) or T (column, vec(y) = T vec(x)) as text, LaTeX or JSON:
+    whole up to ``max_matrix`` rows and columns (None: any size), else its top-left corner
+    with a note saying so (only the corner is built)."""
+    m, shape, note = matrix_preview(deriv, convention, max_matrix)
     if fmt == "json":
-        return json.dumps(
-            {
-                "layer": repr(deriv.spec),
-                "convention": convention,
-                "shape": list(m.shape),
-                "matrix": matrix_rows(m),
-            },
-            indent=2,
-        )
+        data = {
+            "layer": repr(deriv.spec),
+            "convention": convention,
+            "shape": list(shape),
+            "matrix": matrix_rows(m),
+        }
+        if note:
+            data["elided"] = {"corner": list(m.shape), "note": note}
+        return json.dumps(data, indent=2)
     if fmt == "latex":
-        return sympy.latex(m, symbol_names=latex_names(deriv), mat_str="bmatrix", mat_delim="")
+        tex = sympy.latex(
+            m, symbol_names=latex_names(deriv, list(m)), mat_str="bmatrix", mat_delim=""
+        )
+        return f"% {note}\n{tex}" if note else tex
     eq = "x W = y" if convention == "row" else "vec(y) = T vec(x)"
-    return f"{deriv.spec!r}\n{eq}, shape {m.shape[0]}x{m.shape[1]}:\n{matrix_text(m)}\n"
+    head = f"{deriv.spec!r}\n{eq}, shape {shape[0]}x{shape[1]}:\n"
+    return head + (f"  {note}\n" if note else "") + f"{matrix_text(m)}\n"
 
 
 def _run_toeplitz(args) -> int:
+    bounds = limits(args)
     deriv = derive(layer_from_args(args), index_base=args.index_base)
-    out = format_toeplitz(deriv, args.convention, args.format)
+    out = format_toeplitz(deriv, args.convention, args.format, bounds.matrix)
     print(out, end="" if out.endswith("\n") else "\n")
     return 0
 
@@ -48,5 +63,11 @@ def register(sub) -> None:
     )
     add_layer_options(p)
     p.add_argument("--convention", choices=["row", "column"], default="row")
-    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.add_argument(
+        "--format",
+        choices=["text", "latex", "json"],
+        default="text",
+        help="output format (JSON holds all of a large W only with --full)",
+    )
+    add_limit_options(p)
     p.set_defaults(func=_run_toeplitz)

@@ -18,7 +18,7 @@ from sympy import Add
 
 from .errors import SymconvError
 
-__all__ = ["counts", "entry", "toeplitz_corner", "QUANTITIES"]
+__all__ = ["QUANTITIES", "clipped_entry", "counts", "entry", "toeplitz_corner"]
 
 #: quantity -> (shape attribute of the spec, symbol kind it is the gradient of)
 QUANTITIES = {
@@ -41,9 +41,7 @@ def counts(deriv) -> dict:
     return out
 
 
-def entry(deriv, quantity: str, index):
-    """The expression of ``quantity`` (``'y'``, ``'grad_x'``, ``'grad_w'``, ``'grad_b'``) at a
-    tuple or flat row-major ``index``."""
+def _flat_index(deriv, quantity, index) -> int:
     if quantity not in QUANTITIES:
         raise SymconvError(
             f"{deriv.spec.op}: quantity must be one of {tuple(QUANTITIES)}, got {quantity!r}"
@@ -51,18 +49,93 @@ def entry(deriv, quantity: str, index):
     shape = getattr(deriv.spec, QUANTITIES[quantity])
     if shape is None:
         raise SymconvError(f"{deriv.spec.op}: this layer has no {quantity}")
-    flat = int(np.ravel_multi_index(index, shape)) if isinstance(index, tuple) else int(index)
+    return int(np.ravel_multi_index(index, shape)) if isinstance(index, tuple) else int(index)
+
+
+def entry(deriv, quantity: str, index):
+    """The expression of ``quantity`` (``'y'``, ``'grad_x'``, ``'grad_w'``, ``'grad_b'``) at a
+    tuple or flat row-major ``index``."""
+    flat = _flat_index(deriv, quantity, index)
     if deriv.is_built:
-        return list(getattr(deriv, quantity).reshape(math.prod(shape)))[flat]
-    return {"y": _y, "grad_x": _grad_x, "grad_w": _grad_w, "grad_b": _grad_b}[quantity](
-        deriv, flat
-    )
+        return getattr(deriv, quantity)[
+            np.unravel_index(flat, getattr(deriv.spec, QUANTITIES[quantity]))
+        ]
+    if deriv.spec.is_pool:
+        return _pool_entry(deriv, quantity, flat)
+    lead, items = _terms(deriv, quantity, flat)
+    if quantity == "grad_b":
+        return Add(*[deriv.symbol(*f) for (f,) in items])
+    pairs = [(deriv.symbol(*a), deriv.symbol(*b)) for a, b in items]
+    return _sum_of_products(pairs, [deriv.symbol(*f) for f in lead])
+
+
+def clipped_entry(deriv, quantity: str, index, max_terms: int):
+    """``(terms, n)`` for an entry that sums more than ``max_terms`` terms: its first
+    ``max_terms - 1`` terms and its last in index order, with None for the gap, and the number
+    of terms; None for a shorter entry (use :func:`entry`). Only the terms shown are built."""
+    flat = _flat_index(deriv, quantity, index)
+    if deriv.spec.is_pool or deriv.is_built:
+        expr = entry(deriv, quantity, flat)
+        if not isinstance(expr, Add) or len(expr.args) <= max_terms:
+            return None
+        return list(expr.args[: max_terms - 1]) + [None, expr.args[-1]], len(expr.args)
+    lead, items = _terms(deriv, quantity, flat)
+    factors = [(f,) for f in lead] + items
+    if len(factors) <= max_terms:
+        return None
+    shown = factors[: max_terms - 1] + [None, factors[-1]]
+    terms = [None if t is None else sympy.Mul(*[deriv.symbol(*f) for f in t]) for t in shown]
+    return terms, len(factors)
 
 
 # ---------------------------------------------------------------------- single entries
-def _split(deriv, flat_y):
-    n_out = math.prod(deriv.spec.output_size)
-    return divmod(flat_y, n_out)
+def _terms(deriv, quantity, flat):
+    """A conv entry's terms without building them: ``(lead, items)``, ``lead`` the bias
+    ``(kind, flat)`` factors, ``items`` one tuple of ``(kind, flat)`` factors per product,
+    in index order (output channel, position, tap)."""
+    spec, layer = deriv.spec, deriv.layer
+    n_in, n_out = math.prod(spec.input_size), math.prod(spec.output_size)
+    n_taps = math.prod(spec.kernel_size)
+
+    def w_flat(w_index, t):
+        return (w_index[0] * spec.w_shape[1] + w_index[1]) * n_taps + int(layer.weight_tap[t])
+
+    items = []
+    if quantity == "y":
+        co, o = divmod(flat, n_out)
+        row = layer.index_map[o].tolist()
+        for c_out, ci, w_index in layer.channel_pairs():
+            if c_out == co:
+                items += [
+                    (("w", w_flat(w_index, t)), ("x", ci * n_in + i))
+                    for t, i in enumerate(row)
+                    if i >= 0
+                ]
+        return ([("b", co)] if spec.bias else []), items
+    if quantity == "grad_x":
+        ci, i = divmod(flat, n_in)
+        outs, taps = np.nonzero(layer.index_map == i)
+        for c_out, c_in, w_index in layer.channel_pairs():
+            if c_in == ci:
+                items += [
+                    (("dy", c_out * n_out + o), ("w", w_flat(w_index, t)))
+                    for o, t in zip(outs.tolist(), taps.tolist())
+                ]
+        return [], items
+    if quantity == "grad_w":
+        w01, tap = divmod(flat, n_taps)
+        w_index = divmod(w01, spec.w_shape[1])
+        taps = np.nonzero(layer.weight_tap == tap)[0].tolist()
+        for c_out, ci, pair in layer.channel_pairs():
+            if pair == w_index:
+                for t in taps:
+                    column = layer.index_map[:, t]
+                    items += [
+                        (("dy", c_out * n_out + o), ("x", ci * n_in + int(column[o])))
+                        for o in np.nonzero(column >= 0)[0].tolist()
+                    ]
+        return [], items
+    return [], [(("dy", flat * n_out + o),) for o in range(n_out)]  # grad_b
 
 
 def _x_at(deriv, channel, position):
@@ -71,8 +144,7 @@ def _x_at(deriv, channel, position):
 
 def _w_at(deriv, w_index, tap):
     n_taps = math.prod(deriv.spec.kernel_size)
-    w0, w1 = w_index
-    return deriv.symbol("w", (w0 * deriv.spec.w_shape[1] + w1) * n_taps + tap)
+    return deriv.symbol("w", (w_index[0] * deriv.spec.w_shape[1] + w_index[1]) * n_taps + tap)
 
 
 def _window(deriv, channel, o):
@@ -81,63 +153,30 @@ def _window(deriv, channel, o):
     return [(t, _x_at(deriv, channel, int(i))) for t, i in enumerate(row) if i >= 0]
 
 
-def _y(deriv, flat):
-    spec, layer = deriv.spec, deriv.layer
-    co, o = _split(deriv, flat)
-    if spec.kind == "avg_pool":
-        share = sympy.Rational(1, int(layer.window_sizes[o]))
-        return Add(*[x for _, x in _window(deriv, co, o)]) * share
-    if spec.kind == "max_pool":
-        return sympy.Max(*[x for _, x in _window(deriv, co, o)])
-    pairs = []
-    for c_out, ci, w_index in layer.channel_pairs():
-        if c_out == co:
-            for t, x in _window(deriv, ci, o):
-                pairs.append((_w_at(deriv, w_index, int(layer.weight_tap[t])), x))
-    return _sum_of_products(pairs, [deriv.symbol("b", co)] if spec.bias else [])
-
-
-def _grad_x(deriv, flat):
+def _pool_entry(deriv, quantity, flat):
+    """A pooling layer's entry (windows are small: built whole)."""
     from .derive import _max_routing  # the routing rule lives with the full build
 
     spec, layer = deriv.spec, deriv.layer
-    ci, i = divmod(flat, math.prod(spec.input_size))
     n_out = math.prod(spec.output_size)
+    if quantity == "y":
+        c, o = divmod(flat, n_out)
+        xs = [x for _, x in _window(deriv, c, o)]
+        if spec.kind == "max_pool":
+            return sympy.Max(*xs)
+        return Add(*xs) * sympy.Rational(1, int(layer.window_sizes[o]))
+    c, i = divmod(flat, math.prod(spec.input_size))
     outs, taps = np.nonzero(layer.index_map == i)
-    terms, pairs = [], []
-    for c_out, c_in, w_index in layer.channel_pairs():
-        if c_in != ci:
-            continue
-        for o, t in zip(outs.tolist(), taps.tolist()):
-            dy = deriv.symbol("dy", c_out * n_out + o)
-            if spec.kind == "conv" or spec.kind == "conv_transpose":
-                pairs.append((dy, _w_at(deriv, w_index, int(layer.weight_tap[t]))))
-            elif spec.kind == "avg_pool":
-                terms.append(dy * sympy.Rational(1, int(layer.window_sizes[o])))
-            else:
-                window = _window(deriv, c_in, o)
-                shares = _max_routing([x for _, x in window], spec.ties)
-                terms.append(dy * shares[[tt for tt, _ in window].index(t)])
-    return _sum_of_products(pairs) if spec.has_weight else Add(*terms)
-
-
-def _grad_w(deriv, flat):
-    spec, layer = deriv.spec, deriv.layer
-    n_taps = math.prod(spec.kernel_size)
-    w01, tap = divmod(flat, n_taps)
-    w_index = divmod(w01, spec.w_shape[1])
-    n_out = math.prod(spec.output_size)
-    taps = np.nonzero(layer.weight_tap == tap)[0]
-    pairs = []
-    for c_out, ci, pair in layer.channel_pairs():
-        if pair != w_index:
-            continue
-        for t in taps.tolist():
-            outs = np.nonzero(layer.index_map[:, t] >= 0)[0]
-            for o in outs.tolist():
-                i = int(layer.index_map[o, t])
-                pairs.append((deriv.symbol("dy", c_out * n_out + o), _x_at(deriv, ci, i)))
-    return _sum_of_products(pairs)
+    terms = []
+    for o, t in zip(outs.tolist(), taps.tolist()):
+        dy = deriv.symbol("dy", c * n_out + o)
+        if spec.kind == "avg_pool":
+            terms.append(dy * sympy.Rational(1, int(layer.window_sizes[o])))
+        else:
+            window = _window(deriv, c, o)
+            shares = _max_routing([x for _, x in window], spec.ties)
+            terms.append(dy * shares[[tt for tt, _ in window].index(t)])
+    return Add(*terms)
 
 
 def _sum_of_products(pairs, lead=()):
@@ -147,11 +186,6 @@ def _sum_of_products(pairs, lead=()):
 
     terms = sorted(pairs, key=lambda p: p[0].name)
     return _fast_add(list(lead) + [_mul2(a, b) for a, b in terms])
-
-
-def _grad_b(deriv, flat):
-    n_out = math.prod(deriv.spec.output_size)
-    return Add(*[deriv.symbol("dy", flat * n_out + o) for o in range(n_out)])
 
 
 # ---------------------------------------------------------------------- W's corner

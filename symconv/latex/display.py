@@ -7,40 +7,57 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..core.arrays import flat_entries
+from ..core import preview
 from ..core.derive import Derivation
 from ..core.errors import SpecError
 from ..templating import render
-from .frames import FrameContext
 from .layout import elide
-from .options import document_options
 from .printer import SlidePrinter
 
 __all__ = ["derivation_repr_latex", "repr_latex"]
 
 
-def derivation_repr_latex(deriv, *, notation="seed000", max_entries: int = 8) -> str:
-    """``$$...$$`` for Jupyter (MathJax-safe): forward expansion and gradients, elided."""
-    ctx = FrameContext(
-        deriv, document_options("snippet", notation, "row", "169", max_entries, 8, 8), None
-    )
-    rows = []
-    for o in elide(len(ctx.ys), max_entries):
-        rows.append(None if o is None else (ctx.tex(ctx.ys[o]), ctx.tex(ctx.y_expr(o))))
-    groups = [{"title": "forward", "rows": rows}]
-    for name, syms, grad in (
-        ("x", ctx.xs, deriv.grad_x),
-        ("w", ctx.ws, deriv.grad_w),
-        ("b", ctx.bs, deriv.grad_b),
+def derivation_repr_latex(
+    deriv, *, notation="seed000", max_entries: int = 8, max_terms: int = 12
+) -> str:
+    """``$$...$$`` for Jupyter (MathJax-safe): forward expansion and gradients, with at most
+    ``max_entries`` entries per quantity and ``max_terms`` terms per sum shown. Only the
+    entries shown are built (:mod:`symconv.core.preview`), so a real-size layer displays at
+    once and stays small."""
+    printer = SlidePrinter(notation)
+    loss = printer.notation.loss
+    counts = preview.counts(deriv)
+    groups = []
+    for quantity, kind, title in (
+        ("y", "y", "forward"),
+        ("grad_x", "x", f"d{loss}/dx"),
+        ("grad_w", "w", f"d{loss}/dw"),
+        ("grad_b", "b", f"d{loss}/db"),
     ):
-        if grad is None:
+        if quantity not in counts:
             continue
-        flat = flat_entries(grad)
         rows = []
-        for i in elide(len(syms), max_entries):
-            rows.append(None if i is None else (ctx.dloss(syms[i]), ctx.tex(flat[i])))
-        groups.append({"title": f"d{ctx.nt.loss}/d{name}", "rows": rows})
+        for i in elide(counts[quantity], max_entries):
+            if i is None:
+                rows.append(None)
+                continue
+            sym = printer.doprint(deriv.symbol(kind, i))
+            lhs = sym if kind == "y" else rf"\frac{{\partial {loss}}}{{\partial {sym}}}"
+            rows.append((lhs, _entry_tex(deriv, quantity, i, max_terms, printer)))
+        groups.append({"title": title, "rows": rows})
     return render("latex/repr.tex.jinja", groups=groups).strip()
+
+
+def _entry_tex(deriv, quantity, i, max_terms, printer) -> str:
+    clipped = preview.clipped_entry(deriv, quantity, i, max_terms)
+    if clipped is None:
+        return printer.doprint(preview.entry(deriv, quantity, i))
+    terms, n = clipped
+    parts = [r"\cdots" if t is None else printer.doprint(t) for t in terms]
+    out = parts[0]
+    for p in parts[1:]:
+        out += f" - {p[1:]}" if p.startswith("-") else f" + {p}"
+    return rf"{out} \quad \text{{({n:,} terms)}}"
 
 
 def _array_mats(arr, printer) -> list:
