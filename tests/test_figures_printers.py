@@ -5,7 +5,6 @@ names the extra to install, and ``symconv draw`` writes files and reports errors
 
 from __future__ import annotations
 
-import argparse
 import builtins
 import io
 import shutil
@@ -140,12 +139,9 @@ def test_tikz_compiles_standalone_without_overfull_boxes(tmp_path):
 
 
 def _draw(argv):
-    from symconv.cli import draw
+    from symconv.cli import main
 
-    parser = argparse.ArgumentParser(prog="symconv")
-    draw.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["draw"] + argv)
-    return args.func(args)
+    return main(["draw"] + argv)
 
 
 def test_cli_draw_writes_every_format(tmp_path, capsys):
@@ -173,10 +169,9 @@ def test_cli_draw_writes_every_format(tmp_path, capsys):
     assert _draw(["--figure", "network", "-o", str(out)]) == 0
 
 
-def test_cli_draw_errors_exit_2(tmp_path, monkeypatch, capsys):
+def test_cli_draw_errors_exit_2(tmp_path, capsys):
     import symconv.cli as cli
 
-    monkeypatch.setattr(cli, "COMMAND_MODULES", cli.COMMAND_MODULES + ["symconv.cli.draw"])
     status = cli.main(["draw", "max-pool", "--figure", "toeplitz", "-o", str(tmp_path / "a.svg")])
     assert status == 2
     assert capsys.readouterr().err.startswith("error: max_pool2d: figure kind 'toeplitz'")

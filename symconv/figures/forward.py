@@ -186,7 +186,7 @@ def window_scene(reading, o_flat: int, *, previous: bool = True):
     source = grids[-2] if len(grids) > 1 else inputs[-1]
     arrow = Arrow(source.x + source.cols + 0.15, cy, outputs[0].x - 0.15, cy)
     where = ", ".join(str(v + reading.base) for v in o)
-    heading = f"{describe(spec)}; output ({where})"
+    heading = f"{describe(spec)}; output position ({where})"
     return compose(
         grids,
         heading=heading,
