@@ -107,21 +107,17 @@ class LayerSpec:
         kernel_size = _as_size_tuple(op, "kernel_size", kernel_size, ndim)
         stride = _as_size_tuple(op, "stride", stride, ndim)
         dilation = _as_size_tuple(op, "dilation", dilation, ndim)
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not _is_int(value) or value < 1:
-                raise SpecError(f"{op}: {name} must be a positive integer, got {value!r}")
-        if not _is_int(groups) or groups < 1:
-            raise SpecError(f"{op}: groups must be a positive integer, got {groups!r}")
-        for name, value in (
-            ("bias", bias),
-            ("flip", flip),
-            ("ceil_mode", ceil_mode),
-            ("count_include_pad", count_include_pad),
-        ):
-            if not isinstance(value, bool):
-                raise SpecError(f"{op}: {name} must be True or False, got {value!r}")
-        if ties not in TIE_POLICIES:
-            raise SpecError(f"{op}: ties must be one of {TIE_POLICIES}, got {ties!r}")
+        _check_scalars(
+            op,
+            in_channels,
+            out_channels,
+            groups,
+            ties,
+            bias=bias,
+            flip=flip,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+        )
         if kind in ("max_pool", "avg_pool"):
             out_channels = in_channels
             groups = in_channels
@@ -130,17 +126,7 @@ class LayerSpec:
                 f"{op}: groups must divide in_channels and out_channels, got groups={groups} "
                 f"with in_channels={in_channels}, out_channels={out_channels}"
             )
-        if kind == "conv_transpose":
-            output_padding = _as_size_tuple(op, "output_padding", output_padding, ndim, zero=True)
-            for op_, s, d in zip(output_padding, stride, dilation):
-                if op_ >= max(s, d):
-                    raise SpecError(
-                        f"{op}: output_padding must be smaller than stride or dilation, got "
-                        f"output_padding={output_padding} with stride={stride}, "
-                        f"dilation={dilation}"
-                    )
-        else:
-            output_padding = (0,) * ndim
+        output_padding = _output_padding(op, kind, output_padding, stride, dilation, ndim)
         effective = tuple((k - 1) * d + 1 for k, d in zip(kernel_size, dilation))
         if kind == "conv_transpose":
             pads, output_padding, mode = transpose_padding(
@@ -178,7 +164,7 @@ class LayerSpec:
                 f"(input {dims_text(input_size)}, padding {_padding_repr(pads)})"
             )
         if spec.is_pool:
-            spec._check_windows_read_input()
+            _check_windows_read_input(spec)
         return spec
 
     # ------------------------------------------------------------------ derived facts
@@ -255,6 +241,29 @@ class LayerSpec:
             return 0
         return math.prod(self.w_shape) + (self.out_channels if self.bias else 0)
 
+    def replace(self, **changes) -> "LayerSpec":
+        """A validated copy with some parameters changed (``input_size``, ``kernel_size`` and
+        the keyword parameters of :meth:`build`); the padding is kept as resolved, not as the
+        'same'/'valid' it may have been given as. Raises :class:`SpecError` like ``build``."""
+        fields = dict(
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+            bias=self.bias,
+            flip=self.flip,
+            output_padding=self.output_padding,
+            ceil_mode=self.ceil_mode,
+            count_include_pad=self.count_include_pad,
+            ties=self.ties,
+        )
+        input_size = changes.pop("input_size", self.input_size)
+        kernel_size = changes.pop("kernel_size", self.kernel_size)
+        fields.update(changes)
+        return LayerSpec.build(self.kind, input_size, kernel_size, **fields)
+
     def describe(self) -> str:
         """One line such as ``conv2d with input 3x3, kernel 2x2`` (context for messages)."""
         return f"{self.op} with input {dims_text(self.input_size)}, kernel {dims_text(self.kernel_size)}"
@@ -267,79 +276,121 @@ class LayerSpec:
         s, d, lo = self.stride[axis], self.dilation[axis], self.padding[axis][0]
         return s * (o - base) + d * (t - base) + base - lo
 
-    def _check_windows_read_input(self) -> None:
-        """Pools: every window reads at least one real input (a window of padding only has no
-        maximum and no average). Names the first window that does not."""
-        for axis, (n, k, (lo, _), o_len) in enumerate(
-            zip(self.input_size, self.kernel_size, self.padding, self.output_size)
-        ):
-            for o in range(o_len):
-                taps = [self.tap_position(axis, o, t) for t in range(k)]
-                if not any(0 <= p < n for p in taps):
-                    raise SpecError(
-                        f"{self.op}: the window of output {o} along axis {axis} reads only "
-                        f"padding (input positions {taps}, input length {n}); a pool's padding "
-                        f"may exceed half the effective kernel (ONNX) only while every window "
-                        f"reads an input, got padding {_padding_repr(self.padding)}"
-                        f"{self._torch_padding_note()}"
-                    )
-
-    def _torch_padding_note(self) -> str:
-        limit = tuple(e // 2 for e in self.effective_kernel)
-        return f" (PyTorch allows at most half the effective kernel: {limit})"
-
     def check_torch_pool_padding(self) -> None:
         """PyTorch's rule for pools: padding at most half the effective kernel on each side
-        (ONNX and symconv allow more, see :meth:`_check_windows_read_input`)."""
+        (ONNX and symconv allow more while every window reads an input)."""
         if self.is_pool and any(
             max(lo, hi) > e // 2 for (lo, hi), e in zip(self.padding, self.effective_kernel)
         ):
             raise SpecError(
                 f"{self.op}: padding {_padding_repr(self.padding)} is more than half the "
                 f"effective kernel {dims_text(self.effective_kernel)}, which PyTorch refuses"
-                f"{self._torch_padding_note()}"
+                f"{_torch_padding_note(self)}"
             )
 
     def extra_options(self) -> list:
         """``[(name, value), ...]``: the options that differ from their defaults, in a fixed
         order (shared by ``repr`` and the command-line spelling of a spec)."""
-        out = []
-        if any(d != 1 for d in self.dilation):
-            out.append(("dilation", self.dilation))
-        if self.kind == "conv_transpose" and any(self.output_padding):
-            out.append(("output_padding", self.output_padding))
-        if self.has_weight and self.groups != 1:
-            out.append(("groups", self.groups))
-        if self.bias:
-            out.append(("bias", True))
-        if self.flip:
-            out.append(("flip", True))
-        if self.is_pool and self.ceil_mode:
-            out.append(("ceil_mode", True))
-        if self.kind == "avg_pool" and not self.count_include_pad:
-            out.append(("count_include_pad", False))
-        if self.kind == "max_pool" and self.ties != "first":
-            out.append(("ties", self.ties))
-        return out
+        return _extra_options(self)
 
     def __repr__(self) -> str:
+        return _repr(self)
 
-        def short(t):
-            return t[0] if len(set(t)) == 1 else t
 
-        parts = [f"input_size={self.input_size}", f"kernel_size={short(self.kernel_size)}"]
-        if self.has_weight:
-            parts += [f"in_channels={self.in_channels}", f"out_channels={self.out_channels}"]
-        else:
-            parts.append(f"channels={self.in_channels}")
-        parts.append(f"stride={short(self.stride)}")
-        parts.append(f"padding={_padding_repr(self.padding)}")
-        for name, value in self.extra_options():
-            parts.append(f"{name}={short(value) if isinstance(value, tuple) else repr(value)}")
-        return f"{self.op}({', '.join(parts)}) -> output_size={self.output_size}"
+# ---------------------------------------------------------------------- text
+def _extra_options(self: LayerSpec) -> list:
+    """See :meth:`LayerSpec.extra_options`."""
+    out = []
+    if any(d != 1 for d in self.dilation):
+        out.append(("dilation", self.dilation))
+    if self.kind == "conv_transpose" and any(self.output_padding):
+        out.append(("output_padding", self.output_padding))
+    if self.has_weight and self.groups != 1:
+        out.append(("groups", self.groups))
+    if self.bias:
+        out.append(("bias", True))
+    if self.flip:
+        out.append(("flip", True))
+    if self.is_pool and self.ceil_mode:
+        out.append(("ceil_mode", True))
+    if self.kind == "avg_pool" and not self.count_include_pad:
+        out.append(("count_include_pad", False))
+    if self.kind == "max_pool" and self.ties != "first":
+        out.append(("ties", self.ties))
+    return out
+
+
+def _repr(self: LayerSpec) -> str:
+    """``conv2d(input_size=..., ...) -> output_size=...``: the spec in one line."""
+
+    def short(t):
+        return t[0] if len(set(t)) == 1 else t
+
+    parts = [f"input_size={self.input_size}", f"kernel_size={short(self.kernel_size)}"]
+    if self.has_weight:
+        parts += [f"in_channels={self.in_channels}", f"out_channels={self.out_channels}"]
+    else:
+        parts.append(f"channels={self.in_channels}")
+    parts.append(f"stride={short(self.stride)}")
+    parts.append(f"padding={_padding_repr(self.padding)}")
+    for name, value in self.extra_options():
+        parts.append(f"{name}={short(value) if isinstance(value, tuple) else repr(value)}")
+    return f"{self.op}({', '.join(parts)}) -> output_size={self.output_size}"
 
 
 # ---------------------------------------------------------------------- parsing helpers
+def _check_scalars(op, in_channels, out_channels, groups, ties, **flags) -> None:
+    """Channel counts and groups are positive integers, flags are booleans, ties a policy."""
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if not _is_int(value) or value < 1:
+            raise SpecError(f"{op}: {name} must be a positive integer, got {value!r}")
+    if not _is_int(groups) or groups < 1:
+        raise SpecError(f"{op}: groups must be a positive integer, got {groups!r}")
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise SpecError(f"{op}: {name} must be True or False, got {value!r}")
+    if ties not in TIE_POLICIES:
+        raise SpecError(f"{op}: ties must be one of {TIE_POLICIES}, got {ties!r}")
+
+
+def _output_padding(op, kind, output_padding, stride, dilation, ndim) -> tuple:
+    """A transposed convolution's output_padding, smaller than stride or dilation; zeros for
+    every other kind."""
+    if kind != "conv_transpose":
+        return (0,) * ndim
+    output_padding = _as_size_tuple(op, "output_padding", output_padding, ndim, zero=True)
+    for op_, s, d in zip(output_padding, stride, dilation):
+        if op_ >= max(s, d):
+            raise SpecError(
+                f"{op}: output_padding must be smaller than stride or dilation, got "
+                f"output_padding={output_padding} with stride={stride}, dilation={dilation}"
+            )
+    return output_padding
+
+
+def _check_windows_read_input(self: LayerSpec) -> None:
+    """Pools: every window reads at least one real input (a window of padding only has no
+    maximum and no average). Names the first window that does not."""
+    for axis, (n, k, (lo, _), o_len) in enumerate(
+        zip(self.input_size, self.kernel_size, self.padding, self.output_size)
+    ):
+        for o in range(o_len):
+            taps = [self.tap_position(axis, o, t) for t in range(k)]
+            if not any(0 <= p < n for p in taps):
+                raise SpecError(
+                    f"{self.op}: the window of output {o} along axis {axis} reads only "
+                    f"padding (input positions {taps}, input length {n}); a pool's padding "
+                    f"may exceed half the effective kernel (ONNX) only while every window "
+                    f"reads an input, got padding {_padding_repr(self.padding)}"
+                    f"{_torch_padding_note(self)}"
+                )
+
+
+def _torch_padding_note(self: LayerSpec) -> str:
+    limit = tuple(e // 2 for e in self.effective_kernel)
+    return f" (PyTorch allows at most half the effective kernel: {limit})"
+
+
 def _check_window_fits(op, pads, input_size, kernel_size, dilation) -> None:
     """Convs and pools: the effective kernel fits in the padded input (transposed convs have no
     such limit)."""
