@@ -77,8 +77,7 @@ def symbol_array(kind: str, shape, *, index_base: int = 1, keep_leading=None) ->
     shown, sep = _naming(shape, index_base, keep_leading)
     out = np.empty(shape, dtype=object)
     for idx in itertools.product(*(range(n) for n in shape)):
-        label = sep.join(str(idx[ax] + index_base) for ax in shown)
-        out[idx] = sympy.Symbol(f"{kind}_{label}" if label else kind, real=True)
+        out[idx] = _named(kind, idx, shown, sep, index_base)
     return out
 
 
@@ -88,7 +87,10 @@ def symbol_at(kind: str, shape, index, *, index_base: int = 1, keep_leading=None
     shape = tuple(shape)
     if not isinstance(index, tuple):
         index = tuple(int(i) for i in np.unravel_index(int(index), shape))
-    shown, sep = _naming(shape, index_base, keep_leading)
+    return _named(kind, index, *_naming(shape, index_base, keep_leading), index_base)
+
+
+def _named(kind, index, shown, sep, index_base):
     label = sep.join(str(index[ax] + index_base) for ax in shown)
     return sympy.Symbol(f"{kind}_{label}" if label else kind, real=True)
 
