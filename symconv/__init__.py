@@ -13,7 +13,7 @@ from .core.layers import Layer, avg_pool, conv, conv_transpose, max_pool
 from .core.spec import LayerSpec
 
 from .grading import CheckResult, check
-from . import _moved
+from . import _hooks, _moved
 
 # Old flat module paths keep working. ``derive`` and ``check`` are functions on the package
 # and old module names at once: alias those two now, so that a later ``import symconv.check``
@@ -32,6 +32,33 @@ def _derivation_repr_latex(self) -> str:
 
 
 Derivation._repr_latex_ = _derivation_repr_latex
+
+
+# Printers that networks offer as methods (Network.latex/codegen/module): registered here so
+# that nn/ never imports a later stage.
+def _network_latex(net, **options):
+    from .latex.network import network_latex
+
+    return network_latex(net, **options)
+
+
+def _network_source(net, **options):
+    from .codegen.network import network_source
+
+    return network_source(net, **options)
+
+
+def _load_generated(*args, **options):
+    from .codegen.network import load_generated
+
+    return load_generated(*args, **options)
+
+
+_hooks.PRINTERS.update(
+    network_latex=_network_latex,
+    network_source=_network_source,
+    load_generated=_load_generated,
+)
 
 from ._version import __version__
 
@@ -58,7 +85,7 @@ _LAZY = {
     "example": "nn.network",
     "Network": "nn.network",
     "separable_parameter_counts": "nn.network",
-    "load_generated": "nn.network",
+    "load_generated": "codegen.network",
     "figure": "figures",
     "Figure": "figures",
     "from_torch": "interop",

@@ -17,7 +17,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "symconv"
 #: pipeline stages, left to right; a module may import its own stage and those to its left
 STAGES = ["core", "nn", "interop", "latex", "figures", "codegen", "grading", "cli"]
 #: modules every stage may use
-SHARED = {"symconv.fileio", "symconv.templating", "symconv._version", "symconv.core.errors"}
+SHARED = {
+    "symconv.fileio",
+    "symconv.templating",
+    "symconv._version",
+    "symconv._hooks",
+    "symconv.core.errors",
+}
 
 MAX_MODULE_LINES = 600
 MAX_CLASS_LINES = 250

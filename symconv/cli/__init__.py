@@ -36,10 +36,6 @@ COMMAND_MODULES = [
     "symconv.cli.grade",
     "symconv.cli.network",
     "symconv.cli.draw",
-    # library modules that still register their own commands (being moved under cli/)
-    "symconv.codegen",
-    "symconv.grading",
-    "symconv.nn.network",
 ]
 
 
@@ -49,21 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symconv",
         description="Symbolic convolution and pooling layers: forward expressions, exact "
-        "gradients, Toeplitz matrices, LaTeX, generated NumPy code and a homework checker. "
+        "gradients, Toeplitz matrices, LaTeX, pictures, generated NumPy code and a homework "
+        "checker. "
         "Without a command, runs 'derive' on the seed-000 example (3x3 input, 2x2 kernel).",
     )
     parser.add_argument("--version", action="version", version=f"symconv {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

@@ -43,9 +43,10 @@ import json
 import math
 import re
 import sys
-from importlib import import_module, resources
+from importlib import resources
 from pathlib import Path
 
+from .._hooks import printer
 from ..core.errors import SpecError
 from ..core.spec import dims_text
 from . import layers as nn
@@ -67,16 +68,13 @@ __all__ = [
     "load_generated",
 ]
 
-#: Names that moved to a later pipeline stage, still importable from here (on first use).
-_LATER_STAGES = {"load_generated": "symconv.codegen.network"}
-
 
 def __getattr__(name):
-    """``load_generated`` (now in :mod:`symconv.codegen.network`), loaded when asked for."""
-    module = _LATER_STAGES.get(name)
-    if module is None:
+    """``load_generated`` (now :func:`symconv.codegen.network.load_generated`), still
+    importable from here through the printers the facade registers."""
+    if name != "load_generated":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(module), name)
+    return printer("load_generated")
 
 
 def separable_parameter_counts(in_channels: int, out_channels: int, kernel_size) -> dict:
@@ -389,9 +387,7 @@ class Network:
         connected layer ..., for each convolutional layer ...") as LaTeX, instantiated with
         this network's sizes; a full document unless ``standalone=False``
         (:func:`symconv.latex.network.network_latex`)."""
-        from ..latex.network import network_latex
-
-        return network_latex(self, standalone=standalone)
+        return printer("network_latex")(self, standalone=standalone)
 
     # ------------------------------------------------------------------ code
     def codegen(self, *, kernels: str = "codegen") -> str:
@@ -404,15 +400,12 @@ class Network:
         ``'index_map'`` renders compact gather/scatter kernels from the flat index map
         instead (an independent second implementation, used to cross-check the first).
         """
-        from ..codegen.network import network_source
-
-        return network_source(self, kernels=kernels)
+        return printer("network_source")(self, kernels=kernels)
 
     def module(self, *, kernels: str = "codegen"):
         """The generated module, imported (a fresh module object)."""
-        from ..codegen.network import load_generated
-
-        return load_generated(self.codegen(kernels=kernels), f"symconv_generated_{self.name}")
+        load = printer("load_generated")
+        return load(self.codegen(kernels=kernels), f"symconv_generated_{self.name}")
 
     # ------------------------------------------------------------------ numbers
     def init_params(self, seed: int = 0) -> dict:
