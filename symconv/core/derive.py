@@ -6,11 +6,7 @@ expression and one partial derivative to the sparse Jacobians ``dy/dx`` and ``dy
 gradients are the Jacobians' transposes applied to the upstream gradient ``dE/dy``, and the
 Toeplitz matrix is the Jacobian ``dy/dx`` itself.
 
-For linear layers the SymPy sums are assembled with ``Add._from_args`` and
-``Mul._from_args`` in SymPy's canonical argument order: the terms are known to be distinct
-products of two symbols, so SymPy's canonicalizing constructors (which would re-check and
-re-sort every term) are not needed, and the result still compares equal to what
-``sympy.Add(*terms)`` builds.
+The linear layers' sums are assembled fast in SymPy's canonical order (:mod:`symconv.core.sums`).
 """
 
 from __future__ import annotations
@@ -20,80 +16,22 @@ from functools import cached_property
 
 import numpy as np
 import sympy
-from sympy import Add, Mul
+from sympy import Add
 
-from .arrays import (  # noqa: F401  (flat_entries, correlation_size: re-exported)
-    as_object_array,
-    correlation_size,
-    flat_entries,
-    grouped,
-    to_sympy_array,
-)
+from .arrays import as_object_array, grouped, to_sympy_array
 from .errors import SpecError, SymconvError
 from .evaluate import evaluate
-from .identities import Identity, build_identities, identity_operands  # noqa: F401
+from .identities import Identity, build_identities
 from . import toeplitz as _maps
 from .layers import Layer
 from .loss import with_l2_loss
+from .sums import fast_add, max_routing, mul2, name_rank
 from .symbols import symbol_array, symbol_at
 
 __all__ = ["Derivation", "Identity", "derive"]
 
 
 # ---------------------------------------------------------------------- fast sums
-_new = object.__new__
-_MUL_ASSUMPTIONS = Mul.default_assumptions
-_ADD_ASSUMPTIONS = Add.default_assumptions
-
-
-def _mul2(a, b):
-    """``a*b`` for two distinct commutative symbols already in canonical order (a's name first):
-    what ``Mul._from_args((a, b))`` builds, minus the call overhead (this is the hot loop)."""
-    obj = _new(Mul)
-    obj._assumptions = _MUL_ASSUMPTIONS
-    obj._mhash = None
-    obj._args = (a, b)
-    obj.is_commutative = True
-    return obj
-
-
-def _fast_add(terms):
-    """Sum of distinct terms given in canonical order (see the module docstring)."""
-    if not terms:
-        return sympy.Integer(0)
-    if len(terms) == 1:
-        return terms[0]
-    obj = _new(Add)
-    obj._assumptions = _ADD_ASSUMPTIONS
-    obj._mhash = None
-    obj._args = tuple(terms)
-    obj.is_commutative = True
-    return obj
-
-
-def _name_rank(symbols) -> np.ndarray:
-    """Position of each symbol in SymPy's order of symbols (by name)."""
-    names = [s.name for s in symbols]
-    rank = np.empty(len(names), dtype=np.int64)
-    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
-    return rank
-
-
-def _max_routing(vals, ties):
-    """dy/dx of ``Max(*vals)`` for each argument under a tie policy, as Piecewise indicators."""
-    wins = []
-    for t, v in enumerate(vals):
-        if ties == "first":
-            conds = [v > u for u in vals[:t]] + [v >= u for u in vals[t + 1 :]]
-        else:
-            conds = [v >= u for u in vals[:t] + vals[t + 1 :]]
-        wins.append(sympy.Piecewise((1, sympy.And(*conds)), (0, True)))
-    if ties == "split" and len(wins) > 1:
-        total = Add(*wins)
-        return [win / total for win in wins]
-    return wins
-
-
 # ---------------------------------------------------------------------- the derivation
 class Derivation:
     """Forward expressions and exact gradients of one layer.
@@ -211,17 +149,17 @@ class Derivation:
         self._jw = (Y, Wg, xf[Xg])  # dy[Y]/dw[Wg] = x[Xg]
         # SymPy's canonical order: products w*x, dy*w, dy*x (by name); sums by name of the
         # first factor, which is distinct within each sum.
-        w_rank, dy_rank = _name_rank(wf), _name_rank(dyf)
+        w_rank, dy_rank = name_rank(wf), name_rank(dyf)
         order = np.lexsort((w_rank[Wg], Y))
-        terms = list(map(_mul2, wf[Wg[order]], xf[Xg[order]]))
+        terms = list(map(mul2, wf[Wg[order]], xf[Xg[order]]))
         lead = [[b] for b in self._b.reshape(-1)] if spec.bias else None
-        y_flat = grouped(terms, Y[order], n_y, _fast_add, lead, n_out)
+        y_flat = grouped(terms, Y[order], n_y, fast_add, lead, n_out)
         order = np.lexsort((dy_rank[Y], Xg))
-        terms = list(map(_mul2, dyf[Y[order]], wf[Wg[order]]))
-        gx = grouped(terms, Xg[order], n_x, _fast_add)
+        terms = list(map(mul2, dyf[Y[order]], wf[Wg[order]]))
+        gx = grouped(terms, Xg[order], n_x, fast_add)
         order = np.lexsort((dy_rank[Y], Wg))
-        terms = list(map(_mul2, dyf[Y[order]], xf[Xg[order]]))
-        gw = grouped(terms, Wg[order], wf.size, _fast_add)
+        terms = list(map(mul2, dyf[Y[order]], xf[Xg[order]]))
+        gw = grouped(terms, Wg[order], wf.size, fast_add)
         self.y = to_sympy_array(y_flat, spec.y_shape)
         self.grad_x = to_sympy_array(gx, spec.x_shape)
         self.grad_w = to_sympy_array(gw, self._w.shape)
@@ -253,7 +191,7 @@ class Derivation:
                     coefs.extend([share] * len(window))
                 else:
                     y_flat.append(sympy.Max(*vals))
-                    coefs.extend(_max_routing(vals, spec.ties))
+                    coefs.extend(max_routing(vals, spec.ties))
         coef_arr = np.empty(len(coefs), dtype=object)
         coef_arr[:] = coefs
         return y_flat, np.array(rows, np.int64), np.array(cols, np.int64), coef_arr

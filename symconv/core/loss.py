@@ -25,6 +25,7 @@ def with_l2_loss(deriv, target=None):
         tgt = symbol_array("yhat", spec.y_shape, index_base=deriv.index_base, keep_leading=1)
     else:
         tgt = object_array(target, spec.y_shape, "target", spec.op)
+    deriv.y  # build the expressions first: the copy shares them, then replaces the gradients
     new = object.__new__(type(deriv))
     new.__dict__.update(deriv.__dict__)
     new.__dict__.pop("identities", None)

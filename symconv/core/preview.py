@@ -17,6 +17,7 @@ import sympy
 from sympy import Add
 
 from .errors import SymconvError
+from .sums import fast_add, max_routing, mul2
 
 __all__ = ["QUANTITIES", "clipped_entry", "counts", "entry", "toeplitz_corner"]
 
@@ -155,8 +156,6 @@ def _window(deriv, channel, o):
 
 def _pool_entry(deriv, quantity, flat):
     """A pooling layer's entry (windows are small: built whole)."""
-    from .derive import _max_routing  # the routing rule lives with the full build
-
     spec, layer = deriv.spec, deriv.layer
     n_out = math.prod(spec.output_size)
     if quantity == "y":
@@ -174,7 +173,7 @@ def _pool_entry(deriv, quantity, flat):
             terms.append(dy * sympy.Rational(1, int(layer.window_sizes[o])))
         else:
             window = _window(deriv, c, o)
-            shares = _max_routing([x for _, x in window], spec.ties)
+            shares = max_routing([x for _, x in window], spec.ties)
             terms.append(dy * shares[[tt for tt, _ in window].index(t)])
     return Add(*terms)
 
@@ -182,10 +181,8 @@ def _pool_entry(deriv, quantity, flat):
 def _sum_of_products(pairs, lead=()):
     """``lead + sum(a*b)`` for distinct products of two symbols, assembled the way the full
     build assembles them (canonical order, SymPy's fast constructors)."""
-    from .derive import _fast_add, _mul2
-
     terms = sorted(pairs, key=lambda p: p[0].name)
-    return _fast_add(list(lead) + [_mul2(a, b) for a, b in terms])
+    return fast_add(list(lead) + [mul2(a, b) for a, b in terms])
 
 
 # ---------------------------------------------------------------------- W's corner

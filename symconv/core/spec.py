@@ -163,7 +163,9 @@ class LayerSpec:
                 f"{op}: output size must be positive, got {dims_text(spec.output_size)} "
                 f"(input {dims_text(input_size)}, padding {_padding_repr(pads)})"
             )
-        if spec.is_pool:
+        if spec.is_pool and _beyond_torch_padding(spec):
+            # PyTorch's rule (at most half the effective kernel) allows a window of padding
+            # only (max: -inf); beyond it, as ONNX allows, every window must read an input
             _check_windows_read_input(spec)
         return spec
 
@@ -279,9 +281,7 @@ class LayerSpec:
     def check_torch_pool_padding(self) -> None:
         """PyTorch's rule for pools: padding at most half the effective kernel on each side
         (ONNX and symconv allow more while every window reads an input)."""
-        if self.is_pool and any(
-            max(lo, hi) > e // 2 for (lo, hi), e in zip(self.padding, self.effective_kernel)
-        ):
+        if self.is_pool and _beyond_torch_padding(self):
             raise SpecError(
                 f"{self.op}: padding {_padding_repr(self.padding)} is more than half the "
                 f"effective kernel {dims_text(self.effective_kernel)}, which PyTorch refuses"
@@ -366,6 +366,11 @@ def _output_padding(op, kind, output_padding, stride, dilation, ndim) -> tuple:
                 f"output_padding={output_padding} with stride={stride}, dilation={dilation}"
             )
     return output_padding
+
+
+def _beyond_torch_padding(spec: LayerSpec) -> bool:
+    """Whether a pool's padding exceeds half the effective kernel on some side."""
+    return any(max(lo, hi) > e // 2 for (lo, hi), e in zip(spec.padding, spec.effective_kernel))
 
 
 def _check_windows_read_input(self: LayerSpec) -> None:

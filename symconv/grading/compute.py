@@ -12,7 +12,8 @@ import math
 import numpy as np
 import sympy
 
-from ..core.derive import as_object_array, derive
+from ..core.arrays import as_object_array
+from ..core.derive import derive
 from ..core.errors import SpecError, SymconvError
 from ..core.layers import Layer
 from ..core.spec import LayerSpec

@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 
 from ..core.answers import ParsedAnswer, parse_answer
-from ..core.derive import as_object_array
+from ..core.arrays import as_object_array
 from ..core.errors import SpecError
 
 __all__ = [
