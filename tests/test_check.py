@@ -401,14 +401,16 @@ CODES = [
 
 def test_catalogue_is_covered():
     from symconv.check import DIAGNOSES
+    from test_grading_mistakes import NEW_CODES
 
-    assert sorted(CODES) == sorted(DIAGNOSES)
+    assert sorted(CODES + NEW_CODES) == sorted(DIAGNOSES)
 
 
 def test_diagnoses_are_the_catalogue_in_report_order():
     from symconv.grading import DIAGNOSES, catalogue
 
-    assert list(DIAGNOSES) == ["wrong-shape"] + [m.code for m in catalogue.CATALOGUE]
+    codes = [m.code for m in catalogue.CATALOGUE]
+    assert list(DIAGNOSES) == ["wrong-shape"] + codes + ["arithmetic-slip"]
     assert all(DIAGNOSES[m.code] == m.explanation for m in catalogue.CATALOGUE)
 
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
-__all__ = ["Mismatch", "Diagnosis", "CheckResult"]
+__all__ = ["Mismatch", "Diagnosis", "CheckResult", "show_value"]
 
 
 class Mismatch(NamedTuple):
@@ -22,10 +22,21 @@ class Mismatch(NamedTuple):
 
 
 class Diagnosis(NamedTuple):
-    """A diagnosis ``code`` (a key of :data:`symconv.grading.DIAGNOSES`) and a one-line ``explanation``."""
+    """A diagnosis ``code`` (a key of :data:`symconv.grading.DIAGNOSES`), a one-line
+    ``explanation``, the codes of equivalent diagnoses folded into this one (``same_as``, the
+    explanation says why they coincide) and a ``detail`` that shows expected values (left out
+    when the solution is hidden)."""
 
     code: str
     explanation: str
+    same_as: tuple = ()
+    detail: str = ""
+
+    def text(self, hide_solution: bool = False) -> str:
+        """The explanation, with the detail unless the solution is hidden."""
+        if self.detail and not hide_solution:
+            return f"{self.explanation}; {self.detail}"
+        return self.explanation
 
 
 @dataclasses.dataclass
@@ -71,10 +82,10 @@ class CheckResult:
             entry = {
                 "index": [int(i) for i in m.index],
                 "entry": self.label(m.index),
-                "got": _show(m.got),
+                "got": show_value(m.got),
             }
             if not hide_solution:
-                entry["expected"] = _show(m.expected)
+                entry["expected"] = show_value(m.expected)
             mism.append(entry)
         data = {
             "quantity": self.quantity,
@@ -89,7 +100,14 @@ class CheckResult:
             "answer_format": self.answer_format,
             "wrong_entries": [self.label(m.index) for m in self.mismatches],
             "mismatches": mism,
-            "diagnosis": [{"code": d.code, "explanation": d.explanation} for d in self.diagnosis],
+            "diagnosis": [
+                {
+                    "code": d.code,
+                    "explanation": d.text(hide_solution),
+                    "same_as": list(d.same_as),
+                }
+                for d in self.diagnosis
+            ],
             "notes": list(self.notes),
             "hide_solution": bool(hide_solution),
         }
@@ -112,31 +130,36 @@ class CheckResult:
             shown = self.mismatches[:50]
             for m in shown:
                 if hide_solution:
-                    lines.append(f"  {self.label(m.index)}: got {_show(m.got)}")
+                    lines.append(f"  {self.label(m.index)}: got {show_value(m.got)}")
                 else:
                     lines.append(
-                        f"  {self.label(m.index)}: expected {_show(m.expected)}, "
-                        f"got {_show(m.got)}"
+                        f"  {self.label(m.index)}: expected {show_value(m.expected)}, "
+                        f"got {show_value(m.got)}"
                     )
             if len(self.mismatches) > len(shown):
                 lines.append(f"  ... and {len(self.mismatches) - len(shown)} more")
         if self.diagnosis:
             lines.append("diagnosis:")
             for d in self.diagnosis:
-                lines.append(f"  {d.code}: {d.explanation}")
+                lines.append(f"  {d.code}: {d.text(hide_solution)}")
         elif not self.correct:
             lines.append("diagnosis: no mistake of the catalogue reproduces this answer")
         for note in self.notes:
             lines.append(f"note: {note}")
         return "\n".join(lines) + "\n"
 
+    def __str__(self) -> str:
+        return self.to_text()
 
-def _show(v) -> str:
+
+def show_value(v) -> str:
+    """An exact value as text: integers as integers, fractions as a/b, expressions as SymPy
+    prints them; ``?`` for a missing value."""
     return "?" if v is None else sympy.sstr(v)
 
 
 def _nested(arr):
     arr = np.asarray(arr, dtype=object)
     if arr.ndim == 0:
-        return _show(arr[()])
+        return show_value(arr[()])
     return [_nested(a) for a in arr]

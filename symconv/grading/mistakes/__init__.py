@@ -6,18 +6,25 @@ entries in report order:
 
 - :mod:`.layer`: the layer misread (flipped or transposed kernel, padding, stride, missing
   bias, the kernel not rotated for dE/dx);
+- :mod:`.backward`: a step of the backward pass (valid instead of full correlation, strided
+  dE/dw cropped, dE/db not summed);
+- :mod:`.channels`: multi-channel sums (wrong channel axis, first filter only);
+- :mod:`.pool`: pooling (avg-pool divisor, max-pool routing);
 - :mod:`.factor`: a constant factor (sign, scale);
 - :mod:`.layout`: the result laid out or numbered wrongly (Toeplitz convention, index shift,
-  swapped operands of dE/dw).
+  swapped operands of dE/dw, the forward size formula for a transposed convolution).
 """
 
 from __future__ import annotations
 
 # isort: off
 from . import layer
+from . import backward
+from . import channels
+from . import pool
 from . import factor
 from . import layout
 
 # isort: on
 
-__all__ = ["layer", "factor", "layout"]
+__all__ = ["layer", "backward", "channels", "pool", "factor", "layout"]

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import sympy
 
+from ...core.layers import Layer
 from ..catalogue import Candidate, mistake
 from ..compute import GRADIENTS
 from ..values import object_array
@@ -68,6 +69,7 @@ def _factor_explanation(c, case) -> str:
     "sign",
     "the sign is wrong (yhat - y used instead of y - yhat, or a sign slip)",
     quantities=_FACTORED,
+    common=5,
 )
 def _sign(case):
     """The negative of the result."""
@@ -89,7 +91,7 @@ def _scale(case):
     of the mean (per-window divisor)."""
     spec, q, E = case.spec, case.quantity, case.expected
     if spec.kind == "avg_pool" and q in ("output", "grad-input"):
-        sizes = np.asarray(case.calc.layer.window_sizes).reshape(spec.output_size)
+        sizes = np.asarray(Layer(spec).window_sizes).reshape(spec.output_size)
         Nw = object_array(
             spec.y_shape, (sympy.Integer(int(sizes[i[1:]])) for i in np.ndindex(spec.y_shape))
         )
@@ -97,7 +99,7 @@ def _scale(case):
         if q == "output":
             yield Candidate(text, E * Nw)
         else:
-            yield Candidate(text, case.compute(DY=case.calc.dy_value * Nw))
+            yield case.variant(text, DY=case.dy_value * Nw)
     c = case.ratio
     if c is not None and c != -1:
         yield Candidate(_factor_explanation(c, case), _times(c, E))

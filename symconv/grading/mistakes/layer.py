@@ -22,7 +22,7 @@ def _transposed_kernel(case):
     spec = case.spec
     ks = spec.kernel_size
     if spec.has_weight and spec.ndim >= 2 and ks[-1] == ks[-2]:
-        return np.swapaxes(case.calc.W, -1, -2).copy()
+        return np.swapaxes(case.W, -1, -2).copy()
     return None
 
 
@@ -38,6 +38,7 @@ def _pad_text(pads) -> str:
     "true convolution (kernel rotated by 180 degrees) was used instead of "
     "cross-correlation, or the reverse",
     quantities=(*_OUTPUT_AND_GRADIENTS, "toeplitz"),
+    common=4,
 )
 def _flipped_kernel(case):
     """The layer with ``flip`` toggled, the whole computation redone (with a target, dE/dy
@@ -47,13 +48,14 @@ def _flipped_kernel(case):
         used, meant = ("true convolution (kernel rotated by 180 degrees)", "cross-correlation")
         if case.spec.flip:
             used, meant = meant, used
-        yield Candidate(f"matches {used} instead of {meant}", case.compute(flipped))
+        yield case.variant(f"matches {used} instead of {meant}", flipped)
 
 
 @mistake(
     "transposed",
     "the answer, or the kernel used for it, is transposed",
     quantities=("output", "grad-input", "grad-weight", "toeplitz", "output-size"),
+    common=4,
 )
 def _transposed(case):
     """The result transposed (last two axes; the sizes reversed), or computed with the kernel
@@ -63,7 +65,7 @@ def _transposed(case):
     if q == "toeplitz":
         if Wt is not None:
             text = "matches the matrix built from the transposed kernel (w_ij read as w_ji)"
-            yield Candidate(text, case.compute(W=Wt))
+            yield case.variant(text, W=Wt)
     elif q == "output-size":
         if len(set(spec.output_size)) > 1:
             yield Candidate("the sizes are in the wrong order", E[::-1].copy(), True)
@@ -72,7 +74,7 @@ def _transposed(case):
         yield Candidate(text, np.swapaxes(E, -1, -2).copy(), True)
         if Wt is not None and q in ("output", "grad-input"):
             text = "matches the result computed with the transposed kernel (w_ij read as w_ji)"
-            yield Candidate(text, case.compute(W=Wt))
+            yield case.variant(text, W=Wt)
 
 
 @mistake("padding", "the padding was ignored or different from the layer's")
@@ -96,13 +98,13 @@ def _padding(case):
         v = spec_variant(spec, padding=new)
         if v is not None:
             text = f"matches padding {_pad_text(new)} instead of {_pad_text(pads)}"
-            yield Candidate(text, case.compute(v))
+            yield case.variant(text, v)
     if case.quantity == "grad-input" and any(tot) and spec.kind in ("conv", "avg_pool"):
         v = spec_variant(spec, input_size=spec.padded_size, padding=0)
         if v is not None:
-            Xp = np.pad(case.calc.X, [(0, 0)] + list(pads), constant_values=sympy.Integer(0))
+            Xp = np.pad(case.X, [(0, 0)] + list(pads), constant_values=sympy.Integer(0))
             text = "matches dE/dx over the zero-padded input (the padding not cropped)"
-            yield Candidate(text, case.compute(v, X=Xp, DY=case.calc.dy_value))
+            yield case.variant(text, v, X=Xp, DY=case.dy_value)
 
 
 @mistake("stride", "the stride was ignored")
@@ -115,7 +117,7 @@ def _stride(case):
     pads = spec.padding
     v = spec_variant(spec, stride=1)
     if v is not None:
-        yield Candidate("matches the layer with stride 1 (stride ignored)", case.compute(v))
+        yield case.variant("matches the layer with stride 1 (stride ignored)", v)
     if spec.kind == "conv" and q == "grad-input":
         size = tuple(
             o + e - 1 - lo - hi
@@ -125,7 +127,7 @@ def _stride(case):
         if v is not None:
             X0 = np.full(v.x_shape, sympy.Integer(0), dtype=object)
             text = "matches the backward pass with dE/dy not stride-dilated"
-            yield Candidate(text, case.compute(v, X=X0, DY=calc.dy_value))
+            yield case.variant(text, v, X=X0, DY=case.dy_value)
     if spec.kind == "conv" and q == "grad-weight" and max(spec.dilation) == 1:
         ksize = tuple(
             n + lo + hi - o + 1 for n, (lo, hi), o in zip(spec.input_size, pads, spec.output_size)
@@ -134,25 +136,26 @@ def _stride(case):
         if v is not None:
             W0 = np.full(v.w_shape, sympy.Integer(0), dtype=object)
             text = "matches x correlated with dE/dy not stride-dilated"
-            yield Candidate(text, case.compute(v, W=W0, DY=calc.dy_value))
+            yield case.variant(text, v, W=W0, DY=case.dy_value)
 
 
-@mistake("missing-bias", "the bias was left out", quantities=_OUTPUT_AND_GRADIENTS)
+@mistake("missing-bias", "the bias was left out", quantities=_OUTPUT_AND_GRADIENTS, common=4)
 def _missing_bias(case):
     """The layer without bias (output; gradients when dE/dy comes from a target)."""
     v = spec_variant(case.spec, bias=False) if case.spec.bias else None
     if v is not None:
-        yield Candidate("matches the result without the bias", case.compute(v))
+        yield case.variant("matches the result without the bias", v)
 
 
 @mistake(
     "unrotated-kernel",
     "dE/dx was computed with the kernel not rotated by 180 degrees",
     quantities=("grad-input",),
+    common=5,
 )
 def _unrotated_kernel(case):
     """dE/dx as the full correlation of dE/dy with the kernel not rotated by 180 degrees."""
     flipped = _flipped(case.spec)
     if flipped is not None:
         text = "matches dE/dx computed with the kernel not rotated by 180 degrees"
-        yield Candidate(text, case.compute(flipped, DY=case.calc.dy_value))
+        yield case.variant(text, flipped, DY=case.dy_value)

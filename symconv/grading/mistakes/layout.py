@@ -54,6 +54,7 @@ def _unit_shifts(n):
     "toeplitz-convention",
     "W and W^T (row vs column convention) or the vec order mixed up",
     quantities=("toeplitz",),
+    common=4,
 )
 def _toeplitz_convention(case):
     """The matrix of the other convention (W vs W^T), or rows/columns numbered column-major."""
@@ -76,6 +77,7 @@ def _toeplitz_convention(case):
     "index-shift",
     "indices shifted by one (0- vs 1-based, or an off-by-one window)",
     quantities=("output", "grad-input", "grad-weight", "toeplitz", "output-size"),
+    common=5,
 )
 def _index_shift(case):
     """The result displaced by one position along spatial axes (zero-filled), the output
@@ -96,10 +98,10 @@ def _index_shift(case):
             yield Candidate(text, C, True)
     if q == "output":
         for deltas in _unit_shifts(nsp):
-            Xs = _shift(case.calc.X, list(range(1, 1 + nsp)), deltas)
+            Xs = _shift(case.X, list(range(1, 1 + nsp)), deltas)
             if Xs is not None:
                 text = "matches windows placed one position off (off-by-one window)"
-                yield Candidate(text, case.compute(X=Xs))
+                yield case.variant(text, X=Xs)
     for delta in (-1, 1):
         ren = case.symbols.renaming(delta)
         if ren:
@@ -115,6 +117,7 @@ def _index_shift(case):
     "swapped-operands",
     "dE/dw computed with x and dE/dy the wrong way round",
     quantities=("grad-weight",),
+    common=5,
 )
 def _swapped_operands(case):
     """dE/dw as dE/dy correlated with x (the result rotated by 180 degrees), or x convolved
@@ -123,4 +126,26 @@ def _swapped_operands(case):
     text = "matches dE/dy correlated with x (the result rotated by 180 degrees)"
     yield Candidate(text, _rot(case.expected, nsp).copy(), True)
     text = "matches x convolved (not correlated) with dE/dy (dE/dy rotated)"
-    yield Candidate(text, case.compute(DY=_rot(case.calc.dy_value, nsp).copy()))
+    yield case.variant(text, DY=_rot(case.dy_value, nsp).copy())
+
+
+@mistake(
+    "forward-size-formula",
+    "the output size of a transposed convolution computed with the forward formula",
+    quantities=("output-size",),
+)
+def _forward_size_formula(case):
+    """floor((n + pads - d (k - 1) - 1) / s) + 1, the forward convolution's size, for a
+    transposed convolution (whose size is (n - 1) s - pads + d (k - 1) + output_padding + 1)."""
+    spec = case.spec
+    if spec.kind != "conv_transpose":
+        return
+    sizes = [
+        (n + lo + hi - d * (k - 1) - 1) // s + 1
+        for n, (lo, hi), d, k, s in zip(
+            spec.input_size, spec.padding, spec.dilation, spec.kernel_size, spec.stride
+        )
+    ]
+    if min(sizes) >= 1:
+        text = "matches the forward convolution's size formula, not the transposed one's"
+        yield Candidate(text, object_array((spec.ndim,), (sympy.Integer(n) for n in sizes)), True)
