@@ -11,9 +11,10 @@ nothing for this problem). The rules:
    no diagnosis reproduces the whole answer: only mistakes consistent with the whole answer
    are reported then. A partial candidate that would also change entries the student got
    right is penalised: its report says how many, and it ranks lower (rule 6).
-3. **Two mistakes**: when no single candidate is reported, every candidate is made again on
-   top of every other mistake (:meth:`~.catalogue.Case.on_top_of`); a pair that reproduces
-   the whole answer is reported as two diagnoses, each naming the other.
+3. **Two mistakes**: when no single candidate reproduces the answer, every candidate is made
+   again on top of every other mistake (:meth:`~.catalogue.Case.on_top_of`); a pair that reproduces
+   the whole answer is reported (instead of partial diagnoses) as two diagnoses, each naming
+   the other.
 4. **Arithmetic slip**: when still nothing is reported and one or two entries are wrong, the
    diagnosis says so and names them (their expected values are shown unless the solution is
    hidden).
@@ -104,6 +105,9 @@ class _Judge:
         C = cand.array
         if C is None:
             return None
+        aligned = align(C, self.E.shape) if C.shape != self.E.shape else None
+        if aligned is not None:  # e.g. (2, 2) for a (1, 2, 2) output
+            C = aligned
         if self.reproduces(C):
             text = cand.explanation
             if C.shape != self.E.shape:
@@ -133,7 +137,7 @@ def diagnose(case: Case, mismatches, labels) -> list:
     judge = _Judge(case, mismatches)
     entries = mistakes_for(case.quantity)
     findings, tried = _singles(judge, entries, labels)
-    if not findings and (len(judge.wrong) > 2 or judge.EA is None):
+    if not any(f.exact for f in findings) and (len(judge.wrong) > 2 or judge.EA is None):
         pair = _pairs(judge, entries, tried)
         if pair:
             return pair
