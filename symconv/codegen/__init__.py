@@ -26,6 +26,7 @@ The ``codegen`` and ``regenerate`` commands live in :mod:`symconv.cli`.
 
 from __future__ import annotations
 
+# every name below stays importable from symconv.codegen, as before the split into modules
 from ..core.errors import CodegenError, SpecError
 from ..fileio import write_atomic
 from .context import conv_context, depthwise_context, pool_context

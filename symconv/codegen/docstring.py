@@ -13,9 +13,11 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from ..core import reference
+from ..core.derive import derive
 from ..core.errors import SpecError
 from ..core.layers import Layer
-from ..core.spec import dims_text
+from ..core.spec import LayerSpec, dims_text
 from .printing import formula, py
 from .strategies import Strategy
 
@@ -130,8 +132,6 @@ def formulas(layer: Layer) -> list:
 
 def _small_derivation(layer: Layer):
     """A derivation for the docstring: the layer itself when small, else None."""
-    from ..core.derive import derive
-
     spec = layer.spec
     terms = (
         math.prod(spec.y_shape)
@@ -145,9 +145,6 @@ def _small_derivation(layer: Layer):
 
 def _identity_statements(layer: Layer) -> list:
     """The identities symconv states for this kind of layer, from a reduced derivation."""
-    from ..core.derive import derive
-    from ..core.spec import LayerSpec
-
     spec = layer.spec
     sizes = tuple(
         max(1, e - lo - hi) + s
@@ -226,8 +223,6 @@ def usage_example(layer: Layer) -> list:
     """Doctest lines calling ``forward`` and ``backward`` of the module of ``layer``: on one
     sample counting 1, 2, ... with its values when the layer is small, else on a batch of two
     with the shapes. The values are the reference loops' (exact), not the module's own."""
-    from ..core import reference
-
     spec = layer.spec
     small = all(
         math.prod(s) <= EXAMPLE_ENTRIES

@@ -46,14 +46,17 @@ DEPTHWISE_BLOCK_BYTES = 1 << 21
 POOL_BLOCK_BYTES = 1 << 21
 
 #: A module gets worker threads, a workspace and blocking when one sample of its layer makes
-#: at least this many tap reads (:func:`reads_per_sample`). Measured on this project's
-#: 2-core machine (AMD EPYC, family 25 model 1 (Zen 3), 2 vCPUs under KVM, NumPy 2.4 with
-#: OpenBLAS): forward + backward with 2 worker threads against the same module run serially,
-#: batch of 8, float32 and float64, on 3x3 convolutions (stride 1 and 2), depthwise 3x3 and
-#: max / average pools from 4x4 to 64x64 with 1 to 64 channels: below about 2**16 reads per
-#: sample the threaded module is never faster (the split steps stay on the calling thread
-#: anyway); from about 2**17 it is 1.1-1.6x faster on the copies and elementwise work.
-#: (examples/measure_threads.py repeats the measurement.)
+#: at least this many tap reads (:func:`reads_per_sample`). Measured with
+#: ``python examples/benchmark_kernels.py --threads`` on this project's machine (lscpu: "AMD
+#: EPYC", family 25 model 1 (Zen 3), 2 vCPUs under KVM, shared; NumPy 2.4, OpenBLAS with 2
+#: threads): forward + backward, batch of 8, float32 and float64, lean module against the
+#: threaded one with 2 threads, on 3x3 convolutions (stride 1 and 2), depthwise 3x3, max 2x2
+#: and average 3x3 pools, 4 to 64 channels, 8x8 to 64x64. Up to 2**14 reads the lean module
+#: is as fast or faster (lean/threaded time 0.8-1.0: the split steps stay on the calling
+#: thread and the machinery costs); from about 2**17 the threaded module is faster in most
+#: rows (median 1.3x, up to 2.8x in float64, where the backward also reuses the forward's
+#: columns); 2**15-2**16 is mixed. The machine was loaded by other jobs, so single rows are
+#: noisy; the line is drawn in between.
 THREAD_MIN_READS = 1 << 16
 
 
