@@ -18,8 +18,10 @@ A problem file (``symconv grade --problem P.json``, ``symconv check --problem P.
       "index_base": 1                              (optional, 0 or 1)
     }
 
-Values are numbers (JSON decimals are read exactly), strings holding one number (``"3/4"``),
-nested lists of them, or a string with a whole matrix in any answer format (numbers only).
+Values are read like every given value (:func:`symconv.core.evaluate.read_values`): numbers
+(JSON decimals are read exactly), strings holding one number (``"3/4"``), nested lists of them
+(a ragged list names the row that differs), or a string with a whole matrix in any answer
+format (numbers only).
 Unknown keys are errors. ``kind`` also accepts ``conv-transpose``, ``max-pool``, ``avg-pool``.
 """
 
@@ -88,23 +90,6 @@ class Problem:
         )
 
 
-def _json_values(value, where):
-    """JSON data -> nested lists of exact numbers (strings parsed as numbers, safely)."""
-    if isinstance(value, str):
-        return to_values(value, where)
-    if isinstance(value, list):
-        return [
-            _json_values(v, where) if isinstance(v, list) else _json_entry(v, where) for v in value
-        ]
-    return _json_entry(value, where)
-
-
-def _json_entry(v, where):
-    if isinstance(v, bool) or v is None or isinstance(v, dict):
-        raise SpecError(f"problem: {where} must hold numbers, got {v!r}")
-    return exact_number(v, where)
-
-
 def _build_layer(data) -> Layer:
     if not isinstance(data, dict):
         raise SpecError(f"problem: layer must be an object with kind and options, got {data!r}")
@@ -159,7 +144,7 @@ def load_problem(source) -> Problem:
     values = {}
     for key in ("x", "w", "b", "dy", "target"):
         if data.get(key) is not None:
-            values[key] = _json_values(data[key], key)
+            values[key] = to_values(data[key], key, "problem")
     tol = data.get("tolerance", 0)
     if isinstance(tol, str):
         tol = exact_number(tol, "tolerance")

@@ -2,20 +2,21 @@
 ndarrays of SymPy values, and an answer laid out as the expected shape.
 
 Every number is exact: floats are read through their repr (``0.1`` is 1/10), text goes
-through the whitelist parser of :mod:`symconv.core.answers` (never eval).
+through the whitelist parser of :mod:`symconv.core.answers` (never eval). Given values are
+read by the same function as :meth:`Derivation.evaluate`'s
+(:func:`symconv.core.evaluate.read_values`).
 """
 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 import sympy
 
-from ..core.answers import ParsedAnswer, parse_answer
 from ..core.arrays import as_object_array
 from ..core.errors import SpecError
+from ..core.evaluate import MAX_VALUE_CHARS, MAX_VALUE_DEPTH, read_values
 
 __all__ = [
     "MAX_ANSWER_CHARS",
@@ -27,9 +28,9 @@ __all__ = [
     "align",
 ]
 
-#: Limits handed to the answer parser for answers and given values.
-MAX_ANSWER_CHARS = 200_000
-MAX_ANSWER_DEPTH = 32
+#: Limits handed to the answer parser for answers (the same as for given values).
+MAX_ANSWER_CHARS = MAX_VALUE_CHARS
+MAX_ANSWER_DEPTH = MAX_VALUE_DEPTH
 
 
 def object_array(shape, values) -> np.ndarray:
@@ -50,40 +51,23 @@ def substitute(arr, subs) -> np.ndarray:
 
 
 def exact_number(v, what: str):
-    """One input entry as an exact SymPy value (floats are read through their repr)."""
-    if isinstance(v, (bool, np.bool_)):
-        raise SpecError(f"check: {what} must hold numbers, got {v!r}")
-    if isinstance(v, (int, np.integer)):
-        return sympy.Integer(int(v))
-    if isinstance(v, Fraction):
-        return sympy.Rational(v.numerator, v.denominator)
-    if isinstance(v, (float, np.floating)):
-        if not math.isfinite(float(v)):
-            raise SpecError(f"check: {what} must hold finite numbers, got {v!r}")
-        return sympy.Rational(repr(float(v)))
-    if isinstance(v, sympy.Basic):
-        if isinstance(v, sympy.Float):
-            return sympy.Rational(str(v))
-        return v
-    if isinstance(v, str):
-        vals = parse_answer(v, max_chars=10_000)
-        if vals.ndim != 0:
-            raise SpecError(f"check: {what} entries must be single numbers, got {v!r}")
-        return vals[()]
-    raise SpecError(f"check: {what} must hold numbers, got {v!r}")
+    """One given number as an exact SymPy value (floats are read through their repr)."""
+    arr = to_values(v, what)
+    if arr.ndim != 0:
+        raise SpecError(f"check: {what} must be a single number, got {v!r}")
+    return arr[()]
 
 
-def to_values(value, what: str) -> np.ndarray:
-    """Numbers given by a caller (array-like, or text in any answer format) as SymPy values."""
-    if isinstance(value, str):
-        return parse_answer(value, max_chars=MAX_ANSWER_CHARS, max_depth=MAX_ANSWER_DEPTH)
-    if isinstance(value, ParsedAnswer):
-        return value.values
-    try:
-        arr = np.array(value, dtype=object)
-    except (ValueError, TypeError) as exc:
-        raise SpecError(f"check: {what} must be a rectangular array, got {exc}") from None
-    return object_array(arr.shape, (exact_number(v, what) for v in arr.reshape(-1)))
+def to_values(value, what: str, op: str = "check") -> np.ndarray:
+    """Values given by a caller (anything :func:`symconv.core.evaluate.read_values` reads:
+    nested lists, arrays, Fractions, answer text) as exact SymPy values; floats are read
+    through their repr (``0.1`` is 1/10). Error messages start with ``op``."""
+    arr = read_values(value, what, op)
+    return object_array(arr.shape, (_exact(v) for v in arr.reshape(-1)))
+
+
+def _exact(v):
+    return sympy.Rational(repr(v)) if isinstance(v, float) else v
 
 
 def align(arr, shape):

@@ -111,7 +111,7 @@ def _padding(case):
 def _stride(case):
     """The layer with stride 1; for dE/dx and dE/dw of a strided conv also the backward pass
     with dE/dy not stride-dilated (as if the layer had stride 1)."""
-    spec, q, calc = case.spec, case.quantity, case.calc
+    spec, q = case.spec, case.quantity
     if not any(s > 1 for s in spec.stride):
         return
     pads = spec.padding
