@@ -102,9 +102,24 @@ def register(sub) -> None:
     p.add_argument("--answer", required=True, help="answer FILE or TEXT ('-' for stdin)")
     for key, text in _VALUE_OPTIONS:
         p.add_argument(f"--{key}", help=f"{text}: FILE or TEXT in any answer format")
-    p.add_argument("--tolerance", default=None, help="for answers with decimals, e.g. 0.01")
-    p.add_argument("--convention", choices=["row", "column"], default=None, help="toeplitz")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--tolerance",
+        default=None,
+        help="largest accepted error per entry, applied only to answers written with decimals, "
+        "e.g. 0.01 (default 0: exact)",
+    )
+    p.add_argument(
+        "--convention",
+        choices=["row", "column"],
+        default=None,
+        help="toeplitz only: row is the slides' x W = y (default), column is vec(y) = T vec(x)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="text: a report for the terminal (default); json: the same fields as data",
+    )
     p.add_argument(
         "--hide-solution",
         action="store_true",

@@ -8,6 +8,7 @@ An option that the chosen layer kind does not take is an error for every command
 from __future__ import annotations
 
 import argparse
+import re
 
 from ..core.errors import SymconvError
 
@@ -63,8 +64,20 @@ class UsageError(SymconvError, ValueError):
     """A command-line value could not be understood."""
 
 
+#: The forms ``--padding`` accepts, for its help and its error messages.
+PADDING_FORMS = (
+    "integers joined by 'x' (an int such as 1, or AxB such as 1x2), lo:hi per axis "
+    "(0:1x1:0), same (= same_upper), same_lower or valid"
+)
+
+#: Option values argparse must hand to the option rather than read as an option: negative
+#: numbers, sizes and per-side paddings (``-1``, ``-3x3``, ``-1:0``), so that a negative size
+#: gets a message about the size.
+_NEGATIVE_VALUE = re.compile(r"^-\d+([x*,:]-?\d+)*$|^-\d*\.\d+$", re.IGNORECASE)
+
+
 def parse_size(text: str, option: str):
-    """``'3x3' -> (3, 3)``, ``'3' -> 3``, ``'2,3' -> (2, 3)``."""
+    """``'3x3' -> (3, 3)``, ``'3' -> 3``, ``'2,3' -> (2, 3)`` (the layer checks the values)."""
     raw = text.strip().lower().replace(",", "x").replace("*", "x")
     parts = [p.strip() for p in raw.split("x")]
     try:
@@ -78,28 +91,29 @@ def parse_size(text: str, option: str):
 
 def parse_padding(text: str, option: str = "--padding"):
     """``'1'``, ``'1x2'``, ``'same'`` (= ``same_upper``), ``'same_lower'``, ``'valid'`` or
-    per-side ``'0:1x1:0'`` (lo:hi per axis)."""
+    per-side ``'0:1x1:0'`` (lo:hi per axis). A value of none of these forms is a
+    :class:`UsageError` listing them."""
     low = text.strip().lower().replace("-", "_")
     if low in ("same", "same_upper", "same_lower", "valid"):
         return low
-    if ":" in low:
+    bad = UsageError(f"{option} must be {PADDING_FORMS}; got {text!r}")
+    try:
+        if ":" not in low:
+            return parse_size(text, option)
         pairs = []
         for part in low.replace(",", "x").split("x"):
             lo, sep, hi = part.partition(":")
-            try:
-                pairs.append((int(lo), int(hi)) if sep else (int(lo), int(lo)))
-            except ValueError:
-                raise UsageError(
-                    f"{option} must be an int, AxB, lo:hi per axis, 'same', 'same_lower' or 'valid', "
-                    f"got {text!r}"
-                ) from None
-        return tuple(pairs)
-    return parse_size(text, option)
+            pairs.append((int(lo), int(hi)) if sep else (int(lo), int(lo)))
+    except (UsageError, ValueError):
+        raise bad from None
+    return tuple(pairs)
 
 
 def add_layer_options(parser: argparse.ArgumentParser, *, default_kind: str = "conv") -> None:
     """Add the layer positional argument and its options to a subcommand parser. Every layer
     option defaults to None (not given); :func:`layer_from_args` fills in the defaults."""
+    if hasattr(parser, "_negative_number_matcher"):
+        parser._negative_number_matcher = _NEGATIVE_VALUE
     parser.add_argument(
         "kind",
         nargs="?",
@@ -114,12 +128,12 @@ def add_layer_options(parser: argparse.ArgumentParser, *, default_kind: str = "c
     g.add_argument("--out-channels", type=int, help="output channels (conv; default 1)")
     g.add_argument("--channels", type=int, help="channels (pools; default 1)")
     g.add_argument("--stride", help="stride (default 1; pools: kernel size)")
-    g.add_argument(
-        "--padding", help="int, AxB, lo:hi per axis, same (= same_upper), same_lower, valid"
-    )
-    g.add_argument("--dilation", help="dilation (1 = none)")
+    g.add_argument("--padding", help=f"padding: {PADDING_FORMS} (default 0)")
+    g.add_argument("--dilation", help="dilation, e.g. 2 or 2x1 (default 1 = none)")
     g.add_argument("--groups", type=int, help="groups (conv; default 1)")
-    g.add_argument("--output-padding", help="output padding (conv-transpose)")
+    g.add_argument(
+        "--output-padding", help="extra output rows/columns of a conv-transpose (default 0)"
+    )
     g.add_argument(
         "--output-shape",
         help="spatial output size of a conv-transpose, e.g. 10x8 (pads computed as ONNX)",
@@ -139,7 +153,13 @@ def add_layer_options(parser: argparse.ArgumentParser, *, default_kind: str = "c
         help="avg-pool: divide by the number of real inputs only",
     )
     g.add_argument("--ties", choices=["first", "split"], help="max-pool ties (default first)")
-    g.add_argument("--index-base", type=int, default=1, choices=[0, 1], help="symbol indices")
+    g.add_argument(
+        "--index-base",
+        type=int,
+        default=1,
+        choices=[0, 1],
+        help="first index of the symbols: 1 gives x_11 as on the slides, 0 gives x_00",
+    )
     g.add_argument(
         "--from-onnx",
         metavar="MODEL",

@@ -18,7 +18,7 @@ import sympy
 
 from .answers import parse_answer
 from .arrays import flat_entries
-from .errors import SpecError, SymconvError
+from .errors import AnswerError, SpecError, SymconvError
 
 __all__ = ["evaluate", "read_values", "Exact"]
 
@@ -46,7 +46,11 @@ def read_values(value, name: str, op: str = "check") -> np.ndarray:
     numbers, Fractions, SymPy values or text holding one number. Errors name ``op`` and
     ``name``."""
     if isinstance(value, str):
-        return parse_answer(value, max_chars=MAX_VALUE_CHARS, max_depth=MAX_VALUE_DEPTH)
+        try:
+            return parse_answer(value, max_chars=MAX_VALUE_CHARS, max_depth=MAX_VALUE_DEPTH)
+        except AnswerError as exc:  # name the value, not "answer"
+            message = str(exc).removeprefix("answer: ")
+            raise AnswerError(f"{op}: {name}: {message}") from None
     if hasattr(value, "values") and hasattr(value, "fmt"):  # a ParsedAnswer
         return value.values
     if isinstance(value, (list, tuple)):
