@@ -68,7 +68,9 @@ def main_walkthrough() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.csv"
         print(f"$ symconv grade {show(subs)} --problem {show(problem)} -o report.csv")
-        code = main(["grade", show(subs), "--problem", show(problem), "-o", str(report)])
+        os.chdir(tmp)  # so that the summary line names report.csv, not the temporary folder
+        code = main(["grade", str(subs), "--problem", str(problem), "-o", "report.csv"])
+        os.chdir(ROOT)
         print(f"[exit status {code}]")
         print("report.csv:")
         print(report.read_text())
@@ -89,6 +91,44 @@ def main_walkthrough() -> None:
     )
     print(f">>> check(symconv.conv((3, 3), 2), 'grad-weight', {answer!r})")
     print(check(layer, "grad-weight", answer).to_text(hide_solution=True))
+
+    print("=== mistakes students really make (each answer worked out by hand)\n")
+    x = [[1, 2, 0], [0, 1, 3], [2, 1, 1]]
+    w = [[1, -1], [2, 0]]
+    cases = [
+        (
+            "true convolution AND the bias forgotten: y = x * rot(w), no + 5",
+            symconv.conv((3, 3), 2, bias=True),
+            "output",
+            "[[5, 2], [1, 6]]",
+            dict(x=x, w=w, b=[5]),
+        ),
+        (
+            "one slip: y_21 = 3 + 3",
+            layer,
+            "output",
+            "[[-1, 4], [6, 0]]",
+            dict(x=x, w=w),
+        ),
+        (
+            "max pool: dE/dy copied to every input of its 2x2 window",
+            symconv.max_pool((4, 4), 2),
+            "grad-input",
+            "[[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]",
+            dict(x=[[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 3, 3], [1, 0, 4, 2]], dy=[[1, 2], [3, 4]]),
+        ),
+        (
+            "dE/dx with the kernel not rotated (dE/dy given, so flipping w is the same)",
+            layer,
+            "grad-input",
+            "[[0, 2, -4], [-1, 9, 0], [-3, 2, 1]]",
+            dict(x=x, w=w, dy=[[1, -2], [3, 1]]),
+        ),
+    ]
+    for title, lay, quantity, ans, values in cases:
+        print(f"--- {title}")
+        print(f">>> check({lay!r}, {quantity!r}, {ans!r}, ...)")
+        print(check(lay, quantity, ans, **values))
 
 
 if __name__ == "__main__":

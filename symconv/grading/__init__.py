@@ -36,12 +36,30 @@ comma-separated entries (CSV), LaTeX ``bmatrix``/``pmatrix``/``array``, NumPy-st
 Diagnosis
 ---------
 When the answer is wrong, the quantity is recomputed under each mistake of the catalogue
-(:mod:`.catalogue`, its entries in :mod:`.mistakes`; :data:`DIAGNOSES` lists the codes), always by re-deriving a variant layer or transforming exact inputs/results,
-never by approximations. A code is reported when its recomputation reproduces the answer
-exactly, or when it explains at least two wrong entries and at least half of them (the report
-then says which); an entry counts as explained when the mistake gives the student's value and
-that value is not 0. Pure rearrangements of the result (transpose, displacement, rotation,
-renumbering) must reproduce the answer exactly. No code is reported for a correct answer. The rules:
+(:mod:`.catalogue`, its entries in :mod:`.mistakes`; :data:`DIAGNOSES` lists the codes), always
+by re-deriving a variant layer or transforming exact inputs/results, never by approximations.
+The reporting rules (:mod:`.diagnose`):
+
+- a code is reported when its recomputation reproduces the answer exactly; otherwise when it
+  explains at least two wrong entries and at least half of them (the report says which; an
+  entry counts as explained when the mistake gives the student's value and that value is not
+  0). Partial diagnoses are dropped when some diagnosis reproduces the whole answer (only
+  mistakes consistent with the whole answer are reported), and one that would also change
+  entries the student got right says how many and ranks lower;
+- when no single mistake reproduces the answer, pairs are tried (a mistake made on top of
+  another, e.g. a flipped kernel and a forgotten bias) and both are reported;
+- one or two wrong entries that nothing explains are an ``arithmetic-slip`` naming them, with
+  the expected value of each unless the solution is hidden;
+- mistakes that coincide on this problem (``flipped-kernel`` and ``unrotated-kernel`` for dE/dx
+  with dE/dy given, ``flipped-kernel`` and ``swapped-operands`` for dE/dw, a transposed
+  kernel and column-major numbering of a square input's Toeplitz matrix) are one line, under
+  the more common code, saying why (:attr:`Diagnosis.same_as` names the other);
+- order: by how much of the answer a diagnosis explains, then by how common the mistake is
+  (``index-shift`` before ``padding`` when both give an off-by-one window), then catalogue
+  order. Pure rearrangements of the result (transpose, displacement, rotation, renumbering)
+  must reproduce the answer exactly. No code is reported for a correct answer.
+
+The codes:
 
 ``wrong-shape``
     the answer cannot be laid out as the expected shape (the expected shape is stated; if the
@@ -63,6 +81,24 @@ renumbering) must reproduce the answer exactly. No code is reported for a correc
     the layer without bias (output; gradients when dE/dy comes from ``target``).
 ``unrotated-kernel``
     dE/dx computed as the full correlation of dE/dy with the kernel not rotated by 180 degrees.
+``valid-correlation``
+    dE/dx as a valid instead of a full correlation (dE/dy not padded by k-1).
+``stride-cropped``
+    dE/dw of a strided conv with the stride-1 formula, cropped to the kernel's shape.
+``bias-not-summed``
+    dE/db not summed over the output positions (dE/dy itself, or its first position).
+    (Layers have no batch axis, so a missing sum over the batch cannot occur.)
+``channel-axis``
+    the weights' channel axes swapped (w[c_in, c_out] for w[c_out, c_in]).
+``first-filter``
+    only the first filter used (every output channel, or the whole of dE/dx).
+``avg-pool-count``
+    an average pool divided by the count of real inputs instead of the window size, or the
+    reverse (``count_include_pad`` toggled). Forgetting the 1/|window| is ``scale``.
+``max-pool-broadcast``, ``max-pool-averaged``, ``max-pool-ties``, ``max-pool-overwrite``
+    max-pool backward with dE/dy copied to every input of the window, averaged over it, sent to
+    the wrong maximum on ties (the other policy, or the last maximum), or written with ``=``
+    where windows overlap (instead of ``+=``). Numeric x only.
 ``sign``
     the answer is the negative of the result (yhat - y instead of y - yhat).
 ``scale``
@@ -78,11 +114,21 @@ renumbering) must reproduce the answer exactly. No code is reported for a correc
 ``swapped-operands``
     dE/dw as dE/dy correlated with x (the result rotated by 180 degrees), or x convolved instead
     of correlated with dE/dy (dE/dy rotated).
+``forward-size-formula``
+    a transposed convolution's output size from the forward convolution's formula.
+``arithmetic-slip``
+    one or two entries wrong and no mistake explains them.
 
 Codes that cannot occur for a layer are not tried (``missing-bias`` without bias, ``stride``
-with stride 1, ``unrotated-kernel`` for pools...). When dE/dy is given directly, forward-pass
-mistakes leave it unchanged, so ``flipped-kernel`` coincides with ``unrotated-kernel`` for dE/dx
-and with ``swapped-operands`` (the rotated dE/dw) for dE/dw; both codes are then reported.
+with stride 1, ``unrotated-kernel`` for pools...).
+
+Values
+------
+Given values (``x``, ``w``, ``b``, ``dy``, ``target``) are read by the same function as
+:meth:`Derivation.evaluate`'s, for the API, problem files and the CLI alike
+(:func:`symconv.core.evaluate.read_values`): nested lists, arrays, Fractions, numbers and
+text in the answer grammar; a ragged list names the row that differs. ``str(result)`` is the
+readable report (:meth:`CheckResult.to_text`).
 
 Problem files and grading
 -------------------------
