@@ -35,9 +35,10 @@ Strategy: polyphase im2col + GEMM: 4 output phases, each a gather and one batche
     backward reuses the forward's columns of x when x is unchanged (compared with the copy the forward kept), else gathers them again
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
-arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. Large scratch buffers are kept between calls (one per
-purpose, never shared by concurrent calls); clear_workspace() frees them.
+arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it;
+integer arrays are refused (convert them first, e.g. x.astype(np.float64)). Wrong shapes or
+dtypes raise ValueError. Large scratch buffers are kept between calls (one per purpose, never
+shared by concurrent calls); clear_workspace() frees them.
 
 Threads: the copies and scatters of a large call, cut into slices of the batch, run on THREADS
 worker threads (default: the SYMCONV_THREADS environment variable, else every CPU this process
@@ -157,13 +158,13 @@ def _keep(tag, buf):
 
 
 def _array(name, a, shape, dtype=None, why=""):
-    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
-    float64 or object); ``why`` explains a required shape."""
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: any accepted
+    dtype); ``why`` explains a required shape."""
     a = np.asarray(a)
     if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
         want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
         raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
-    if dtype is None and a.dtype not in _DTYPES:
+    if a.dtype not in _DTYPES:
         raise ValueError(
             f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
             f"got {a.dtype}"

@@ -28,10 +28,13 @@ Identities:
 Strategy: unrolled sum over the 4 taps' strided views.
     4 taps; the index map gives each tap one strided slice of x and one region of y
 
-Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
-arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. The layer is small: everything runs on the calling
-thread, and this module needs only NumPy.
+Arrays are batched, (N, C, *spatial), for any N. x may be float32, float64, object
+(fractions.Fraction, exact) or an integer array (uint8, int32, int64, ...); y has the dtype of
+a float or object x, and is float64 for an integer x (averages are fractions; integers beyond
+2**53 round). In backward, dy shares the dtype of a float or object x; for an integer x, dy may
+be any of these dtypes and dx is float64 (object when dy is object). Wrong shapes or dtypes
+raise ValueError. The layer is small: everything runs on the calling thread, and this module
+needs only NumPy.
 """
 
 import numpy as np
@@ -50,16 +53,16 @@ _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
 
 
 def _array(name, a, shape, dtype=None, why=""):
-    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
-    float64 or object); ``why`` explains a required shape."""
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: any accepted
+    dtype); ``why`` explains a required shape."""
     a = np.asarray(a)
     if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
         want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
         raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
-    if dtype is None and a.dtype not in _DTYPES:
+    if a.dtype not in _DTYPES and a.dtype.kind not in "iu":
         raise ValueError(
-            f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
-            f"got {a.dtype}"
+            f"{OP}: {name} must have dtype float32, float64, object (fractions.Fraction) or an "
+            f"integer dtype (uint8, int32, int64, ...), got {a.dtype}"
         )
     if dtype is not None and a.dtype != dtype:
         raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
@@ -72,8 +75,10 @@ def _count(dtype):
 
 
 def forward(x):
-    """The pooled output y (N, 6, 14, 14) of x (N, 6, 28, 28)."""
+    """The pooled output y (N, 6, 14, 14) of x (N, 6, 28, 28); float64 for an integer x."""
     x = _array("x", x, ("N",) + X_SHAPE)
+    if x.dtype.kind in "iu":
+        x = x.astype(np.float64)
     n = x.shape[0]
     y = np.empty((n, 6) + (14, 14), x.dtype)
     count = _count(x.dtype)
@@ -94,10 +99,14 @@ def backward(dy, x):
     """The gradient dx = dE/dx (N, 6, 28, 28) for the upstream gradient dy = dE/dy (N, 6, 14, 14) and the input x."""
     x = _array("x", x, ("N",) + X_SHAPE)
     dy = _array("dy", dy, ("N",) + Y_SHAPE)
-    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
+    if x.dtype.kind in "iu":  # dx: float64 (object when dy is object)
+        dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, why=" (the batch of x)")
+        dy = dy.astype(object if dy.dtype == object else np.float64, copy=False)
+    else:
+        dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
     n = x.shape[0]
-    dx = np.empty(x.shape, x.dtype)
-    count = _count(x.dtype)
+    dx = np.empty(x.shape, dy.dtype)
+    count = _count(dx.dtype)
     share = dy / count
     np.copyto(dx[:, :, :27:2, :27:2], share[:, :, :14, :14])  # tap 0
     np.copyto(dx[:, :, :27:2, 1:28:2], share[:, :, :14, :14])  # tap 1

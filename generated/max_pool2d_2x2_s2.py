@@ -24,9 +24,11 @@ Formulas (derived by symconv from the layer's index map; n is the batch index, d
 Strategy: unrolled maximum over the 4 taps' strided views, blocked over channels.
     4 taps; the index map gives each tap one strided slice of x and one region of y
 
-Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
-arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError.
+Arrays are batched, (N, C, *spatial), for any N. x may be float32, float64, object
+(fractions.Fraction, exact) or an integer array (uint8, int32, int64, ...); y keeps the dtype
+of x (padding never wins a window, also for integers). In backward, dy shares the dtype of a
+float or object x; for an integer x, dy may be any of these dtypes and dx is float64 (object
+when dy is object). Wrong shapes or dtypes raise ValueError.
 
 Threads: blocks of channels run on THREADS worker threads (default: the SYMCONV_THREADS
 environment variable, else every CPU this process may use). Every slice is computed the same
@@ -107,16 +109,16 @@ def _parallel(task, items, dtype):
 
 
 def _array(name, a, shape, dtype=None, why=""):
-    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
-    float64 or object); ``why`` explains a required shape."""
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: any accepted
+    dtype); ``why`` explains a required shape."""
     a = np.asarray(a)
     if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
         want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
         raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
-    if dtype is None and a.dtype not in _DTYPES:
+    if a.dtype not in _DTYPES and a.dtype.kind not in "iu":
         raise ValueError(
-            f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
-            f"got {a.dtype}"
+            f"{OP}: {name} must have dtype float32, float64, object (fractions.Fraction) or an "
+            f"integer dtype (uint8, int32, int64, ...), got {a.dtype}"
         )
     if dtype is not None and a.dtype != dtype:
         raise ValueError(f"{OP}: {name} must have dtype {dtype} (the dtype of x), got {a.dtype}")
@@ -133,8 +135,50 @@ def _blocks(n, itemsize):
     return [slice(c, min(c + step, 64)) for c in range(0, 64, step)]
 
 
-def forward(x):
-    """The pooled output y (N, 64, 28, 28) of x (N, 64, 56, 56)."""
+def _indices(x, y, layout, storage_order):
+    """The flat input index of every window's first maximum (row-major tap order; x without
+    NaN), int64 shaped like y: within the channel's input, row-major ('torch'), or within the
+    whole tensor x ('onnx': (n * C + c) * 3136 + the spatial position, numbered
+    row-major with storage_order=0 or column-major with storage_order=1)."""
+    if layout not in ("torch", "onnx"):
+        raise ValueError(f"{OP}: indices_layout must be 'torch' or 'onnx', got {layout!r}")
+    if storage_order not in (0, 1) or (storage_order and layout != "onnx"):
+        raise ValueError(
+            f"{OP}: storage_order must be 0, or 1 with indices_layout='onnx' (ONNX MaxPool's "
+            f"column-major Indices), got {storage_order!r} with indices_layout={layout!r}"
+        )
+    position = np.arange(3136, dtype=np.int64).reshape((56, 56), order="CF"[storage_order])
+    indices = np.empty(y.shape, np.int64)
+    hit = x[:, :, :55:2, :55:2] == y[:, :, :28, :28]  # tap 0
+    taken = hit
+    first = hit
+    np.copyto(indices[:, :, :28, :28], position[:55:2, :55:2], where=first)
+    hit = x[:, :, :55:2, 1:56:2] == y[:, :, :28, :28]  # tap 1
+    first = np.greater(hit, taken[:, :, :28, :28])
+    taken[:, :, :28, :28] |= hit
+    np.copyto(indices[:, :, :28, :28], position[:55:2, 1:56:2], where=first)
+    hit = x[:, :, 1:56:2, :55:2] == y[:, :, :28, :28]  # tap 2
+    first = np.greater(hit, taken[:, :, :28, :28])
+    taken[:, :, :28, :28] |= hit
+    np.copyto(indices[:, :, :28, :28], position[1:56:2, :55:2], where=first)
+    hit = x[:, :, 1:56:2, 1:56:2] == y[:, :, :28, :28]  # tap 3
+    first = np.greater(hit, taken[:, :, :28, :28])
+    np.copyto(indices[:, :, :28, :28], position[1:56:2, 1:56:2], where=first)
+    if layout == "onnx":
+        planes = np.arange(y.shape[0] * y.shape[1], dtype=np.int64) * 3136
+        indices += planes.reshape(y.shape[:2] + (1, 1))
+    return indices
+
+
+def forward(x, return_indices=False, indices_layout="torch", storage_order=0):
+    """The pooled output y (N, 64, 28, 28) of x (N, 64, 56, 56).
+
+    return_indices=True returns (y, indices): the flat index of each window's maximum as
+    PyTorch's max_pool2d(..., return_indices=True) gives it (int64, shaped like y,
+    row-major within the channel's input; the first maximum in row-major order wins a tie).
+    indices_layout='onnx' gives ONNX MaxPool's Indices instead (offset by the batch and channel:
+    (n * C + c) * 3136 + the position), storage_order=1 numbering the positions
+    column-major."""
     x = _array("x", x, ("N",) + X_SHAPE)
     n = x.shape[0]
     y = np.empty((n, 64) + (28, 28), x.dtype)
@@ -153,6 +197,8 @@ def forward(x):
         np.maximum(v, s1[:, :, :, 1:56:2], out=v)  # axis 1, tap 1
 
     _parallel(block, _blocks(n, x.itemsize), x.dtype)
+    if return_indices:
+        return y, _indices(x, y, indices_layout, storage_order)
     return y
 
 
@@ -160,9 +206,13 @@ def backward(dy, x):
     """The gradient dx = dE/dx (N, 64, 56, 56) for the upstream gradient dy = dE/dy (N, 64, 28, 28) and the input x."""
     x = _array("x", x, ("N",) + X_SHAPE)
     dy = _array("dy", dy, ("N",) + Y_SHAPE)
-    dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
+    if x.dtype.kind in "iu":  # dx: float64 (object when dy is object)
+        dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, why=" (the batch of x)")
+        dy = dy.astype(object if dy.dtype == object else np.float64, copy=False)
+    else:
+        dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
     n = x.shape[0]
-    dx = np.empty(x.shape, x.dtype)
+    dx = np.empty(x.shape, dy.dtype)
 
     def block(slot, c):
         xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
@@ -195,5 +245,5 @@ def backward(dy, x):
         first = np.greater(hit, taken[:, :, :28, :28])
         np.multiply(dyb[:, :, :28, :28], first, out=dxb[:, :, 1:56:2, 1:56:2])
 
-    _parallel(block, _blocks(n, x.itemsize), x.dtype)
+    _parallel(block, _blocks(n, x.itemsize), dx.dtype)
     return dx

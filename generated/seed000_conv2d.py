@@ -55,9 +55,10 @@ Strategy: depthwise taps: one channel per group leaves no channel contraction fo
     4 taps, each one contiguous run at a constant offset (read off the index map's windows); dE/dx runs the taps of the inverse map over dE/dy, dE/dw reduces dE/dy against each tap's run of x
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
-arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it.
-Wrong shapes or dtypes raise ValueError. The layer is small: everything runs on the calling
-thread, and this module needs only NumPy.
+arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it;
+integer arrays are refused (convert them first, e.g. x.astype(np.float64)). Wrong shapes or
+dtypes raise ValueError. The layer is small: everything runs on the calling thread, and this
+module needs only NumPy.
 """
 
 import numpy as np
@@ -76,13 +77,13 @@ _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
 
 
 def _array(name, a, shape, dtype=None, why=""):
-    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: float32,
-    float64 or object); ``why`` explains a required shape."""
+    """``a`` as an ndarray of ``shape`` ("N": any batch size) and ``dtype`` (None: any accepted
+    dtype); ``why`` explains a required shape."""
     a = np.asarray(a)
     if a.ndim != len(shape) or any(s not in ("N", t) for s, t in zip(shape, a.shape)):
         want, got = (", ".join(str(v) for v in s) for s in (shape, a.shape))
         raise ValueError(f"{OP}: {name} must have shape ({want}){why}, got ({got})")
-    if dtype is None and a.dtype not in _DTYPES:
+    if a.dtype not in _DTYPES:
         raise ValueError(
             f"{OP}: {name} must have dtype float32, float64 or object (fractions.Fraction), "
             f"got {a.dtype}"

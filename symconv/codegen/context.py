@@ -225,6 +225,7 @@ def pool_context(layer: Layer, strat: Strategy) -> dict:
             tap=t.tap,
             dst=_idx(2, t.dst),
             src=_idx(2, t.src),
+            src_space=_idx(0, t.src),
             full=t.full,
             first=first_full is not None and t.tap == first_full.tap,
         )
@@ -233,6 +234,7 @@ def pool_context(layer: Layer, strat: Strategy) -> dict:
     # scatter without accumulation when every input position is read at most once
     flat = layer.index_map[layer.index_map >= 0]
     disjoint = len(np.unique(flat)) == len(flat)
+    stages = _pool_stages(layer)
     ctx = dict(
         taps=taps,
         disjoint=disjoint,
@@ -243,7 +245,11 @@ def pool_context(layer: Layer, strat: Strategy) -> dict:
         channels=spec.in_channels,
         in_elems=math.prod(spec.input_size),
         block_bytes=POOL_BLOCK_BYTES,
-        stages=_pool_stages(layer),
+        in_size=py(spec.input_size),
+        stages=stages,
+        # a max stage with no tap over its whole output starts from the dtype's lowest value
+        lowest=spec.kind == "max_pool"
+        and any(not any(t["first"] for t in st["taps"]) for st in stages),
     )
     if spec.kind == "avg_pool":
         ctx.update(_avg_counts(layer))

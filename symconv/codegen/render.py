@@ -63,7 +63,8 @@ def _line(text: str) -> str:
 
 def _machinery(strat, ctx: dict) -> dict:
     """Which shared helpers of ``_common.py.jinja`` the module needs: the worker threads
-    (``threads``), batch splitting (``split``), the workspace and its zero-bordered buffers."""
+    (``threads``), batch splitting (``split``), the workspace and its zero-bordered buffers;
+    ``integers``: the module accepts integer inputs (pools)."""
     conv = strat.template == "numpy/conv.py.jinja"
     padded = strat.name == "depthwise taps"
     if conv:
@@ -75,6 +76,7 @@ def _machinery(strat, ctx: dict) -> dict:
         split=strat.threads and conv,
         workspace=strat.threads and strat.name != "pool taps",
         padded_buffers=strat.threads and padded,
+        integers=strat.name == "pool taps",
     )
 
 
