@@ -12,6 +12,9 @@ Usage:
     >>> y = forward(x)
     >>> y.shape
     (2, 64, 28, 28)
+    >>> y, indices = forward(x, return_indices=True)
+    >>> indices.shape
+    (2, 64, 28, 28)
     >>> dx = backward(np.ones_like(y), x)
     >>> dx.shape
     (2, 64, 56, 56)
@@ -135,11 +138,9 @@ def _blocks(n, itemsize):
     return [slice(c, min(c + step, 64)) for c in range(0, 64, step)]
 
 
-def _indices(x, y, layout, storage_order):
-    """The flat input index of every window's first maximum (row-major tap order; x without
-    NaN), int64 shaped like y: within the channel's input, row-major ('torch'), or within the
-    whole tensor x ('onnx': (n * C + c) * 3136 + the spatial position, numbered
-    row-major with storage_order=0 or column-major with storage_order=1)."""
+def _positions(layout, storage_order):
+    """Every input position's number within its channel: row-major (PyTorch, and ONNX with
+    storage_order=0) or column-major (ONNX with storage_order=1)."""
     if layout not in ("torch", "onnx"):
         raise ValueError(f"{OP}: indices_layout must be 'torch' or 'onnx', got {layout!r}")
     if storage_order not in (0, 1) or (storage_order and layout != "onnx"):
@@ -147,7 +148,12 @@ def _indices(x, y, layout, storage_order):
             f"{OP}: storage_order must be 0, or 1 with indices_layout='onnx' (ONNX MaxPool's "
             f"column-major Indices), got {storage_order!r} with indices_layout={layout!r}"
         )
-    position = np.arange(3136, dtype=np.int64).reshape((56, 56), order="CF"[storage_order])
+    return np.arange(3136, dtype=np.int64).reshape((56, 56), order="CF"[storage_order])
+
+
+def _first_maxima(x, y, position):
+    """The position (from ``position``) of every window's first maximum in row-major tap order
+    (x without NaN), int64 shaped like y."""
     indices = np.empty(y.shape, np.int64)
     hit = x[:, :, :55:2, :55:2] == y[:, :, :28, :28]  # tap 0
     taken = hit
@@ -164,9 +170,6 @@ def _indices(x, y, layout, storage_order):
     hit = x[:, :, 1:56:2, 1:56:2] == y[:, :, :28, :28]  # tap 3
     first = np.greater(hit, taken[:, :, :28, :28])
     np.copyto(indices[:, :, :28, :28], position[1:56:2, 1:56:2], where=first)
-    if layout == "onnx":
-        planes = np.arange(y.shape[0] * y.shape[1], dtype=np.int64) * 3136
-        indices += planes.reshape(y.shape[:2] + (1, 1))
     return indices
 
 
@@ -180,8 +183,10 @@ def forward(x, return_indices=False, indices_layout="torch", storage_order=0):
     (n * C + c) * 3136 + the position), storage_order=1 numbering the positions
     column-major."""
     x = _array("x", x, ("N",) + X_SHAPE)
+    position = _positions(indices_layout, storage_order) if return_indices else None
     n = x.shape[0]
     y = np.empty((n, 64) + (28, 28), x.dtype)
+    indices = np.empty(y.shape, np.int64) if return_indices else None
 
     def block(slot, c):
         xb, yb = x[:, c], y[:, c]
@@ -195,11 +200,16 @@ def forward(x, return_indices=False, indices_layout="torch", storage_order=0):
         np.copyto(yb, s1[:, :, :, :55:2])  # axis 1, tap 0
         v = yb[:, :, :, :28]
         np.maximum(v, s1[:, :, :, 1:56:2], out=v)  # axis 1, tap 1
+        if position is not None:
+            indices[:, c] = _first_maxima(xb, yb, position)
 
     _parallel(block, _blocks(n, x.itemsize), x.dtype)
-    if return_indices:
-        return y, _indices(x, y, indices_layout, storage_order)
-    return y
+    if position is None:
+        return y
+    if indices_layout == "onnx":  # offset by the start of each (n, c) plane of x
+        planes = np.arange(n * 64, dtype=np.int64) * 3136
+        indices += planes.reshape((n, 64) + (1, 1))
+    return y, indices
 
 
 def backward(dy, x):

@@ -14,6 +14,7 @@ import numpy as np
 import sympy
 
 from ..core import reference
+from ..core.argmax import max_pool_indices
 from ..core.derive import derive
 from ..core.errors import SpecError
 from ..core.layers import Layer
@@ -213,7 +214,9 @@ def _shown(name, values, shape):
             lead = 0
             while lead < min(2, values.ndim - 1) and values.shape[lead] == 1:
                 lead += 1
-            shown = np.array([float(v) for v in exact]).reshape(values.shape)[(0,) * lead]
+            if values.dtype.kind not in "iu":
+                values = np.array([float(v) for v in exact]).reshape(values.shape)
+            shown = values[(0,) * lead]
             where = "[" + ", ".join(["0"] * lead) + "]" if lead else ""
             return [f">>> {name}{where}.tolist()", repr(shown.tolist())]
     return [f">>> {name}.shape", py(shape)]
@@ -254,6 +257,10 @@ def usage_example(layer: Layer) -> list:
         args += ", b"
     lines.append(f">>> y = forward({args})")
     lines += _shown("y", None if y is None else y[None], (n,) + spec.y_shape)
+    if spec.kind == "max_pool" and spec.ties == "first":
+        lines.append(">>> y, indices = forward(x, return_indices=True)")
+        indices = None if y is None else max_pool_indices(layer, x[None])
+        lines += _shown("indices", indices, (n,) + spec.y_shape)
     if spec.has_weight:
         lines.append(">>> dx, dw, db = backward(np.ones_like(y), x, w)")
     else:
