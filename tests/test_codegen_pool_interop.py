@@ -213,3 +213,56 @@ def test_conv_refuses_integers_by_name(layer, dtype):
         module.forward(x, w.astype(dtype))
     with pytest.raises(ValueError, match=f"x {accepted}{name}"):
         module.backward(np.zeros((1,) + spec.y_shape), x.astype(dtype), w)
+
+
+def _onnx_max_pool(onnx, size, kernel, options, storage_order, dtype):
+    """A one-node ONNX model: MaxPool with its Indices output."""
+    from onnx import TensorProto, helper
+
+    nd = len(size)
+
+    def per_axis(value):
+        return list(value) if isinstance(value, tuple) else [value] * nd
+
+    pads = per_axis(options.get("padding", 0))
+    node = helper.make_node(
+        "MaxPool",
+        ["x"],
+        ["y", "indices"],
+        kernel_shape=per_axis(kernel),
+        strides=per_axis(options.get("stride", kernel)),
+        pads=pads + pads,
+        dilations=per_axis(options.get("dilation", 1)),
+        ceil_mode=int(options.get("ceil_mode", False)),
+        storage_order=storage_order,
+    )
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    graph = helper.make_graph(
+        [node],
+        "max_pool",
+        [helper.make_tensor_value_info("x", elem, None)],
+        [
+            helper.make_tensor_value_info("y", elem, None),
+            helper.make_tensor_value_info("indices", TensorProto.INT64, None),
+        ],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("size, kernel, options", GRID, ids=IDS)
+def test_max_pool_against_onnx_reference(size, kernel, options, dtype, rng):
+    onnx = pytest.importorskip("onnx")
+    from onnx.reference import ReferenceEvaluator
+
+    layer = symconv.max_pool(size, kernel, channels=2, **options)
+    module = _module(layer, False)
+    x = _x(rng, layer.spec, 2, dtype)
+    for order in (0, 1):
+        model = _onnx_max_pool(onnx, size, kernel, options, order, dtype)
+        ty, ti = ReferenceEvaluator(model).run(None, {"x": x})
+        y, indices = module.forward(
+            x, return_indices=True, indices_layout="onnx", storage_order=order
+        )
+        np.testing.assert_array_equal(y, ty)
+        np.testing.assert_array_equal(indices, ti)
