@@ -44,9 +44,26 @@ def register(sub) -> None:
     p.add_argument("--convention", choices=["row", "column"], default="row")
     p.add_argument("--aspect", choices=list(ASPECTS), default="169", help="beamer aspect ratio")
     p.add_argument("--parts", default=None, help=f"comma-separated subset of {','.join(PARTS)}")
-    p.add_argument("--max-entries", type=int, default=16, help="longest list before eliding")
-    p.add_argument("--max-terms", type=int, default=12, help="longest sum before eliding")
-    p.add_argument("--max-matrix", type=int, default=10, help="largest matrix side shown")
+    p.add_argument(
+        "--max-entries",
+        type=int,
+        default=None,
+        help="longest list before eliding (default 16; beamer 9); honoured by every document, "
+        "long lists continue on the next slides",
+    )
+    p.add_argument(
+        "--max-terms",
+        type=int,
+        default=None,
+        help="longest sum before eliding (default 12; beamer 8)",
+    )
+    p.add_argument(
+        "--max-matrix",
+        type=int,
+        default=None,
+        help="largest matrix side shown (default 10; beamer 7 for x, w and dE/dy, 10 for W "
+        "and the final results)",
+    )
     p.add_argument("--title", default=None)
     g = p.add_argument_group("worked numbers")
     for name, what in _VALUE_HELP:

@@ -15,13 +15,14 @@ from ..core.errors import SpecError
 from ..core.layers import Layer
 from ..templating import render
 from .frames import BUILDERS, FrameContext
-from .frames.setup import layer_subtitle, layer_title
+from .frames.setup import layer_subtitle, layer_title, weight_indices
 from .layout import chunks
 from .options import document_options
 
 __all__ = ["PARTS", "render_latex"]
 
-#: The parts of a document, in order. Pools have no grad_w/grad_b/update; convs no routing.
+#: The parts of a document, in order. Pools have no grad_w/grad_b/update; convs no routing;
+#: the results (the final matrices) need worked numbers.
 PARTS = tuple(BUILDERS)
 
 
@@ -56,9 +57,9 @@ def render_latex(
     notation="seed000",
     convention: str = "row",
     aspect: str = "169",
-    max_entries: int = 16,
-    max_terms: int = 12,
-    max_matrix: int = 10,
+    max_entries: int | None = None,
+    max_terms: int | None = None,
+    max_matrix: int | None = None,
     values: dict | None = None,
     title: str | None = None,
 ) -> str:
@@ -69,7 +70,10 @@ def render_latex(
     a preset of :data:`symconv.symbols.NOTATIONS` (seed000: x, w, y, E; seed001: X, F, O, L;
     seed003: Y, w, z, Div). ``convention`` is ``'row'`` (the slides' x W = y) or ``'column'``
     (vec y = T vec x). Lists longer than ``max_entries``, sums longer than ``max_terms`` and
-    matrices larger than ``max_matrix`` rows/columns are elided with dots and a note.
+    matrices larger than ``max_matrix`` rows/columns are elided with dots and a note; ``None``
+    takes the document's default (:data:`symconv.latex.options.LIMITS`: 16, 12, 10 for the
+    snippet and article, 9, 8, 7 on slides, W and the final results 10). Elision keeps the
+    entries that carry the lesson (the first, the last, routed max-pool gradients).
 
     ``values`` adds worked numbers: a dict with ``x``, ``w`` (conv), optional ``b``, and
     ``target`` (yhat, for the L2 loss) or ``dy`` (the upstream gradient), optional ``eta``
@@ -104,5 +108,7 @@ def render_latex(
         base=derivation.index_base,
         loss_symbol=opts.notation.loss,
         has_eta=bool(ctx.num and ctx.num["eta"] is not None),
+        wij=weight_indices(spec, ctx.ws[0]) if ctx.ws else "",
+        b_s="_{s}" if spec.has_weight and spec.out_channels > 1 else "",
     )
     return render(f"latex/{document}.tex.jinja", **data)

@@ -22,6 +22,8 @@ __all__ = [
     "Cell",
     "MatrixData",
     "Eq",
+    "Display",
+    "frames_of",
     "tex_width",
     "make_term",
     "pack",
@@ -184,6 +186,36 @@ class MatrixData:
     elided: bool = False
     label: str = ""  # an \underbrace label (a channel)
 
+    @property
+    def frac(self) -> bool:
+        """Entries with fractions: the rows get more room (they would touch otherwise)."""
+        return any("\\frac" in c.tex for row in self.rows for c in row)
+
+    @property
+    def lines(self) -> float:
+        """Estimated height in text lines (:data:`LINE_PT`), its label included."""
+        return (
+            len(self.rows) * (FRAC_ROW if self.frac else 1.0) + (1.2 if self.label else 0.0) + 0.4
+        )
+
+
+@dataclass
+class Display:
+    """One display of named matrices side by side, ``lhs = matrices``, e.g. x and w; ``cap``
+    is the most it may take on a slide (a fraction of the text height, set by
+    :func:`frames_of`)."""
+
+    parts: list  # [(lhs, [MatrixData or None, ...]), ...]
+    cap: str = ""
+
+    @property
+    def lines(self) -> float:
+        """Estimated height in lines: the tallest matrix and the centring's space around it."""
+        tallest = max(
+            (m.lines for _, blocks in self.parts for m in blocks if m is not None), default=1.0
+        )
+        return tallest + 1.0
+
 
 @dataclass
 class Eq:
@@ -227,20 +259,30 @@ def pack(terms, budget: float) -> list:
     return lines or [[make_term("", "0")]]
 
 
-def elide(n: int, limit: int) -> list:
-    """Indices to show out of ``n``: all, or the first ``limit - 1``, ``None`` (dots), last."""
+def elide(n: int, limit: int, keep=()) -> list:
+    """Indices to show out of ``n``: all, or the first ``limit - 2``, ``None`` (dots), the
+    last. Indices in ``keep`` (the entries that carry the lesson) are always shown, with dots
+    wherever entries are left out."""
     limit = max(int(limit), 3)
     if n <= limit:
         return list(range(n))
-    return list(range(limit - 2)) + [None, n - 1]
+    shown = sorted(set(range(limit - 2)) | {i for i in keep if 0 <= i < n} | {n - 1})
+    out = []
+    for k, i in enumerate(shown):
+        if k and i > shown[k - 1] + 1:
+            out.append(None)
+        out.append(i)
+    return out
 
 
-def matrix_data(shape, get, fmt, *, limit, hl=None, color="symconvx", label="") -> MatrixData:
+def matrix_data(
+    shape, get, fmt, *, limit, hl=None, color="symconvx", label="", keep=()
+) -> MatrixData:
     """A (possibly huge) matrix ``get(i, j)`` of ``shape`` as :class:`MatrixData`, elided past
-    ``limit`` rows/columns; ``fmt`` prints an entry, ``hl`` maps an entry (a SymPy object) to
-    a beamer overlay spec of its highlight."""
-    rows_idx = elide(shape[0], limit)
-    cols_idx = elide(shape[1], limit)
+    ``limit`` rows/columns, never hiding the cells ``(i, j)`` in ``keep``; ``fmt`` prints an
+    entry, ``hl`` maps an entry (a SymPy object) to a beamer overlay spec of its highlight."""
+    rows_idx = elide(shape[0], limit, {i for i, _ in keep})
+    cols_idx = elide(shape[1], limit, {j for _, j in keep})
     rows = []
     for i in rows_idx:
         row = []
@@ -261,6 +303,42 @@ def matrix_data(shape, get, fmt, *, limit, hl=None, color="symconvx", label="") 
 
 
 # ---------------------------------------------------------------------- heights
+#: One text line of a slide (11pt Beamer's baseline skip), the unit of the height estimates.
+LINE_PT = 13.6
+#: A slide's text height in lines (252pt), and what is left under the frame title.
+TEXT_LINES = 18.5
+FRAME_LINES = 15.0
+#: A matrix row holding fractions, in lines (\arraystretch 1.6).
+FRAC_ROW = 1.6
+#: The readable floor: a display is never scaled below this; what does not fit goes to the
+#: next frame.
+FLOOR = 0.75
+
+
+def frames_of(displays, budget: float = FRAME_LINES, first: float = 0.0) -> list:
+    """The layout policy of slides: displays grouped into frames (in order) so that each frame's
+    estimated height fits ``budget`` lines once scaled down, but never below :data:`FLOOR`; the
+    first frame already holds ``first`` lines of text. Each display gets its ``cap`` (its share
+    of the frame) as a fraction of the text height."""
+    groups, cur, used, room = [], [], 0.0, budget - first
+    for d in displays:
+        if cur and (used + d.lines) * FLOOR > room:
+            groups.append(cur)
+            cur, used, room = [], 0.0, budget
+        cur.append(d)
+        used += d.lines
+    if cur:
+        groups.append(cur)
+    room = budget - first
+    for g in groups:
+        total = sum(d.lines for d in g)
+        scale = min(1.0, room / total)
+        for d in g:
+            d.cap = f"{max(d.lines * scale, 1.0) / TEXT_LINES:.2f}\\textheight"
+        room = budget
+    return groups
+
+
 def display_lines(eq, which) -> int:
     """Display lines an equation takes: ``which`` is 'num' (its first worked-number line),
     'simple' (its simplest symbolic form) or anything else (every step); dots take one."""

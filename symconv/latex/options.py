@@ -13,10 +13,21 @@ from ..core.errors import SpecError
 from ..core.symbols import Notation
 from .printer import resolve_notation
 
-__all__ = ["DOCUMENTS", "ASPECTS", "Options", "document_options"]
+__all__ = ["DOCUMENTS", "ASPECTS", "LIMITS", "Options", "document_options"]
 
 DOCUMENTS = ("snippet", "article", "beamer")
 ASPECTS = ("169", "43")
+
+#: The default limits per document: (entries per list, terms per sum, matrix side). Slides show
+#: shorter lists, sums and matrices (a list or sum too long for one frame continues on the next
+#: frames; a matrix too big is elided). A limit given explicitly is honoured by every document.
+LIMITS = {
+    "snippet": (16, 12, 10),
+    "article": (16, 12, 10),
+    "beamer": (9, 8, 7),
+}
+#: The side of the largest matrix drawn whole by default (W, the final results) on every document.
+MATRIX_DEFAULT = 10
 
 
 @dataclass
@@ -29,7 +40,8 @@ class Options:
     aspect: str
     max_entries: int
     max_terms: int
-    max_matrix: int
+    max_matrix: int  # W and the final results
+    block_matrix: int  # x, w, dE/dy ... shown beside other displays
     max_steps: int
     width: float  # em available for one display line
     frame_rows: int
@@ -48,7 +60,9 @@ class Options:
 def document_options(
     document, notation, convention, aspect, max_entries, max_terms, max_matrix
 ) -> Options:
-    """Check the options (:class:`SpecError` naming the bad one) and derive the budget."""
+    """Check the options (:class:`SpecError` naming the bad one) and derive the budget.
+
+    A limit left ``None`` takes the document's default (:data:`LIMITS`)."""
     if document not in DOCUMENTS:
         raise SpecError(f"latex: document must be one of {DOCUMENTS}, got {document!r}")
     if convention not in ("row", "column"):
@@ -61,7 +75,7 @@ def document_options(
         ("max_terms", max_terms),
         ("max_matrix", max_matrix),
     ):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 3:
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 3):
             raise SpecError(f"latex: {name} must be an integer >= 3, got {v!r}")
     if document == "beamer":
         width = 33.0 if aspect == "169" else 26.0
@@ -72,15 +86,18 @@ def document_options(
     else:
         width = 32.0
         rows = 0
+    entries, terms, block = LIMITS[document]
+    max_entries = entries if max_entries is None else max_entries
+    max_terms = terms if max_terms is None else max_terms
     return Options(
         document=document,
         notation=resolve_notation(notation),
         convention=convention,
         aspect=aspect,
-        # slides show shorter lists and sums than documents (at most 9 entries, 8 terms)
-        max_entries=min(max_entries, 9) if document == "beamer" else max_entries,
-        max_terms=min(max_terms, 8) if document == "beamer" else max_terms,
-        max_matrix=max_matrix,
+        max_entries=max_entries,
+        max_terms=max_terms,
+        max_matrix=MATRIX_DEFAULT if max_matrix is None else max_matrix,
+        block_matrix=block if max_matrix is None else max_matrix,
         max_steps=min(9, max_terms),
         width=width,
         frame_rows=rows,

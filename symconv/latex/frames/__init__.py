@@ -7,7 +7,7 @@ templates lays out (``None`` when the part does not apply to the layer).
 
 from __future__ import annotations
 
-from . import forward, loss, pooling, setup, summary, toeplitz, update
+from . import forward, loss, pooling, results, setup, summary, toeplitz, update
 from .context import FrameContext
 from .gradients import grad_b, grad_w, grad_x
 
@@ -24,5 +24,6 @@ BUILDERS = {
     "grad_b": grad_b,
     "update": update.build,
     "routing": pooling.build,
+    "results": results.build,
     "summary": summary.build,
 }

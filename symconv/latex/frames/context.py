@@ -16,6 +16,22 @@ from ..values import worked_numbers
 __all__ = ["FrameContext"]
 
 
+def _split_wide(term, budget) -> list:
+    """A term wider than ``budget`` holding ``\\left[a,\\ b,\\ ...\\right]`` as pieces
+    ``...\\bigl[a``, ``, b``, ..., ``z\\bigr]`` (lines may break between them)."""
+    tex = term.tex
+    if term.width <= budget or r"\left[" not in tex or not tex.endswith(r"\right]"):
+        return [term]
+    head, inner = tex.split(r"\left[", 1)
+    parts = inner[: -len(r"\right]")].split(r",\ ")
+    if len(parts) < 2:
+        return [term]
+    out = [make_term(term.op, head + r"\bigl[" + parts[0], show=term.show, box=term.box)]
+    out += [make_term(",", p, show=term.show) for p in parts[1:-1]]
+    out.append(make_term(",", parts[-1] + r"\bigr]", show=term.show))
+    return out
+
+
 class FrameContext:
     """A derivation prepared for the frame builders (one per rendered document).
 
@@ -87,8 +103,11 @@ class FrameContext:
 
     # ------------------------------------------------------------------ sums
     def pack(self, terms, lhs_w=0.0) -> list:
-        """Terms broken into lines that fit the display width next to a left-hand side."""
-        return pack(terms, max(self.opts.width - lhs_w - 1.5, 12.0))
+        """Terms broken into lines that fit the display width next to a left-hand side (a
+        term too wide alone, a max-pool indicator with many conditions, breaks between its
+        conditions)."""
+        budget = max(self.opts.width - lhs_w - 1.5, 12.0)
+        return pack([piece for t in terms for piece in _split_wide(t, budget)], budget)
 
     def terms_sum(self, n, make, *, limit=None, prefix="", first_op="", sep="+", lhs_w=0.0):
         """A Sum of ``n`` terms, ``make(i) -> (op, tex)``, elided past ``limit`` terms."""
@@ -113,14 +132,18 @@ class FrameContext:
         return max((tex_width(t) for t in texs), default=0.0) + 1.3
 
     # ------------------------------------------------------------------ matrices
-    def matrix(self, arr2d, *, hl=None, color="symconvx", fmt=None, label=""):
-        """A 2-D object array (1-D: a row) as MatrixData, elided (slides: smaller).
+    def matrix(
+        self, arr2d, *, hl=None, color="symconvx", fmt=None, label="", limit=None, keep=False
+    ):
+        """A 2-D object array (1-D: a row) as MatrixData, elided past ``limit`` rows/columns
+        (default: the document's, smaller on slides); ``keep``: never hide a non-zero entry.
 
         ``hl`` maps an entry (the object in the array) to a beamer overlay spec."""
         arr2d = np.asarray(arr2d, dtype=object)
         if arr2d.ndim == 1:
             arr2d = arr2d.reshape(1, -1)
-        limit = min(self.opts.max_matrix, 7) if self.beamer else self.opts.max_matrix
+        kept = list(zip(*np.nonzero(arr2d != 0))) if keep else ()
+        limit = self.opts.block_matrix if limit is None else limit
         return matrix_data(
             arr2d.shape,
             lambda i, j: arr2d[i, j],
@@ -129,6 +152,7 @@ class FrameContext:
             hl=hl,
             color=color,
             label=label,
+            keep=kept,
         )
 
     def sparse(self, shape, entries):
@@ -142,10 +166,13 @@ class FrameContext:
             color="symconvw",
         )
 
-    def blocks(self, arr, lead, names, *, hl=None, color="symconvx", fmt=None, limit=3):
+    def blocks(self, arr, lead, names, *, hl=None, color="symconvx", fmt=None, limit=3, **matrix):
         """An array (lead channel axes, then spatial axes) as a list of matrices, one per
         channel combination (and per leading slice of a 3-D volume), with labels; elided past
-        ``limit`` blocks (None marks the dots)."""
+        ``limit`` blocks (None marks the dots). ``matrix``: ``matrix_limit`` (each block's
+        side) and ``keep`` of :meth:`matrix`."""
+        if "matrix_limit" in matrix:
+            matrix["limit"] = matrix.pop("matrix_limit")
         arr = np.asarray(arr, dtype=object)
         lead_shape = arr.shape[:lead]
         spatial = arr.shape[lead:]
@@ -171,22 +198,24 @@ class FrameContext:
             if depth:
                 parts.append(f"{names[-1]}={key[-1] + base}")
             label = ",\\ ".join(parts)
-            out.append(self.matrix(sub, hl=hl, color=color, fmt=fmt, label=label))
+            out.append(self.matrix(sub, hl=hl, color=color, fmt=fmt, label=label, **matrix))
         return out
 
-    def x_blocks(self, values=None, hl=None):
+    def x_blocks(self, values=None, hl=None, **kw):
         arr = self.x_np if values is None else values
-        fmt = None if values is None else self.ntex
-        return self.blocks(arr, 1, ["p", "d"] if self.spec.ndim == 3 else ["p"], hl=hl, fmt=fmt)
+        fmt = kw.pop("fmt", None) or (None if values is None else self.ntex)
+        names = ["p", "d"] if self.spec.ndim == 3 else ["p"]
+        return self.blocks(arr, 1, names, hl=hl, fmt=fmt, **kw)
 
-    def w_blocks(self, values=None, hl=None):
+    def w_blocks(self, values=None, hl=None, **kw):
         arr = self.w_np if values is None else values
-        fmt = None if values is None else self.ntex
+        fmt = kw.pop("fmt", None) or (None if values is None else self.ntex)
         names = ["p", "s"] if self.spec.kind == "conv_transpose" else ["s", "p"]
-        return self.blocks(arr, 2, names + ["d"], hl=hl, color="symconvw", fmt=fmt)
+        return self.blocks(arr, 2, names + ["d"], hl=hl, color="symconvw", fmt=fmt, **kw)
 
-    def y_blocks(self, arr, fmt=None):
-        return self.blocks(arr, 1, ["s", "d"] if self.spec.ndim == 3 else ["s"], fmt=fmt)
+    def y_blocks(self, arr, fmt=None, **kw):
+        names = ["s", "d"] if self.spec.ndim == 3 else ["s"]
+        return self.blocks(arr, 1, names, fmt=fmt, **kw)
 
     def spatial(self, arr, fmt=None):
         """A spatial array (1-, 2- or 3-D) as a matrix (a 3-D volume: its first slice)."""

@@ -75,9 +75,9 @@ def _forward_numbers(ctx, o, lhs_w):
 
     def make(i):
         c, rest = terms[i].as_coeff_Mul()
-        facs = sorted(Mul.make_args(rest), key=factor_key)
+        facs = sorted(Mul.make_args(rest), key=factor_key) if rest != 1 else []
         pieces = [number_factor(vals[f], ctx.printer) for f in facs]
-        if c != 1:
+        if c != 1 or not pieces:  # a coefficient, or a constant term (an output no tap reaches)
             pieces.insert(0, number_factor(c, ctx.printer))
         return sep, r" \cdot ".join(pieces)
 

@@ -81,8 +81,11 @@ def _entries(ctx, wrt) -> list:
     if ctx.num is not None:
         values = np.asarray(ctx.num["grad_x" if wrt == "x" else "grad_w"]).reshape(-1)
     full = n_y <= ctx.opts.max_terms
+    keep = ()
+    if values is not None and ctx.spec.kind == "max_pool":  # the routed gradients
+        keep = [i for i, v in enumerate(values) if v != 0]
     entries = []
-    for i in elide(len(syms), ctx.opts.max_entries):
+    for i in elide(len(syms), ctx.opts.max_entries, keep):
         if i is None:
             entries.append(None)
             continue

@@ -9,7 +9,7 @@ from ...core.arrays import correlation_size
 from ...core.identities import identity_operands
 from ...core.spec import dims_text
 from ..printer import TIMES
-from .setup import pair_label
+from .setup import pair_label, pair_text
 
 __all__ = ["identity_w", "identity_x"]
 
@@ -39,6 +39,8 @@ def identity_w(ctx) -> dict:
         "stride": dims_text(stride, sep=TIMES),
         "dilation": dims_text(dil, sep=TIMES),
         "pair": pair_label(spec, co, ci, ctx.deriv.index_base),
+        "pair_text": pair_text(spec, co, ci, ctx.deriv.index_base),
+        "size": dims_text(spec.kernel_size, sep=TIMES),
         "many": spec.in_channels * spec.out_channels > 1,
         "cropped": any(
             n != kk for n, kk in zip(correlation_size(a.shape, k.shape, dil), spec.kernel_size)
@@ -67,5 +69,6 @@ def identity_x(ctx):
         "crop": dims_text([lo for lo, _ in spec.padding], sep=TIMES),
         "flip": spec.flip,
         "pair": pair_label(spec, co, ci, ctx.deriv.index_base),
+        "pair_text": pair_text(spec, co, ci, ctx.deriv.index_base),
         "many": spec.in_channels * spec.out_channels > 1,
     }

@@ -12,9 +12,18 @@ import sympy
 
 from ...core.arrays import flat_entries
 from ...core.spec import dims_text
+from ..layout import Display, frames_of
 from ..printer import TIMES
 
-__all__ = ["build", "layer_title", "layer_subtitle", "sum_indices", "pair_label"]
+__all__ = [
+    "build",
+    "layer_title",
+    "layer_subtitle",
+    "sum_indices",
+    "pair_label",
+    "pair_text",
+    "weight_indices",
+]
 
 
 def build(ctx) -> dict:
@@ -32,6 +41,8 @@ def build(ctx) -> dict:
         "general": _is_general(spec),
         "pad_value": r"-\infty" if spec.kind == "max_pool" else "0",
     }
+    if ctx.beamer:
+        out["frames"] = _symbol_frames(ctx, out)
     if ctx.num:
         v = ctx.num["vals"]
         out["num_x"] = ctx.x_blocks(values=np.asarray(v["x"]).reshape(spec.x_shape))
@@ -47,6 +58,21 @@ def build(ctx) -> dict:
         )
         out["eta"] = None if ctx.num["eta"] is None else ctx.ntex(ctx.num["eta"])
     return out
+
+
+def _symbol_frames(ctx, out) -> list:
+    """Slides: the parameter table, then x, w and b; on the table's frame when they fit, else
+    on the next frames (x and w apart when together too tall), see :func:`frames_of`."""
+    nt = ctx.nt
+    x = (nt.x, out["x_blocks"])
+    rest = [(nt.w, out["w_blocks"])] if out["w_blocks"] else []
+    rest += [(nt.b, [out["b"]])] if out["b"] else []
+    if rest and len(out["x_blocks"]) == 1 and len(out["w_blocks"]) == 1 and not out["b"]:
+        displays = [Display([x] + rest)]  # seed 000: x and w side by side
+    else:
+        displays = [Display([x])] + ([Display(rest)] if rest else [])
+    table = 2.0 + sum(1.0 + (len(value) > 40) for _, value in out["params"])
+    return frames_of(displays, first=table)
 
 
 def layer_title(spec) -> str:
@@ -247,3 +273,23 @@ def pair_label(spec, co, ci, base) -> str:
     if spec.kind == "conv_transpose":
         return f"p={ci + base},\\ s={co + base}"
     return f"s={co + base},\\ p={ci + base}"
+
+
+def pair_text(spec, co, ci, base) -> str:
+    """The channel pair an identity is shown for, in words (``s`` and ``p`` defined)."""
+    return f"output channel $s={co + base}$ and input channel $p={ci + base}$"
+
+
+def weight_indices(spec, w0) -> str:
+    """The indices of a generic weight in the update rule, as many as the kernel's symbols
+    carry (``w0`` is its first symbol): ``ij``, ``sij``, ``spij``, ``hij`` ..."""
+    count = len(w0.name.split("_", 1)[1]) if "_" in w0.name and "," not in w0.name else None
+    spatial = _OUT_LETTERS[spec.ndim]
+    if spec.kind == "conv_transpose":
+        chans = [("p", spec.in_channels), ("s", spec.out_channels // spec.groups)]
+    else:
+        chans = [("s", spec.out_channels), ("p", spec.in_channels // spec.groups)]
+    letters = [c for c, n in chans if n > 1] + spatial
+    if count is not None and count != len(letters):  # the symbols' own count decides
+        letters = (["s", "p"] + spatial)[-count:] if count > len(spatial) else spatial[-count:]
+    return "".join(letters) if all(len(c) == 1 for c in letters) else ",".join(letters)

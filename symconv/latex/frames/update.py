@@ -1,5 +1,5 @@
-"""The update frame: gradient descent w <- w - eta dE/dw, with worked numbers entry by entry
-(eta a number or kept symbolic)."""
+"""The update frame: gradient descent w <- w - eta dE/dw and b <- b - eta dE/db, with worked
+numbers entry by entry (eta a number or kept symbolic), the bias after the weights."""
 
 from __future__ import annotations
 
@@ -22,22 +22,27 @@ def build(ctx):
         eta = ctx.num["eta"]
         rate = eta if eta is not None else sympy.Symbol("eta")
         rate_tex = ctx.tex(rate) if eta is not None else r"\eta"
-        subs = ctx.num["subs"]
-        gw = np.asarray(ctx.num["grad_w"]).reshape(-1)
+        params = list(ctx.ws)
+        grads = list(np.asarray(ctx.num["grad_w"]).reshape(-1))
+        if spec.bias and "b" in ctx.num["vals"]:
+            params += list(ctx.bs)
+            grads += list(np.asarray(ctx.num["grad_b"]).reshape(-1))
         entries = []
-        for i in elide(len(ctx.ws), ctx.opts.max_entries):
-            if i is None:
-                entries.append(None)
-                continue
-            w = ctx.ws[i]
-            g = to_sympy_number(gw[i])
-            step = (
-                rf"{number_tex(subs[w], ctx.printer)} - {rate_tex} \cdot "
-                rf"{number_factor(g, ctx.printer)}"
-            )
-            new = sympy.expand(subs[w] - rate * g)
-            eq = Eq(ctx.tex(w), [], [ctx.single(step), ctx.single(ctx.tex(new))])
-            eq.rel = r"\leftarrow"
-            entries.append(eq)
+        for i in elide(len(params), ctx.opts.max_entries, keep=range(len(ctx.ws), len(params))):
+            entries.append(None if i is None else _step(ctx, params[i], grads[i], rate, rate_tex))
         out["entries"] = entries
     return out
+
+
+def _step(ctx, param, grad, rate, rate_tex) -> Eq:
+    """``p <- p - eta * g = p'`` with the numbers."""
+    subs = ctx.num["subs"]
+    g = to_sympy_number(grad)
+    step = (
+        rf"{number_tex(subs[param], ctx.printer)} - {rate_tex} \cdot "
+        rf"{number_factor(g, ctx.printer)}"
+    )
+    new = sympy.expand(subs[param] - rate * g)
+    eq = Eq(ctx.tex(param), [], [ctx.single(step), ctx.single(ctx.tex(new))])
+    eq.rel = r"\leftarrow"
+    return eq
