@@ -25,8 +25,6 @@ import pytest
 import symconv
 from symconv.latex import compile_pdf, render_latex, wrap_snippet
 
-pytestmark = pytest.mark.latex_grid
-
 
 def _values(layer, *, target=False, ties=False, eta=None):
     """Small deterministic integer worked numbers for a layer (dy, or a target)."""

@@ -11,7 +11,7 @@ import numpy as np
 import sympy
 from sympy import Mul
 
-from ..layout import Eq, elide
+from ..layout import Eq, elide, tex_width
 from ..printer import number_factor
 from .forward import forward_sum
 from .identities import identity_w, identity_x
@@ -124,11 +124,13 @@ def _focus(ctx, wrt) -> dict:
     steps = []
     for k, o in enumerate(shown):
         y = ctx.tex(ctx.ys[o])
+        value = ctx.tex(col.get(o, sympy.Integer(0)))
         steps.append(
             {
                 "slide": k + 2,
                 "lhs": ctx.pd(y, ptex),
-                "value": ctx.tex(col.get(o, sympy.Integer(0))),
+                "value": value,
+                "wide": tex_width(value) > ctx.opts.width / 2,  # a display of its own
                 "y_lhs": y,
                 "y_sum": forward_sum(ctx, o, ctx.lhs_width([y]), box_sym=p),
             }
