@@ -11,7 +11,7 @@ from .text import (
     Limits,
     entry_text,
     join_terms,
-    add_limit_options,
+    add_preview_options,
     latex_names,
     limits,
     matrix_preview,
@@ -195,11 +195,5 @@ def register(sub) -> None:
         "quantity and the corner of W (only those are built); --full prints everything.",
     )
     add_layer_options(p)
-    p.add_argument(
-        "--format",
-        choices=["text", "latex", "json"],
-        default="text",
-        help="output format (JSON keeps all entries only with --full)",
-    )
-    add_limit_options(p)
+    add_preview_options(p, format_help="output format (JSON keeps all entries only with --full)")
     p.set_defaults(func=_run_derive)

@@ -15,7 +15,7 @@ __all__ = [
     "MAX_ENTRIES",
     "MAX_TERMS",
     "MAX_MATRIX",
-    "add_limit_options",
+    "add_preview_options",
     "entry_text",
     "join_terms",
     "latex_names",
@@ -44,8 +44,12 @@ class Limits:
     terms: int | None = None
 
 
-def add_limit_options(parser) -> None:
-    """``--max-entries``, ``--max-matrix`` and ``--full`` on a command's parser."""
+def add_preview_options(parser, *, format_help: str) -> None:
+    """``--format`` (text, latex, json) and the size limits ``--max-entries``,
+    ``--max-matrix``, ``--max-terms`` and ``--full`` on a command's parser."""
+    parser.add_argument(
+        "--format", choices=["text", "latex", "json"], default="text", help=format_help
+    )
     g = parser.add_argument_group("size limits")
     g.add_argument(
         "--max-entries",

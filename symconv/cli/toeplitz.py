@@ -9,7 +9,7 @@ import sympy
 from ..core.derive import derive
 from .options import add_layer_options, layer_from_args
 from .text import (
-    add_limit_options,
+    add_preview_options,
     latex_names,
     limits,
     matrix_preview,
@@ -63,11 +63,7 @@ def register(sub) -> None:
     )
     add_layer_options(p)
     p.add_argument("--convention", choices=["row", "column"], default="row")
-    p.add_argument(
-        "--format",
-        choices=["text", "latex", "json"],
-        default="text",
-        help="output format (JSON holds all of a large W only with --full)",
+    add_preview_options(
+        p, format_help="output format (JSON holds all of a large W only with --full)"
     )
-    add_limit_options(p)
     p.set_defaults(func=_run_toeplitz)
