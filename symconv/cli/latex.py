@@ -39,9 +39,25 @@ def register(sub) -> None:
         "bmatrix, or a file holding one of those.",
     )
     add_layer_options(p)
-    p.add_argument("--document", choices=DOCUMENTS, default="snippet")
-    p.add_argument("--notation", choices=sorted(NOTATIONS), default="seed000")
-    p.add_argument("--convention", choices=["row", "column"], default="row")
+    p.add_argument(
+        "--document",
+        choices=DOCUMENTS,
+        default="snippet",
+        help="snippet (equations), article or beamer slides (default %(default)s)",
+    )
+    p.add_argument(
+        "--notation",
+        choices=sorted(NOTATIONS),
+        default="seed000",
+        help="letters of a seed lecture: x, w, y, E (seed000); X, F, O, L (seed001); "
+        "Y, w, z, Div (seed003)",
+    )
+    p.add_argument(
+        "--convention",
+        choices=["row", "column"],
+        default="row",
+        help="W as in x W = y (row, the slides) or T with vec(y) = T vec(x) (column)",
+    )
     p.add_argument("--aspect", choices=list(ASPECTS), default="169", help="beamer aspect ratio")
     p.add_argument("--parts", default=None, help=f"comma-separated subset of {','.join(PARTS)}")
     p.add_argument(
@@ -64,7 +80,7 @@ def register(sub) -> None:
         help="largest matrix side shown (default 10; beamer 7 for x, w and dE/dy, 10 for W "
         "and the final results)",
     )
-    p.add_argument("--title", default=None)
+    p.add_argument("--title", default=None, help="document title (default: the layer)")
     g = p.add_argument_group("worked numbers")
     for name, what in _VALUE_HELP:
         g.add_argument(f"--{name}", default=None, metavar="VALUES", help=what)

@@ -62,7 +62,12 @@ def register(sub) -> None:
         "column convention vec(y) = T vec(x).",
     )
     add_layer_options(p)
-    p.add_argument("--convention", choices=["row", "column"], default="row")
+    p.add_argument(
+        "--convention",
+        choices=["row", "column"],
+        default="row",
+        help="W as in x W = y (row, the slides) or T with vec(y) = T vec(x) (column)",
+    )
     add_preview_options(
         p, format_help="output format (JSON holds all of a large W only with --full)"
     )
