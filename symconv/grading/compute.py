@@ -56,27 +56,8 @@ def checked_layer(layer, quantity, convention, index_base) -> Layer:
 def spec_variant(spec: LayerSpec, **changes):
     """A validated copy of ``spec`` with some fields changed, or None if it is not a layer
     (or is the same layer)."""
-    fields = dict(
-        in_channels=spec.in_channels,
-        out_channels=spec.out_channels,
-        stride=spec.stride,
-        padding=spec.padding,
-        dilation=spec.dilation,
-        groups=spec.groups,
-        bias=spec.bias,
-        flip=spec.flip,
-        output_padding=spec.output_padding,
-        ceil_mode=spec.ceil_mode,
-        count_include_pad=spec.count_include_pad,
-        ties=spec.ties,
-    )
-    input_size = changes.pop("input_size", spec.input_size)
-    kernel_size = changes.pop("kernel_size", spec.kernel_size)
-    fields.update(changes)
-    if spec.kind != "conv_transpose":
-        fields["output_padding"] = 0
     try:
-        new = LayerSpec.build(spec.kind, input_size, kernel_size, **fields)
+        new = spec.replace(**changes)
     except SymconvError:
         return None
     return None if new == spec else new
