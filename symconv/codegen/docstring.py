@@ -18,7 +18,7 @@ from ..core.argmax import max_pool_indices
 from ..core.derive import derive
 from ..core.errors import SpecError
 from ..core.layers import Layer
-from ..core.spec import LayerSpec, dims_text
+from ..core.spec import dims_text
 from .printing import formula, py
 from .strategies import Strategy
 
@@ -151,19 +151,8 @@ def _identity_statements(layer: Layer) -> list:
         max(1, e - lo - hi) + s
         for e, (lo, hi), s in zip(spec.effective_kernel, spec.padding, spec.stride)
     )
-    kwargs = dict(
-        stride=spec.stride,
-        padding=spec.padding,
-        dilation=spec.dilation,
-        ceil_mode=spec.ceil_mode,
-        count_include_pad=spec.count_include_pad,
-        ties=spec.ties,
-        bias=spec.bias,
-        flip=spec.flip,
-        output_padding=spec.output_padding,
-    )
     try:
-        small = Layer(LayerSpec.build(spec.kind, sizes, spec.kernel_size, **kwargs))
+        small = Layer(spec.replace(input_size=sizes, in_channels=1, out_channels=1, groups=1))
         if math.prod(small.spec.y_shape) * math.prod(spec.kernel_size) > 400:
             return []
         return [ident.statement for ident in derive(small).identities]
