@@ -31,7 +31,7 @@ Formulas (derived by symconv from the layer's index map; n is the batch index, d
 
 Identities:
 
-    dE/dx = W^T dE/dy (vec form: the transposed convolution)
+    dE/dx = dE/dy W^T (row vectors, as x W = y: the transposed convolution)
     dE/dw = x (zero-padded) cross-correlated with dE/dy (stride-dilated), sampled at the kernel dilation
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
     dE/db_c = sum of dE/dy over output channel c

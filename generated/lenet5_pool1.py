@@ -23,7 +23,7 @@ Formulas (derived by symconv from the layer's index map; n is the batch index, d
 
 Identities:
 
-    dE/dx = W^T dE/dy (vec form: the transposed convolution)
+    dE/dx = dE/dy W^T (row vectors, as x W = y: the transposed convolution)
 
 Strategy: unrolled sum over the 4 taps' strided views.
     4 taps; the index map gives each tap one strided slice of x and one region of y

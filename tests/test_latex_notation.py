@@ -97,3 +97,17 @@ def test_max_entries_is_honoured_by_the_slides():
     tex = render_latex(POOL, document="beamer", values=POOL_VALUES, max_entries=16)
     assert tex.count(r"\frac{\partial E}{\partial x_{") >= 16
     assert len(re.findall(r"\\partial x_{\d\d}} &= ", tex)) >= 16
+
+
+def test_text_identities_follow_the_row_convention_of_the_printed_w(capsys):
+    """The text CLI prints W in the row convention (x W = y), so it must state dE/dx as the row
+    vector dE/dy times W^T, never the column form W^T dE/dy."""
+    from symconv.cli import main
+
+    assert main(["derive", "conv", "--input-size", "3x3", "--kernel-size", "2x2"]) == 0
+    out = capsys.readouterr().out
+    assert "W (row convention, x W = y):" in out
+    assert "dE/dx = dE/dy W^T" in out
+    assert "W^T dE/dy" not in out
+    for ident in symconv.derive(CONV_MC).identities:
+        assert "W^T dE/dy" not in ident.statement

@@ -110,7 +110,7 @@ def build_identities(deriv) -> list:
         out.append(
             Identity(
                 "grad_x_transpose",
-                "dE/dx = W^T dE/dy (vec form: the transposed convolution)",
+                "dE/dx = dE/dy W^T (row vectors, as x W = y: the transposed convolution)",
                 r"\frac{\partial E}{\partial x} = \frac{\partial E}{\partial y}\, W^{T}",
                 lambda: (deriv.grad_x, _transpose_side(deriv)),
             )
