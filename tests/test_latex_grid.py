@@ -1,9 +1,14 @@
-"""The compile grid: every document kind (snippet, article, beamer) for 32 layer specs compiles
-with pdflatex and its log holds no overfull box above 1 pt and no underfull box.
+"""The compile grid: every document kind (snippet, article, beamer) for 32 layer specs and 8
+networks compiles with pdflatex and its log holds no overfull box above 1 pt and no underfull box.
 
-1-D, 2-D and 3-D; 2 -> 3 channels with bias; stride 2; 'same'; dilation; groups; transposed
-with output_padding; max and avg pools with ceil_mode, count_include_pad, ties and worked
-numbers. (Networks have their own LaTeX, tested with the network command.)
+Layers: 1-D, 2-D and 3-D; 2 -> 3 channels with bias; stride 2; 'same'; dilation; groups;
+transposed with output_padding; max and avg pools with ceil_mode, count_include_pad, ties and
+worked numbers. Networks (:func:`symconv.latex.network.network_latex`, which takes no worked
+numbers): the built-in ones (AlexNet's 20 layers, LeNet-5, the 8x8-digits LeNet, seeds 002
+and 004), a small conv -> relu -> pool -> dense network with an L2 loss, a 14-layer 1-D network
+(strided, grouped and dilated convs, a transposed conv, split ties, an avg pool that does not
+count its padding, the fused softmax cross-entropy; the longest layer table one slide holds)
+and a 3-D one; their slides compile in both aspect ratios.
 
 Run it alone with ``pytest -k latex_grid``. To save time, pdflatex runs once per document
 (``runs=1``: the log of the first run already has every box), the snippets are compiled together
@@ -24,6 +29,8 @@ import pytest
 
 import symconv
 from symconv.latex import compile_pdf, render_latex, wrap_snippet
+from symconv.latex.network import TABLE_ROWS, network_latex
+from symconv.nn.network import example, example_names, network
 
 
 def _values(layer, *, target=False, ties=False, eta=None):
@@ -101,7 +108,65 @@ def _grid():
     }
 
 
+def _networks():
+    nets = {f"net-{name}": example(name) for name in example_names()}
+    nets["net-conv-relu-pool-dense-l2"] = network(
+        [
+            {"type": "conv", "out_channels": 2, "kernel_size": 3, "bias": True},
+            "relu",
+            {"type": "max_pool", "kernel_size": 2},
+            "flatten",
+            {"type": "dense", "out_features": 3},
+        ],
+        (6, 6),
+        loss="l2",
+        name="small_cnn",
+        description="conv -> relu -> pool -> dense, L2 loss",
+    )
+    nets["net-conv1d-14-layers"] = network(
+        [
+            {"type": "conv", "out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1},
+            "tanh",
+            {"type": "max_pool", "kernel_size": 2, "ties": "split"},
+            {"type": "conv", "out_channels": 4, "kernel_size": 3, "groups": 2, "dilation": 2},
+            "sigmoid",
+            {
+                "type": "avg_pool",
+                "kernel_size": 3,
+                "stride": 1,
+                "padding": 1,
+                "count_include_pad": False,
+            },
+            {"type": "conv_transpose", "out_channels": 2, "kernel_size": 2, "stride": 2},
+            "relu",
+            "flatten",
+            {"type": "dense", "out_features": 8},
+            "tanh",
+            {"type": "dense", "out_features": 6},
+            "relu",
+            {"type": "dense", "out_features": 4},
+        ],
+        (32,),
+        2,
+        loss="softmax_cross_entropy",
+        name="conv1d_net",
+    )
+    nets["net-conv3d"] = network(
+        [
+            {"type": "conv", "out_channels": 2, "kernel_size": 2, "bias": True},
+            {"type": "max_pool", "kernel_size": 2, "stride": 1},
+            "flatten",
+            {"type": "dense", "out_features": 2},
+        ],
+        (4, 4, 4),
+        loss="l2",
+        name="conv3d_net",
+    )
+    return nets
+
+
 GRID = _grid()
+NETWORKS = _networks()
 DOCUMENTS = ("snippet", "article", "beamer")
 
 _BOX_RE = re.compile(
@@ -133,21 +198,23 @@ def _have(*files) -> bool:
     return len(found.split()) == len(files)
 
 
-def _render(name, document):
+def _render(name, document, aspect="169"):
+    if name in NETWORKS:
+        return network_latex(NETWORKS[name], document=document, aspect=aspect)
     deriv, values = GRID[name]
     return render_latex(deriv, document=document, values=values, title=name)
 
 
-def _snippets_together(tmp: Path) -> dict:
-    """Every snippet of the grid in one article; boxes traced back to the snippet's lines."""
+def _snippets_together(tmp: Path, names) -> dict:
+    """The snippets of ``names`` in one article; boxes traced back to the snippet's lines."""
     bodies = []
-    for name in GRID:
+    for name in names:
         body = f"\\clearpage\n% grid: {name}\n" + _render(name, "snippet")
         bodies.append(body)
     tex = wrap_snippet("\n".join(bodies))
-    pdf = compile_pdf(tex, tmp / "snippets.pdf", runs=1)
+    pdf = compile_pdf(tex, tmp / f"snippets-{names[0]}.pdf", runs=1)
     log = pdf.with_suffix(".log").read_text(encoding="latin-1")
-    found = {name: [] for name in GRID}
+    found = {name: [] for name in names}
     src = tex.splitlines()
     for at, msg in bad_boxes(log):
         owner = "?"
@@ -164,18 +231,24 @@ def _snippets_together(tmp: Path) -> dict:
     return {f"snippet/{k}": v for k, v in found.items()}
 
 
-def _one(tmp: Path, name: str, document: str):
-    pdf = compile_pdf(_render(name, document), tmp / f"{document}-{name}.pdf", runs=1)
+def _one(tmp: Path, name: str, document: str, aspect: str):
+    key = f"{document}{'' if aspect == '169' else '-' + aspect}/{name}"
+    path = tmp / f"{key.replace('/', '-')}.pdf"
+    pdf = compile_pdf(_render(name, document, aspect), path, runs=1)
     log = pdf.with_suffix(".log").read_text(encoding="latin-1")
-    return f"{document}/{name}", [msg for _, msg in bad_boxes(log)]
+    return key, [msg for _, msg in bad_boxes(log)]
 
 
-def compile_grid(tmp: Path, documents=DOCUMENTS) -> dict:
-    """``{'document/name': [box messages]}`` for the whole grid."""
-    jobs = [(n, d) for d in documents if d != "snippet" for n in GRID]
+def compile_grid(tmp: Path, documents=DOCUMENTS, names=tuple(GRID)) -> dict:
+    """``{'document/name': [box messages]}`` for the layers or networks ``names`` (a
+    network's slides are also compiled in 4:3, as ``'beamer-43/name'``)."""
+    names = list(names)
+    jobs = [(n, d, "169") for d in documents if d != "snippet" for n in names]
+    if "beamer" in documents:
+        jobs += [(n, "beamer", "43") for n in names if n in NETWORKS]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(_one, tmp, n, d) for n, d in jobs]
-        out = _snippets_together(tmp) if "snippet" in documents else {}
+        futures = [pool.submit(_one, tmp, n, d, a) for n, d, a in jobs]
+        out = _snippets_together(tmp, names) if "snippet" in documents else {}
         out.update(f.result() for f in futures)
     return out
 
@@ -187,6 +260,19 @@ def test_latex_grid_has_at_least_30_specs():
     assert {d.spec.ndim for d, _ in GRID.values()} == {1, 2, 3}
 
 
+def test_latex_grid_networks_cover_the_builtins_1d_and_a_full_table_slide():
+    assert {f"net-{n}" for n in example_names()} <= set(NETWORKS)
+    assert {len(net.input_shape) - 1 for net in NETWORKS.values()} == {1, 2, 3}
+    kinds = {lay.kind for net in NETWORKS.values() for lay in net.layers}
+    assert {"conv", "conv_transpose", "max_pool", "avg_pool", "dense", "softmax"} <= kinds
+    assert {net.loss.kind for net in NETWORKS.values()} == {
+        "l2",
+        "cross_entropy",
+        "softmax_cross_entropy",
+    }
+    assert TABLE_ROWS in {len(net.layers) for net in NETWORKS.values()}
+
+
 @pytest.mark.skipif(
     not _have("beamer.cls", "pgfcore.sty"), reason="needs pdflatex, beamer and pgf"
 )
@@ -195,14 +281,28 @@ def test_latex_grid_compiles_without_box_warnings(tmp_path):
     assert {k: v for k, v in found.items() if v} == {}
 
 
-if __name__ == "__main__":  # exploration: python tests/test_latex_grid.py [document ...]
+@pytest.mark.skipif(
+    not _have("beamer.cls", "booktabs.sty"), reason="needs pdflatex, beamer and booktabs"
+)
+def test_latex_grid_networks_compile_without_box_warnings(tmp_path):
+    found = compile_grid(tmp_path, names=NETWORKS)
+    assert len(found) == 4 * len(NETWORKS)
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+if (
+    __name__ == "__main__"
+):  # exploration: python tests/test_latex_grid.py [networks] [document ...]
     import sys
     import tempfile
     import time
 
+    args = sys.argv[1:]
+    names = NETWORKS if args[:1] == ["networks"] else GRID
+    documents = tuple(a for a in args if a != "networks") or DOCUMENTS
     t0 = time.time()
     with tempfile.TemporaryDirectory() as d:
-        res = compile_grid(Path(d), tuple(sys.argv[1:]) or DOCUMENTS)
+        res = compile_grid(Path(d), documents, names)
     for k, v in res.items():
         if v:
             print(k, len(v), *v[:4], sep="\n  ")
