@@ -34,8 +34,8 @@ def _derivation_repr_latex(self) -> str:
 Derivation._repr_latex_ = _derivation_repr_latex
 
 
-# Printers that networks offer as methods (Network.latex/codegen/module): registered here so
-# that nn/ never imports a later stage.
+# Printers that an earlier stage calls (Network.latex/codegen/module, the pictures of a LaTeX
+# document): registered here so that nn/ and latex/ never import a later stage.
 def _network_latex(net, **options):
     from .latex.network import network_latex
 
@@ -54,7 +54,14 @@ def _load_generated(*args, **options):
     return load_generated(*args, **options)
 
 
+def _document_pictures(*args, **options):
+    from .figures.embed import document_pictures
+
+    return document_pictures(*args, **options)
+
+
 _hooks.PRINTERS.update(
+    document_pictures=_document_pictures,
     network_latex=_network_latex,
     network_source=_network_source,
     load_generated=_load_generated,

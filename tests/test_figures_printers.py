@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -17,6 +18,7 @@ import pytest
 import symconv
 from symconv.core.errors import SymconvError
 from symconv.figures import figure
+from symconv.figures.figure import Figure
 from symconv.figures.palette import hex_rgb, style
 
 PIL = pytest.importorskip("PIL.Image")
@@ -110,9 +112,52 @@ def test_embedded_tikz_has_no_preamble():
     fig = figure(LAYER, "windows")
     body = fig.tikz(standalone=False)
     assert "\\documentclass" not in body and body.count("\\begin{tikzpicture}") == 4
-    overlays = fig.tikz(standalone=False, overlays=True)
-    assert "\\only<4>{\\begin{tikzpicture}" in overlays
     assert "\\usetikzlibrary{patterns,arrows.meta}" in fig.tikz_preamble()
+
+
+_SQUARE = re.compile(r"\(([-\d.]+),([-\d.]+)\) rectangle \+\+\(([\d.]+),([\d.]+)\)")
+_DRAWING = ("\\fill", "\\draw", "\\node")
+
+
+def _in_order(tikz: str):
+    """The drawing lines of a picture in order, each with the overlay it belongs to (None:
+    every slide)."""
+    overlay = None
+    for line in tikz.splitlines():
+        if line.startswith("\\only<"):
+            overlay = int(line[len("\\only<") : line.index(">")])
+        elif line == "}%":
+            overlay = None
+        elif line.startswith(_DRAWING):
+            yield line, overlay
+
+
+def _seen(lines) -> list:
+    """What a viewer sees of lines drawn in order: a filled square painted again shows only
+    its last look (outlines, arrows and labels are kept as they are)."""
+    seen = {}
+    for line in lines:
+        square = _SQUARE.search(line)
+        filled = line.startswith(("\\filldraw", "\\fill"))
+        seen[(square.groups(), "fill") if square and filled else line] = line
+    return sorted(seen.values())
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [LAYER, symconv.conv((5, 5), 3, stride=2, padding=1), symconv.max_pool((4, 4), 2)],
+    ids=repr,
+)
+def test_overlays_draw_on_each_slide_exactly_that_frame(layer):
+    fig = figure(layer, "windows")
+    drawn = list(_in_order(fig.tikz(standalone=False, overlays=True)))
+    assert {k for _, k in drawn} == {None, *range(1, len(fig) + 1)}
+    shared = [line for line, k in drawn if k is None]
+    assert len(shared) > len(drawn) / 2  # most of the picture is drawn once for all slides
+    for k, scene in enumerate(fig.scenes, start=1):
+        slide = _seen(line for line, owner in drawn if owner in (None, k))
+        alone = Figure("window", [scene]).tikz(standalone=False)
+        assert slide == _seen(line for line, _ in _in_order(alone))
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")

@@ -219,7 +219,10 @@ def test_channel_pair_labels():
             lambda: figure(symconv.conv((3, 3), 2), "window", values={"x": [1, 2]}),
             "x must have shape",
         ),
-        (lambda: figure(symconv.conv((10, 10), 2), "windows"), "max_frames=64"),
+        (
+            lambda: figure(symconv.conv((10, 10), 2), "windows", max_frames=2),
+            "max_frames must be an integer of at least 3, got 2",
+        ),
         (lambda: figure(symconv.conv((3, 3), 2), "window").save("a.jpeg"), "suffix"),
     ],
 )
@@ -227,6 +230,30 @@ def test_errors_are_clear(call, message):
     with pytest.raises(SymconvError) as err:
         call()
     assert message in str(err.value)
+
+
+def test_windows_of_a_large_output_keep_the_first_positions_and_the_last():
+    layer = symconv.conv((10, 10), 2)  # 9x9 = 81 output positions
+    fig = figure(layer, "windows", max_frames=8)
+    assert len(fig) == 7  # six, the dots, the last
+    assert "7 of 81 output positions" in fig.description
+    singles = [figure(layer, "window", position=(1, k)) for k in range(1, 7)]
+    last = figure(layer, "window", position=(9, 9))
+    for scene, single in zip(fig.scenes, singles + [last]):
+        assert scene == single.scenes[0]
+    assert len(figure(layer, "windows")) == 63
+
+
+def test_overlay_frames_share_one_bounding_box():
+    fig = figure(symconv.conv((4, 5), 2, stride=(1, 2)), "windows", heading=False)
+    tikz = fig.tikz(standalone=False, overlays=True)
+    width = max(s.width for s in fig.scenes)
+    height = max(s.height for s in fig.scenes)
+    box = f"\\path (0,0) rectangle ({width:g},{height:g});"
+    assert tikz.count(box) == 1 and len(fig) == 6
+    assert [f"\\only<{k}>{{%" in tikz for k in range(1, 7)] == [True] * 6
+    assert "bfseries" not in tikz  # no heading line
+    assert "bfseries" in figure(symconv.conv((4, 5), 2), "window").tikz(standalone=False)
 
 
 def test_errors_are_spec_errors():

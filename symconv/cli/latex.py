@@ -3,6 +3,7 @@ optionally with worked numbers, compiled to PDF and rendered to PNG."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -81,6 +82,14 @@ def register(sub) -> None:
         "and the final results)",
     )
     p.add_argument("--title", default=None, help="document title (default: the layer)")
+    p.add_argument(
+        "--figures",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="pictures of the sliding window, W's pattern, the gradients and a pool's routing "
+        "(TikZ, drawn from the index map; default: on in the article and beamer, off in a "
+        "snippet)",
+    )
     g = p.add_argument_group("worked numbers")
     for name, what in _VALUE_HELP:
         g.add_argument(f"--{name}", default=None, metavar="VALUES", help=what)
@@ -118,6 +127,7 @@ def _run_latex(args) -> int:
             max_matrix=args.max_matrix,
             values=values,
             title=args.title,
+            figures=args.figures,
         )
     except LatexValueError as exc:  # name the option as the user typed it
         opt = exc.option if exc.option.startswith("--") else f"--{exc.option}"

@@ -19,7 +19,7 @@ from sympy import Add
 from .errors import SymconvError
 from .sums import fast_add, max_routing, mul2
 
-__all__ = ["QUANTITIES", "clipped_entry", "counts", "entry", "toeplitz_corner"]
+__all__ = ["QUANTITIES", "clipped_entry", "counts", "elide", "entry", "toeplitz_corner"]
 
 #: quantity -> (shape attribute of the spec, symbol kind it is the gradient of)
 QUANTITIES = {
@@ -28,6 +28,22 @@ QUANTITIES = {
     "grad_w": "w_shape",
     "grad_b": "b_shape",
 }
+
+
+def elide(n: int, limit: int, keep=()) -> list:
+    """Indices to show out of ``n``: all, or the first ``limit - 2``, ``None`` (dots), the
+    last. Indices in ``keep`` (the entries that carry the lesson) are always shown, with dots
+    wherever entries are left out."""
+    limit = max(int(limit), 3)
+    if n <= limit:
+        return list(range(n))
+    shown = sorted(set(range(limit - 2)) | {i for i in keep if 0 <= i < n} | {n - 1})
+    out = []
+    for k, i in enumerate(shown):
+        if k and i > shown[k - 1] + 1:
+            out.append(None)
+        out.append(i)
+    return out
 
 
 def counts(deriv) -> dict:

@@ -91,12 +91,18 @@ def grad_input_scene(reading, i_flat: int):
             terms.append(f"{dy}/{int(layer.window_sizes[o])}")
     captions = [sum_caption(lhs, terms, tail=_channel_tail(reading))]
     if spec.kind == "conv":
-        captions.append(
-            "the kernel rotated by 180 degrees over dE/dy, zero-padded and "
-            "with stride - 1 zeros between its entries"
-        )
+        caption = "the kernel rotated by 180 degrees over dE/dy, zero-padded"
+        gaps = sorted({s - 1 for s in spec.stride})
+        if gaps != [0]:
+            zeros = "/".join(str(g) for g in gaps)
+            plural = "zero" if gaps == [1] else "zeros"
+            stride = "x".join(str(s) for s in spec.stride)
+            caption += f", with {zeros} {plural} between its entries (stride {stride})"
+        captions.append(caption)
     heading = f"{describe(spec)}; dE/dx at ({_where(i, reading.base)})"
-    return compose(grids + dx, heading=heading, captions=captions, outlines=outlines)
+    return compose(
+        grids + dx, heading=reading.titled(heading), captions=captions, outlines=outlines
+    )
 
 
 def _dilated_dy(reading, i, pairs, labelled):
@@ -200,7 +206,7 @@ def grad_weight_scene(reading, w_flat: int):
         captions.append("the x cells this tap reads, one per dE/dy cell: dE/dw = x * dE/dy")
     where = _where(np.unravel_index(w_flat, spec.kernel_size), reading.base)
     heading = f"{describe(spec)}; dE/dw at ({where})"
-    return compose(grids, heading=heading, captions=captions, outlines=outlines)
+    return compose(grids, heading=reading.titled(heading), captions=captions, outlines=outlines)
 
 
 def example_values(spec) -> dict:
@@ -285,4 +291,4 @@ def pool_scene(reading, example: bool = False):
             + ("" if spec.count_include_pad else " (real inputs only)")
         ]
     heading = describe(spec) + (" (example numbers)" if example else "")
-    return compose(grids, heading=heading, captions=captions, outlines=outlines)
+    return compose(grids, heading=reading.titled(heading), captions=captions, outlines=outlines)

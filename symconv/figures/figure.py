@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core.errors import SpecError
 from ..core.layers import Layer
+from ..core.preview import elide
 from ..core.spec import dims_text
 from ..fileio import write_atomic
 from . import backward, forward, overview
@@ -60,19 +61,16 @@ class Figure:
 
     # ------------------------------------------------------------------ printers
     def tikz(self, *, standalone: bool = True, overlays: bool = False) -> str:
-        pictures = [tikz_picture(s) for s in self.scenes]
-        if overlays:
-            body = [
-                p.replace(r"\begin{tikzpicture}", rf"\only<{k}>{{\begin{{tikzpicture}}", 1).rstrip(
-                    "\n"
-                )
-                + "}%\n"
-                for k, p in enumerate(pictures, start=1)
-            ]
-            pictures = ["".join(body)]
-        if standalone:
-            return tikz_document(pictures)
-        return "\n".join(pictures)
+        """The figure as TikZ: a standalone document of one page per frame, or
+        (``standalone=False``) the ``tikzpicture`` environments alone. ``overlays=True`` makes
+        frame k Beamer overlay k, every frame on the bounding box of the largest, so that the
+        picture stays put while the frames change."""
+        if not overlays:
+            pictures = [tikz_picture(s) for s in self.scenes]
+            return tikz_document(pictures) if standalone else "\n".join(pictures)
+        box = (max(s.width for s in self.scenes), max(s.height for s in self.scenes))
+        body = tikz_picture(self.scenes, box=box)
+        return tikz_document([body]) if standalone else body
 
     @staticmethod
     def tikz_preamble() -> str:
@@ -160,6 +158,7 @@ def figure(
     index_base: int = 1,
     convention: str = "row",
     max_frames: int = 64,
+    heading: bool = True,
 ) -> Figure:
     """A picture of a layer, read off its index map.
 
@@ -174,7 +173,9 @@ def figure(
     worked numbers ``{'x': ..., 'w': ..., 'b': ..., 'dy': ...}`` shown in the cells (exact
     with ints and Fractions). ``channel=(c_out, c_in)`` (0-based) draws one channel pair
     instead of a stack. ``labels`` is 'auto' (names in grids up to 10 cells a side), True or
-    False.
+    False. ``windows`` draws at most ``max_frames`` frames: beyond that the first ones and the
+    last (the description says how many of how many). ``heading=False`` leaves out the bold
+    heading line (for a document that captions the picture itself).
     """
     if kind not in FIGURE_KINDS:
         raise SpecError(f"figure: kind must be one of {sorted(FIGURE_KINDS)}, got {kind!r}")
@@ -203,11 +204,22 @@ def figure(
     if example:
         given = {k: v for k, v in (values or {}).items() if v is not None}
         values = {**backward.example_values(spec), **given}
+    if not isinstance(max_frames, int) or isinstance(max_frames, bool) or max_frames < 3:
+        raise SpecError(f"figure: max_frames must be an integer of at least 3, got {max_frames!r}")
     reading = LayerReading(
-        layer, index_base=index_base, labels=labels, values=values, channel=channel
+        layer,
+        index_base=index_base,
+        labels=labels,
+        values=values,
+        channel=channel,
+        heading=heading,
     )
     scenes = _scenes(kind, reading, position, convention, max_frames, example)
-    return Figure(kind, scenes, spec.describe())
+    description = spec.describe()
+    n_out = math.prod(spec.output_size)
+    if kind == "windows" and len(scenes) < n_out:
+        description += f"; {len(scenes)} of {n_out} output positions (the first and the last)"
+    return Figure(kind, scenes, description)
 
 
 def _scenes(kind, reading, position, convention, max_frames, example) -> list:
@@ -215,12 +227,8 @@ def _scenes(kind, reading, position, convention, max_frames, example) -> list:
     op = spec.op
     n_out = math.prod(spec.output_size)
     if kind == "windows":
-        if n_out > max_frames:
-            raise SpecError(
-                f"{op}: windows must have at most max_frames={max_frames} frames, got "
-                f"{n_out} output positions; raise max_frames or draw one 'window'"
-            )
-        return [forward.window_scene(reading, o) for o in range(n_out)]
+        shown = [o for o in elide(n_out, max_frames) if o is not None]
+        return [forward.window_scene(reading, o) for o in shown]
     if kind == "window":
         o = 0 if position is None else _flat_position(op, spec.output_size, position, base)
         return [forward.window_scene(reading, o)]

@@ -189,7 +189,7 @@ def window_scene(reading, o_flat: int, *, previous: bool = True):
     heading = f"{describe(spec)}; output position ({where})"
     return compose(
         grids,
-        heading=heading,
+        heading=reading.titled(heading),
         captions=_captions(reading, o_flat, taps),
         outlines=outlines,
         arrows=[arrow],
@@ -243,4 +243,6 @@ def transpose_scene(reading, i_flat: int):
     if any(spec.output_padding):
         captions.append("hatched, dashed cells: the output padding rows/columns")
     heading = f"{describe(spec)}; input ({where})"
-    return compose(grids, heading=heading, captions=captions, outlines=outlines, arrows=arrows)
+    return compose(
+        grids, heading=reading.titled(heading), captions=captions, outlines=outlines, arrows=arrows
+    )

@@ -93,7 +93,7 @@ def toeplitz_scene(reading, convention: str = "row"):
     grids = [grid] + ([legend_grid] if legend_grid is not None else [])
     nonzero = len(entries)
     captions = [f"{nonzero} non-zeros of {rows * cols} entries; each colour is one weight"]
-    return compose(grids, heading=describe(spec), captions=captions, texts=texts)
+    return compose(grids, heading=reading.titled(describe(spec)), captions=captions, texts=texts)
 
 
 def _legend(items):

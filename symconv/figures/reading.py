@@ -85,11 +85,16 @@ class LayerReading:
     ``first[a]`` and ``count[a]`` give the input coordinates drawn along axis ``a``: the padded
     extent, widened to any window that reaches past it (ceil_mode), or the bare input of a
     transposed convolution. ``channel`` is the ``(c_out, c_in)`` pair whose names are printed
-    (default the first pair); ``values`` maps ``x``, ``w``, ``b``, ``dy`` to worked numbers.
+    (default the first pair); ``values`` maps ``x``, ``w``, ``b``, ``dy`` to worked numbers;
+    ``heading`` False leaves the bold heading line out (a document's caption or frame title
+    says it).
     """
 
-    def __init__(self, layer, *, index_base=1, labels="auto", values=None, channel=None):
+    def __init__(
+        self, layer, *, index_base=1, labels="auto", values=None, channel=None, heading=True
+    ):
         self.layer = layer
+        self.heading = heading
         self.spec = spec = layer.spec
         self.base = index_base
         self.labels = labels
@@ -117,6 +122,10 @@ class LayerReading:
                 last = max(n + hi - 1, int(amap.source.max()))
             self.first.append(first)
             self.count.append(last - first + 1)
+
+    def titled(self, heading: str) -> str:
+        """The scene heading, or ``""`` when the reading draws none."""
+        return heading if self.heading else ""
 
     # ------------------------------------------------------------------ values
     def _check_values(self, values):

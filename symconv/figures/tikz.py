@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..templating import render
+from ..templating import environment, render
 from .drawables import drawables
 from .palette import ROLES, TAP_COLOURS
 from .scene import Scene
@@ -109,18 +109,68 @@ def _label(t, text_colours) -> dict:
     }
 
 
-def tikz_picture(scene: Scene) -> str:
-    """One scene as a ``tikzpicture`` environment (no preamble)."""
+def _lines(scene: Scene) -> list:
+    """The scene's TikZ lines by section, in drawing order: sheets, cells, outlines, arrows,
+    labels. Each line is ``(key, text, stroke width)``: a cell's key is its square (an overlay
+    may paint a cell over another look of the same square), any other line is its own key."""
+    items = environment().get_template("latex/figure_items.tex.jinja").module
     d = drawables(scene)
     text_colours = {"#FFFFFF": "white"}
+
+    def plain(lines):
+        return [(line, line, 0.0) for line in lines]
+
+    cells = [((r.x, r.y, r.w, r.h), str(items.cell(_rect(r))), r.style.width) for r in d["cells"]]
+    return [
+        plain(str(items.sheet(_rect(r))) for r in d["sheets"]),
+        cells,
+        plain(str(items.outline(_rect(r))) for r in d["outlines"]),
+        plain(str(items.arrow(tuple(_num(v) for v in a))) for a in d["arrows"]),
+        plain(str(items.label(_label(t, text_colours))) for t in d["labels"] + d["texts"]),
+    ]
+
+
+def _section(frames: list) -> dict:
+    """One section of an overlay picture from each frame's ``(key, text, width)`` lines: the
+    lines drawn on every slide (``common``) and each frame's own (``frames``: ``(k, lines)``).
+
+    A key present in every frame is drawn once in its most frequent look among those of the
+    thinnest border (so that a look painted over it covers its border); the frames where it
+    looks otherwise paint their look over it. Other lines are common when every frame has
+    them, else drawn by the frames that have them."""
+    n = len(frames)
+    looks = {}
+    for lines in frames:
+        for key, text, width in lines:
+            looks.setdefault(key, []).append((width, text))
+    base = {}
+    for key, seen in looks.items():
+        if len(seen) == n:
+            texts = [text for _, text in seen]
+            # the thinnest border, then the most frequent, then the first frame's
+            base[key] = min(dict.fromkeys(seen), key=lambda wt: (wt[0], -texts.count(wt[1])))[1]
+    common = list(dict.fromkeys(base[key] for key, _, _ in frames[0] if key in base))
+    own = []
+    for k, lines in enumerate(frames, start=1):
+        mine = [text for key, text, _ in lines if base.get(key) != text]
+        if mine:
+            own.append((k, mine))
+    return {"common": common, "frames": own}
+
+
+def tikz_picture(scenes, box: tuple = None) -> str:
+    """A ``tikzpicture`` environment (no preamble) of one scene, or of several as Beamer
+    overlays: frame k is overlay k, and what the frames share is drawn once, outside the
+    overlays (see :func:`_section`). ``box`` ``(width, height)`` in cell units widens the
+    bounding box to at least that size from the origin (overlays share the largest one)."""
+    if isinstance(scenes, Scene):
+        scenes = [scenes]
+    per_frame = [_lines(s) for s in scenes]
     return render(
         "latex/figure_picture.tex.jinja",
         unit=_num(UNIT_CM),
-        sheets=[_rect(r) for r in d["sheets"]],
-        cells=[_rect(r) for r in d["cells"]],
-        outlines=[_rect(r) for r in d["outlines"]],
-        arrows=[tuple(_num(v) for v in a) for a in d["arrows"]],
-        labels=[_label(t, text_colours) for t in d["labels"] + d["texts"]],
+        sections=[_section(list(frames)) for frames in zip(*per_frame)],
+        box=None if box is None else tuple(_num(v) for v in box),
     )
 
 

@@ -22,9 +22,14 @@ class LatexError(SymconvError):
     """pdflatex/pdftoppm is missing or failed; the message quotes the log's first error."""
 
 
+#: The preamble lines a snippet with pictures lists as comments (see snippet.tex.jinja).
+_NEEDED = re.compile(r"^%   (\\use(?:package|tikzlibrary)\{[^}]*\})$", re.M)
+
+
 def wrap_snippet(tex: str) -> str:
-    """A minimal article around a snippet (the packages a snippet needs), for compiling."""
-    return render("latex/wrapper.tex.jinja", body=tex)
+    """A minimal article around a snippet (the packages a snippet needs, and those its
+    pictures list), for compiling."""
+    return render("latex/wrapper.tex.jinja", body=tex, preamble=_NEEDED.findall(tex))
 
 
 def _which(program: str) -> str:

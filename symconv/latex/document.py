@@ -18,6 +18,7 @@ from .frames import BUILDERS, FrameContext
 from .frames.setup import layer_subtitle, layer_title, weight_indices
 from .layout import chunks
 from .options import document_options
+from .pictures import MAX_PICTURE_SIDE, document_pictures, wants_pictures
 
 __all__ = ["PARTS", "render_latex"]
 
@@ -62,6 +63,7 @@ def render_latex(
     max_matrix: int | None = None,
     values: dict | None = None,
     title: str | None = None,
+    figures: bool | None = None,
 ) -> str:
     """LaTeX of a derivation: ``document`` is ``'snippet'`` (body only), ``'article'`` or
     ``'beamer'`` (slides in seed 000's step-by-step style, ``aspect`` '169' or '43').
@@ -78,6 +80,10 @@ def render_latex(
     ``values`` adds worked numbers: a dict with ``x``, ``w`` (conv), optional ``b``, and
     ``target`` (yhat, for the L2 loss) or ``dy`` (the upstream gradient), optional ``eta``
     (learning rate, else kept symbolic). Ints, Fractions and ``'p/q'`` strings stay exact.
+
+    ``figures`` adds pictures drawn from the index map (:mod:`symconv.figures`): the window
+    sliding over the input, W's pattern, dE/dx and dE/dw read off their operands, a pool's
+    routing. ``None`` (default) draws them in the article and the deck, not in a snippet.
     """
     if isinstance(derivation, Layer):
         derivation = derive(derivation)
@@ -89,6 +95,7 @@ def render_latex(
     spec = derivation.spec
     chosen = _chosen_parts(parts, spec)
     ctx = FrameContext(derivation, opts, values)
+    pictures = document_pictures(ctx, chosen) if wants_pictures(figures, document) else None
     data = {name: build(ctx) if name in chosen else None for name, build in BUILDERS.items()}
     data.update(
         document=document,
@@ -110,5 +117,9 @@ def render_latex(
         has_eta=bool(ctx.num and ctx.num["eta"] is not None),
         wij=weight_indices(spec, ctx.ws[0]) if ctx.ws else "",
         b_s="_{s}" if spec.has_weight and spec.out_channels > 1 else "",
+        pictures=pictures["pictures"] if pictures else {},
+        picture_preamble=pictures["preamble"] if pictures else "",
+        picture_notes=pictures["notes"] if pictures else {},
+        max_picture_side=MAX_PICTURE_SIDE,
     )
     return render(f"latex/{document}.tex.jinja", **data)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from ..core.preview import elide
+
 __all__ = [
     "Term",
     "Sum",
@@ -257,22 +259,6 @@ def pack(terms, budget: float) -> list:
     if cur:
         lines.append(cur)
     return lines or [[make_term("", "0")]]
-
-
-def elide(n: int, limit: int, keep=()) -> list:
-    """Indices to show out of ``n``: all, or the first ``limit - 2``, ``None`` (dots), the
-    last. Indices in ``keep`` (the entries that carry the lesson) are always shown, with dots
-    wherever entries are left out."""
-    limit = max(int(limit), 3)
-    if n <= limit:
-        return list(range(n))
-    shown = sorted(set(range(limit - 2)) | {i for i in keep if 0 <= i < n} | {n - 1})
-    out = []
-    for k, i in enumerate(shown):
-        if k and i > shown[k - 1] + 1:
-            out.append(None)
-        out.append(i)
-    return out
 
 
 def matrix_data(

@@ -1,0 +1,100 @@
+"""Which pictures a document shows, and where: the requests the deck and the article send to
+the figures stage (through the ``document_pictures`` printer of :mod:`symconv._hooks`, so that
+this stage never imports a later one).
+
+Layers whose grids are larger than :data:`MAX_PICTURE_SIDE` cells a side get a note instead.
+
+* ``forward``: the window at each output position; on slides one overlay per position, elided
+  like every list (the first positions and the last); in the article the second position, whose
+  picture also outlines the first (the stride);
+* ``toeplitz``: W (or T) with each non-zero coloured by the weight it holds, when it has at most
+  :data:`MAX_MATRIX_CELLS` rows and columns;
+* ``grad_x``: the rotated kernel over the padded, stride-dilated dE/dy at the middle input
+  entry (average pools: the spread of the window);
+* ``grad_w``: the inputs paired with every dE/dy entry for the first kernel tap;
+* ``routing``: a pool's gradient routed back to the window maxima (spread over the window).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._hooks import printer
+from ..core.errors import SpecError
+from ..core.preview import elide
+
+__all__ = ["MAX_MATRIX_CELLS", "document_pictures", "wants_pictures"]
+
+#: The largest W drawn as a coloured pattern (rows and columns each at most this many).
+MAX_MATRIX_CELLS = 48
+
+#: Pictures are drawn when every spatial axis of the padded input and of the output has at most
+#: this many cells: a larger grid would make the document megabytes of TikZ for cells too
+#: small to read (``symconv draw`` draws any size).
+MAX_PICTURE_SIDE = 24
+
+
+def wants_pictures(figures, document: str) -> bool:
+    """``figures`` as given (``None``: on in the article and the deck, off in a snippet)."""
+    if figures is None:
+        return document != "snippet"
+    if not isinstance(figures, bool):
+        raise SpecError(f"latex: figures must be True, False or None, got {figures!r}")
+    return figures
+
+
+def document_pictures(ctx, parts) -> dict:
+    """The pictures of a document: ``{"preamble": str, "pictures": {name: TikZ}, "notes":
+    {name: text}}`` (a note says what an elided picture leaves out).
+
+    ``ctx`` is the document's :class:`~.frames.FrameContext`, ``parts`` the parts it shows.
+    Each request is ``(figure kind, flat positions, Beamer overlays)``."""
+    spec, opts = ctx.spec, ctx.opts
+    n_out = math.prod(spec.output_size)
+    requests, notes = {}, {}
+    padded = [n + lo + hi for n, (lo, hi) in zip(spec.input_size, spec.padding)]
+    if max(padded + list(spec.output_size)) > MAX_PICTURE_SIDE:
+        notes["forward"] = (
+            f"(No pictures: the layer's grids are larger than {MAX_PICTURE_SIDE} cells a side; "
+            r"draw them with \texttt{symconv draw}.)"
+        )
+        return {"preamble": "", "pictures": {}, "notes": notes}
+    if "forward" in parts:
+        if opts.beamer:
+            shown = tuple(o for o in elide(n_out, opts.max_entries) if o is not None)
+            requests["forward"] = ("window", shown, True)
+            if len(shown) < n_out:
+                notes["forward"] = (
+                    f"The window at {len(shown)} of the {n_out} output positions: the first "
+                    r"ones and the last (raise \texttt{-{}-max-entries} to show more)."
+                )
+        else:
+            requests["forward"] = ("window", (min(1, n_out - 1),), False)
+    linear = spec.kind != "max_pool"
+    n_x, n_y = len(ctx.xs), len(ctx.ys)
+    if "toeplitz" in parts and linear and max(n_x, n_y) <= MAX_MATRIX_CELLS:
+        requests["toeplitz"] = ("toeplitz", (), False)
+    if "grad_x" in parts and linear:
+        middle = [n // 2 for n in spec.input_size]
+        flat = 0
+        for m, n in zip(middle, spec.input_size):
+            flat = flat * n + m
+        requests["grad_x"] = ("grad-input", (flat,), False)
+    if "grad_w" in parts:
+        requests["grad_w"] = ("grad-weight", (0,), False)
+    if "routing" in parts:
+        requests["routing"] = ("pool", (), False)
+    values = None
+    if ctx.num is not None:
+        vals = ctx.num["vals"]
+        values = {"x": vals["x"], "dy": ctx.num["dy"]}
+        values.update({k: vals[k] for k in ("w", "b") if k in vals})
+    draw = printer("document_pictures")
+    out = draw(
+        ctx.deriv.layer,
+        requests,
+        values=values,
+        index_base=ctx.deriv.index_base,
+        convention=opts.convention,
+    )
+    return {**out, "notes": notes}

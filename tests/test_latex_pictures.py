@@ -1,0 +1,157 @@
+"""Pictures in the documents (issue 12, part 5): the deck shows the window sliding (one overlay
+per shown position), W's coloured pattern, dE/dw and dE/dx read off their operands and a
+pool's routing; the article has them as figures; ``figures=False`` / ``--no-figures`` leaves
+them out; the documents for seed 000 and a 5x5, 3x3, stride 2, padding 1 layer compile with no
+box above 1 pt.
+
+The pictures' content is checked against the figures stage (which the figure tests check
+against the index map): each overlay of the deck draws exactly the single-position picture.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+import symconv
+from symconv.cli import main
+from symconv.figures import figure
+from symconv.latex import render_latex
+from symconv.latex.compile import compile_pdf
+from symconv.latex.pictures import MAX_PICTURE_SIDE
+from test_latex_grid import bad_boxes
+
+SEED000 = symconv.conv((3, 3), 2)
+STRIDED = symconv.conv((5, 5), 3, stride=2, padding=1)
+POOL = symconv.max_pool((4, 4), 2, stride=2)
+POOL_VALUES = {
+    "x": [[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 3, 3], [1, 0, 4, 2]],
+    "dy": [[1, 2], [3, 4]],
+}
+needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex")
+
+
+def _frame(tex: str, title: str) -> str:
+    """The body of the first frame whose title starts with ``title``."""
+    start = tex.index(r"\begin{frame}{" + title)
+    return tex[start : tex.index(r"\end{frame}", start)]
+
+
+def _figures(tex: str) -> list:
+    return re.findall(r"\\begin\{figure\}.*?\\end\{figure\}", tex, flags=re.S)
+
+
+def _drawn(tikz: str) -> set:
+    """The drawing lines of a picture (cells, outlines, arrows, labels)."""
+    return {line for line in tikz.splitlines() if line.startswith(("\\fill", "\\draw", "\\node"))}
+
+
+@pytest.mark.parametrize(
+    "layer, positions",
+    [
+        (SEED000, [(1, 1), (1, 2), (2, 1), (2, 2)]),
+        (STRIDED, [(i, j) for i in (1, 2, 3) for j in (1, 2, 3)]),
+    ],
+    ids=["seed000", "5x5-k3-s2-p1"],
+)
+def test_deck_slides_the_window_one_overlay_per_output(layer, positions):
+    tex = render_latex(layer, document="beamer")
+    frame = _frame(tex, "Forward pass: the window slides")
+    assert frame.count(r"\begin{tikzpicture}") == 1
+    overlays = [int(k) for k in re.findall(r"\\only<(\d+)>\{%", frame)]
+    assert sorted(set(overlays)) == list(range(1, len(positions) + 1))
+    # each output's window is drawn on the slides: its highlighted cells appear in the frame
+    for position in positions:
+        alone = figure(layer, "window", position=position, heading=False).tikz(standalone=False)
+        window = {line for line in _drawn(alone) if "symconvwindow" in line}
+        assert window and window <= _drawn(frame)
+    assert r"\usetikzlibrary{patterns,arrows.meta}" in tex
+
+
+def test_deck_has_the_pattern_and_gradient_pictures():
+    tex = render_latex(STRIDED, document="beamer")
+    pattern = _frame(tex, "The matrix $W$: one colour per weight")
+    n_nonzero = sum(1 for c in STRIDED.index_map.reshape(-1) if c >= 0)
+    assert pattern.count("symconvtap") >= n_nonzero  # every non-zero of W coloured by its tap
+    grad_x = _frame(tex, "Gradient: the rotated kernel over the padded upstream gradient")
+    assert r"$\delta x_{33}$" in grad_x  # the middle input entry, boxed
+    assert "rotated by 180 degrees" in grad_x
+    grad_w = _frame(tex, r"Gradient: the inputs that meet each $\partial E/\partial y$")
+    assert r"\delta w_{11}" in grad_w
+
+
+def test_pool_deck_routes_the_worked_numbers():
+    tex = render_latex(POOL, document="beamer", values=POOL_VALUES)
+    routing = _frame(tex, "Where the gradient goes: the worked numbers")
+    alone = figure(POOL, "pool", values=POOL_VALUES, heading=False).tikz(standalone=False)
+    assert _drawn(routing) == _drawn(alone)
+    assert "Max pooling is not linear" in tex and "one colour per weight" not in tex
+
+
+def test_article_has_the_pictures_as_figures():
+    tex = render_latex(STRIDED, document="article")
+    captions = [re.search(r"\\caption\{(.*)\}", f).group(1) for f in _figures(tex)]
+    assert len(captions) == 4
+    assert captions[0].startswith("The window of one output position")
+    assert captions[1].startswith("The non-zero entries of $W$")
+    assert "first kernel tap" in captions[2] and "rotated by $180^\\circ$" in captions[3]
+    assert r"\only<" not in tex  # no overlays outside Beamer
+
+
+@pytest.mark.parametrize("document", ["article", "beamer"])
+def test_figures_can_be_turned_off(document):
+    tex = render_latex(STRIDED, document=document, figures=False)
+    assert "tikzpicture" not in tex and r"\usepackage{tikz}" not in tex
+    assert "tikzpicture" not in render_latex(STRIDED)  # a snippet has none unless asked
+
+
+def test_cli_no_figures(capsys):
+    args = ["latex", "conv", "--input-size", "3x3", "--kernel-size", "2x2", "--document", "beamer"]
+    assert main(args) == 0
+    assert "tikzpicture" in capsys.readouterr().out
+    assert main(args + ["--no-figures"]) == 0
+    assert "tikzpicture" not in capsys.readouterr().out
+
+
+def test_large_outputs_elide_the_overlays_and_say_so():
+    layer = symconv.conv((10, 10), 3)  # 8x8 = 64 outputs
+    tex = render_latex(layer, document="beamer", max_entries=6)
+    frame = _frame(tex, "Forward pass: the window slides")
+    assert sorted(set(map(int, re.findall(r"\\only<(\d+)>\{%", frame)))) == list(range(1, 6))
+    assert "The window at 5 of the 64 output positions" in frame
+    last = figure(layer, "window", position=(8, 8), heading=False).tikz(standalone=False)
+    assert {line for line in _drawn(last) if "symconvwindow" in line} <= _drawn(frame)
+
+
+def test_layers_too_large_to_draw_get_a_note_instead():
+    big = symconv.conv((MAX_PICTURE_SIDE + 1, 4), 3)
+    tex = render_latex(big, document="article")
+    assert "tikzpicture" not in tex
+    assert "No pictures" in tex and "symconv draw" in tex
+
+
+def test_bad_figures_option_is_named():
+    with pytest.raises(symconv.SpecError, match="figures must be True, False or None, got 'yes'"):
+        render_latex(SEED000, document="beamer", figures="yes")
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("document", ["article", "beamer"])
+@pytest.mark.parametrize("layer", [SEED000, STRIDED], ids=["seed000", "5x5-k3-s2-p1"])
+def test_documents_with_pictures_compile_without_boxes(layer, document, tmp_path):
+    tex = render_latex(layer, document=document)
+    assert "tikzpicture" in tex
+    pdf = compile_pdf(tex, tmp_path / f"{document}.pdf", runs=1)
+    log = pdf.with_suffix(".log").read_text(encoding="latin-1")
+    assert bad_boxes(log) == []
+
+
+@needs_pdflatex
+def test_snippet_with_pictures_compiles(tmp_path):
+    tex = render_latex(STRIDED, figures=True)
+    assert "%   \\usepackage{tikz}" in tex and len(_figures(tex)) == 4
+    pdf = compile_pdf(tex, tmp_path / "snippet.pdf", runs=1)
+    log = pdf.with_suffix(".log").read_text(encoding="latin-1")
+    assert bad_boxes(log) == []
