@@ -65,3 +65,20 @@ def test_snippet_is_the_article_body_and_standalone_false_means_snippet():
 def test_bad_options_name_the_parameter(kwargs, message):
     with pytest.raises(SpecError, match=re.escape(message)):
         network_latex(example("seed004"), **kwargs)
+
+
+def test_network_method_and_cli_reach_every_document(capsys):
+    from symconv.cli import main
+
+    net = example("lenet5")
+    deck = net.latex(document="beamer", aspect="43")
+    assert deck == network_latex(net, document="beamer", aspect="43")
+    assert (
+        deck.startswith("% generated") and "\\documentclass[aspectratio=43,11pt]{beamer}" in deck
+    )
+    assert net.latex(standalone=False) == network_latex(net, document="snippet")
+    args = ["network", "--example", "lenet5", "--latex"]
+    assert main(args + ["--document", "beamer", "--aspect", "43"]) == 0
+    assert capsys.readouterr().out == deck
+    assert main(args) == 0
+    assert capsys.readouterr().out == network_latex(net, document="article")

@@ -30,6 +30,15 @@ def register(subparsers) -> None:
     p.add_argument("--list-examples", action="store_true", help="list the built-in networks")
     p.add_argument("--summary", action="store_true", help="layer table with parameter counts")
     p.add_argument("--latex", action="store_true", help="backprop recursions as LaTeX")
+    p.add_argument(
+        "--document",
+        choices=["article", "snippet", "beamer"],
+        default="article",
+        help="--latex as an article (default), a snippet (the body alone) or Beamer slides",
+    )
+    p.add_argument(
+        "--aspect", choices=["169", "43"], default="169", help="--document beamer aspect ratio"
+    )
     p.add_argument("--codegen", action="store_true", help="generated NumPy module")
     p.add_argument(
         "--gradcheck", action="store_true", help="finite differences, references, torch"
@@ -66,7 +75,7 @@ def _run(args) -> int:
         did = True
     outputs = []
     if args.latex:
-        outputs.append(network_latex(net))
+        outputs.append(network_latex(net, document=args.document, aspect=args.aspect))
     if args.codegen:
         from ..codegen.network import network_source  # the codegen stage loads when used
 

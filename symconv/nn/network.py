@@ -382,12 +382,17 @@ class Network:
         """The symbolic backprop derivation (small inputs only: expressions grow with size)."""
         return NetworkDerivation(self, index_base=index_base)
 
-    def latex(self, *, standalone: bool = True) -> str:
+    def latex(
+        self, *, standalone: bool = True, document: str | None = None, aspect: str = "169"
+    ) -> str:
         """The per-layer backprop recursions (seed 002's summary slides: "for each fully
         connected layer ..., for each convolutional layer ...") as LaTeX, instantiated with
-        this network's sizes; a full document unless ``standalone=False``
-        (:func:`symconv.latex.network.network_latex`)."""
-        return printer("network_latex")(self, standalone=standalone)
+        this network's sizes: ``document`` ``'article'``, ``'snippet'`` (the body alone) or
+        ``'beamer'`` (slides, ``aspect`` ``'169'`` or ``'43'``); without ``document``, an
+        article unless ``standalone=False`` (:func:`symconv.latex.network.network_latex`)."""
+        return printer("network_latex")(
+            self, standalone=standalone, document=document, aspect=aspect
+        )
 
     # ------------------------------------------------------------------ code
     def codegen(self, *, kernels: str = "codegen") -> str:
