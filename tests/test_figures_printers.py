@@ -121,14 +121,16 @@ _DRAWING = ("\\fill", "\\draw", "\\node")
 
 def _in_order(tikz: str):
     """The drawing lines of a picture in order, each with the overlay it belongs to (None:
-    every slide)."""
+    every slide, including the shared lines typeset once into boxes on the first slide)."""
     overlay = None
     for line in tikz.splitlines():
-        if line.startswith("\\only<"):
+        if line.startswith("\\only<1>{\\global\\setbox"):
+            overlay = None  # the shared boxes
+        elif line.startswith("\\only<"):
             overlay = int(line[len("\\only<") : line.index(">")])
         elif line == "}%":
             overlay = None
-        elif line.startswith(_DRAWING):
+        elif line.startswith(_DRAWING) and "\\copy\\symconv" not in line:
             yield line, overlay
 
 

@@ -249,8 +249,8 @@ def test_overlay_frames_share_one_bounding_box():
     tikz = fig.tikz(standalone=False, overlays=True)
     width = max(s.width for s in fig.scenes)
     height = max(s.height for s in fig.scenes)
-    box = f"\\path (0,0) rectangle ({width:g},{height:g});"
-    assert tikz.count(box) == 1 and len(fig) == 6
+    box = f"\\useasboundingbox (0,0) rectangle ({width:g},{height:g});"
+    assert tikz.count(box) == 3 and len(fig) == 6  # the two shared boxes and the picture
     assert [f"\\only<{k}>{{%" in tikz for k in range(1, 7)] == [True] * 6
     assert "bfseries" not in tikz  # no heading line
     assert "bfseries" in figure(symconv.conv((4, 5), 2), "window").tikz(standalone=False)

@@ -16,7 +16,7 @@ from ..core.spec import dims_text
 from ..fileio import write_atomic
 from . import backward, forward, overview
 from .reading import LayerReading
-from .tikz import tikz_document, tikz_picture, tikz_preamble
+from .tikz import tikz_document, tikz_overlays, tikz_picture, tikz_preamble
 
 __all__ = ["Figure", "figure", "FIGURE_KINDS", "SUFFIXES"]
 
@@ -68,8 +68,7 @@ class Figure:
         if not overlays:
             pictures = [tikz_picture(s) for s in self.scenes]
             return tikz_document(pictures) if standalone else "\n".join(pictures)
-        box = (max(s.width for s in self.scenes), max(s.height for s in self.scenes))
-        body = tikz_picture(self.scenes, box=box)
+        body = tikz_overlays(self.scenes)
         return tikz_document([body]) if standalone else body
 
     @staticmethod

@@ -14,7 +14,7 @@ from .drawables import drawables
 from .palette import ROLES, TAP_COLOURS
 from .scene import Scene
 
-__all__ = ["tikz_picture", "tikz_preamble", "tikz_document", "UNIT_CM", "FONT_PT"]
+__all__ = ["tikz_picture", "tikz_overlays", "tikz_preamble", "tikz_document", "UNIT_CM", "FONT_PT"]
 
 #: Length of one cell in centimetres.
 UNIT_CM = 0.7
@@ -158,19 +158,29 @@ def _section(frames: list) -> dict:
     return {"common": common, "frames": own}
 
 
-def tikz_picture(scenes, box: tuple = None) -> str:
-    """A ``tikzpicture`` environment (no preamble) of one scene, or of several as Beamer
-    overlays: frame k is overlay k, and what the frames share is drawn once, outside the
-    overlays (see :func:`_section`). ``box`` ``(width, height)`` in cell units widens the
-    bounding box to at least that size from the origin (overlays share the largest one)."""
-    if isinstance(scenes, Scene):
-        scenes = [scenes]
-    per_frame = [_lines(s) for s in scenes]
+def tikz_picture(scene: Scene) -> str:
+    """One scene as a ``tikzpicture`` environment (no preamble)."""
     return render(
         "latex/figure_picture.tex.jinja",
         unit=_num(UNIT_CM),
+        overlays=False,
+        sections=[{"common": [text for _, text, _ in lines]} for lines in _lines(scene)],
+    )
+
+
+def tikz_overlays(scenes) -> str:
+    """Scenes as one picture of Beamer overlays (frame k is overlay k) on the bounding box of
+    the largest. What the frames share (see :func:`_section`) is typeset once, on the first
+    slide, into the boxes ``\\symconvbelow`` and ``\\symconvabove`` (allocated by
+    :func:`tikz_preamble`); every slide draws them and its own lines."""
+    per_frame = [_lines(s) for s in scenes]
+    size = (max(s.width for s in scenes), max(s.height for s in scenes))
+    return render(
+        "latex/figure_picture.tex.jinja",
+        unit=_num(UNIT_CM),
+        overlays=True,
         sections=[_section(list(frames)) for frames in zip(*per_frame)],
-        box=None if box is None else tuple(_num(v) for v in box),
+        size=tuple(_num(v) for v in size),
     )
 
 
