@@ -16,12 +16,13 @@ from .printing import index, py
 from .strategies import (
     DEPTHWISE_BLOCK_BYTES,
     GROUP_BLOCK_BYTES,
+    IMPLICIT_BLOCK_BYTES,
     POOL_BLOCK_BYTES,
     Strategy,
     weight_flip,
 )
 
-__all__ = ["conv_context", "depthwise_context", "pool_context"]
+__all__ = ["conv_context", "depthwise_context", "implicit_context", "pool_context"]
 
 _ALL = slice(None)
 
@@ -103,17 +104,16 @@ def _pad_ctx(plan: GatherPlan, lead: int, name: str) -> dict:
     )
 
 
-def conv_context(layer: Layer, strat: Strategy) -> dict:
-    """The context of ``conv.py.jinja`` (im2col / direct / polyphase GEMMs)."""
+def _grouped_weights(layer: Layer) -> dict:
+    """The weights as ``W'[g, og, cg, t]`` (``wprime``: the expression reading them off ``w``)
+    and ``dw_back``: the expression turning ``dwp``, laid out like ``W'``, into ``dE/dw``."""
     spec = layer.spec
     nd = spec.ndim
-    plan, inv = strat.plan, strat.inverse
     flip = weight_flip(layer)
     G = spec.groups
     cin_g = spec.in_channels // G
     cout_g = spec.out_channels // G
-    T = plan.n_taps
-    K = cin_g * T
+    T = math.prod(spec.kernel_size)
     flip_index = _idx(2, (slice(None, None, -1),) * nd) if flip else ""
     if spec.kind == "conv":
         # W'[g, og, cg, t] = w[g*Og + og, cg, t] (flip: the rotated kernel)
@@ -125,6 +125,17 @@ def conv_context(layer: Layer, strat: Strategy) -> dict:
         # W'[g, og, cg, t] = w[g*Cg + cg, og, t]
         wprime = f"w.reshape({G}, {cin_g}, {cout_g}, {T}).transpose(0, 2, 1, 3)"
         dw_back = f"dwp.transpose(0, 2, 1, 3).reshape({py(spec.w_shape)})"
+    return dict(G=G, cin_g=cin_g, cout_g=cout_g, T=T, wprime=wprime, dw_back=dw_back)
+
+
+def conv_context(layer: Layer, strat: Strategy) -> dict:
+    """The context of ``conv.py.jinja`` (im2col / direct / polyphase GEMMs)."""
+    spec = layer.spec
+    nd = spec.ndim
+    plan, inv = strat.plan, strat.inverse
+    weights = _grouped_weights(layer)
+    G, cin_g, cout_g, T = (weights[k] for k in ("G", "cin_g", "cout_g", "T"))
+    K = cin_g * T
     fwd = _gather_ctx(plan, 3)
     bwd = _gather_ctx(inv, 3)
     # groups are processed in blocks whose column buffers stay in cache
@@ -133,16 +144,11 @@ def conv_context(layer: Layer, strat: Strategy) -> dict:
         sum(cout_g * ph.n_taps * ph.size for ph in inv.phases),
     )
     return dict(
+        weights,
         nd=nd,
-        G=G,
-        cin_g=cin_g,
-        cout_g=cout_g,
-        T=T,
         K=K,
         in_size=py(spec.input_size),
         out_size=py(spec.output_size),
-        wprime=wprime,
-        dw_back=dw_back,
         fwd=fwd,
         fwd_pad=_pad_ctx(plan, 3, "xp"),
         bwd_pad=_pad_ctx(inv, 3, "dypad"),
@@ -170,10 +176,10 @@ def _wide_ctx(plan: GatherPlan) -> dict:
     computed on the wide grid and cropped."""
     ph = plan.phases[0]
     pad = plan.pad
-    padded = tuple(lo + n + hi for (lo, hi), n in zip(pad, plan.src_shape))
+    padded = plan.padded_shape
     strides = [math.prod(padded[a + 1 :]) for a in range(len(padded))]
     grid = ph.shape
-    length = grid[0] * strides[0]
+    length = plan.wide_length
     taps = []
     slots = itertools.product(*(range(w.n_taps) for w in ph.window))
     for t, m in zip(ph.taps, slots):
@@ -212,6 +218,34 @@ def depthwise_context(layer: Layer, strat: Strategy) -> dict:
         out_size=py(spec.output_size),
         sum_axes=py(tuple(range(2, 2 + nd))),
         block_bytes=DEPTHWISE_BLOCK_BYTES,
+    )
+
+
+def _tap_list(wide: dict, T: int) -> str:
+    """The index picking a wide plan's taps (in its order) off a tap-major weight array: empty
+    when they are all the kernel's taps in order."""
+    taps = [t["tap"] for t in wide["taps"]]
+    return "" if taps == list(range(T)) else py(taps)
+
+
+def implicit_context(layer: Layer, strat: Strategy) -> dict:
+    """The context of ``implicit.py.jinja`` (tap accumulation over wide flat copies)."""
+    spec = layer.spec
+    weights = _grouped_weights(layer)
+    fwd, bwd = _wide_ctx(strat.plan), _wide_ctx(strat.inverse)
+    return dict(
+        weights,
+        C=spec.in_channels,
+        O=spec.out_channels,
+        fwd=fwd,
+        bwd=bwd,
+        fwd_pick=_tap_list(fwd, weights["T"]),
+        bwd_pick=_tap_list(bwd, weights["T"]),
+        # dE/dw starts from zeros when some kernel tap reads nothing
+        dw_all_taps=not _tap_list(fwd, weights["T"]),
+        out_size=py(spec.output_size),
+        sum_axes=py(tuple(range(2, 2 + spec.ndim))),
+        block_bytes=IMPLICIT_BLOCK_BYTES,
     )
 
 

@@ -290,6 +290,14 @@ def strategy_lines(strat: Strategy) -> list:
             "the index map's windows); dE/dx runs the taps of the inverse map over dE/dy, "
             "dE/dw reduces dE/dy against each tap's run of x"
         ]
+    if strat.name == "implicit GEMM":
+        return [
+            f"{plan.n_taps} taps, each one contiguous run at a constant offset (read off the "
+            "index map's windows); the output is accumulated on the wide grid, one GEMM per "
+            "tap over blocks of samples, and cropped; dE/dx runs the taps of the inverse map "
+            "over dE/dy laid out the same way; dE/dw is one GEMM per tap, dE/dy against the "
+            "tap's run of x"
+        ]
     lines = [_phases_text(plan, "forward (and dE/dw) phases")]
     if strat.dx_scatter:
         lines.append(

@@ -282,6 +282,18 @@ class GatherPlan:
         return all(w.out_step == 1 for w in self.phases[0].window)
 
     @property
+    def padded_shape(self) -> tuple:
+        """The shape of the zero-bordered source (:attr:`pad` added on every axis)."""
+        return tuple(lo + n + hi for (lo, hi), n in zip(self.pad, self.src_shape))
+
+    @property
+    def wide_length(self) -> int:
+        """A :attr:`unit_window` plan laid out "wide": the outputs computed per channel, the
+        output grid's first axis times the padded source's other axes (the extra columns
+        are cropped)."""
+        return self.phases[0].shape[0] * math.prod(self.padded_shape[1:])
+
+    @property
     def covers_output(self) -> bool:
         """Every output position belongs to a phase with at least one tap."""
         return all(ph.taps for ph in self.phases) and sum(

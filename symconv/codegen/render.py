@@ -14,7 +14,7 @@ from ..core.errors import CodegenError, SpecError
 from ..core.layers import Layer
 from ..core.spec import dims_text
 from ..templating import render
-from .context import conv_context, depthwise_context, pool_context
+from .context import conv_context, depthwise_context, implicit_context, pool_context
 from .docstring import docstring_context
 from .printing import py
 from .strategies import choose
@@ -28,6 +28,7 @@ LINE_LENGTH = 99
 _CONTEXTS = {
     "pool taps": pool_context,
     "depthwise taps": depthwise_context,
+    "implicit GEMM": implicit_context,
 }
 
 
@@ -66,14 +67,14 @@ def _machinery(strat, ctx: dict) -> dict:
     (``threads``), batch splitting (``split``), the workspace and its zero-bordered buffers;
     ``integers``: the module accepts integer inputs (pools)."""
     conv = strat.template == "numpy/conv.py.jinja"
-    padded = strat.name == "depthwise taps"
+    padded = strat.name in ("depthwise taps", "implicit GEMM")
     if conv:
         padded = (ctx["fwd_pad"]["padded"] and not ctx["memo"]) or (
             ctx["bwd_pad"]["padded"] and not ctx["dx_scatter"]
         )
     return dict(
         threads=strat.threads,
-        split=strat.threads and conv,
+        split=strat.threads and (conv or strat.name == "implicit GEMM"),
         workspace=strat.threads and strat.name != "pool taps",
         padded_buffers=strat.threads and padded,
         integers=strat.name == "pool taps",

@@ -8,17 +8,43 @@
   either gathers ``dE/dy`` through the inverse map (polyphase for strides > 1) into one GEMM
   per phase, or (when cheaper, e.g. few input channels) multiplies ``W'^T dE/dy`` in one GEMM
   and scatters it back (col2im);
+* ``implicit GEMM`` (tap accumulation, stride-1 dense convolutions): no column buffer. x is
+  copied once into a zero-bordered "wide" flat layout (row length of the padded input), where
+  every tap reads one contiguous run at a constant offset; the output, computed on the wide
+  grid, is the sum over the taps of one GEMM ``W'_t @ run_t`` each (over blocks of samples
+  whose partial sums stay in cache) with the extra columns cropped. ``dE/dx`` runs the taps
+  of the inverse map over ``dE/dy`` laid out the same way; ``dE/dw`` is one GEMM per tap,
+  ``dE/dy`` against the tap's run of x (positions as the inner dimension);
 * ``depthwise taps`` (stride-1 depthwise): no channel contraction is left for a GEMM, so the
-  taps are unrolled into multiply-adds over a zero-bordered "wide" flat copy of each channel
-  (every tap one contiguous run at an offset read off the window);
+  taps are unrolled into multiply-adds over the same wide layout;
 * ``pool taps``: window maxima / sums taken axis by axis, the backward routing dy through one
   strided view per window tap ('first' / 'split' ties, average).
+
+The implicit GEMM against im2col (:func:`implicit_wins`), measured with ``python
+examples/benchmark_kernels.py --implicit`` on this project's machine (lscpu: "AMD EPYC", family
+25 model 1 (Zen 3), AVX2 without AVX-512, 2 vCPUs under KVM, shared; NumPy 2.4 with OpenBLAS,
+2 threads; sgemm 140-170 GFLOP/s): forward + backward of threaded 3x3 stride-1 layers, float32
+and float64, implicit time / im2col time. Its forward alone is usually faster (0.7-0.95: no
+column buffer to write), but its per-tap GEMMs contract only the channels of one tap (K = C
+instead of 9C), which OpenBLAS runs at about 70% of the rate of the one large im2col GEMM, and
+the backward's dE/dw per tap cannot reuse the forward's columns as a threaded im2col module
+does; forward + backward came out 0.9-1.1 (within this shared machine's noise) for 16 <= out
+channels <= in channels <= 64 (per group) at up to 56x56, and 1.1-1.8 elsewhere: more input
+than output channels favours the forward (its accumulations scale with the output channels,
+im2col's copies with the input channels), out > in the reverse; more than 64 channels (float64
+1.06-1.24), fewer than 16, or partial sums of one sample beyond about 1 MiB (112x112 and
+larger: 1.1-1.4) lose. So the rule takes the implicit GEMM inside that window, where it ties
+on time and keeps no T-fold column buffers (220 MiB in float32 for the benchmark's 16x64x56x56
+layer), and im2col elsewhere. On an AVX-512 machine, where the GEMMs run about twice as fast
+against the same memory traffic (issue 16: the implicit forward of that layer 31 ms against
+45 ms), the window is likely wider; re-measure there before widening it.
 
 Independently of the kernels, a module is *threaded* only when its layer is large enough for
 that machinery to pay (:func:`uses_threads`): a pool of worker threads for the copies and the
 elementwise work, scratch buffers kept between calls in a workspace (and, for im2col, the
 forward's columns reused by the backward), and work cut into blocks of groups or channels that
-stay in cache. Smaller layers get a lean module that runs serially and imports only NumPy.
+stay in cache. Smaller layers get a lean module that runs serially and imports only NumPy; the
+implicit GEMM is chosen for threaded modules only.
 """
 
 from __future__ import annotations
@@ -31,7 +57,17 @@ from ..core.errors import CodegenError
 from ..core.layers import Layer
 from .plans import GatherPlan, check_against_index_map, forward_plan, inverse_plan
 
-__all__ = ["Strategy", "choose", "strategy", "uses_threads", "weight_flip", "reads_per_sample"]
+__all__ = [
+    "Strategy",
+    "choose",
+    "strategy",
+    "uses_threads",
+    "implicit_applies",
+    "implicit_pays",
+    "implicit_wins",
+    "weight_flip",
+    "reads_per_sample",
+]
 
 #: Grouped convolutions gather and multiply blocks of groups whose column buffers take about
 #: this many bytes (a depthwise layer's tiny GEMMs then read columns from cache).
@@ -40,6 +76,10 @@ GROUP_BLOCK_BYTES = 1 << 22
 #: Depthwise layers work on blocks of channels whose wide rows take about this many bytes
 #: (2 MiB measured 5-10% faster than 4 MiB on the benchmark's depthwise shape, both dtypes).
 DEPTHWISE_BLOCK_BYTES = 1 << 21
+
+#: Implicit GEMM modules accumulate the taps over blocks of samples whose partial sums take
+#: about this many bytes (they stay in cache while every tap is added).
+IMPLICIT_BLOCK_BYTES = 1 << 20
 
 #: Pools work on blocks of channels of about this many bytes of x (all taps of a block are
 #: applied while it is in cache).
@@ -58,6 +98,10 @@ POOL_BLOCK_BYTES = 1 << 21
 #: columns); 2**15-2**16 is mixed. The machine was loaded by other jobs, so single rows are
 #: noisy; the line is drawn in between.
 THREAD_MIN_READS = 1 << 16
+
+#: Channels per group (in and out) between which the implicit GEMM is chosen (module docstring).
+IMPLICIT_MIN_CHANNELS = 16
+IMPLICIT_MAX_CHANNELS = 64
 
 
 @dataclass(frozen=True)
@@ -114,6 +158,34 @@ def _depthwise(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> bool:
     if spec.kind != "conv" or not spec.in_channels == spec.out_channels == spec.groups:
         return False
     return plan.n_taps >= 2 and plan.unit_window and inverse.unit_window
+
+
+def implicit_applies(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> bool:
+    """Whether the implicit GEMM can run ``layer``: a dense convolution (not depthwise, which
+    has its own taps) of at least two taps whose forward and inverse plans both read through
+    stride-1 windows (:attr:`GatherPlan.unit_window`)."""
+    return layer.spec.has_weight and plan.n_taps >= 2 and plan.unit_window and inverse.unit_window
+
+
+def implicit_pays(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> bool:
+    """The measured part of the rule (see the module docstring): ``IMPLICIT_MIN_CHANNELS <=
+    out channels <= in channels <= IMPLICIT_MAX_CHANNELS`` per group, and one sample's wide
+    partial sums of the forward and of dE/dx each within :data:`IMPLICIT_BLOCK_BYTES` (float32)."""
+    spec = layer.spec
+    cin_g = spec.in_channels // spec.groups
+    cout_g = spec.out_channels // spec.groups
+    if not IMPLICIT_MIN_CHANNELS <= cout_g <= cin_g <= IMPLICIT_MAX_CHANNELS:
+        return False
+    sums = max(spec.out_channels * plan.wide_length, spec.in_channels * inverse.wide_length)
+    return 4 * sums <= IMPLICIT_BLOCK_BYTES
+
+
+def implicit_wins(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) -> bool:
+    """Whether tap accumulation (implicit GEMM) replaces im2col: it can run the layer, the
+    module is threaded (a large layer) and the measured rule says so."""
+    return (
+        threads and implicit_applies(layer, plan, inverse) and implicit_pays(layer, plan, inverse)
+    )
 
 
 def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) -> Strategy:
@@ -182,6 +254,14 @@ def choose(layer: Layer) -> Strategy:
         )
         return Strategy(
             "depthwise taps", summary, "numpy/depthwise.py.jinja", threads, plan, inverse
+        )
+    if implicit_wins(layer, plan, inverse, threads):
+        summary = (
+            f"implicit GEMM: the {plan.n_taps} taps accumulated, one GEMM per tap over a "
+            "contiguous run of a zero-bordered wide flat copy of x (no column buffer)"
+        )
+        return Strategy(
+            "implicit GEMM", summary, "numpy/implicit.py.jinja", threads, plan, inverse
         )
     return _gemm(layer, plan, inverse, threads)
 
