@@ -15,6 +15,7 @@ Without PyTorch the torch columns are skipped and the rest is printed.
     python examples/benchmark_kernels.py --quick    # fewer repetitions
     python examples/benchmark_kernels.py --only 3x3 --dtype float32 --profile
     python examples/benchmark_kernels.py --threads  # where worker threads pay
+    python examples/benchmark_kernels.py --implicit # where the implicit GEMM pays
 
 Figures, not assertions: run it on a quiet machine, and compare ratios measured in one run.
 """
@@ -628,6 +629,83 @@ def print_machine(threads: int) -> None:
         print("PyTorch is not installed: the torch columns are skipped")
 
 
+#: (N, C_in, H = W, C_out, kernel) of the implicit GEMM sweep (``--implicit``): 3x3 and 5x5
+#: stride-1 "same" convolutions over channel counts, their ratio and spatial sizes
+IMPLICIT_SWEEP = [
+    (16, 16, 56, 16, 3),
+    (16, 32, 56, 32, 3),
+    (16, 32, 56, 16, 3),
+    (16, 16, 56, 32, 3),
+    (16, 64, 56, 64, 3),
+    (8, 64, 56, 32, 3),
+    (8, 256, 28, 64, 3),
+    (8, 64, 28, 256, 3),
+    (8, 128, 28, 128, 3),
+    (8, 256, 14, 256, 3),
+    (8, 16, 112, 16, 3),
+    (8, 64, 112, 64, 3),
+    (16, 64, 56, 64, 5),
+]
+
+
+def _forced(layer, implicit: bool):
+    """The threaded module of ``layer`` with the implicit GEMM (where it can run) or without
+    it, whatever the choice rule says."""
+    from symconv.codegen import strategies
+
+    saved = strategies.THREAD_MIN_READS, strategies.implicit_pays
+    strategies.THREAD_MIN_READS = 0
+    strategies.implicit_pays = lambda *args: implicit
+    try:
+        source = generate_numpy(layer)
+    finally:
+        strategies.THREAD_MIN_READS, strategies.implicit_pays = saved
+    module = types.ModuleType("forced")
+    exec(compile(source, module.__name__, "exec"), module.__dict__)
+    return module
+
+
+def implicit_sweep(repeat: int) -> None:
+    """Where the implicit GEMM pays: forward and backward of each sweep layer with the implicit
+    GEMM and with im2col, interleaved in one process (the ratios are what
+    strategies.implicit_wins encodes), and what the rule picks."""
+    from symconv.codegen.strategies import strategy
+
+    print(f"implicit GEMM sweep: best of {repeat}, threaded modules; ratio = implicit / im2col")
+    print(
+        f"{'N x C x H -> O, k':24s} {'dtype':8s} {'im2col fwd+bwd ms':>18s} "
+        f"{'implicit fwd+bwd ms':>20s} {'fwd':>5s} {'bwd':>5s} {'total':>6s}  rule"
+    )
+    rng = np.random.default_rng(0)
+    for n, c, h, o, k in IMPLICIT_SWEEP:
+        layer = symconv.conv((h, h), k, in_channels=c, out_channels=o, padding=k // 2, bias=True)
+        modules = {"im2col": _forced(layer, False), "implicit": _forced(layer, True)}
+        for dtype in (np.float32, np.float64):
+            x, w, b, dy = arrays_for(layer.spec, n, dtype, rng)
+            for module in modules.values():  # warm-up: workspace, worker threads
+                module.forward(x, w, b)
+                module.backward(dy, x, w)
+            best = {}
+            for _ in range(repeat):  # interleaved: drifts hit both alike
+                for key, module in modules.items():
+                    t0 = time.perf_counter()
+                    module.forward(x, w, b)
+                    t1 = time.perf_counter()
+                    module.backward(dy, x, w)
+                    t2 = time.perf_counter()
+                    fwd, bwd = best.get(key, (math.inf, math.inf))
+                    best[key] = (min(fwd, t1 - t0), min(bwd, t2 - t1))
+            (f0, b0), (f1, b1) = best["im2col"], best["implicit"]
+            print(
+                f"{f'{n}x{c}x{h} -> {o}, {k}x{k}':24s} {np.dtype(dtype).name:8s} "
+                f"{1e3 * f0:8.2f}+{1e3 * b0:8.2f} {1e3 * f1:9.2f}+{1e3 * b1:9.2f} "
+                f"{f1 / f0:5.2f} {b1 / b0:5.2f} {(f1 + b1) / (f0 + b0):6.2f}  {strategy(layer)}",
+                flush=True,
+            )
+        for module in modules.values():
+            release(module)
+
+
 def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -648,6 +726,11 @@ def main(argv=None) -> int:
         help="only the thread sweep: lean against threaded modules over layer sizes",
     )
     parser.add_argument("--batch", type=int, default=8, help="batch of the thread sweep")
+    parser.add_argument(
+        "--implicit",
+        action="store_true",
+        help="only the implicit GEMM sweep: tap accumulation against im2col over layer shapes",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:  # one side of one row, in its own process (see run_side)
@@ -656,6 +739,9 @@ def main(argv=None) -> int:
     repeat = args.repeat or (3 if args.quick else 7)
     if args.threads:
         thread_sweep(args.batch, args.repeat or (5 if args.quick else 15))
+        return 0
+    if args.implicit:
+        implicit_sweep(args.repeat or (3 if args.quick else 7))
         return 0
     threads = numpy_threads()
     print_machine(threads)
