@@ -128,11 +128,20 @@ def test_large_outputs_elide_the_overlays_and_say_so():
     assert {line for line in _drawn(last) if "symconvwindow" in line} <= _drawn(frame)
 
 
-def test_layers_too_large_to_draw_get_a_note_instead():
-    big = symconv.conv((MAX_PICTURE_SIDE + 1, 4), 3)
-    tex = render_latex(big, document="article")
-    assert "tikzpicture" not in tex
-    assert "No pictures" in tex and "symconv draw" in tex
+@pytest.mark.parametrize(
+    "layer, reason",
+    [
+        (symconv.conv((MAX_PICTURE_SIDE + 1, 4), 3), f"larger than {MAX_PICTURE_SIDE} cells"),
+        (symconv.conv((3, 3, 3), 2), "a 3-D layer"),
+    ],
+    ids=["large", "3-D"],
+)
+def test_layers_not_drawn_get_a_note_instead(layer, reason):
+    for document in ("article", "beamer"):
+        tex = render_latex(layer, document=document)
+        assert "tikzpicture" not in tex
+        assert f"No pictures: {'grids ' if 'cells' in reason else ''}{reason}" in tex
+    assert r"draw them with \texttt{symconv draw}" in render_latex(layer, document="article")
 
 
 def test_bad_figures_option_is_named():

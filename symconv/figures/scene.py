@@ -185,12 +185,14 @@ def text_width(text: str) -> float:
 
 # ---------------------------------------------------------------------- layout
 def place_row(grids, *, x: float = 0.0, y: float = 0.0, gap: float = 1.6) -> float:
-    """Place grids left to right, their centres on one horizontal line; return the right edge."""
+    """Place grids left to right, their centres on one horizontal line, a title wider than its
+    grid given room on both sides; return the right edge."""
     tallest = max(g.rows for g in grids)
     for g in grids:
-        x += g.margin_left
+        extra = max(0.0, text_width(g.title) * CHAR_WIDTH - g.cols) / 2 if g.title else 0.0
+        x += g.margin_left + extra
         g.x, g.y = x, y + (tallest - g.rows) / 2
-        x += g.cols + gap
+        x += g.cols + extra + gap
     return x - gap
 
 

@@ -18,7 +18,7 @@ from .frames import BUILDERS, FrameContext
 from .frames.setup import layer_subtitle, layer_title, weight_indices
 from .layout import chunks
 from .options import document_options
-from .pictures import MAX_PICTURE_SIDE, document_pictures, wants_pictures
+from .pictures import document_pictures, wants_pictures
 
 __all__ = ["PARTS", "render_latex"]
 
@@ -120,6 +120,5 @@ def render_latex(
         pictures=pictures["pictures"] if pictures else {},
         picture_preamble=pictures["preamble"] if pictures else "",
         picture_notes=pictures["notes"] if pictures else {},
-        max_picture_side=MAX_PICTURE_SIDE,
     )
     return render(f"latex/{document}.tex.jinja", **data)

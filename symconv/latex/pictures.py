@@ -2,7 +2,8 @@
 the figures stage (through the ``document_pictures`` printer of :mod:`symconv._hooks`, so that
 this stage never imports a later one).
 
-Layers whose grids are larger than :data:`MAX_PICTURE_SIDE` cells a side get a note instead.
+Layers whose grids are larger than :data:`MAX_PICTURE_SIDE` cells a side, and 3-D layers (their
+depth slices side by side are too wide for a page), get a note instead (``notes["skipped"]``).
 
 * ``forward``: the window at each output position; on slides one overlay per position, elided
   like every list (the first positions and the last); in the article the second position, whose
@@ -45,7 +46,8 @@ def wants_pictures(figures, document: str) -> bool:
 
 def document_pictures(ctx, parts) -> dict:
     """The pictures of a document: ``{"preamble": str, "pictures": {name: TikZ}, "notes":
-    {name: text}}`` (a note says what an elided picture leaves out).
+    {name: text}}`` (a note says what an elided picture leaves out; ``"skipped"``: why the
+    document has none).
 
     ``ctx`` is the document's :class:`~.frames.FrameContext`, ``parts`` the parts it shows.
     Each request is ``(figure kind, flat positions, Beamer overlays)``."""
@@ -53,12 +55,11 @@ def document_pictures(ctx, parts) -> dict:
     n_out = math.prod(spec.output_size)
     requests, notes = {}, {}
     padded = [n + lo + hi for n, (lo, hi) in zip(spec.input_size, spec.padding)]
+    if spec.ndim == 3:
+        return {"preamble": "", "pictures": {}, "notes": {"skipped": "a 3-D layer"}}
     if max(padded + list(spec.output_size)) > MAX_PICTURE_SIDE:
-        notes["forward"] = (
-            f"(No pictures: the layer's grids are larger than {MAX_PICTURE_SIDE} cells a side; "
-            r"draw them with \texttt{symconv draw}.)"
-        )
-        return {"preamble": "", "pictures": {}, "notes": notes}
+        reason = f"grids larger than {MAX_PICTURE_SIDE} cells a side"
+        return {"preamble": "", "pictures": {}, "notes": {"skipped": reason}}
     if "forward" in parts:
         if opts.beamer:
             shown = tuple(o for o in elide(n_out, opts.max_entries) if o is not None)
