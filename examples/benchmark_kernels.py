@@ -649,17 +649,15 @@ IMPLICIT_SWEEP = [
 
 
 def _forced(layer, implicit: bool):
-    """The threaded module of ``layer`` with the implicit GEMM (where it can run) or without
-    it, whatever the choice rule says."""
+    """The threaded module of ``layer``, with the implicit GEMM or with im2col."""
     from symconv.codegen import strategies
 
-    saved = strategies.THREAD_MIN_READS, strategies.implicit_pays
+    saved = strategies.THREAD_MIN_READS
     strategies.THREAD_MIN_READS = 0
-    strategies.implicit_pays = lambda *args: implicit
     try:
-        source = generate_numpy(layer)
+        source = generate_numpy(layer, implicit=implicit)
     finally:
-        strategies.THREAD_MIN_READS, strategies.implicit_pays = saved
+        strategies.THREAD_MIN_READS = saved
     module = types.ModuleType("forced")
     exec(compile(source, module.__name__, "exec"), module.__dict__)
     return module
@@ -667,14 +665,12 @@ def _forced(layer, implicit: bool):
 
 def implicit_sweep(repeat: int) -> None:
     """Where the implicit GEMM pays: forward and backward of each sweep layer with the implicit
-    GEMM and with im2col, interleaved in one process (the ratios are what
-    strategies.implicit_wins encodes), and what the rule picks."""
-    from symconv.codegen.strategies import strategy
-
+    GEMM and with im2col, interleaved in one process (the measurements behind the choice
+    described in symconv.codegen.strategies)."""
     print(f"implicit GEMM sweep: best of {repeat}, threaded modules; ratio = implicit / im2col")
     print(
         f"{'N x C x H -> O, k':24s} {'dtype':8s} {'im2col fwd+bwd ms':>18s} "
-        f"{'implicit fwd+bwd ms':>20s} {'fwd':>5s} {'bwd':>5s} {'total':>6s}  rule"
+        f"{'implicit fwd+bwd ms':>20s} {'fwd':>5s} {'bwd':>5s} {'total':>6s}"
     )
     rng = np.random.default_rng(0)
     for n, c, h, o, k in IMPLICIT_SWEEP:
@@ -699,7 +695,7 @@ def implicit_sweep(repeat: int) -> None:
             print(
                 f"{f'{n}x{c}x{h} -> {o}, {k}x{k}':24s} {np.dtype(dtype).name:8s} "
                 f"{1e3 * f0:8.2f}+{1e3 * b0:8.2f} {1e3 * f1:9.2f}+{1e3 * b1:9.2f} "
-                f"{f1 / f0:5.2f} {b1 / b0:5.2f} {(f1 + b1) / (f0 + b0):6.2f}  {strategy(layer)}",
+                f"{f1 / f0:5.2f} {b1 / b0:5.2f} {(f1 + b1) / (f0 + b0):6.2f}",
                 flush=True,
             )
         for module in modules.values():

@@ -87,20 +87,6 @@ def threaded_module_for(layer: Layer) -> types.ModuleType:
     return module
 
 
-def implicit_module_for(layer: Layer) -> types.ModuleType:
-    """The module of ``layer`` as if the implicit GEMM's rule chose it whatever its size."""
-    saved = strategies.THREAD_MIN_READS, strategies.implicit_pays
-    strategies.THREAD_MIN_READS = 0
-    strategies.implicit_pays = lambda layer, plan, inverse: True
-    try:
-        source = generate_numpy(layer)
-    finally:
-        strategies.THREAD_MIN_READS, strategies.implicit_pays = saved
-    module = types.ModuleType(f"implicit_{abs(hash(layer.spec))}")
-    exec(compile(source, module.__name__, "exec"), module.__dict__)
-    return module
-
-
 def rebuild(spec: LayerSpec, **changes) -> Layer:
     params = dict(
         in_channels=spec.in_channels,
@@ -273,11 +259,8 @@ def test_committed_module_against_reference(file, rng):
         small = reduced(layer)
         x, w, b, dy = inputs(small.spec, n, rng)
         expected = run_reference(small.spec, x, w, b, dy)
-        small_module = module_for(small)
-        if module.STRATEGY == "implicit GEMM":  # a small layer's module is lean: im2col
-            small_module = implicit_module_for(small)
-        got = run(small_module, small.spec, x, w, b, dy)
-        assert small_module.STRATEGY == module.STRATEGY or spec.groups != small.spec.groups
+        got = run(module_for(small), small.spec, x, w, b, dy)
+        assert module_for(small).STRATEGY == module.STRATEGY or spec.groups != small.spec.groups
     for name, ours, theirs in zip(("y", "dx", "dw", "db"), got, expected):
         assert_close(ours, theirs, 1e-12, f"{file} {name}")
 

@@ -1,7 +1,7 @@
 """The implicit GEMM strategy (tap accumulation over a zero-bordered wide flat copy, no column
-buffer): chosen where strategies.implicit_wins says, and its y, dE/dx, dE/dw, dE/db against the
-float64 reference loops (symconv.core.reference), PyTorch (float32), exact Fractions, and
-bit-identical whatever the number of threads."""
+buffer; ``generate_numpy(layer, implicit=True)``): where it can run, and its y, dE/dx, dE/dw,
+dE/db against the float64 reference loops (symconv.core.reference), PyTorch (float32), exact
+Fractions, and bit-identical whatever the number of threads."""
 
 from __future__ import annotations
 
@@ -13,20 +13,13 @@ import pytest
 
 import symconv
 from symconv import reference
-from symconv.codegen import generate_numpy, strategies, strategy
+from symconv.codegen import generate_numpy, strategy
+from symconv.core.errors import CodegenError, SpecError
 
 
-@pytest.fixture
-def forced(monkeypatch):
-    """Small layers get the threaded module and the implicit GEMM wherever it can run (the
-    measured part of the choice rule always says yes)."""
-    monkeypatch.setattr(strategies, "THREAD_MIN_READS", 0)
-    monkeypatch.setattr(strategies, "implicit_pays", lambda layer, plan, inverse: True)
-
-
-def load(layer) -> types.ModuleType:
+def load(layer, implicit=True) -> types.ModuleType:
     module = types.ModuleType(f"implicit_{abs(hash(layer.spec))}")
-    exec(compile(generate_numpy(layer), module.__name__, "exec"), module.__dict__)
+    exec(compile(generate_numpy(layer, implicit), module.__name__, "exec"), module.__dict__)
     return module
 
 
@@ -65,7 +58,7 @@ def assert_close(ours, theirs, rtol, what):
     assert err <= rtol, f"{what}: relative error {err:.1e}"
 
 
-#: Stride-1 dense layers the implicit GEMM takes when forced: dilation, asymmetric padding,
+#: Stride-1 dense layers the implicit GEMM can run: dilation, asymmetric padding,
 #: groups, 1-D/2-D/3-D, bias on and off, flipped kernels, a transposed convolution.
 IMPLICIT = [
     symconv.conv((7, 6), 3, in_channels=3, out_channels=4, padding=1, bias=True),
@@ -80,7 +73,7 @@ IMPLICIT = [
     symconv.conv_transpose((4, 5), 2, in_channels=4, out_channels=6, groups=2, dilation=2),
 ]
 
-#: Layers the implicit GEMM never takes (forced or not), with the strategy they get.
+#: Layers the implicit GEMM cannot run, with the strategy they get.
 OTHERS = [
     (
         symconv.conv((9, 9), 3, in_channels=2, out_channels=3, stride=2, padding=1, bias=True),
@@ -107,8 +100,9 @@ def _id(layer):
 
 
 @pytest.mark.parametrize("layer", IMPLICIT, ids=_id)
-def test_implicit_gemm_against_reference_loops(layer, forced, rng):
-    assert strategy(layer) == "implicit GEMM"
+def test_implicit_gemm_against_reference_loops(layer, rng):
+    assert strategy(layer, implicit=True) == "implicit GEMM"
+    assert strategy(layer) != "implicit GEMM"  # only on request
     module = load(layer)
     spec = layer.spec
     x, w, b, dy = arrays(spec, 3, rng)
@@ -124,18 +118,26 @@ def test_implicit_gemm_against_reference_loops(layer, forced, rng):
 @pytest.mark.parametrize(
     "layer, name", OTHERS, ids=lambda v: _id(v) if not isinstance(v, str) else ""
 )
-def test_implicit_gemm_is_not_taken_without_stride_one_windows(layer, name, forced, rng):
-    """Strided layers keep the (polyphase for dE/dx) im2col, 1x1 the direct GEMM, depthwise its taps (and
-    every one still agrees with the reference loops)."""
+def test_implicit_gemm_needs_stride_one_windows(layer, name, rng):
+    """Asked for where it cannot run (strided, 1x1, depthwise), the implicit GEMM is a clear
+    error; by default those layers keep their strategies (and agree with the reference loops)."""
     assert strategy(layer) == name
+    with pytest.raises(CodegenError, match=r"implicit=True needs a dense convolution .* stride 1"):
+        generate_numpy(layer, implicit=True)
     spec = layer.spec
     x, w, b, dy = arrays(spec, 2, rng)
-    got = run(load(layer), x, w, b, dy)
+    got = run(load(layer, implicit=False), x, w, b, dy)
     for what, ours, theirs in zip(("y", "dx", "dw", "db"), got, run_reference(spec, x, w, b, dy)):
         assert_close(ours, theirs, 1e-12, what)
 
 
-def test_implicit_gemm_is_exact_with_fractions(forced, rng):
+def test_implicit_must_be_a_bool():
+    layer = symconv.conv((5, 5), 3)
+    with pytest.raises(SpecError, match="implicit must be True or False, got 'yes'"):
+        generate_numpy(layer, implicit="yes")
+
+
+def test_implicit_gemm_is_exact_with_fractions(rng):
     layer = symconv.conv((4, 5), (2, 3), in_channels=2, out_channels=2, padding=(1, 0), bias=True)
     spec = layer.spec
 
@@ -151,7 +153,7 @@ def test_implicit_gemm_is_exact_with_fractions(forced, rng):
         assert ours.dtype == object and (ours == theirs).all()
 
 
-def test_threads_and_blocks_do_not_change_a_bit(forced, rng):
+def test_threads_and_blocks_do_not_change_a_bit(rng):
     """Every copy split over 1, 2 or 3 threads and the accumulation cut into blocks of one
     sample: bit-identical results."""
     layer = symconv.conv((9, 7), 3, in_channels=4, out_channels=6, padding=(2, 1), bias=True)
@@ -168,38 +170,23 @@ def test_threads_and_blocks_do_not_change_a_bit(forced, rng):
     assert sorted(module._EXECUTORS) == [2, 3]
 
 
-def test_the_rule_picks_implicit_gemm_where_it_was_measured_to_pay():
-    """Unforced, the rule of strategies.implicit_wins on real-size layers."""
-
-    def conv(size, cin, cout, **params):
-        return symconv.conv((size, size), 3, in_channels=cin, out_channels=cout, **params)
-
-    chosen = conv(56, 64, 64, padding=1)
-    assert strategy(chosen) == "implicit GEMM"
-    source = generate_numpy(chosen)
+def test_real_size_module_reads_runs_at_offsets_off_the_index_map():
+    layer = symconv.conv((56, 56), 3, in_channels=64, out_channels=64, padding=1)
+    assert strategy(layer) == "im2col GEMM"  # the default (see strategies' docstring)
+    source = generate_numpy(layer, implicit=True)
     assert 'STRATEGY = "implicit GEMM"' in source and "_window(" not in source
-    # every tap reads one run of the wide copy (rows of 58) at an offset read off the index map
+    # every tap reads one run of the wide copy (rows of 58) at an offset a*58 + b, and dE/dx
+    # the taps of the rotated kernel
     for t, offset in enumerate(a * 58 + b for a in range(3) for b in range(3)):
         assert f"np.matmul(wk[{t}], xg[s, :, :, {offset}:{offset + 56 * 58}], out=" in source
-    assert strategy(conv(56, 32, 16, padding=1, dilation=2)) == "implicit GEMM"
-    assert strategy(conv(56, 64, 64, padding=((0, 2), (1, 1)))) == "implicit GEMM"
-    rejected = {
-        "more channels": conv(28, 128, 128, padding=1),
-        "out > in": conv(56, 32, 64, padding=1),
-        "too few channels": conv(56, 8, 8, padding=1),
-        "partial sums out of cache": conv(112, 64, 64, padding=1),
-        "strided": conv(56, 64, 64, stride=2, padding=1),
-        "small, lean": conv(8, 64, 64, padding=1),
-    }
-    for why, layer in rejected.items():
-        assert strategy(layer) == "im2col GEMM", why
+        back = 2 * 58 + 2 - offset
+        assert f"np.matmul(wd[{t}], dyg[s, :, :, {back}:{back + 56 * 58}], out=" in source
 
 
 def test_float32_against_torch(torch_or_skip, rng):
-    """A layer the rule gives the implicit GEMM, float32 against torch's conv2d + autograd."""
+    """A threaded-size layer, float32 against torch's conv2d + autograd."""
     torch = torch_or_skip
     layer = symconv.conv((40, 36), 3, in_channels=48, out_channels=32, padding=(1, 2), bias=True)
-    assert strategy(layer) == "implicit GEMM"
     spec = layer.spec
     x, w, b, dy = arrays(spec, 2, rng, np.float32)
     w *= 0.1

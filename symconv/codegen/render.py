@@ -32,17 +32,21 @@ _CONTEXTS = {
 }
 
 
-def generate_numpy(layer) -> str:
+def generate_numpy(layer, implicit: bool = False) -> str:
     """The source of a standalone NumPy module with ``forward`` and ``backward`` for ``layer``.
 
-    Deterministic: the same layer gives byte-identical, black-formatted source.
+    ``implicit=True``: a stride-1 dense convolution runs as an implicit GEMM (tap accumulation,
+    no column buffer) instead of im2col; see :mod:`~symconv.codegen.strategies` for where that
+    pays. Deterministic: the same layer gives byte-identical, black-formatted source.
     """
     if not isinstance(layer, Layer):
         raise SpecError(
             f"generate_numpy: layer must be a symconv layer (from symconv.conv, ...), "
             f"got {layer!r}"
         )
-    strat = choose(layer)
+    if implicit not in (True, False):
+        raise SpecError(f"generate_numpy: implicit must be True or False, got {implicit!r}")
+    strat = choose(layer, implicit)
     ctx = _CONTEXTS.get(strat.name, conv_context)(layer, strat)
     source = render(
         strat.template,

@@ -20,31 +20,32 @@
 * ``pool taps``: window maxima / sums taken axis by axis, the backward routing dy through one
   strided view per window tap ('first' / 'split' ties, average).
 
-The implicit GEMM against im2col (:func:`implicit_wins`), measured with ``python
-examples/benchmark_kernels.py --implicit`` on this project's machine (lscpu: "AMD EPYC", family
-25 model 1 (Zen 3), AVX2 without AVX-512, 2 vCPUs under KVM, shared; NumPy 2.4 with OpenBLAS,
-2 threads; sgemm 140-170 GFLOP/s): forward + backward of threaded 3x3 stride-1 layers, float32
-and float64, implicit time / im2col time. Its forward alone is usually faster (0.7-0.95: no
-column buffer to write), but its per-tap GEMMs contract only the channels of one tap (K = C
-instead of 9C), which OpenBLAS runs at about 70% of the rate of the one large im2col GEMM, and
-the backward's dE/dw per tap cannot reuse the forward's columns as a threaded im2col module
-does; forward + backward came out 0.9-1.1 (within this shared machine's noise) for 16 <= out
-channels <= in channels <= 64 (per group) at up to 56x56, and 1.1-1.8 elsewhere: more input
-than output channels favours the forward (its accumulations scale with the output channels,
-im2col's copies with the input channels), out > in the reverse; more than 64 channels (float64
-1.06-1.24), fewer than 16, or partial sums of one sample beyond about 1 MiB (112x112 and
-larger: 1.1-1.4) lose. So the rule takes the implicit GEMM inside that window, where it ties
-on time and keeps no T-fold column buffers (220 MiB in float32 for the benchmark's 16x64x56x56
-layer), and im2col elsewhere. On an AVX-512 machine, where the GEMMs run about twice as fast
-against the same memory traffic (issue 16: the implicit forward of that layer 31 ms against
-45 ms), the window is likely wider; re-measure there before widening it.
+Which of im2col and the implicit GEMM: the implicit GEMM is generated on request only
+(``generate_numpy(layer, implicit=True)``), im2col by default. Measured with ``python
+examples/benchmark_kernels.py --implicit`` on this project's machine (lscpu: "AMD EPYC",
+family 25 model 1 (Zen 3), AVX2 without AVX-512, 2 vCPUs under KVM, shared with other jobs;
+NumPy 2.4 with OpenBLAS, 2 threads; sgemm 140-170 GFLOP/s), forward + backward of threaded 3x3
+and 5x5 stride-1 layers, 16-256 channels, 14x14 to 112x112, float32 and float64, implicit time
+/ im2col time: its forward alone is usually faster (0.67-0.95: no column buffer to write), but
+its per-tap GEMMs contract only the channels of one tap (K = C instead of 9C), which OpenBLAS
+runs at about 70% of the rate of the one large im2col GEMM, and its dE/dw (one GEMM per tap)
+cannot reuse the forward's columns as a threaded im2col module does. Forward + backward came
+out 0.9-1.1 (a tie within the machine's noise) for 32 <= out <= in <= 64 channels at up to
+56x56, 1.1-1.5 with more channels (128, 256), more output than input channels, or partial sums
+of one sample beyond about 1 MiB (112x112), and it never won beyond the noise. It is also
+fragile on a shared machine: it makes n x taps BLAS calls per pass where im2col makes one, each
+synchronising OpenBLAS's threads, and while other processes held the CPUs it slowed down 2-5x
+more than im2col did (e.g. 16x64x56x56 float64 forward + backward 1.7 s against 0.73 s). So
+nothing picks it by default here. On a machine whose GEMMs are fast against its memory traffic
+(issue 16's AVX-512 Xeon: the implicit forward of that layer 31 ms against 45 ms for im2col)
+it may win; re-measure there with ``--implicit`` before making it a default.
 
 Independently of the kernels, a module is *threaded* only when its layer is large enough for
 that machinery to pay (:func:`uses_threads`): a pool of worker threads for the copies and the
 elementwise work, scratch buffers kept between calls in a workspace (and, for im2col, the
 forward's columns reused by the backward), and work cut into blocks of groups or channels that
-stay in cache. Smaller layers get a lean module that runs serially and imports only NumPy; the
-implicit GEMM is chosen for threaded modules only.
+stay in cache. Smaller layers get a lean module that runs serially and imports only NumPy; an implicit
+GEMM module is always threaded.
 """
 
 from __future__ import annotations
@@ -63,8 +64,6 @@ __all__ = [
     "strategy",
     "uses_threads",
     "implicit_applies",
-    "implicit_pays",
-    "implicit_wins",
     "weight_flip",
     "reads_per_sample",
 ]
@@ -98,10 +97,6 @@ POOL_BLOCK_BYTES = 1 << 21
 #: columns); 2**15-2**16 is mixed. The machine was loaded by other jobs, so single rows are
 #: noisy; the line is drawn in between.
 THREAD_MIN_READS = 1 << 16
-
-#: Channels per group (in and out) between which the implicit GEMM is chosen (module docstring).
-IMPLICIT_MIN_CHANNELS = 16
-IMPLICIT_MAX_CHANNELS = 64
 
 
 @dataclass(frozen=True)
@@ -167,27 +162,6 @@ def implicit_applies(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> boo
     return layer.spec.has_weight and plan.n_taps >= 2 and plan.unit_window and inverse.unit_window
 
 
-def implicit_pays(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> bool:
-    """The measured part of the rule (see the module docstring): ``IMPLICIT_MIN_CHANNELS <=
-    out channels <= in channels <= IMPLICIT_MAX_CHANNELS`` per group, and one sample's wide
-    partial sums of the forward and of dE/dx each within :data:`IMPLICIT_BLOCK_BYTES` (float32)."""
-    spec = layer.spec
-    cin_g = spec.in_channels // spec.groups
-    cout_g = spec.out_channels // spec.groups
-    if not IMPLICIT_MIN_CHANNELS <= cout_g <= cin_g <= IMPLICIT_MAX_CHANNELS:
-        return False
-    sums = max(spec.out_channels * plan.wide_length, spec.in_channels * inverse.wide_length)
-    return 4 * sums <= IMPLICIT_BLOCK_BYTES
-
-
-def implicit_wins(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) -> bool:
-    """Whether tap accumulation (implicit GEMM) replaces im2col: it can run the layer, the
-    module is threaded (a large layer) and the measured rule says so."""
-    return (
-        threads and implicit_applies(layer, plan, inverse) and implicit_pays(layer, plan, inverse)
-    )
-
-
 def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) -> Strategy:
     spec = layer.spec
     cin_g = spec.in_channels // spec.groups
@@ -230,9 +204,11 @@ def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) ->
     )
 
 
-def choose(layer: Layer) -> Strategy:
+def choose(layer: Layer, implicit: bool = False) -> Strategy:
     """The :class:`Strategy` of ``layer``'s generated module (its plans checked against the
-    layer's flat index map)."""
+    layer's flat index map). ``implicit``: the implicit GEMM instead of im2col (a threaded
+    module whatever the layer's size); the layer must be one it can run
+    (:func:`implicit_applies`)."""
     spec = layer.spec
     plan = forward_plan(layer)
     check_against_index_map(layer, plan)
@@ -246,6 +222,17 @@ def choose(layer: Layer) -> Strategy:
         return Strategy("pool taps", summary, "numpy/pool.py.jinja", threads, plan)
     inverse = inverse_plan(layer)
     threads = uses_threads(layer, plan, inverse)
+    if implicit:
+        if _depthwise(layer, plan, inverse) or not implicit_applies(layer, plan, inverse):
+            raise CodegenError(
+                f"codegen: implicit=True needs a dense convolution of at least two taps read "
+                f"with stride 1 (not depthwise), got {spec!r}"
+            )
+        summary = (
+            f"implicit GEMM: the {plan.n_taps} taps accumulated, one GEMM per tap over a "
+            "contiguous run of a zero-bordered wide flat copy of x (no column buffer)"
+        )
+        return Strategy("implicit GEMM", summary, "numpy/implicit.py.jinja", True, plan, inverse)
     if _depthwise(layer, plan, inverse):
         summary = (
             "depthwise taps: one channel per group leaves no channel contraction for a GEMM, "
@@ -255,17 +242,9 @@ def choose(layer: Layer) -> Strategy:
         return Strategy(
             "depthwise taps", summary, "numpy/depthwise.py.jinja", threads, plan, inverse
         )
-    if implicit_wins(layer, plan, inverse, threads):
-        summary = (
-            f"implicit GEMM: the {plan.n_taps} taps accumulated, one GEMM per tap over a "
-            "contiguous run of a zero-bordered wide flat copy of x (no column buffer)"
-        )
-        return Strategy(
-            "implicit GEMM", summary, "numpy/implicit.py.jinja", threads, plan, inverse
-        )
     return _gemm(layer, plan, inverse, threads)
 
 
-def strategy(layer: Layer) -> str:
+def strategy(layer: Layer, implicit: bool = False) -> str:
     """The name of the strategy :func:`generate_numpy` picks for ``layer``."""
-    return choose(layer).name
+    return choose(layer, implicit).name
