@@ -20,7 +20,7 @@ from symconv.cli import main
 from symconv.figures import figure
 from symconv.latex import render_latex
 from symconv.latex.compile import compile_pdf
-from symconv.latex.pictures import MAX_PICTURE_SIDE
+from symconv.latex.pictures import MAX_PICTURE_SIDE, window_positions
 from test_latex_grid import bad_boxes
 
 SEED000 = symconv.conv((3, 3), 2)
@@ -75,7 +75,7 @@ def test_deck_slides_the_window_one_overlay_per_output(layer, positions):
 
 def test_deck_has_the_pattern_and_gradient_pictures():
     tex = render_latex(STRIDED, document="beamer")
-    pattern = _frame(tex, "The matrix $W$: one colour per weight")
+    pattern = _frame(tex, "The matrix $W$, coloured by weight")
     n_nonzero = sum(1 for c in STRIDED.index_map.reshape(-1) if c >= 0)
     assert pattern.count("symconvtap") >= n_nonzero  # every non-zero of W coloured by its tap
     grad_x = _frame(tex, "Gradient: the rotated kernel over the padded upstream gradient")
@@ -90,7 +90,7 @@ def test_pool_deck_routes_the_worked_numbers():
     routing = _frame(tex, "Where the gradient goes: the worked numbers")
     alone = figure(POOL, "pool", values=POOL_VALUES, heading=False).tikz(standalone=False)
     assert _drawn(routing) == _drawn(alone)
-    assert "Max pooling is not linear" in tex and "one colour per weight" not in tex
+    assert "Max pooling is not linear" in tex and "coloured by weight" not in tex
 
 
 def test_article_has_the_pictures_as_figures():
@@ -122,10 +122,25 @@ def test_large_outputs_elide_the_overlays_and_say_so():
     layer = symconv.conv((10, 10), 3)  # 8x8 = 64 outputs
     tex = render_latex(layer, document="beamer", max_entries=6)
     frame = _frame(tex, "Forward pass: the window slides")
-    assert sorted(set(map(int, re.findall(r"\\only<(\d+)>\{%", frame)))) == list(range(1, 6))
-    assert "The window at 5 of the 64 output positions" in frame
-    last = figure(layer, "window", position=(8, 8), heading=False).tikz(standalone=False)
-    assert {line for line in _drawn(last) if "symconvwindow" in line} <= _drawn(frame)
+    assert sorted(set(map(int, re.findall(r"\\only<(\d+)>\{%", frame)))) == list(range(1, 7))
+    assert "The window at 6 of the 64 output positions." in frame
+    # the first row's start, the step down to the second row, the last position
+    for position in [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3), (8, 8)]:
+        alone = figure(layer, "window", position=position, heading=False).tikz(standalone=False)
+        assert {line for line in _drawn(alone) if "symconvwindow" in line} <= _drawn(frame)
+
+
+@pytest.mark.parametrize(
+    "size, limit, expected",
+    [
+        ((3, 3), 9, tuple(range(9))),
+        ((8, 8), 9, (0, 1, 2, 3, 8, 9, 10, 11, 63)),
+        ((2, 30), 5, (0, 1, 30, 31, 59)),
+        ((40,), 5, (0, 1, 2, 39)),
+    ],
+)
+def test_window_positions(size, limit, expected):
+    assert window_positions(size, limit) == expected
 
 
 @pytest.mark.parametrize(

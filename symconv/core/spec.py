@@ -33,7 +33,7 @@ from .errors import SpecError
 from .padding import padding_text as _padding_repr
 from .padding import resolve_padding, transpose_padding
 
-__all__ = ["LayerSpec", "KINDS", "TIE_POLICIES"]
+__all__ = ["LayerSpec", "KINDS", "TIE_POLICIES", "windows_overlap"]
 
 KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
 TIE_POLICIES = ("first", "split")
@@ -429,3 +429,9 @@ def _as_size_tuple(op, name, value, ndim, zero=False):
     if any(v < (0 if zero else 1) for v in values) or not values:
         raise SpecError(f"{op}: {name} must be {rule}, got {value!r}")
     return values
+
+
+def windows_overlap(spec: LayerSpec) -> bool:
+    """Whether neighbouring windows of ``spec`` share inputs along some axis (a stride below
+    the effective kernel), so that their gradients add up there."""
+    return any(s < e for s, e in zip(spec.stride, spec.effective_kernel))

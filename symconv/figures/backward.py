@@ -17,6 +17,7 @@ from ..core.errors import SpecError
 from .forward import footprint, kernel_grids, sum_caption
 from .reading import array_grids, describe, number_text
 from .scene import compose, place_row
+from ..core.spec import windows_overlap
 
 __all__ = ["grad_input_scene", "grad_weight_scene", "pool_scene", "example_values"]
 
@@ -98,6 +99,9 @@ def grad_input_scene(reading, i_flat: int):
             plural = "zero" if gaps == [1] else "zeros"
             stride = "x".join(str(s) for s in spec.stride)
             caption += f", with {zeros} {plural} between its entries (stride {stride})"
+        if any(d > 1 for d in spec.dilation):
+            apart = "x".join(str(d) for d in spec.dilation)
+            caption += f"; the taps read every {apart} cells (dilation {apart})"
         captions.append(caption)
     heading = f"{describe(spec)}; dE/dx at ({_where(i, reading.base)})"
     return compose(
@@ -150,7 +154,9 @@ def _dilated_dy(reading, i, pairs, labelled):
             role = "window_pad"
         return role, ("0" if labelled else ""), -1
 
-    grids = array_grids("dy", "dE/dy, dilated and padded", first, count, cell_info)
+    strided = any(s > 1 for s in spec.stride)
+    title = "dE/dy, " + ("stride-dilated and padded" if strided else "padded")
+    grids = array_grids("dy", title, first, count, cell_info)
     rotated = kernel_grids(reading, title="w rotated by 180 degrees")
     for g in rotated:
         n = len(g.cells)
@@ -203,7 +209,9 @@ def grad_weight_scene(reading, w_flat: int):
     ]
     captions = [sum_caption(lhs, terms)]
     if spec.kind == "conv":
-        captions.append("the x cells this tap reads, one per dE/dy cell: dE/dw = x * dE/dy")
+        captions.append(
+            "the x cells this tap reads, one per dE/dy cell: dE/dw is x correlated with dE/dy"
+        )
     where = _where(np.unravel_index(w_flat, spec.kernel_size), reading.base)
     heading = f"{describe(spec)}; dE/dw at ({where})"
     return compose(grids, heading=reading.titled(heading), captions=captions, outlines=outlines)
@@ -275,8 +283,8 @@ def pool_scene(reading, example: bool = False):
         outlines += footprint(inputs, coords, "footprint")
     if spec.kind == "max_pool":
         captions = [
-            "each window's maximum (vermillion) receives its dE/dy; overlapping windows add "
-            "up ($\\mathrel{+}=$)",
+            "each window's maximum (vermilion) receives its dE/dy"
+            + ("; where windows overlap, the shares add up" if windows_overlap(spec) else ""),
             f"ties: {spec.ties} ("
             + (
                 "the first maximum in reading order wins"

@@ -15,6 +15,7 @@ import numpy as np
 from ..core.errors import SpecError
 from ..core.spec import dims_text
 from .reading import describe
+from .palette import TAP_COLOURS
 from .scene import Block, Cell, Grid, Text, compose
 
 __all__ = ["toeplitz_scene", "network_scene", "MAX_MATRIX"]
@@ -80,6 +81,8 @@ def toeplitz_scene(reading, convention: str = "row"):
         row_labels=tuple(f"${n}$" for n in row_names) if show_names else (),
         col_labels=tuple(f"${n}$" for n in col_names) if show_names else (),
     )
+    if spec.has_weight:  # w11, w12, ... in the kernel's order, not in order of appearance
+        legend = dict(sorted(legend.items(), key=lambda item: int(item[0][3:])))
     legend_grid = _legend(list(legend.values()))
     grid.x, grid.y = grid.margin_left, grid.margin_top
     texts = []
@@ -92,7 +95,10 @@ def toeplitz_scene(reading, convention: str = "row"):
             )
     grids = [grid] + ([legend_grid] if legend_grid is not None else [])
     nonzero = len(entries)
-    captions = [f"{nonzero} non-zeros of {rows * cols} entries; each colour is one weight"]
+    colours = "each colour is one weight"
+    if spec.has_weight and len(legend) > len(TAP_COLOURS):
+        colours = f"colours repeat after {len(TAP_COLOURS)} weights: the legend names them"
+    captions = [f"{nonzero} non-zeros of {rows * cols} entries; {colours}"]
     return compose(grids, heading=reading.titled(describe(spec)), captions=captions, texts=texts)
 
 

@@ -18,7 +18,7 @@ OKABE_ITO = {
     "green": "#009E73",
     "yellow": "#F0E442",
     "blue": "#0072B2",
-    "vermillion": "#D55E00",
+    "vermilion": "#D55E00",
     "purple": "#CC79A7",
 }
 
@@ -73,8 +73,9 @@ ROLES = {
     "dense": Style("#F2D7E6", "#CC79A7", meaning="fully connected"),
 }
 
-#: Colours of the kernel taps in the Toeplitz picture (cycled; the legend and the cell labels
-#: say which weight each entry holds).
+#: Colours of the kernel taps in the Toeplitz picture: Okabe-Ito's seven and grey, then four of
+#: Paul Tol's "muted" scheme, so that a 3x3 kernel's nine weights all differ (cycled beyond 12;
+#: the picture then says so, and the legend and the cell labels say which weight each holds).
 TAP_COLOURS = (
     "#E69F00",
     "#56B4E9",
@@ -84,9 +85,18 @@ TAP_COLOURS = (
     "#D55E00",
     "#CC79A7",
     "#999999",
+    "#882255",
+    "#44AA99",
+    "#DDCC77",
+    "#332288",
 )
 #: Text colour on each tap colour (white on the dark ones).
-_TAP_TEXT = {"#0072B2": "#FFFFFF", "#D55E00": "#FFFFFF"}
+_TAP_TEXT = {
+    "#0072B2": "#FFFFFF",
+    "#D55E00": "#FFFFFF",
+    "#882255": "#FFFFFF",
+    "#332288": "#FFFFFF",
+}
 
 
 def style(role: str) -> Style:

@@ -120,5 +120,7 @@ def render_latex(
         pictures=pictures["pictures"] if pictures else {},
         picture_preamble=pictures["preamble"] if pictures else "",
         picture_notes=pictures["notes"] if pictures else {},
+        padded=any(lo or hi for lo, hi in spec.padding),
+        strided=any(s > 1 for s in spec.stride),
     )
     return render(f"latex/{document}.tex.jinja", **data)

@@ -5,9 +5,10 @@ this stage never imports a later one).
 Layers whose grids are larger than :data:`MAX_PICTURE_SIDE` cells a side, and 3-D layers (their
 depth slices side by side are too wide for a page), get a note instead (``notes["skipped"]``).
 
-* ``forward``: the window at each output position; on slides one overlay per position, elided
-  like every list (the first positions and the last); in the article the second position, whose
-  picture also outlines the first (the stride);
+* ``forward``: the window at each output position; on slides one overlay per position, at
+  most ``max_entries`` of them (:func:`window_positions`: the first row's start, the second
+  row's start, the last); in the article the second position, whose picture also outlines the
+  first (the stride);
 * ``toeplitz``: W (or T) with each non-zero coloured by the weight it holds, when it has at most
   :data:`MAX_MATRIX_CELLS` rows and columns;
 * ``grad_x``: the rotated kernel over the padded, stride-dilated dE/dy at the middle input
@@ -24,7 +25,13 @@ from .._hooks import printer
 from ..core.errors import SpecError
 from ..core.preview import elide
 
-__all__ = ["MAX_MATRIX_CELLS", "document_pictures", "wants_pictures"]
+__all__ = [
+    "MAX_MATRIX_CELLS",
+    "MAX_PICTURE_SIDE",
+    "document_pictures",
+    "wants_pictures",
+    "window_positions",
+]
 
 #: The largest W drawn as a coloured pattern (rows and columns each at most this many).
 MAX_MATRIX_CELLS = 48
@@ -42,6 +49,21 @@ def wants_pictures(figures, document: str) -> bool:
     if not isinstance(figures, bool):
         raise SpecError(f"latex: figures must be True, False or None, got {figures!r}")
     return figures
+
+
+def window_positions(output_size, limit: int) -> tuple:
+    """The output positions (flat, row-major) whose window the slides show: all up to
+    ``limit``, else the start of the first row, the start of the second (the step down a
+    row), and the last position."""
+    n = math.prod(output_size)
+    if n <= limit:
+        return tuple(range(n))
+    cols = output_size[-1]
+    if len(output_size) == 1 or n <= cols:
+        return tuple(o for o in elide(n, limit) if o is not None)
+    first = max(1, min(cols, (limit - 1) // 2))
+    second = max(1, min(cols, limit - 1 - first))
+    return tuple(range(first)) + tuple(range(cols, cols + second)) + (n - 1,)
 
 
 def document_pictures(ctx, parts) -> dict:
@@ -62,13 +84,10 @@ def document_pictures(ctx, parts) -> dict:
         return {"preamble": "", "pictures": {}, "notes": {"skipped": reason}}
     if "forward" in parts:
         if opts.beamer:
-            shown = tuple(o for o in elide(n_out, opts.max_entries) if o is not None)
+            shown = window_positions(spec.output_size, opts.max_entries)
             requests["forward"] = ("window", shown, True)
             if len(shown) < n_out:
-                notes["forward"] = (
-                    f"The window at {len(shown)} of the {n_out} output positions: the first "
-                    r"ones and the last (raise \texttt{-{}-max-entries} to show more)."
-                )
+                notes["forward"] = f"The window at {len(shown)} of the {n_out} output positions."
         else:
             requests["forward"] = ("window", (min(1, n_out - 1),), False)
     linear = spec.kind != "max_pool"

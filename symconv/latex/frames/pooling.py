@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from ...core.spec import dims_text
+from ...core.spec import dims_text, windows_overlap
 from ..layout import elide
 from ..printer import TIMES
 
@@ -24,7 +24,7 @@ def build(ctx):
         "window": dims_text(spec.kernel_size, sep=TIMES),
         "count": math.prod(spec.kernel_size),
         "count_include_pad": spec.count_include_pad,
-        "overlap": any(s < e for s, e in zip(spec.stride, spec.effective_kernel)),
+        "overlap": windows_overlap(spec),
         "winners": None,
     }
     if spec.kind == "avg_pool":
