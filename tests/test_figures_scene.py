@@ -149,6 +149,26 @@ def test_max_pool_routes_to_the_winners():
     assert routed == {(0, 3): "2", (1, 1): "1", (2, 0): "3", (3, 2): "4"}
 
 
+@pytest.mark.parametrize("kind", ["avg_pool", "max_pool"])
+def test_overlapping_pool_windows_outline_one_window_not_every_cell(kind):
+    layer = getattr(symconv, kind)((5, 5), 3, stride=2, padding=1)  # windows overlap
+    scene = figure(layer, "pool").scenes[0]
+    footprints = [o for o in scene.outlines if o.role == "footprint"]
+    assert len(footprints) == 3  # the middle output's window in x and dE/dx, its dE/dy entry
+    row = layer.index_map[4]  # the middle of the 3x3 output
+    window = {tuple(int(v) for v in np.unravel_index(i, (5, 5))) for i in row[row >= 0]}
+    box = footprints[0]
+    inside = set()
+    for c in scene.grid("x").cells:
+        cx, cy = scene.grid("x").centre(c)
+        if box.x < cx < box.x + box.w and box.y < cy < box.y + box.h:
+            inside.add(c.coord)
+    assert inside == window
+    assert "outlined: the window of $y_{22}$" in " ".join(t.text for t in scene.texts)
+    plain = figure(getattr(symconv, kind)((4, 4), 2, stride=2), "pool").scenes[0]
+    assert len([o for o in plain.outlines if o.role == "footprint"]) == 4  # every window
+
+
 def test_overlapping_max_pool_adds_and_ties_follow_the_policy():
     layer = symconv.max_pool((3, 3), 2, stride=1)
     x = [[1, 1, 1], [1, 9, 1], [1, 1, 1]]

@@ -278,9 +278,17 @@ def pool_scene(reading, example: bool = False):
     grids = inputs + y + dy + dx
     place_row(grids)
     outlines = []
-    for o in range(n_out):
+    overlap = windows_overlap(spec)
+    # overlapping windows would outline every cell: then outline one window (the middle
+    # output's) in x and dE/dx, and its dE/dy entry
+    shown = [n_out // 2] if overlap else range(n_out)
+    for o in shown:
         coords = {coord for _, coord, index, _ in reading.taps(o) if index >= 0}
         outlines += footprint(inputs, coords, "footprint")
+        if overlap:
+            outlines += footprint(dx, coords, "footprint")
+            out_coord = tuple(int(v) for v in np.unravel_index(o, spec.output_size))
+            outlines += footprint(dy, {out_coord}, "footprint")
     if spec.kind == "max_pool":
         captions = [
             "each window's maximum (vermilion) receives its dE/dy"
@@ -298,5 +306,11 @@ def pool_scene(reading, example: bool = False):
             "each dE/dy entry spreads evenly over its window: dE/dy divided by the window size"
             + ("" if spec.count_include_pad else " (real inputs only)")
         ]
+    if overlap:
+        o = tuple(int(v) for v in np.unravel_index(n_out // 2, spec.output_size))
+        name = reading.name("y", o)
+        captions.append(
+            f"outlined: the window of ${name}$; an input in several windows sums their shares"
+        )
     heading = describe(spec) + (" (example numbers)" if example else "")
     return compose(grids, heading=reading.titled(heading), captions=captions, outlines=outlines)
