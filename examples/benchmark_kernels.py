@@ -2,8 +2,9 @@
 
 Times forward + backward (dx, dw, db) of the generated module against ``torch.nn.functional``
 (conv2d / max_pool2d) + autograd, float32 and float64, on a fixed shape suite. Each side of a
-row runs in its own Python process (a warm-up call, then the minimum of 7 calls), so that
-OpenBLAS's spinning threads and either library's memory state cannot slow the other down;
+row runs in its own Python process (a warm-up call, then the minimum of 7 calls; three rounds
+of the two processes, alternating, the minimum taken), so that OpenBLAS's spinning threads and
+either library's memory state cannot slow the other down;
 PyTorch runs with ``torch.set_num_threads`` equal to NumPy's BLAS threads. Prints the CPU model
 and its SIMD level, the time per shape, the ratio symconv / torch, their geometric mean per
 dtype, and GFLOP/s of the convolutions against the machine's measured sgemm throughput (a 2048
@@ -615,6 +616,25 @@ def run_side(side: str, name: str, dtype, repeat: int, threads: int, extras=()) 
     return json.loads(proc.stdout.splitlines()[-1])
 
 
+def _fastest(a, b):
+    """Two :func:`time_side` results of one side merged: every time the smaller."""
+    if a is None:
+        return b
+    return {key: value if key == "strategy" else min(value, b[key]) for key, value in a.items()}
+
+
+def run_sides(name: str, dtype, repeat: int, rounds: int, threads: int, extras=()):
+    """(symconv's times, torch's times or None) of one row: ``rounds`` rounds, each a symconv
+    process then a torch process, every figure the minimum over the rounds. Alternating the
+    processes lets a burst of load from other jobs on a shared machine hit both sides alike."""
+    ours = theirs = None
+    for _ in range(rounds):
+        ours = _fastest(ours, run_side("symconv", name, dtype, repeat, threads, extras))
+        if torch is not None:
+            theirs = _fastest(theirs, run_side("torch", name, dtype, repeat, threads))
+    return ours, theirs
+
+
 def print_machine(threads: int) -> None:
     print(
         f"symconv {symconv.__version__}, numpy {np.__version__}, python {platform.python_version()}"
@@ -707,6 +727,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--repeat", type=int, default=None, help="timed repetitions per side")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="processes per side and row, alternating with the other side's (default 3)",
+    )
     parser.add_argument("--dtype", choices=["float32", "float64", "both"], default="both")
     parser.add_argument("--only", default=None, help="run the shapes whose name contains this")
     parser.add_argument("--profile", action="store_true", help="cProfile one run per shape")
@@ -733,6 +759,7 @@ def main(argv=None) -> int:
         print(json.dumps(time_side(json.loads(args.worker))))
         return 0
     repeat = args.repeat or (3 if args.quick else 7)
+    rounds = args.rounds or (1 if args.quick else 3)
     if args.threads:
         thread_sweep(args.batch, args.repeat or (5 if args.quick else 15))
         return 0
@@ -745,7 +772,7 @@ def main(argv=None) -> int:
     print(f"sgemm 2048x2048 float32: {peak:.1f} GFLOP/s")
     print(
         f"each side of a row timed in its own process: the minimum of {repeat} calls after a "
-        "warm-up"
+        f"warm-up, over {rounds} alternating round(s) of the two processes"
     )
     print()
     dtypes = [np.float32, np.float64] if args.dtype == "both" else [np.dtype(args.dtype).type]
@@ -786,8 +813,7 @@ def main(argv=None) -> int:
                 and not args.no_ceilings
             ):
                 extras = ["gemms"]
-            ours = run_side("symconv", entry[0], dtype, repeat, threads, extras)
-            theirs = run_side("torch", entry[0], dtype, repeat, threads) if torch else None
+            ours, theirs = run_sides(entry[0], dtype, repeat, rounds, threads, extras)
             extra = {k: v for k, v in ours.items() if k not in ("time", "strategy")}
             row_peak = SGEMM_FLOP / extra["sgemm"] / 1e9 if "sgemm" in extra else peak
             a = ours["time"]

@@ -156,10 +156,12 @@ def _depthwise(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> bool:
 
 
 def implicit_applies(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> bool:
-    """Whether the implicit GEMM can run ``layer``: a dense convolution (not depthwise, which
-    has its own taps) of at least two taps whose forward and inverse plans both read through
+    """Whether the implicit GEMM can run ``layer``: a convolution of at least two taps, not
+    depthwise (which has its own taps), whose forward and inverse plans both read through
     stride-1 windows (:attr:`GatherPlan.unit_window`)."""
-    return layer.spec.has_weight and plan.n_taps >= 2 and plan.unit_window and inverse.unit_window
+    if not layer.spec.has_weight or _depthwise(layer, plan, inverse):
+        return False
+    return plan.n_taps >= 2 and plan.unit_window and inverse.unit_window
 
 
 def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) -> Strategy:
@@ -223,7 +225,7 @@ def choose(layer: Layer, implicit: bool = False) -> Strategy:
     inverse = inverse_plan(layer)
     threads = uses_threads(layer, plan, inverse)
     if implicit:
-        if _depthwise(layer, plan, inverse) or not implicit_applies(layer, plan, inverse):
+        if not implicit_applies(layer, plan, inverse):
             raise CodegenError(
                 f"codegen: implicit=True needs a dense convolution of at least two taps read "
                 f"with stride 1 (not depthwise), got {spec!r}"
