@@ -196,3 +196,38 @@ def test_float32_against_torch(torch_or_skip, rng):
     ty.backward(torch.from_numpy(dy))
     for name, ours, theirs in zip(("y", "dx", "dw", "db"), got, (ty, tx.grad, tw.grad, tb.grad)):
         assert_close(ours, theirs.detach().numpy(), 2e-5, name)
+
+
+def test_cli_codegen_implicit(capsys):
+    from symconv.cli import main
+
+    args = ["codegen", "conv", "--input-size", "8x8", "--kernel-size", "3x3", "--padding", "1"]
+    args += ["--in-channels", "4", "--out-channels", "4"]
+    assert main(args + ["--implicit"]) == 0
+    source = capsys.readouterr().out
+    assert 'STRATEGY = "implicit GEMM"' in source
+    namespace = {}
+    exec(compile(source, "implicit_cli", "exec"), namespace)  # our own generated module
+    x = np.random.default_rng(0).standard_normal((2, 4, 8, 8))
+    w = np.random.default_rng(1).standard_normal((4, 4, 3, 3))
+    layer = symconv.conv((8, 8), 3, in_channels=4, out_channels=4, padding=1)
+    y = namespace["forward"](x, w)
+    for n in range(2):  # the reference loops take one sample
+        assert np.allclose(y[n], reference.forward(layer.spec, x[n], w))
+    assert (
+        main(
+            [
+                "codegen",
+                "conv",
+                "--input-size",
+                "8x8",
+                "--kernel-size",
+                "3x3",
+                "--stride",
+                "2",
+                "--implicit",
+            ]
+        )
+        == 2
+    )
+    assert "implicit=True needs a dense convolution" in capsys.readouterr().err

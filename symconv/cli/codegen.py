@@ -13,7 +13,7 @@ __all__ = ["register"]
 def _run_codegen(args) -> int:
     from ..codegen import generate_numpy
 
-    source = generate_numpy(layer_from_args(args))
+    source = generate_numpy(layer_from_args(args), implicit=args.implicit)
     if args.output in (None, "-"):
         sys.stdout.write(source)
     else:
@@ -31,5 +31,11 @@ def register(sub) -> None:
         "docstring. It needs only NumPy (and the standard library).",
     )
     add_layer_options(p)
+    p.add_argument(
+        "--implicit",
+        action="store_true",
+        help="run a stride-1 dense convolution as an implicit GEMM (taps accumulated over a "
+        "zero-bordered copy, no column buffer) instead of the strategy chosen per layer",
+    )
     p.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
     p.set_defaults(func=_run_codegen)
