@@ -285,7 +285,7 @@ def test_small_modules_are_lean_and_large_ones_threaded():
     for file, entry in ENTRIES.items():
         layer = entry.layer()
         source = (GENERATED / file).read_text()
-        threaded = strategies.choose(layer).threads
+        threaded = strategies.choose(layer, entry.implicit).threads
         kinds.add(threaded)
         assert ("from concurrent.futures import ThreadPoolExecutor" in source) == threaded, file
         assert ("THREADS = None" in source) == threaded, file
@@ -1011,3 +1011,14 @@ def test_write_atomic_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
         write_atomic(target, "new\n")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["m.py"]
+
+
+def test_manifest_implicit_key():
+    from symconv.core.errors import CodegenError
+
+    entry = ENTRIES["conv2d_3x3_p1_16_implicit.py"]
+    assert entry.implicit and not ENTRIES["seed000_conv2d.py"].implicit
+    assert committed("conv2d_3x3_p1_16_implicit.py").STRATEGY == "implicit GEMM"
+    bad = type(entry)("bad.py", "", tuple({**dict(entry.params), "implicit": "yes"}.items()))
+    with pytest.raises(CodegenError, match="bad.py: implicit must be true or false, got 'yes'"):
+        bad.implicit

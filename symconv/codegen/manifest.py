@@ -48,6 +48,7 @@ _MANIFEST_KEYS = {
     "ceil_mode",
     "count_include_pad",
     "ties",
+    "implicit",
 }
 
 
@@ -59,9 +60,20 @@ class ManifestEntry:
     description: str
     params: tuple
 
+    @property
+    def implicit(self) -> bool:
+        """Whether the module runs as an implicit GEMM (``generate_numpy(implicit=True)``)."""
+        value = dict(self.params).get("implicit", False)
+        if value not in (True, False):
+            raise CodegenError(
+                f"manifest: {self.file}: implicit must be true or false, got {value!r}"
+            )
+        return value
+
     def layer(self) -> Layer:
         """The layer this entry describes (a manifest error names the file)."""
         p = dict(self.params)
+        p.pop("implicit", None)
         kind = p.pop("kind")
         args = (_tuplify(p.pop("input_size")), _tuplify(p.pop("kernel_size")))
         p = {k: _tuplify(v) for k, v in p.items()}
@@ -202,7 +214,7 @@ def regenerate(folder=None, *, check: bool = False, out=None) -> RegenerateResul
     target = Path(out) if out is not None else folder
     result = RegenerateResult()
     for entry in manifest.entries:
-        source = generate_numpy(entry.layer())
+        source = generate_numpy(entry.layer(), implicit=entry.implicit)
         path = target / entry.file
         try:
             old = path.read_text(encoding="utf-8")
