@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .figure import Figure, figure
 from .tikz import tikz_preamble
 
@@ -27,15 +29,6 @@ class PictureRequest:
     kind: str
     positions: tuple = ()
     overlays: bool = False
-
-
-def _position(shape, flat: int, base: int) -> tuple:
-    """A flat row-major index of ``shape`` as the figure's ``base``-based position."""
-    out = []
-    for n in reversed(shape):
-        out.append(flat % n + base)
-        flat //= n
-    return tuple(reversed(out))
 
 
 def _shape(spec, kind):
@@ -66,7 +59,7 @@ def document_pictures(
         else:
             scenes = []
             for flat in req.positions:
-                position = _position(shape, flat, index_base)
+                position = tuple(int(p) + index_base for p in np.unravel_index(flat, shape))
                 scenes += figure(layer, req.kind, position=position, **options).scenes
             fig = Figure(req.kind, scenes, spec.describe())
         if req.overlays and len(fig) > 1:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .._hooks import printer
 from ..core.errors import SpecError
 from ..core.preview import elide
@@ -75,13 +77,14 @@ def document_pictures(ctx, parts) -> dict:
     Each request is ``(figure kind, flat positions, Beamer overlays)``."""
     spec, opts = ctx.spec, ctx.opts
     n_out = math.prod(spec.output_size)
-    requests, notes = {}, {}
-    padded = [n + lo + hi for n, (lo, hi) in zip(spec.input_size, spec.padding)]
+    skipped = None
     if spec.ndim == 3:
-        return {"preamble": "", "pictures": {}, "notes": {"skipped": "a 3-D layer"}}
-    if max(padded + list(spec.output_size)) > MAX_PICTURE_SIDE:
-        reason = f"grids larger than {MAX_PICTURE_SIDE} cells a side"
-        return {"preamble": "", "pictures": {}, "notes": {"skipped": reason}}
+        skipped = "a 3-D layer"
+    elif max(spec.padded_size + spec.output_size) > MAX_PICTURE_SIDE:
+        skipped = f"grids larger than {MAX_PICTURE_SIDE} cells a side"
+    if skipped:
+        return {"preamble": "", "pictures": {}, "notes": {"skipped": skipped}}
+    requests, notes = {}, {}
     if "forward" in parts:
         if opts.beamer:
             shown = window_positions(spec.output_size, opts.max_entries)
@@ -95,10 +98,8 @@ def document_pictures(ctx, parts) -> dict:
     if "toeplitz" in parts and linear and max(n_x, n_y) <= MAX_MATRIX_CELLS:
         requests["toeplitz"] = ("toeplitz", (), False)
     if "grad_x" in parts and linear:
-        middle = [n // 2 for n in spec.input_size]
-        flat = 0
-        for m, n in zip(middle, spec.input_size):
-            flat = flat * n + m
+        middle = tuple(n // 2 for n in spec.input_size)
+        flat = int(np.ravel_multi_index(middle, spec.input_size))
         requests["grad_x"] = ("grad-input", (flat,), False)
     if "grad_w" in parts:
         requests["grad_w"] = ("grad-weight", (0,), False)
