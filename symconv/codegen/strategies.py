@@ -146,13 +146,19 @@ def uses_threads(layer: Layer, plan: GatherPlan, inverse: GatherPlan = None) -> 
     return not all(ph.identity for p in plans for ph in p.phases)
 
 
+def _wide_taps(plan: GatherPlan, inverse: GatherPlan) -> bool:
+    """At least two taps, read forward and backward through stride-1 windows: the wide
+    layout's contiguous runs (:attr:`GatherPlan.unit_window`)."""
+    return plan.n_taps >= 2 and plan.unit_window and inverse.unit_window
+
+
 def _depthwise(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> bool:
     """A stride-1 depthwise convolution (each channel its own group) of at least two taps
     whose forward and inverse plans have the wide layout."""
     spec = layer.spec
     if spec.kind != "conv" or not spec.in_channels == spec.out_channels == spec.groups:
         return False
-    return plan.n_taps >= 2 and plan.unit_window and inverse.unit_window
+    return _wide_taps(plan, inverse)
 
 
 def implicit_applies(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> bool:
@@ -161,7 +167,7 @@ def implicit_applies(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> boo
     stride-1 windows (:attr:`GatherPlan.unit_window`)."""
     if not layer.spec.has_weight or _depthwise(layer, plan, inverse):
         return False
-    return plan.n_taps >= 2 and plan.unit_window and inverse.unit_window
+    return _wide_taps(plan, inverse)
 
 
 def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) -> Strategy:
