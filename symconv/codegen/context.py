@@ -233,16 +233,17 @@ def implicit_context(layer: Layer, strat: Strategy) -> dict:
     spec = layer.spec
     weights = _grouped_weights(layer)
     fwd, bwd = _wide_ctx(strat.plan), _wide_ctx(strat.inverse)
+    fwd_pick = _tap_list(fwd, weights["T"])
     return dict(
         weights,
         C=spec.in_channels,
         O=spec.out_channels,
         fwd=fwd,
         bwd=bwd,
-        fwd_pick=_tap_list(fwd, weights["T"]),
+        fwd_pick=fwd_pick,
         bwd_pick=_tap_list(bwd, weights["T"]),
         # dE/dw starts from zeros when some kernel tap reads nothing
-        dw_all_taps=not _tap_list(fwd, weights["T"]),
+        dw_all_taps=not fwd_pick,
         out_size=py(spec.output_size),
         sum_axes=py(tuple(range(2, 2 + spec.ndim))),
         block_bytes=IMPLICIT_BLOCK_BYTES,
