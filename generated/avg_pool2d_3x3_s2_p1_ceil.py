@@ -89,23 +89,23 @@ def forward(x):
     n = x.shape[0]
     y = np.empty((n, 32) + (15, 15), x.dtype)
     count = _count(x.dtype)
-    # axis 0
-    s1 = np.empty((n, 32) + (15, 28), x.dtype)
-    s1[...] = 0
-    v = s1[:, :, 1:15]
-    v += x[:, :, 1:28:2]  # axis 0, tap 0
-    v = s1[:, :, :14]
-    v += x[:, :, :27:2]  # axis 0, tap 1
-    v = s1[:, :, :14]
-    v += x[:, :, 1:28:2]  # axis 0, tap 2
     # axis 1
+    s1 = np.empty((n, 32) + (28, 15), x.dtype)
+    s1[...] = 0
+    v = s1[:, :, :, 1:15]
+    v += x[:, :, :, 1:28:2]  # axis 1, tap 0
+    v = s1[:, :, :, :14]
+    v += x[:, :, :, :27:2]  # axis 1, tap 1
+    v = s1[:, :, :, :14]
+    v += x[:, :, :, 1:28:2]  # axis 1, tap 2
+    # axis 0
     y[...] = 0
-    v = y[:, :, :, 1:15]
-    v += s1[:, :, :, 1:28:2]  # axis 1, tap 0
-    v = y[:, :, :, :14]
-    v += s1[:, :, :, :27:2]  # axis 1, tap 1
-    v = y[:, :, :, :14]
-    v += s1[:, :, :, 1:28:2]  # axis 1, tap 2
+    v = y[:, :, 1:15]
+    v += s1[:, :, 1:28:2]  # axis 0, tap 0
+    v = y[:, :, :14]
+    v += s1[:, :, :27:2]  # axis 0, tap 1
+    v = y[:, :, :14]
+    v += s1[:, :, 1:28:2]  # axis 0, tap 2
     y /= count
     return y
 

@@ -82,15 +82,11 @@ def forward(x):
     n = x.shape[0]
     y = np.empty((n, 6) + (14, 14), x.dtype)
     count = _count(x.dtype)
-    # axis 0
-    s1 = np.empty((n, 6) + (14, 28), x.dtype)
-    np.copyto(s1, x[:, :, :27:2])  # axis 0, tap 0
-    v = s1[:, :, :14]
-    v += x[:, :, 1:28:2]  # axis 0, tap 1
     # axis 1
-    np.copyto(y, s1[:, :, :, :27:2])  # axis 1, tap 0
-    v = y[:, :, :, :14]
-    v += s1[:, :, :, 1:28:2]  # axis 1, tap 1
+    s1 = np.empty((n, 6) + (28, 14), x.dtype)
+    np.add(x[:, :, :, :27:2], x[:, :, :, 1:28:2], out=s1)  # axis 1, taps 0 and 1
+    # axis 0
+    np.add(s1[:, :, :27:2], s1[:, :, 1:28:2], out=y)  # axis 0, taps 0 and 1
     y /= count
     return y
 

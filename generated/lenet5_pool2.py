@@ -82,15 +82,11 @@ def forward(x):
     n = x.shape[0]
     y = np.empty((n, 16) + (5, 5), x.dtype)
     count = _count(x.dtype)
-    # axis 0
-    s1 = np.empty((n, 16) + (5, 10), x.dtype)
-    np.copyto(s1, x[:, :, :9:2])  # axis 0, tap 0
-    v = s1[:, :, :5]
-    v += x[:, :, 1:10:2]  # axis 0, tap 1
     # axis 1
-    np.copyto(y, s1[:, :, :, :9:2])  # axis 1, tap 0
-    v = y[:, :, :, :5]
-    v += s1[:, :, :, 1:10:2]  # axis 1, tap 1
+    s1 = np.empty((n, 16) + (10, 5), x.dtype)
+    np.add(x[:, :, :, :9:2], x[:, :, :, 1:10:2], out=s1)  # axis 1, taps 0 and 1
+    # axis 0
+    np.add(s1[:, :, :9:2], s1[:, :, 1:10:2], out=y)  # axis 0, taps 0 and 1
     y /= count
     return y
 

@@ -33,7 +33,7 @@ of x (padding never wins a window, also for integers). In backward, dy shares th
 float or object x; for an integer x, dy may be any of these dtypes and dx is float64 (object
 when dy is object). Wrong shapes or dtypes raise ValueError.
 
-Threads: blocks of channels run on THREADS worker threads (default: the SYMCONV_THREADS
+Threads: blocks of (n, c) planes run on THREADS worker threads (default: the SYMCONV_THREADS
 environment variable, else every CPU this process may use). Every slice is computed the same
 way whoever runs it, so the results do not depend on the number of threads. Object arrays
 (Fractions) run on the calling thread.
@@ -128,14 +128,19 @@ def _array(name, a, shape, dtype=None, why=""):
     return a
 
 
-#: Bytes of x per channel block: every stage of a block runs while it is in cache.
+#: Bytes of x per block of (n, c) planes: every stage of a block runs while it is in cache.
 BLOCK_BYTES = 2097152
 
 
-def _blocks(n, itemsize):
-    """Slices of channels, each about BLOCK_BYTES of x (channels are independent)."""
-    step = max(1, BLOCK_BYTES // max(1, n * 3136 * itemsize))
-    return [slice(c, min(c + step, 64)) for c in range(0, 64, step)]
+def _blocks(planes, itemsize):
+    """Slices of the N * C planes of x, each about BLOCK_BYTES (planes are independent)."""
+    step = max(1, BLOCK_BYTES // (3136 * itemsize))
+    return [slice(p, min(p + step, planes)) for p in range(0, planes, step)]
+
+
+def _planes(a, n):
+    """``a`` (N, C, ...) viewed as (1, N * C, ...): one axis of independent planes."""
+    return a.reshape((1, n * 64) + a.shape[2:])
 
 
 def _positions(layout, storage_order):
@@ -187,23 +192,21 @@ def forward(x, return_indices=False, indices_layout="torch", storage_order=0):
     n = x.shape[0]
     y = np.empty((n, 64) + (28, 28), x.dtype)
     indices = np.empty(y.shape, np.int64) if return_indices else None
+    indq = None if indices is None else _planes(indices, n)
+    xq, yq = _planes(x, n), _planes(y, n)
 
     def block(slot, c):
-        xb, yb = x[:, c], y[:, c]
+        xb, yb = xq[:, c], yq[:, c]
         m = yb.shape[1]
-        # axis 0
-        s1 = np.empty((n, m) + (28, 56), x.dtype)
-        np.copyto(s1, xb[:, :, :55:2])  # axis 0, tap 0
-        v = s1[:, :, :28]
-        np.maximum(v, xb[:, :, 1:56:2], out=v)  # axis 0, tap 1
         # axis 1
-        np.copyto(yb, s1[:, :, :, :55:2])  # axis 1, tap 0
-        v = yb[:, :, :, :28]
-        np.maximum(v, s1[:, :, :, 1:56:2], out=v)  # axis 1, tap 1
+        s1 = np.empty((1, m) + (56, 28), x.dtype)
+        np.maximum(xb[:, :, :, :55:2], xb[:, :, :, 1:56:2], out=s1)  # axis 1, taps 0 and 1
+        # axis 0
+        np.maximum(s1[:, :, :55:2], s1[:, :, 1:56:2], out=yb)  # axis 0, taps 0 and 1
         if position is not None:
-            indices[:, c] = _first_maxima(xb, yb, position)
+            indq[:, c] = _first_maxima(xb, yb, position)
 
-    _parallel(block, _blocks(n, x.itemsize), x.dtype)
+    _parallel(block, _blocks(n * 64, x.itemsize), x.dtype)
     if position is None:
         return y
     if indices_layout == "onnx":  # offset by the start of each (n, c) plane of x
@@ -223,37 +226,26 @@ def backward(dy, x):
         dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
     n = x.shape[0]
     dx = np.empty(x.shape, dy.dtype)
+    xq, dyq, dxq = _planes(x, n), _planes(dy, n), _planes(dx, n)
 
     def block(slot, c):
-        xb, dyb, dxb = x[:, c], dy[:, c], dx[:, c]
+        xb, dyb, dxb = xq[:, c], dyq[:, c], dxq[:, c]
         m = xb.shape[1]
-        # the window maxima again (axis by axis), then each window tap's strided view
-        # axis 0
-        s1 = np.empty((n, m) + (28, 56), x.dtype)
-        np.copyto(s1, xb[:, :, :55:2])  # axis 0, tap 0
-        v = s1[:, :, :28]
-        np.maximum(v, xb[:, :, 1:56:2], out=v)  # axis 0, tap 1
+        # the window maxima again, axis by axis (all but the last axis's)
         # axis 1
-        yb = np.empty((n, m) + (28, 28), x.dtype)
-        np.copyto(yb, s1[:, :, :, :55:2])  # axis 1, tap 0
-        v = yb[:, :, :, :28]
-        np.maximum(v, s1[:, :, :, 1:56:2], out=v)  # axis 1, tap 1
-        # the first maximal tap of every window (row-major tap order) gets dy
-        hit = xb[:, :, :55:2, :55:2] == yb[:, :, :28, :28]  # tap 0
-        taken = hit
-        first = hit
-        np.multiply(dyb[:, :, :28, :28], first, out=dxb[:, :, :55:2, :55:2])
-        hit = xb[:, :, :55:2, 1:56:2] == yb[:, :, :28, :28]  # tap 1
-        first = np.greater(hit, taken[:, :, :28, :28])
-        taken[:, :, :28, :28] |= hit
-        np.multiply(dyb[:, :, :28, :28], first, out=dxb[:, :, :55:2, 1:56:2])
-        hit = xb[:, :, 1:56:2, :55:2] == yb[:, :, :28, :28]  # tap 2
-        first = np.greater(hit, taken[:, :, :28, :28])
-        taken[:, :, :28, :28] |= hit
-        np.multiply(dyb[:, :, :28, :28], first, out=dxb[:, :, 1:56:2, :55:2])
-        hit = xb[:, :, 1:56:2, 1:56:2] == yb[:, :, :28, :28]  # tap 3
-        first = np.greater(hit, taken[:, :, :28, :28])
-        np.multiply(dyb[:, :, :28, :28], first, out=dxb[:, :, 1:56:2, 1:56:2])
+        s1 = np.empty((1, m) + (56, 28), x.dtype)
+        np.maximum(xb[:, :, :, :55:2], xb[:, :, :, 1:56:2], out=s1)  # axis 1, taps 0 and 1
+        # dy routed back through the stages, the first axis first: each window's first maximal tap
+        # along the axis gets the gradient, so every window's first maximum (row-major) gets dy
+        g1 = np.empty((1, m) + (56, 28), dy.dtype)
+        # axis 0: tap 1 gets the gradient where it exceeds tap 0, tap 0 elsewhere
+        np.multiply(dyb, np.greater(s1[:, :, 1:56:2], s1[:, :, :55:2]), out=g1[:, :, 1:56:2])
+        np.subtract(dyb, g1[:, :, 1:56:2], out=g1[:, :, :55:2])
+        # axis 1: tap 1 gets the gradient where it exceeds tap 0, tap 0 elsewhere
+        np.multiply(
+            g1, np.greater(xb[:, :, :, 1:56:2], xb[:, :, :, :55:2]), out=dxb[:, :, :, 1:56:2]
+        )
+        np.subtract(g1, dxb[:, :, :, 1:56:2], out=dxb[:, :, :, :55:2])
 
-    _parallel(block, _blocks(n, x.itemsize), dx.dtype)
+    _parallel(block, _blocks(n * 64, x.itemsize), dx.dtype)
     return dx

@@ -292,32 +292,56 @@ def pool_context(layer: Layer, strat: Strategy) -> dict:
 
 
 def _pool_stages(layer: Layer) -> list:
-    """One stage per axis: a box window's max or sum is taken axis by axis. Each stage's taps
-    (slices along its axis) are read off that axis's index map."""
+    """One stage per axis, the last axis first: a box window's max or sum is taken axis by
+    axis. Each stage's taps (slices along its axis) are read off that axis's index map.
+
+    The order makes the backward of a max pool with ties='first' exact stage by stage: routing
+    dy back through the stages (the first axis first) to each stage's first maximal tap gives
+    every window's first maximum in row-major tap order. ``disjoint`` / ``covering``: the axis's
+    taps read every input position at most once / exactly once; ``pair``: two taps over the
+    whole output that split the axis between them (a size-2, stride-2 window)."""
     spec = layer.spec
     stages = []
-    for a, (m, n, o) in enumerate(zip(layer.axis_maps, spec.input_size, spec.output_size)):
+    pooled = set()
+    for a in reversed(range(spec.ndim)):
+        m, n, o = layer.axis_maps[a], spec.input_size[a], spec.output_size[a]
         (phase,) = axis_phases(m.source, m.valid, n, a)
         full = [t for t in phase.taps if t.dst == slice(0, o)]
         first = full[0].tap if full else None
         taps = [
-            dict(tap=t.tap, dst=_idx(2 + a, t.dst), src=_idx(2 + a, t.src), first=t.tap == first)
+            dict(
+                tap=t.tap,
+                dst=_idx(2 + a, t.dst),
+                src=_idx(2 + a, t.src),
+                first=t.tap == first,
+                full=t.dst == slice(0, o),
+            )
             for t in phase.taps
         ]
+        read = m.source[m.valid]
+        disjoint = len(np.unique(read)) == len(read)
+        covering = disjoint and len(read) == n
+        in_shape = _pooled_shape(spec, pooled)
+        pooled.add(a)
+        out_shape = _pooled_shape(spec, pooled)
         stages.append(
             dict(
                 axis=a,
                 taps=taps,
-                # the array's shape after this stage (axes up to this one pooled)
-                fwd_out=py(
-                    tuple(
-                        o_ if b <= a else n_
-                        for b, (n_, o_) in enumerate(zip(spec.input_size, spec.output_size))
-                    )
-                ),
+                disjoint=disjoint,
+                covering=covering,
+                pair=covering and len(taps) == 2 and all(t["full"] for t in taps),
+                fwd_in=py(in_shape),  # the array's shape before this stage and after it
+                fwd_out=py(out_shape),
             )
         )
     return stages
+
+
+def _pooled_shape(spec, pooled) -> tuple:
+    """The spatial shape of x with the axes in ``pooled`` pooled to the output's size."""
+    sizes = zip(spec.input_size, spec.output_size)
+    return tuple(o if a in pooled else n for a, (n, o) in enumerate(sizes))
 
 
 def _avg_counts(layer: Layer) -> dict:
