@@ -38,6 +38,7 @@ Identities:
 
 Strategy: im2col + GEMM: the 25 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 28x28 grid (25 taps, one copy of a strided window view)
+    the batch is folded into each GEMM's long dimension (one GEMM for the whole batch, not one per sample): the columns are laid out (group, row, sample, position)
     dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index map (col2im: fewer copies than gathering dE/dy for this spec)
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
@@ -111,16 +112,19 @@ def forward(x, w, b=None):
         wm0 = np.concatenate([wm0, b.reshape(1, 6, 1)], axis=2)
     y = np.empty((n, 1, 6) + (28, 28), x.dtype)
     # phase 0: output grid (28, 28), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
-    cols = np.empty((n, 1, 25 + 1, 784), x.dtype)
+    cbase = np.empty((1, 25 + 1, n, 784), x.dtype)
+    cols = cbase.transpose(2, 0, 1, 3)
     np.copyto(
         cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
         _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
     )
+    # one GEMM for the whole batch, its output reordered to (sample, group, channel, position)
     if b is None:
-        np.matmul(wm0, cols[:, :, :25], out=y.reshape(n, 1, 6, 784))
+        yt = np.matmul(wm0, cbase[:, :25].reshape(1, 25, n * 784))
     else:
-        cols[:, :, 25] = 1
-        np.matmul(wm0, cols, out=y.reshape(n, 1, 6, 784))
+        cbase[:, 25] = 1
+        yt = np.matmul(wm0, cbase.reshape(1, 25 + 1, n * 784))
+    np.copyto(y.reshape(n, 1, 6, 784), yt.reshape(1, 6, n, 784).transpose(2, 0, 1, 3))
     y = y.reshape((n, 6) + (28, 28))
     return y
 
@@ -134,15 +138,14 @@ def backward(dy, x, w):
     n = x.shape[0]
     wp = w.reshape(1, 6, 1, 25)
     xg = x.reshape((n, 1, 1) + (32, 32))
-    dyg = dy.reshape((n, 1, 6) + (28, 28))
     ws = wp.transpose(0, 2, 3, 1)
     ws0 = ws.reshape(1, 25, 6)
     dx = np.zeros((n, 1, 1) + (32, 32), x.dtype)
     # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
-    dyp = dyg.reshape(n, 1, 6, 784)
-    dcols = np.empty((n, 1, 25, 784), x.dtype)
-    np.matmul(ws0, dyp, out=dcols)
-    d = dcols.reshape((n, 1, 1, 25) + (28, 28))
+    # (one GEMM for the whole batch: dy reordered to (channel, sample, position))
+    dyt = np.ascontiguousarray(dy.swapaxes(0, 1)).reshape(1, 6, n * 784)
+    dcols = np.matmul(ws0, dyt)
+    d = np.moveaxis(dcols.reshape((1, 1, 25, n) + (28, 28)), 3, 0)
     dx[:, :, :, :28, :28] += d[:, :, :, 0, :28, :28]  # tap 0
     dx[:, :, :, :28, 1:29] += d[:, :, :, 1, :28, :28]  # tap 1
     dx[:, :, :, :28, 2:30] += d[:, :, :, 2, :28, :28]  # tap 2
@@ -169,14 +172,14 @@ def backward(dy, x, w):
     dx[:, :, :, 4:32, 3:31] += d[:, :, :, 23, :28, :28]  # tap 23
     dx[:, :, :, 4:32, 4:32] += d[:, :, :, 24, :28, :28]  # tap 24
     # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
-    cols = np.empty((n, 1, 25 + 1, 784), x.dtype)
+    cbase = np.empty((1, 25 + 1, n, 784), x.dtype)
+    cols = cbase.transpose(2, 0, 1, 3)
     np.copyto(
         cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
         _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
     )
     cols[:, :, 25] = 1
-    dyp = dyg.reshape(n, 1, 6, 784)
-    part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    part = np.matmul(dyt, cbase.reshape(1, 25 + 1, n * 784).transpose(0, 2, 1))
     db = part[:, :, 25]
     part = part[:, :, :25]
     dwp = part.reshape(1, 6, 1, 25)

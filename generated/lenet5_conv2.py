@@ -38,6 +38,7 @@ Identities:
 
 Strategy: im2col + GEMM: the 25 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 10x10 grid (25 taps, one copy of a strided window view)
+    the batch is folded into each GEMM's long dimension (one GEMM for the whole batch, not one per sample): the columns are laid out (group, row, sample, position)
     dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index map (col2im: fewer copies than gathering dE/dy for this spec)
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
@@ -111,16 +112,19 @@ def forward(x, w, b=None):
         wm0 = np.concatenate([wm0, b.reshape(1, 16, 1)], axis=2)
     y = np.empty((n, 1, 16) + (10, 10), x.dtype)
     # phase 0: output grid (10, 10), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
-    cols = np.empty((n, 1, 150 + 1, 100), x.dtype)
+    cbase = np.empty((1, 150 + 1, n, 100), x.dtype)
+    cols = cbase.transpose(2, 0, 1, 3)
     np.copyto(
         cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
         _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
     )
+    # one GEMM for the whole batch, its output reordered to (sample, group, channel, position)
     if b is None:
-        np.matmul(wm0, cols[:, :, :150], out=y.reshape(n, 1, 16, 100))
+        yt = np.matmul(wm0, cbase[:, :150].reshape(1, 150, n * 100))
     else:
-        cols[:, :, 150] = 1
-        np.matmul(wm0, cols, out=y.reshape(n, 1, 16, 100))
+        cbase[:, 150] = 1
+        yt = np.matmul(wm0, cbase.reshape(1, 150 + 1, n * 100))
+    np.copyto(y.reshape(n, 1, 16, 100), yt.reshape(1, 16, n, 100).transpose(2, 0, 1, 3))
     y = y.reshape((n, 16) + (10, 10))
     return y
 
@@ -134,15 +138,14 @@ def backward(dy, x, w):
     n = x.shape[0]
     wp = w.reshape(1, 16, 6, 25)
     xg = x.reshape((n, 1, 6) + (14, 14))
-    dyg = dy.reshape((n, 1, 16) + (10, 10))
     ws = wp.transpose(0, 2, 3, 1)
     ws0 = ws.reshape(1, 150, 16)
     dx = np.zeros((n, 1, 6) + (14, 14), x.dtype)
     # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
-    dyp = dyg.reshape(n, 1, 16, 100)
-    dcols = np.empty((n, 1, 150, 100), x.dtype)
-    np.matmul(ws0, dyp, out=dcols)
-    d = dcols.reshape((n, 1, 6, 25) + (10, 10))
+    # (one GEMM for the whole batch: dy reordered to (channel, sample, position))
+    dyt = np.ascontiguousarray(dy.swapaxes(0, 1)).reshape(1, 16, n * 100)
+    dcols = np.matmul(ws0, dyt)
+    d = np.moveaxis(dcols.reshape((1, 6, 25, n) + (10, 10)), 3, 0)
     dx[:, :, :, :10, :10] += d[:, :, :, 0, :10, :10]  # tap 0
     dx[:, :, :, :10, 1:11] += d[:, :, :, 1, :10, :10]  # tap 1
     dx[:, :, :, :10, 2:12] += d[:, :, :, 2, :10, :10]  # tap 2
@@ -169,14 +172,14 @@ def backward(dy, x, w):
     dx[:, :, :, 4:14, 3:13] += d[:, :, :, 23, :10, :10]  # tap 23
     dx[:, :, :, 4:14, 4:14] += d[:, :, :, 24, :10, :10]  # tap 24
     # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
-    cols = np.empty((n, 1, 150 + 1, 100), x.dtype)
+    cbase = np.empty((1, 150 + 1, n, 100), x.dtype)
+    cols = cbase.transpose(2, 0, 1, 3)
     np.copyto(
         cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
         _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
     )
     cols[:, :, 150] = 1
-    dyp = dyg.reshape(n, 1, 16, 100)
-    part = np.matmul(dyp, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    part = np.matmul(dyt, cbase.reshape(1, 150 + 1, n * 100).transpose(0, 2, 1))
     db = part[:, :, 150]
     part = part[:, :, :150]
     dwp = part.reshape(1, 16, 6, 25)

@@ -161,6 +161,7 @@ def conv_context(layer: Layer, strat: Strategy) -> dict:
         bwd_covers=inv.covers_output,
         fold_bias=strat.fold_bias,
         dx_scatter=strat.dx_scatter,
+        fold=strat.fold_batch,
         blocked=strat.threads and G > 1,
         memo=strat.reuse_columns,
         per_group=per_group,

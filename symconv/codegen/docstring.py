@@ -299,6 +299,11 @@ def strategy_lines(strat: Strategy) -> list:
             "tap's run of x"
         ]
     lines = [_phases_text(plan, "forward (and dE/dw) phases")]
+    if strat.fold_batch:
+        lines.append(
+            "the batch is folded into each GEMM's long dimension (one GEMM for the whole batch, "
+            "not one per sample): the columns are laid out (group, row, sample, position)"
+        )
     if strat.dx_scatter:
         lines.append(
             "dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index "

@@ -116,6 +116,10 @@ class Strategy:
     fold_bias: bool = False
     #: conv: backward reuses the columns of x the forward kept (threaded modules only)
     reuse_columns: bool = False
+    #: conv: the batch folded into the GEMMs' long dimension, one GEMM per group for the whole
+    #: batch instead of one per sample (lean modules of one non-identity phase that scatter
+    #: dE/dx)
+    fold_batch: bool = False
 
 
 def weight_flip(layer: Layer) -> bool:
@@ -179,16 +183,19 @@ def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) ->
     # per output position); the cheaper one is generated
     gather_cost = sum(cout_g * ph.n_taps * ph.size for ph in inverse.phases if not ph.identity)
     scatter_cost = 2 * sum(cin_g * ph.n_taps * ph.size for ph in plan.phases)
+    dx_scatter = scatter_cost < gather_cost
     choices = dict(
         template="numpy/conv.py.jinja",
         threads=threads,
         plan=plan,
         inverse=inverse,
-        dx_scatter=scatter_cost < gather_cost,
+        dx_scatter=dx_scatter,
         fold_bias=spec.bias and plan.single and not plan.phases[0].identity,
         reuse_columns=threads
         and spec.groups == 1
         and any(not ph.identity and ph.n_taps for ph in plan.phases),
+        # a small layer's per-sample GEMMs are too small for BLAS to run well
+        fold_batch=not threads and dx_scatter and plan.single and not plan.phases[0].identity,
     )
     blocks = ""
     if spec.groups > 1 and threads:
