@@ -597,6 +597,36 @@ def test_batch_folded_gemms_against_reference(layer, n, rng):
             assert ours.dtype == object and (ours == theirs).all(), name
 
 
+@pytest.mark.parametrize("size", [(8,), (6, 4), (4, 2, 6)], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("threaded", [False, True], ids=["lean", "threaded"])
+def test_max_pool_first_maximum_routed_by_stages(size, threaded, rng):
+    """A size-2 stride-2 max pool routes dy stage by stage (one comparison and one subtraction
+    per axis) and still gives each window's first maximum in row-major order, on inputs
+    full of ties; float32, float64, integers and Fractions."""
+    layer = symconv.max_pool(size, 2, channels=2)
+    assert "np.subtract(" in symconv.generate_numpy(layer)
+    module = threaded_module_for(layer) if threaded else module_for(layer)
+    spec = layer.spec
+    x = rng.integers(0, 3, (3,) + spec.x_shape)  # ties everywhere
+    dy = rng.standard_normal((3,) + spec.y_shape)
+    expected = run_reference(spec, x.astype(np.float64), None, None, dy)
+    for dtype in (np.float64, np.float32, np.int32):
+        got = run(
+            module,
+            spec,
+            x.astype(dtype),
+            None,
+            None,
+            dy.astype(np.float32 if dtype == np.float32 else np.float64),
+        )
+        for name, ours, theirs in zip(("y", "dx"), got, expected):
+            assert_close(ours, theirs, 1e-6, f"{name} {np.dtype(dtype).name}")
+    exact = fractions(rng, dy.shape)
+    dx = module.backward(exact, np.array(x, dtype=object))
+    assert dx.dtype == object
+    assert (dx == run_reference(spec, x.astype(object), None, None, exact)[1]).all()
+
+
 def test_plans_reproduce_the_index_map():
     for layer in GRID + [e.layer() for e in MANIFEST.entries[:4]]:
         spec = layer.spec
