@@ -24,7 +24,7 @@ Formulas (derived by symconv from the layer's index map; n is the batch index, d
     y[n, c, i1, i2] = max over taps (k1, k2) of x[n, c, 2*i1 + k1, 2*i2 + k2]   (padding reads -inf)
     dE/dx[n, c, j] = sum over windows (n, c, i1, i2) whose max is at j of dy[n, c, i1, i2]; ties: the first maximal tap in row-major order
 
-Strategy: unrolled maximum over the 4 taps' strided views, blocked over channels.
+Strategy: unrolled maximum over the 4 taps' strided views, blocked over (sample, channel) planes.
     4 taps; the index map gives each tap one strided slice of x and one region of y
 
 Arrays are batched, (N, C, *spatial), for any N. x may be float32, float64, object

@@ -7,7 +7,11 @@
   folded in as a row of ones. ``dE/dw`` is one more GEMM over the same columns; ``dE/dx``
   either gathers ``dE/dy`` through the inverse map (polyphase for strides > 1) into one GEMM
   per phase, or (when cheaper, e.g. few input channels) multiplies ``W'^T dE/dy`` in one GEMM
-  and scatters it back (col2im);
+  and scatters it back (col2im). A lean module of one gathered phase that scatters folds the
+  batch into its GEMMs: the columns are laid out (group, row, sample, position), so each GEMM
+  runs once over the whole batch instead of once per sample (a small layer's per-sample GEMMs
+  are too small for BLAS: on the machine below, the 32x3x32x32 5x5 layer's dE/dx GEMM took
+  2.2 ms folded against 4.4 ms per sample in float64, 0.8 against 2.5 ms in float32);
 * ``implicit GEMM`` (tap accumulation, stride-1 dense convolutions): no column buffer. x is
   copied once into a zero-bordered "wide" flat layout (row length of the padded input), where
   every tap reads one contiguous run at a constant offset; the output, computed on the wide
@@ -17,8 +21,11 @@
   ``dE/dy`` against the tap's run of x (positions as the inner dimension);
 * ``depthwise taps`` (stride-1 depthwise): no channel contraction is left for a GEMM, so the
   taps are unrolled into multiply-adds over the same wide layout;
-* ``pool taps``: window maxima / sums taken axis by axis, the backward routing dy through one
-  strided view per window tap ('first' / 'split' ties, average).
+* ``pool taps``: window maxima / sums taken axis by axis, the last axis first, on blocks of
+  whole (sample, channel) planes. A max pool with 'first' ties routes dy back through the
+  stages, the first axis first (the first maximum in row-major tap order, exactly); a size-2
+  stride-2 axis takes one comparison and one subtraction. 'split' ties and average pools route
+  dy through one strided view per window tap.
 
 Which of im2col and the implicit GEMM: the implicit GEMM is generated on request only
 (``generate_numpy(layer, implicit=True)``), im2col by default. Measured with ``python
@@ -80,8 +87,8 @@ DEPTHWISE_BLOCK_BYTES = 1 << 21
 #: about this many bytes (they stay in cache while every tap is added).
 IMPLICIT_BLOCK_BYTES = 1 << 20
 
-#: Pools work on blocks of channels of about this many bytes of x (all taps of a block are
-#: applied while it is in cache).
+#: Pools work on blocks of (sample, channel) planes of about this many bytes of x (all taps of
+#: a block are applied while it is in cache).
 POOL_BLOCK_BYTES = 1 << 21
 
 #: A module gets worker threads, a workspace and blocking when one sample of its layer makes
@@ -232,7 +239,7 @@ def choose(layer: Layer, implicit: bool = False) -> Strategy:
             raise CodegenError(f"codegen: {spec.op}: a pool's index map must have one phase")
         threads = uses_threads(layer, plan)
         op = "maximum" if spec.kind == "max_pool" else "sum"
-        blocks = ", blocked over channels" if threads else ""
+        blocks = ", blocked over (sample, channel) planes" if threads else ""
         summary = f"unrolled {op} over the {plan.n_taps} taps' strided views{blocks}"
         return Strategy("pool taps", summary, "numpy/pool.py.jinja", threads, plan)
     inverse = inverse_plan(layer)
