@@ -45,13 +45,14 @@ Strategy: im2col + GEMM: the 25 taps gathered into one column buffer, one batche
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it;
 integer arrays are refused (convert them first, e.g. x.astype(np.float64)). Wrong shapes or
-dtypes raise ValueError. The layer is small: everything runs on the calling thread, and this
-module needs only NumPy.
+dtypes raise ValueError. Large scratch buffers are kept between calls (one per purpose, never
+shared by concurrent calls); clear_workspace() frees them. The layer is small: everything runs
+on the calling thread, and this module needs only NumPy.
 """
 
 import numpy as np
 
-__all__ = ["forward", "backward"]
+__all__ = ["forward", "backward", "clear_workspace"]
 
 OP = "conv2d"
 SPEC = "conv2d(input_size=(32, 32), kernel_size=5, in_channels=1, out_channels=6, stride=1, padding=0, bias=True) -> output_size=(28, 28)"
@@ -62,6 +63,25 @@ W_SHAPE = (6, 1, 5, 5)
 B_SHAPE = (6,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
+_WORKSPACE = {}
+
+
+def clear_workspace():
+    """Free the scratch buffers kept between calls."""
+    _WORKSPACE.clear()
+
+
+def _buffer(tag, shape, dtype):
+    """A scratch array (uninitialized) of ``shape``, reused between calls when possible."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.empty(shape, dtype)
+    return buf
+
+
+def _keep(tag, buf):
+    if buf.dtype != object:
+        _WORKSPACE[tag] = buf
 
 
 def _array(name, a, shape, dtype=None, why=""):
@@ -112,19 +132,22 @@ def forward(x, w, b=None):
         wm0 = np.concatenate([wm0, b.reshape(1, 6, 1)], axis=2)
     y = np.empty((n, 1, 6) + (28, 28), x.dtype)
     # phase 0: output grid (28, 28), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
-    cbase = np.empty((1, 25 + 1, n, 784), x.dtype)
+    cbase = _buffer("x0", (1, 25 + 1, n, 784), x.dtype)
     cols = cbase.transpose(2, 0, 1, 3)
     np.copyto(
         cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
         _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
     )
     # one GEMM for the whole batch, its output reordered to (sample, group, channel, position)
+    yt = _buffer("y0", (1, 6, n * 784), x.dtype)
     if b is None:
-        yt = np.matmul(wm0, cbase[:, :25].reshape(1, 25, n * 784))
+        np.matmul(wm0, cbase[:, :25].reshape(1, 25, n * 784), out=yt)
     else:
         cbase[:, 25] = 1
-        yt = np.matmul(wm0, cbase.reshape(1, 25 + 1, n * 784))
+        np.matmul(wm0, cbase.reshape(1, 25 + 1, n * 784), out=yt)
     np.copyto(y.reshape(n, 1, 6, 784), yt.reshape(1, 6, n, 784).transpose(2, 0, 1, 3))
+    _keep("y0", yt)
+    _keep("x0", cbase)
     y = y.reshape((n, 6) + (28, 28))
     return y
 
@@ -143,8 +166,9 @@ def backward(dy, x, w):
     dx = np.zeros((n, 1, 1) + (32, 32), x.dtype)
     # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
     # (one GEMM for the whole batch: dy reordered to (channel, sample, position))
-    dyt = np.ascontiguousarray(dy.swapaxes(0, 1)).reshape(1, 6, n * 784)
-    dcols = np.matmul(ws0, dyt)
+    dyt = _buffer("dyt", (1, 6, n * 784), x.dtype)
+    np.copyto(dyt.reshape((6, n) + (28, 28)), dy.swapaxes(0, 1))
+    dcols = np.matmul(ws0, dyt, out=_buffer("dx0", (1, 25, n * 784), x.dtype))
     d = np.moveaxis(dcols.reshape((1, 1, 25, n) + (28, 28)), 3, 0)
     dx[:, :, :, :28, :28] += d[:, :, :, 0, :28, :28]  # tap 0
     dx[:, :, :, :28, 1:29] += d[:, :, :, 1, :28, :28]  # tap 1
@@ -171,8 +195,9 @@ def backward(dy, x, w):
     dx[:, :, :, 4:32, 2:30] += d[:, :, :, 22, :28, :28]  # tap 22
     dx[:, :, :, 4:32, 3:31] += d[:, :, :, 23, :28, :28]  # tap 23
     dx[:, :, :, 4:32, 4:32] += d[:, :, :, 24, :28, :28]  # tap 24
+    _keep("dx0", dcols)
     # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
-    cbase = np.empty((1, 25 + 1, n, 784), x.dtype)
+    cbase = _buffer("x0", (1, 25 + 1, n, 784), x.dtype)
     cols = cbase.transpose(2, 0, 1, 3)
     np.copyto(
         cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
@@ -180,6 +205,8 @@ def backward(dy, x, w):
     )
     cols[:, :, 25] = 1
     part = np.matmul(dyt, cbase.reshape(1, 25 + 1, n * 784).transpose(0, 2, 1))
+    _keep("dyt", dyt)
+    _keep("x0", cbase)
     db = part[:, :, 25]
     part = part[:, :, :25]
     dwp = part.reshape(1, 6, 1, 25)

@@ -45,13 +45,14 @@ Strategy: im2col + GEMM: the 25 taps gathered into one column buffer, one batche
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it;
 integer arrays are refused (convert them first, e.g. x.astype(np.float64)). Wrong shapes or
-dtypes raise ValueError. The layer is small: everything runs on the calling thread, and this
-module needs only NumPy.
+dtypes raise ValueError. Large scratch buffers are kept between calls (one per purpose, never
+shared by concurrent calls); clear_workspace() frees them. The layer is small: everything runs
+on the calling thread, and this module needs only NumPy.
 """
 
 import numpy as np
 
-__all__ = ["forward", "backward"]
+__all__ = ["forward", "backward", "clear_workspace"]
 
 OP = "conv2d"
 SPEC = "conv2d(input_size=(14, 14), kernel_size=5, in_channels=6, out_channels=16, stride=1, padding=0, bias=True) -> output_size=(10, 10)"
@@ -62,6 +63,25 @@ W_SHAPE = (16, 6, 5, 5)
 B_SHAPE = (16,)
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
+_WORKSPACE = {}
+
+
+def clear_workspace():
+    """Free the scratch buffers kept between calls."""
+    _WORKSPACE.clear()
+
+
+def _buffer(tag, shape, dtype):
+    """A scratch array (uninitialized) of ``shape``, reused between calls when possible."""
+    buf = _WORKSPACE.pop(tag, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.empty(shape, dtype)
+    return buf
+
+
+def _keep(tag, buf):
+    if buf.dtype != object:
+        _WORKSPACE[tag] = buf
 
 
 def _array(name, a, shape, dtype=None, why=""):
@@ -112,19 +132,22 @@ def forward(x, w, b=None):
         wm0 = np.concatenate([wm0, b.reshape(1, 16, 1)], axis=2)
     y = np.empty((n, 1, 16) + (10, 10), x.dtype)
     # phase 0: output grid (10, 10), taps (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
-    cbase = np.empty((1, 150 + 1, n, 100), x.dtype)
+    cbase = _buffer("x0", (1, 150 + 1, n, 100), x.dtype)
     cols = cbase.transpose(2, 0, 1, 3)
     np.copyto(
         cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
         _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
     )
     # one GEMM for the whole batch, its output reordered to (sample, group, channel, position)
+    yt = _buffer("y0", (1, 16, n * 100), x.dtype)
     if b is None:
-        yt = np.matmul(wm0, cbase[:, :150].reshape(1, 150, n * 100))
+        np.matmul(wm0, cbase[:, :150].reshape(1, 150, n * 100), out=yt)
     else:
         cbase[:, 150] = 1
-        yt = np.matmul(wm0, cbase.reshape(1, 150 + 1, n * 100))
+        np.matmul(wm0, cbase.reshape(1, 150 + 1, n * 100), out=yt)
     np.copyto(y.reshape(n, 1, 16, 100), yt.reshape(1, 16, n, 100).transpose(2, 0, 1, 3))
+    _keep("y0", yt)
+    _keep("x0", cbase)
     y = y.reshape((n, 16) + (10, 10))
     return y
 
@@ -143,8 +166,9 @@ def backward(dy, x, w):
     dx = np.zeros((n, 1, 6) + (14, 14), x.dtype)
     # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
     # (one GEMM for the whole batch: dy reordered to (channel, sample, position))
-    dyt = np.ascontiguousarray(dy.swapaxes(0, 1)).reshape(1, 16, n * 100)
-    dcols = np.matmul(ws0, dyt)
+    dyt = _buffer("dyt", (1, 16, n * 100), x.dtype)
+    np.copyto(dyt.reshape((16, n) + (10, 10)), dy.swapaxes(0, 1))
+    dcols = np.matmul(ws0, dyt, out=_buffer("dx0", (1, 150, n * 100), x.dtype))
     d = np.moveaxis(dcols.reshape((1, 6, 25, n) + (10, 10)), 3, 0)
     dx[:, :, :, :10, :10] += d[:, :, :, 0, :10, :10]  # tap 0
     dx[:, :, :, :10, 1:11] += d[:, :, :, 1, :10, :10]  # tap 1
@@ -171,8 +195,9 @@ def backward(dy, x, w):
     dx[:, :, :, 4:14, 2:12] += d[:, :, :, 22, :10, :10]  # tap 22
     dx[:, :, :, 4:14, 3:13] += d[:, :, :, 23, :10, :10]  # tap 23
     dx[:, :, :, 4:14, 4:14] += d[:, :, :, 24, :10, :10]  # tap 24
+    _keep("dx0", dcols)
     # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
-    cbase = np.empty((1, 150 + 1, n, 100), x.dtype)
+    cbase = _buffer("x0", (1, 150 + 1, n, 100), x.dtype)
     cols = cbase.transpose(2, 0, 1, 3)
     np.copyto(
         cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
@@ -180,6 +205,8 @@ def backward(dy, x, w):
     )
     cols[:, :, 150] = 1
     part = np.matmul(dyt, cbase.reshape(1, 150 + 1, n * 100).transpose(0, 2, 1))
+    _keep("dyt", dyt)
+    _keep("x0", cbase)
     db = part[:, :, 150]
     part = part[:, :, :150]
     dwp = part.reshape(1, 16, 6, 25)

@@ -285,13 +285,16 @@ def test_small_modules_are_lean_and_large_ones_threaded():
     for file, entry in ENTRIES.items():
         layer = entry.layer()
         source = (GENERATED / file).read_text()
-        threaded = strategies.choose(layer, entry.implicit).threads
+        strat = strategies.choose(layer, entry.implicit)
+        threaded = strat.threads
         kinds.add(threaded)
         assert ("from concurrent.futures import ThreadPoolExecutor" in source) == threaded, file
         assert ("THREADS = None" in source) == threaded, file
-        assert ("_WORKSPACE" in source) == (threaded and layer.spec.has_weight), file
+        # a lean module that folds its batch keeps its batch-sized buffers as well
+        workspace = (threaded and layer.spec.has_weight) or strat.fold_batch
+        assert ("_WORKSPACE" in source) == workspace, file
         assert ("import os" in source) == threaded, file
-        if not threaded:
+        if not workspace:
             assert "_buffer(" not in source and "_keep(" not in source, file
     assert kinds == {False, True}
     # a direct GEMM has no copies for threads, whatever its size
@@ -584,11 +587,14 @@ def test_batch_folded_gemms_against_reference(layer, n, rng):
     assert "np.matmul(wm0, cbase" in symconv.generate_numpy(layer)
     module = module_for(layer)
     x, w, b, dy = inputs(spec, n, rng)
-    for bias in ([b, None] if spec.bias else [None]):
+    # twice: the second call reuses the buffers the first kept; then after clear_workspace()
+    for bias in ([b, None, b] if spec.bias else [None, None]):
         got = run(module, spec, x, w, bias, dy)
         expected = run_reference(spec, x, w, bias, dy)
         for name, ours, theirs in zip(("y", "dx", "dw", "db"), got, expected):
             assert_close(ours, theirs, 1e-12, name)
+        assert module._WORKSPACE
+        module.clear_workspace()
     exact = [None if a is None else fractions(rng, a.shape) for a in (x, w, b, dy)]
     got = run(module, spec, *exact)
     expected = run_reference(spec, *exact)

@@ -79,7 +79,9 @@ def _machinery(strat, ctx: dict) -> dict:
     return dict(
         threads=strat.threads,
         split=strat.threads and (conv or strat.name == "implicit GEMM"),
-        workspace=strat.threads and strat.name != "pool taps",
+        # a lean module that folds the batch keeps its batch-sized buffers too: allocated
+        # afresh, they are paged in again on every call (glibc hands them back to the system)
+        workspace=(strat.threads and strat.name != "pool taps") or strat.fold_batch,
         padded_buffers=strat.threads and padded,
         integers=strat.name == "pool taps",
     )
