@@ -100,7 +100,6 @@ def backward(dy, x):
         dy = dy.astype(object if dy.dtype == object else np.float64, copy=False)
     else:
         dy = _array("dy", dy, x.shape[:1] + Y_SHAPE, x.dtype, " (the batch of x)")
-    n = x.shape[0]
     dx = np.empty(x.shape, dy.dtype)
     count = _count(dx.dtype)
     share = dy / count
