@@ -267,14 +267,13 @@ def pool_context(layer: Layer, strat: Strategy) -> dict:
         )
         for t in ph.taps
     ]
-    # scatter without accumulation when every input position is read at most once
-    flat = layer.index_map[layer.index_map >= 0]
-    disjoint = len(np.unique(flat)) == len(flat)
     stages = _pool_stages(layer)
     ctx = dict(
         taps=taps,
-        disjoint=disjoint,
-        covering=disjoint and len(flat) == math.prod(spec.input_size),
+        # a box window reads every input position at most once (``disjoint``: scatter without
+        # accumulation) / exactly once (``covering``) when each of its axes does
+        disjoint=all(st["disjoint"] for st in stages),
+        covering=all(st["covering"] for st in stages),
         out_size=py(spec.output_size),
         ties=spec.ties,
         count_include_pad=spec.count_include_pad,
@@ -307,17 +306,17 @@ def _pool_stages(layer: Layer) -> list:
     for a in reversed(range(spec.ndim)):
         m, n, o = layer.axis_maps[a], spec.input_size[a], spec.output_size[a]
         (phase,) = axis_phases(m.source, m.valid, n, a)
-        full = [t for t in phase.taps if t.dst == slice(0, o)]
-        first = full[0].tap if full else None
+        full = [t.dst == slice(0, o) for t in phase.taps]
+        first = full.index(True) if any(full) else None
         taps = [
             dict(
                 tap=t.tap,
                 dst=_idx(2 + a, t.dst),
                 src=_idx(2 + a, t.src),
-                first=t.tap == first,
-                full=t.dst == slice(0, o),
+                first=i == first,
+                full=f,
             )
-            for t in phase.taps
+            for i, (t, f) in enumerate(zip(phase.taps, full))
         ]
         read = m.source[m.valid]
         disjoint = len(np.unique(read)) == len(read)
