@@ -195,18 +195,20 @@ def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) ->
     gather_cost = sum(cout_g * ph.n_taps * ph.size for ph in inverse.phases if not ph.identity)
     scatter_cost = 2 * sum(cin_g * ph.n_taps * ph.size for ph in plan.phases)
     dx_scatter = scatter_cost < gather_cost
+    # one phase whose taps are gathered into columns (not the input itself)
+    gathered = plan.single and not plan.phases[0].identity
     choices = dict(
         template="numpy/conv.py.jinja",
         threads=threads,
         plan=plan,
         inverse=inverse,
         dx_scatter=dx_scatter,
-        fold_bias=spec.bias and plan.single and not plan.phases[0].identity,
+        fold_bias=spec.bias and gathered,
         reuse_columns=threads
         and spec.groups == 1
         and any(not ph.identity and ph.n_taps for ph in plan.phases),
         # a small layer's per-sample GEMMs are too small for BLAS to run well
-        fold_batch=not threads and dx_scatter and plan.single and not plan.phases[0].identity,
+        fold_batch=not threads and dx_scatter and gathered,
     )
     blocks = ""
     if spec.groups > 1 and threads:
