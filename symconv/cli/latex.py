@@ -15,7 +15,7 @@ from ..latex.document import PARTS, render_latex
 from ..latex.options import ASPECTS, DOCUMENTS
 from ..latex.values import VALUE_KEYS, LatexValueError, parse_values_text
 
-__all__ = ["register"]
+__all__ = ["register", "add_text_options", "text_options"]
 
 #: The worked-number options and their help.
 _VALUE_HELP = (
@@ -26,6 +26,22 @@ _VALUE_HELP = (
     ("dy", "upstream gradient dE/dy (instead of --target)"),
     ("eta", "learning rate (default: symbolic eta)"),
 )
+
+
+def add_text_options(p, default_title: str, default_subtitle: str) -> None:
+    """``--title``, ``--subtitle``, ``--author``, ``--institute``, ``--date``: the title page's
+    texts, printed verbatim (LaTeX's special characters are escaped)."""
+    g = p.add_argument_group("title page (printed as typed: & % $ # _ { } ~ ^ \\ are escaped)")
+    g.add_argument("--title", default=None, help=f"document title (default: {default_title})")
+    g.add_argument("--subtitle", default=None, help=f"subtitle (default: {default_subtitle})")
+    g.add_argument("--author", default=None, help='author (default "symconv")')
+    g.add_argument("--institute", default=None, help="institute (default: none)")
+    g.add_argument("--date", default=None, help="date (default: none)")
+
+
+def text_options(args) -> dict:
+    """The title page's texts given on the command line, as keywords of the printers."""
+    return {k: getattr(args, k) for k in ("title", "subtitle", "author", "institute", "date")}
 
 
 def register(sub) -> None:
@@ -81,7 +97,7 @@ def register(sub) -> None:
         help="largest matrix side shown (default 10; beamer 7 for x, w and dE/dy, 10 for W "
         "and the final results)",
     )
-    p.add_argument("--title", default=None, help="document title (default: the layer)")
+    add_text_options(p, "the layer", "the layer's sizes on slides, none in an article")
     p.add_argument(
         "--figures",
         action=argparse.BooleanOptionalAction,
@@ -126,8 +142,8 @@ def _run_latex(args) -> int:
             max_terms=args.max_terms,
             max_matrix=args.max_matrix,
             values=values,
-            title=args.title,
             figures=args.figures,
+            **text_options(args),
         )
     except LatexValueError as exc:  # name the option as the user typed it
         opt = exc.option if exc.option.startswith("--") else f"--{exc.option}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..core.errors import SpecError
 from ..latex.network import network_latex
+from .latex import add_text_options, text_options
 from ..nn.graph import write_graph
 from ..nn.network import EXAMPLES, example, example_names, load_network
 
@@ -39,6 +40,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--aspect", choices=["169", "43"], default="169", help="--document beamer aspect ratio"
     )
+    add_text_options(p, '"Backpropagation through NAME"', "the network's description")
     p.add_argument("--codegen", action="store_true", help="generated NumPy module")
     p.add_argument(
         "--gradcheck", action="store_true", help="finite differences, references, torch"
@@ -75,7 +77,9 @@ def _run(args) -> int:
         did = True
     outputs = []
     if args.latex:
-        outputs.append(network_latex(net, document=args.document, aspect=args.aspect))
+        outputs.append(
+            network_latex(net, document=args.document, aspect=args.aspect, **text_options(args))
+        )
     if args.codegen:
         from ..codegen.network import network_source  # the codegen stage loads when used
 

@@ -17,7 +17,7 @@ from ..templating import render
 from .frames import BUILDERS, FrameContext
 from .frames.setup import layer_subtitle, layer_title, weight_indices
 from .layout import chunks
-from .options import document_options
+from .options import document_options, document_texts
 from .pictures import document_pictures, wants_pictures
 
 __all__ = ["PARTS", "render_latex"]
@@ -64,6 +64,10 @@ def render_latex(
     values: dict | None = None,
     title: str | None = None,
     figures: bool | None = None,
+    subtitle: str | None = None,
+    author: str | None = None,
+    institute: str | None = None,
+    date: str | None = None,
 ) -> str:
     """LaTeX of a derivation: ``document`` is ``'snippet'`` (body only), ``'article'`` or
     ``'beamer'`` (slides in seed 000's step-by-step style, ``aspect`` '169' or '43').
@@ -84,6 +88,11 @@ def render_latex(
     ``figures`` adds pictures drawn from the index map (:mod:`symconv.figures`): the window
     sliding over the input, W's pattern, dE/dx and dE/dw read off their operands, a pool's
     routing. ``None`` (default) draws them in the article and the deck, not in a snippet.
+
+    ``title``, ``subtitle``, ``author``, ``institute`` and ``date`` fill the title (page) of an
+    article or a deck; each is printed verbatim (LaTeX's special characters are escaped, see
+    :func:`symconv.latex.options.escape_text`). Defaults: the layer as the title (and on slides
+    as the subtitle), "symconv" as the author, no institute, no date.
     """
     if isinstance(derivation, Layer):
         derivation = derive(derivation)
@@ -91,6 +100,9 @@ def render_latex(
         raise SpecError(f"latex: expected a Derivation (symconv.derive(...)), got {derivation!r}")
     opts = document_options(
         document, notation, convention, aspect, max_entries, max_terms, max_matrix
+    )
+    texts = document_texts(
+        "latex", title=title, subtitle=subtitle, author=author, institute=institute, date=date
     )
     spec = derivation.spec
     chosen = _chosen_parts(parts, spec)
@@ -104,9 +116,13 @@ def render_latex(
         nt=opts.notation,
         aspect=opts.aspect,
         numbers=ctx.num is not None,
-        title=title or f"Gradients of a {layer_title(spec)}",
+        title=texts["title"] or f"Gradients of a {layer_title(spec)}",
         layer_repr=repr(spec),
-        subtitle=layer_subtitle(spec),
+        subtitle=layer_subtitle(spec) if texts["subtitle"] is None else texts["subtitle"],
+        user_subtitle=texts["subtitle"],
+        author="symconv" if texts["author"] is None else texts["author"],
+        institute=texts["institute"] or "",
+        date=texts["date"] or "",
         chunks=lambda eqs, which: chunks(eqs, which, opts.frame_lines),
         frame_rows=opts.frame_rows or 10**6,
         max_entries=opts.max_entries,

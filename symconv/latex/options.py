@@ -7,13 +7,23 @@ shorter lists and sums.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..core.errors import SpecError
 from ..core.symbols import Notation
 from .printer import resolve_notation
 
-__all__ = ["DOCUMENTS", "ASPECTS", "LIMITS", "Options", "document_options"]
+__all__ = [
+    "DOCUMENTS",
+    "ASPECTS",
+    "LIMITS",
+    "TEXT_FIELDS",
+    "Options",
+    "document_options",
+    "document_texts",
+    "escape_text",
+]
 
 DOCUMENTS = ("snippet", "article", "beamer")
 ASPECTS = ("169", "43")
@@ -102,3 +112,55 @@ def document_options(
         width=width,
         frame_rows=rows,
     )
+
+
+#: The texts a user may give a document (title page, headings), escaped by :func:`escape_text`.
+TEXT_FIELDS = ("title", "subtitle", "author", "institute", "date")
+
+#: Each character LaTeX treats specially, as text that prints it. The ten specials, plus the
+#: characters that print another glyph outside the T1 encoding (<, >, |) or start a ligature
+#: (--, ``, '', !`, ?`: a "{}" after them keeps each character as typed).
+_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
+_SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _ESCAPES))
+_LIGATURE_RE = re.compile(r"([-`'!?,])(?=[-`',])")
+
+
+def escape_text(text: str) -> str:
+    """``text`` as LaTeX that prints it verbatim: the ten special characters
+    (``& % $ # _ { } ~ ^ \\``) and ``< > |`` become the commands that print them, ligatures
+    (``--``, quotes) are broken, and every run of white space, line breaks included, becomes one
+    space (a paragraph break is not allowed in a title)."""
+    text = " ".join(str(text).split())
+    text = _SPECIAL_RE.sub(lambda m: _ESCAPES[m.group(0)], text)
+    return _LIGATURE_RE.sub(r"\1{}", text)
+
+
+def document_texts(op: str, **texts) -> dict:
+    """The user's texts (:data:`TEXT_FIELDS`; ``None``: not given) escaped for LaTeX.
+
+    Each must be a string; :class:`SpecError` names the one that is not. ``op`` prefixes the
+    message (``'latex'``, ``'network latex'``)."""
+    out = {}
+    for name in TEXT_FIELDS:
+        value = texts.get(name)
+        if value is None:
+            out[name] = None
+            continue
+        if not isinstance(value, str):
+            raise SpecError(f"{op}: {name} must be a string, got {value!r}")
+        out[name] = escape_text(value)
+    return out

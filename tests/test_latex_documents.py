@@ -1,0 +1,121 @@
+"""Documents a teacher uses unedited: the title page's texts printed verbatim, handouts that
+speak to the reader, Beamer's handout mode.
+
+The PDF tests compile with pdflatex and read the text back with pdftotext (skipped when TeX Live
+or poppler is missing)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from symconv import derive
+from symconv.cli import main
+from symconv.core.errors import SpecError
+from symconv.core.layers import conv
+from symconv.latex import compile_pdf, render_latex
+from symconv.latex.network import network_latex
+from symconv.latex.options import escape_text
+from symconv.nn.network import example
+
+#: A title with each of LaTeX's ten special characters, and the ligatures that would change it.
+SPECIALS = r"Conv & pool: 100% of $5, #1 a_b {x} ~y^2 C:\temp -- x<y>|z"
+
+needs_tex = pytest.mark.skipif(
+    shutil.which("pdflatex") is None or shutil.which("pdftotext") is None,
+    reason="needs pdflatex and pdftotext",
+)
+
+
+def pdf_text(pdf, first=None, last=None) -> str:
+    cmd = ["pdftotext", "-layout"]
+    if first:
+        cmd += ["-f", str(first)]
+    if last:
+        cmd += ["-l", str(last)]
+    out = subprocess.run(cmd + [str(pdf), "-"], check=True, stdout=subprocess.PIPE).stdout
+    return out.decode("utf-8")
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    "text, tex",
+    [
+        ("a & b", r"a \& b"),
+        ("100%", r"100\%"),
+        ("$5", r"\$5"),
+        ("#1", r"\#1"),
+        ("a_b", r"a\_b"),
+        ("{x}", r"\{x\}"),
+        ("~", r"\textasciitilde{}"),
+        ("x^2", r"x\textasciicircum{}2"),
+        ("C:\\t", r"C:\textbackslash{}t"),
+        ("a -- b --- c", r"a -{}- b -{}-{}- c"),
+        ("``q''", r"`{}`q'{}'"),
+        ("a<b>c|d", r"a\textless{}b\textgreater{}c\textbar{}d"),
+        ("two\n\nlines  here", "two lines here"),
+        ("plain text", "plain text"),
+    ],
+)
+def test_escape_text(text, tex):
+    assert escape_text(text) == tex
+
+
+@pytest.mark.parametrize("field", ["title", "subtitle", "author", "institute", "date"])
+def test_text_options_must_be_strings(field):
+    with pytest.raises(SpecError, match=f"latex: {field} must be a string, got 3"):
+        render_latex(derive(conv((3, 3), (2, 2))), document="article", **{field: 3})
+    with pytest.raises(SpecError, match=f"network latex: {field} must be a string, got 3"):
+        network_latex(example("lenet5"), **{field: 3})
+
+
+@needs_tex
+@pytest.mark.parametrize("document", ["article", "beamer"])
+def test_title_page_with_every_special_compiles_verbatim(tmp_path, document):
+    texts = dict(
+        title=SPECIALS,
+        subtitle="sub_title ^ ~",
+        author="A. B & C_D",
+        institute="Dept. #3 {CS}",
+        date="4 Dec 2026 (50%)",
+    )
+    tex = render_latex(derive(conv((3, 3), (2, 2))), document=document, figures=False, **texts)
+    pdf = compile_pdf(tex, tmp_path / f"{document}.pdf")
+    page = squash(pdf_text(pdf, 1, 1))
+    for value in texts.values():
+        assert value in page, (value, page[:400])
+    assert "symconv" not in page  # the author replaces the default
+
+
+@needs_tex
+@pytest.mark.parametrize("document", ["article", "beamer"])
+def test_network_cli_title_page(tmp_path, document, capsys):
+    out = tmp_path / "net.tex"
+    argv = ["network", "--example", "lenet5", "--latex", "--document", document, "-o", str(out)]
+    argv += ["--title", SPECIALS, "--author", "Ann & Bo", "--date", "May_1", "--institute", "#9"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    pdf = compile_pdf(out.read_text(encoding="utf-8"), tmp_path / "net.pdf")
+    page = squash(pdf_text(pdf, 1, 1))
+    for value in (SPECIALS, "Ann & Bo", "May_1", "#9"):
+        assert value in page, (value, page[:400])
+
+
+def test_cli_latex_passes_the_texts(tmp_path, capsys):
+    out = tmp_path / "d.tex"
+    argv = ["latex", "conv", "--document", "beamer", "-o", str(out), "--no-figures"]
+    argv += ["--author", "Ann_B", "--institute", "U & V", "--date", "today", "--subtitle", "s%"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    tex = out.read_text(encoding="utf-8")
+    assert r"\author{Ann\_B}" in tex
+    assert r"\institute{U \& V}" in tex
+    assert r"\date{today}" in tex
+    assert r"\subtitle{s\%}" in tex
+    assert re.search(r"\\author\{symconv\}", tex) is None
