@@ -10,6 +10,7 @@ from pathlib import Path
 from .options import add_layer_options, layer_from_args
 from ..core.derive import derive
 from ..core.symbols import NOTATIONS
+from ..fileio import check_folder, write_atomic
 from ..latex.compile import compile_pdf, pdf_to_png
 from ..latex.document import PARTS, render_latex
 from ..latex.options import ASPECTS, DOCUMENTS
@@ -128,6 +129,8 @@ def _values_from_args(args):
 
 
 def _run_latex(args) -> int:
+    if args.output is not None:
+        check_folder(args.output, "latex")
     deriv = derive(layer_from_args(args), index_base=args.index_base)
     values = _values_from_args(args)
     try:
@@ -156,8 +159,7 @@ def _run_latex(args) -> int:
         sys.stdout.write(tex)
         return 0
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(tex, encoding="utf-8")
+    write_atomic(out, tex)
     if args.pdf or args.png:
         pdf = compile_pdf(tex, out.with_suffix(".pdf"))
         print(f"wrote {pdf}", file=sys.stderr)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import SpecError
+from ..fileio import check_folder, write_atomic
 from ..latex.network import network_latex
 from .latex import add_text_options, text_options
 from ..nn.graph import write_graph
@@ -67,6 +68,9 @@ def _run(args) -> int:
         net = load_network(args.spec)
     else:
         raise SpecError("network: a SPEC file or --example NAME is required, got neither")
+    for path in (args.output, args.graph):
+        if path:
+            check_folder(path, "network")
     did = False
     if args.graph:
         written = write_graph(net, args.graph)
@@ -87,7 +91,7 @@ def _run(args) -> int:
     if outputs:
         text = "\n".join(outputs)
         if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
+            write_atomic(args.output, text)
             print(f"wrote {args.output}", file=sys.stderr)
         else:
             sys.stdout.write(text)
