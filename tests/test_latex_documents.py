@@ -119,3 +119,72 @@ def test_cli_latex_passes_the_texts(tmp_path, capsys):
     assert r"\date{today}" in tex
     assert r"\subtitle{s\%}" in tex
     assert re.search(r"\\author\{symconv\}", tex) is None
+
+
+# ------------------------------------------------------------------ handouts (Beamer)
+SEED000 = dict(x=[[1, 2, 3], [4, 5, 6], [7, 8, 9]], w=[[1, 0], [0, -1]], target=[[0, 0], [0, 0]])
+
+
+def pdf_pages(pdf) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, stdout=subprocess.PIPE).stdout
+    return int(re.search(rb"^Pages:\s+(\d+)", info, re.M).group(1))
+
+
+@pytest.mark.parametrize(
+    "spec, on, off",
+    [("2", [2], [1, 3]), ("2-", [2, 9], [1]), ("-2", [1, 2], [3]), ("1,3-4", [1, 3, 4], [2, 5])],
+)
+def test_slide_active(spec, on, off):
+    from symconv.latex.handout import slide_active
+
+    assert all(slide_active(spec, s) for s in on)
+    assert not any(slide_active(spec, s) for s in off)
+
+
+def test_handout_marks_the_last_slide_of_each_frame():
+    from symconv.latex.handout import handout_overlays
+
+    tex = (
+        "\\begin{frame}\\only<1>{A}\\only<2-3>{B}\\uncover<2->{C}\\alt<1,3>{D}{E}"
+        "$\\left< x \\right>$\\end{frame}\n\\begin{frame}\\only<1>{\\global\\setbox0\\hbox{}}"
+        "\\only<2>{F}\\end{frame}\\only<5>{outside}"
+    )
+    out = handout_overlays(tex)
+    assert "\\only<1| handout:0>{A}" in out
+    assert "\\only<2-3| handout:1>{B}" in out
+    assert "\\uncover<2-| handout:1>{C}" in out
+    assert "\\alt<1,3| handout:1>{D}{E}" in out
+    assert "\\left< x \\right>" in out
+    assert "\\only<1| handout:1>{\\global" in out  # a saved background still runs
+    assert "\\only<2| handout:1>{F}" in out
+    assert "\\only<5>{outside}" in out
+    with pytest.raises(SpecError, match="cannot read the overlay specification <\\+->"):
+        handout_overlays("\\begin{frame}\\item<+-> a\\end{frame}")
+
+
+def test_handout_only_for_slides():
+    with pytest.raises(SpecError, match="handout applies to document 'beamer' only"):
+        render_latex(derive(conv((3, 3), (2, 2))), document="article", handout=True)
+    with pytest.raises(SpecError, match="handout must be one of \\[1, 2, 4\\]"):
+        render_latex(derive(conv((3, 3), (2, 2))), document="beamer", handout=3)
+
+
+@needs_tex
+def test_seed000_handout_prints_in_at_most_25_pages(tmp_path, capsys):
+    """The README's seed-000 deck with worked numbers: 58 slides as a deck; as a handout one
+    page per frame (overlays collapsed), two frames a page."""
+    argv = ["latex", "conv", "--document", "beamer", "--x", "[[1,2,3],[4,5,6],[7,8,9]]"]
+    argv += ["--w", "[[1,0],[0,-1]]", "--target", "[[0,0],[0,0]]", "--pdf"]
+    assert main(argv + ["--handout", "-o", str(tmp_path / "h.tex")]) == 0
+    assert main(argv + ["--handout", "1", "-o", str(tmp_path / "h1.tex")]) == 0
+    capsys.readouterr()
+    frames = (tmp_path / "h.tex").read_text().count("\\begin{frame}")
+    assert pdf_pages(tmp_path / "h.pdf") <= 25
+    assert pdf_pages(tmp_path / "h.pdf") == -(-frames // 2)
+    assert pdf_pages(tmp_path / "h1.pdf") == frames
+    text = pdf_text(tmp_path / "h1.pdf")
+    # the step-by-step frame of dE/dw_11 prints its last step only, not its steps overlaid
+    assert "Expanding:" in text and "Let's compute" not in text
+    assert "Let's compute" in (tmp_path / "h.tex").read_text()
+    log = (tmp_path / "h.log").read_text(encoding="latin-1")
+    assert "Overfull" not in log

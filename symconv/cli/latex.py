@@ -100,6 +100,16 @@ def register(sub) -> None:
     )
     add_text_options(p, "the layer", "the layer's sizes on slides, none in an article")
     p.add_argument(
+        "--handout",
+        type=int,
+        nargs="?",
+        const=2,
+        default=0,
+        metavar="N",
+        help="beamer: a deck to print, in Beamer's handout mode (each frame on one page, in the "
+        "state of its last overlay), N slides per A4 page (1, 2 or 4; default 2)",
+    )
+    p.add_argument(
         "--figures",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -146,6 +156,7 @@ def _run_latex(args) -> int:
             max_matrix=args.max_matrix,
             values=values,
             figures=args.figures,
+            handout=args.handout,
             **text_options(args),
         )
     except LatexValueError as exc:  # name the option as the user typed it

@@ -15,6 +15,7 @@ from ..core.errors import SpecError
 from ..core.layers import Layer
 from ..templating import render
 from .frames import BUILDERS, FrameContext
+from .handout import handout_overlays, handout_preamble
 from .frames.setup import layer_subtitle, layer_title, weight_indices
 from .layout import chunks
 from .options import document_options, document_texts
@@ -68,6 +69,7 @@ def render_latex(
     author: str | None = None,
     institute: str | None = None,
     date: str | None = None,
+    handout: int | bool = False,
 ) -> str:
     """LaTeX of a derivation: ``document`` is ``'snippet'`` (body only), ``'article'`` or
     ``'beamer'`` (slides in seed 000's step-by-step style, ``aspect`` '169' or '43').
@@ -93,6 +95,10 @@ def render_latex(
     article or a deck; each is printed verbatim (LaTeX's special characters are escaped, see
     :func:`symconv.latex.options.escape_text`). Defaults: the layer as the title (and on slides
     as the subtitle), "symconv" as the author, no institute, no date.
+
+    ``handout`` (slides only) prints the deck: Beamer's handout mode, every frame on one page
+    in the state of its last slide (:mod:`symconv.latex.handout`), ``2`` (or ``True``) slides
+    per A4 page, or ``1`` or ``4``.
     """
     if isinstance(derivation, Layer):
         derivation = derive(derivation)
@@ -104,6 +110,11 @@ def render_latex(
     texts = document_texts(
         "latex", title=title, subtitle=subtitle, author=author, institute=institute, date=date
     )
+    if handout is True:
+        handout = 2
+    if handout and document != "beamer":
+        raise SpecError(f"latex: handout applies to document 'beamer' only, got {document!r}")
+    handout_lines = handout_preamble(handout) if handout else ""
     spec = derivation.spec
     chosen = _chosen_parts(parts, spec)
     ctx = FrameContext(derivation, opts, values)
@@ -139,4 +150,6 @@ def render_latex(
         padded=any(lo or hi for lo, hi in spec.padding),
         strided=any(s > 1 for s in spec.stride),
     )
-    return render(f"latex/{document}.tex.jinja", **data)
+    data.update(handout=bool(handout), handout_preamble=handout_lines)
+    tex = render(f"latex/{document}.tex.jinja", **data)
+    return handout_overlays(tex) if handout else tex
