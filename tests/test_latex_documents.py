@@ -15,7 +15,7 @@ import pytest
 from symconv import derive
 from symconv.cli import main
 from symconv.core.errors import SpecError
-from symconv.core.layers import conv
+from symconv.core.layers import conv, conv_transpose, max_pool
 from symconv.latex import compile_pdf, render_latex
 from symconv.latex.network import network_latex
 from symconv.latex.options import escape_text
@@ -188,3 +188,100 @@ def test_seed000_handout_prints_in_at_most_25_pages(tmp_path, capsys):
     assert "Let's compute" in (tmp_path / "h.tex").read_text()
     log = (tmp_path / "h.log").read_text(encoding="latin-1")
     assert "Overfull" not in log
+
+
+# ------------------------------------------------------------------ articles (handouts)
+def _kept_together(tmp_path, keep: bool) -> list:
+    """Pages where "With the numbers:" and its matrix land, the heading pushed down the page by
+    a filler of each height in turn."""
+    from symconv.templating import environment
+
+    display = environment().from_string(
+        "{% import 'latex/macros.tex.jinja' as m %}"
+        "{% call m.display() %}"
+        "\\frac{\\partial E}{\\partial w} = \\begin{bmatrix} \\text{MARK} \\\\ 1 \\\\ 2 \\\\ 3 "
+        "\\\\ 4 \\\\ 5 \\end{bmatrix}{% endcall %}"
+    )
+    body = display.render()
+    if not keep:
+        body = body.replace("{symconvcentre}", "{center}")
+    preamble = environment().get_template("latex/preamble.tex.jinja").render()
+    out = []
+    for h in range(560, 700, 12):
+        tex = (
+            "\\documentclass[10pt,a4paper]{article}\\usepackage[margin=2cm]{geometry}"
+            "\\usepackage{amsmath,amssymb,graphicx,xcolor}" + preamble + "\\begin{document}"
+            f"\\noindent\\rule{{1pt}}{{{h}pt}}\n\nWith the numbers:\n{body}\\end{{document}}"
+        )
+        pdf = compile_pdf(tex, tmp_path / f"k{h}.pdf", runs=1)
+        pages = [pdf_text(pdf, p, p) for p in range(1, pdf_pages(pdf) + 1)]
+        where = [next(k for k, t in enumerate(pages) if w in t) for w in ("With the", "MARK")]
+        out.append(where)
+    return out
+
+
+@needs_tex
+def test_a_heading_stays_with_its_display(tmp_path):
+    together = _kept_together(tmp_path, keep=True)
+    assert all(a == b for a, b in together), together
+    # the filler sweep does strand the heading with a plain centred display
+    assert any(a != b for a, b in _kept_together(tmp_path, keep=False))
+
+
+def _bmatrix_after(tex: str, marker: str) -> list:
+    """The rows (lists of cell texts) of the first bmatrix after ``marker``."""
+    body = tex[tex.index(marker) :]
+    body = body[
+        body.index("\\begin{bmatrix}") + len("\\begin{bmatrix}") : body.index("\\end{bmatrix}")
+    ]
+    return [[c.strip() for c in row.split("&")] for row in body.strip().split("\\\\")]
+
+
+def test_article_shows_a_25x9_w_whole():
+    """5x5 input, 3x3 kernel: W (x W = y) is 25x9 and fits the page; every entry is checked
+    against W built by loops here."""
+    tex = render_latex(derive(conv((5, 5), (3, 3))), document="article", figures=False)
+    rows = _bmatrix_after(tex, "% symconv: W (row convention)")
+    assert len(rows) == 25 and all(len(r) == 9 for r in rows)
+    for i in range(25):  # input x_(r+1)(c+1)
+        r, c = divmod(i, 5)
+        for j in range(9):  # output y_(p+1)(q+1)
+            p, q = divmod(j, 3)
+            a, b = r - p, c - q
+            want = f"w_{{{a + 1}{b + 1}}}" if 0 <= a < 3 and 0 <= b < 3 else "0"
+            assert rows[i][j] == want, (i, j, rows[i][j])
+    assert "\\cdots" not in "".join(map("".join, rows)) and "too large" not in tex
+
+
+def test_article_shows_a_list_that_fits_the_page_whole():
+    """7x7 input, 3x3 kernel: 25 outputs of one line each fit a page (the old limit was 16)."""
+    tex = render_latex(derive(conv((7, 7), (3, 3))), document="article", figures=False)
+    forward = tex[tex.index("\\section{Forward pass}") : tex.index("\\section{The forward")]
+    lhs = re.findall(r"^y_\{(\d)(\d)\} &=", forward, re.M)
+    assert sorted(lhs) == [(str(p), str(q)) for p in range(1, 6) for q in range(1, 6)]
+    assert "\\vdots" not in forward and "in all" not in forward
+    # with 16 entries asked for explicitly, the list is cut
+    tex = render_latex(
+        derive(conv((7, 7), (3, 3))), document="article", figures=False, max_entries=16
+    )
+    assert "(Outputs: 25 in all; the dots stand for those not shown.)" in tex
+
+
+@pytest.mark.parametrize(
+    "layer, note",
+    [
+        (conv((5, 5), (3, 3), stride=2, padding=1), "(Inputs: 25 in all; the dots stand"),
+        (conv((3, 3), (2, 2), in_channels=2, out_channels=3, bias=True), "(Weights: 24 in all;"),
+        (conv_transpose((3, 3), (3, 3), stride=2), "is $9\\times49$, too large for the page"),
+        (max_pool((4, 4), (2, 2)), ""),
+        (conv((12, 12), (5, 5)), "is $144\\times64$, too large for the page"),
+    ],
+    ids=["5x5-s2-p1", "2to3-bias", "transposed", "max-pool", "12x12"],
+)
+def test_article_speaks_to_the_reader(layer, note):
+    """No command-line advice in a handout; what is elided says so in the reader's words."""
+    tex = render_latex(derive(layer), document="article")
+    text = "\n".join(line for line in tex.splitlines() if not line.lstrip().startswith("%"))
+    for advice in ("-{}-", "--max", "max\\_", "raise", "symconv draw", "\\texttt{symconv"):
+        assert advice not in text, advice
+    assert note in text

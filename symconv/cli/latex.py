@@ -82,8 +82,9 @@ def register(sub) -> None:
         "--max-entries",
         type=int,
         default=None,
-        help="longest list before eliding (default 16; beamer 9); honoured by every document, "
-        "long lists continue on the next slides",
+        help="longest list before eliding (default 16, or the whole list when it fits an "
+        "article's page; beamer 9); honoured by every document, long lists continue on the "
+        "next slides",
     )
     p.add_argument(
         "--max-terms",
@@ -95,7 +96,8 @@ def register(sub) -> None:
         "--max-matrix",
         type=int,
         default=None,
-        help="largest matrix side shown (default 10; beamer 7 for x, w and dE/dy, 10 for W "
+        help="largest matrix side shown (default 10; an article shows W and the final "
+        "results whole up to 40 rows and 16 columns; beamer 7 for x, w and dE/dy, 10 for W "
         "and the final results)",
     )
     add_text_options(p, "the layer", "the layer's sizes on slides, none in an article")

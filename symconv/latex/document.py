@@ -17,8 +17,8 @@ from ..templating import render
 from .frames import BUILDERS, FrameContext
 from .handout import handout_overlays, handout_preamble
 from .frames.setup import layer_subtitle, layer_title, weight_indices
-from .layout import chunks
-from .options import document_options, document_texts
+from .layout import Eq, chunks
+from .options import PAGE_LINES, document_options, document_texts
 from .pictures import document_pictures, wants_pictures
 
 __all__ = ["PARTS", "render_latex"]
@@ -51,6 +51,47 @@ def _chosen_parts(parts, spec) -> list:
     return [p for p in applicable if p in parts]
 
 
+def list_lines(eq) -> float:
+    """The display lines an equation of a list takes on a page: each line of each step, twice
+    for a line with a fraction (dots: one)."""
+    if eq is None:
+        return 1.0
+    total = 0.0
+    for k, step in enumerate(eq.steps):
+        frac = any("\\frac" in t.tex for line in step.lines for t in line)
+        frac = frac or (k == 0 and "\\frac" in eq.lhs)
+        total += len(step.lines) * (2.0 if frac else 1.0)
+    return total
+
+
+def _fit_lists(ctx, data, chosen) -> None:
+    """An article elides only what does not fit its page: a part whose list was cut to
+    ``max_entries`` is built again whole when all its entries fit :data:`PAGE_LINES`."""
+    for name in chosen:
+        part = data.get(name)
+        if not isinstance(part, dict) or not part.get("elided") or not part.get("n"):
+            continue
+        eqs = next(
+            (
+                v
+                for v in part.values()
+                if isinstance(v, list) and any(isinstance(e, Eq) for e in v)
+            ),
+            None,
+        )
+        if eqs is None:
+            continue
+        shown = [e for e in eqs if e is not None]
+        if sum(map(list_lines, shown)) / len(shown) * part["n"] > PAGE_LINES:
+            continue
+        limit = ctx.opts.max_entries
+        ctx.opts.max_entries = part["n"]
+        try:
+            data[name] = BUILDERS[name](ctx)
+        finally:
+            ctx.opts.max_entries = limit
+
+
 def render_latex(
     derivation,
     *,
@@ -80,8 +121,11 @@ def render_latex(
     (vec y = T vec x). Lists longer than ``max_entries``, sums longer than ``max_terms`` and
     matrices larger than ``max_matrix`` rows/columns are elided with dots and a note; ``None``
     takes the document's default (:data:`symconv.latex.options.LIMITS`: 16, 12, 10 for the
-    snippet and article, 9, 8, 7 on slides, W and the final results 10). Elision keeps the
-    entries that carry the lesson (the first, the last, routed max-pool gradients).
+    snippet and article, 9, 8, 7 on slides, W and the final results 10). An article elides
+    only what does not fit its page: W and the final results are whole up to 40 rows and 16
+    columns, and a list longer than 16 entries is whole when it fits one page; its notes speak
+    to the reader, never of options. Elision keeps the entries that carry the lesson (the
+    first, the last, routed max-pool gradients).
 
     ``values`` adds worked numbers: a dict with ``x``, ``w`` (conv), optional ``b``, and
     ``target`` (yhat, for the L2 loss) or ``dy`` (the upstream gradient), optional ``eta``
@@ -120,6 +164,8 @@ def render_latex(
     ctx = FrameContext(derivation, opts, values)
     pictures = document_pictures(ctx, chosen) if wants_pictures(figures, document) else None
     data = {name: build(ctx) if name in chosen else None for name, build in BUILDERS.items()}
+    if document == "article" and max_entries is None:
+        _fit_lists(ctx, data, chosen)
     data.update(
         document=document,
         parts=chosen,

@@ -19,6 +19,7 @@ __all__ = [
     "ASPECTS",
     "LIMITS",
     "TEXT_FIELDS",
+    "MatrixLimit",
     "Options",
     "document_options",
     "document_texts",
@@ -36,8 +37,28 @@ LIMITS = {
     "article": (16, 12, 10),
     "beamer": (9, 8, 7),
 }
-#: The side of the largest matrix drawn whole by default (W, the final results) on every document.
+#: The side of the largest matrix drawn whole by default (W, the final results) on a slide and
+#: in a snippet.
 MATRIX_DEFAULT = 10
+#: An article's page (A4, 10pt, 2 cm margins, 700 pt of text): the matrix rows and columns it
+#: shows whole (rows of 14.4 pt; columns of about 2.7 em in a 44 em line), and its height in
+#: display lines of 15 pt (a line with a fraction counts two, :func:`list_lines`).
+PAGE_MATRIX = (40, 16)
+PAGE_LINES = 44
+
+
+class MatrixLimit(int):
+    """A matrix limit: ``int(limit)`` rows and ``limit.cols`` columns shown whole."""
+
+    cols: int
+
+    def __new__(cls, rows: int, cols: int):
+        obj = super().__new__(cls, rows)
+        obj.cols = cols
+        return obj
+
+    def __repr__(self) -> str:
+        return f"MatrixLimit({int(self)}, {self.cols})"
 
 
 @dataclass
@@ -67,12 +88,19 @@ class Options:
         return self.convention == "row"
 
 
+def _page_matrix(document: str) -> int:
+    """The default limit of W and the final results: what an article's page shows whole, else
+    :data:`MATRIX_DEFAULT`."""
+    return MatrixLimit(*PAGE_MATRIX) if document == "article" else MATRIX_DEFAULT
+
+
 def document_options(
     document, notation, convention, aspect, max_entries, max_terms, max_matrix
 ) -> Options:
     """Check the options (:class:`SpecError` naming the bad one) and derive the budget.
 
-    A limit left ``None`` takes the document's default (:data:`LIMITS`)."""
+    A limit left ``None`` takes the document's default (:data:`LIMITS`); an article's W and
+    final results are shown whole while they fit the page (:data:`PAGE_MATRIX`)."""
     if document not in DOCUMENTS:
         raise SpecError(f"latex: document must be one of {DOCUMENTS}, got {document!r}")
     if convention not in ("row", "column"):
@@ -106,7 +134,7 @@ def document_options(
         aspect=aspect,
         max_entries=max_entries,
         max_terms=max_terms,
-        max_matrix=MATRIX_DEFAULT if max_matrix is None else max_matrix,
+        max_matrix=max_matrix if max_matrix is not None else _page_matrix(document),
         block_matrix=block if max_matrix is None else max_matrix,
         max_steps=min(9, max_terms),
         width=width,
