@@ -7,13 +7,25 @@ import os
 import sys
 from pathlib import Path
 
+import sympy
+
 from ..core.errors import AnswerError, SpecError
+from ..core.symbols import parse_name
 from ..grading import QUANTITIES, check, load_problem
 from ..grading.files import MAX_FILE_BYTES, read_capped
 from ..grading.values import exact_number, to_values
 from .options import add_layer_options, layer_from_args
 
-__all__ = ["register", "run_check", "read_file_or_text"]
+__all__ = ["register", "run_check", "read_file_or_text", "missing_values"]
+
+#: What the options give, by symbol kind: the message when numbers are checked without them.
+_GIVEN_BY = {
+    "x": ("--x", "the input"),
+    "w": ("--w", "the weights"),
+    "b": ("--b", "the bias"),
+    "dy": ("--target or --dy", "the upstream gradient dE/dy"),
+    "yhat": ("--target", "the target"),
+}
 
 _VALUE_OPTIONS = (
     ("x", "input values"),
@@ -80,11 +92,40 @@ def run_check(args) -> int:
         index_base=index_base,
         **values,
     )
+    if not result.correct:
+        missing = missing_values(result)
+        if missing:
+            raise SpecError(f"check: {quantity} {missing}")
     if args.format == "json":
         print(json.dumps(result.to_dict(hide_solution=args.hide_solution), indent=2))
     else:
         print(result.to_text(hide_solution=args.hide_solution), end="")
     return 0 if result.correct else 1
+
+
+def _free(values) -> set:
+    if values is None:
+        return set()
+    out = set()
+    for v in getattr(values, "flat", [values]):
+        out |= getattr(sympy.sympify(v), "free_symbols", set())
+    return out
+
+
+def missing_values(result) -> str:
+    """Why a numeric answer cannot be checked: the values it needs that were not given (the
+    kinds of the symbols its expected value still holds), or ``""`` when nothing is missing
+    or the answer itself is written in symbols."""
+    if _free(result.answer):
+        return ""
+    kinds = sorted({parse_name(s.name)[0] for s in _free(result.expected)} & set(_GIVEN_BY))
+    if not kinds:
+        return ""
+    need = " and ".join(f"{_GIVEN_BY[k][1]} ({_GIVEN_BY[k][0]})" for k in kinds)
+    return (
+        f"needs {need} to check a numeric answer, got none "
+        "(without them the expected value holds symbols)"
+    )
 
 
 def register(sub) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..fileio import write_atomic
+from ..fileio import check_folder, write_atomic
 from .options import add_layer_options, layer_from_args
 
 __all__ = ["register"]
@@ -13,6 +13,8 @@ __all__ = ["register"]
 def _run_codegen(args) -> int:
     from ..codegen import generate_numpy
 
+    if args.output not in (None, "-"):
+        check_folder(args.output, "codegen")
     source = generate_numpy(layer_from_args(args), implicit=args.implicit)
     if args.output in (None, "-"):
         sys.stdout.write(source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..fileio import check_folder
 from .options import UsageError, add_layer_options, layer_from_args
 
 __all__ = ["register", "run"]
@@ -62,6 +63,7 @@ def _values(args):
 def run(args) -> int:
     from ..figures import figure
 
+    check_folder(args.output, "draw")
     if args.figure == "network":
         from ..nn.network import example, load_network
 

@@ -10,12 +10,13 @@ from pathlib import Path
 from .options import add_layer_options, layer_from_args
 from ..core.derive import derive
 from ..core.symbols import NOTATIONS
+from ..fileio import check_folder, write_atomic
 from ..latex.compile import compile_pdf, pdf_to_png
 from ..latex.document import PARTS, render_latex
 from ..latex.options import ASPECTS, DOCUMENTS
 from ..latex.values import VALUE_KEYS, LatexValueError, parse_values_text
 
-__all__ = ["register"]
+__all__ = ["register", "add_text_options", "text_options"]
 
 #: The worked-number options and their help.
 _VALUE_HELP = (
@@ -26,6 +27,22 @@ _VALUE_HELP = (
     ("dy", "upstream gradient dE/dy (instead of --target)"),
     ("eta", "learning rate (default: symbolic eta)"),
 )
+
+
+def add_text_options(p, default_title: str, default_subtitle: str) -> None:
+    """``--title``, ``--subtitle``, ``--author``, ``--institute``, ``--date``: the title page's
+    texts, printed verbatim (LaTeX's special characters are escaped)."""
+    g = p.add_argument_group("title page (printed as typed: & % $ # _ { } ~ ^ \\ are escaped)")
+    g.add_argument("--title", default=None, help=f"document title (default: {default_title})")
+    g.add_argument("--subtitle", default=None, help=f"subtitle (default: {default_subtitle})")
+    g.add_argument("--author", default=None, help='author (default "symconv")')
+    g.add_argument("--institute", default=None, help="institute (default: none)")
+    g.add_argument("--date", default=None, help="date (default: none)")
+
+
+def text_options(args) -> dict:
+    """The title page's texts given on the command line, as keywords of the printers."""
+    return {k: getattr(args, k) for k in ("title", "subtitle", "author", "institute", "date")}
 
 
 def register(sub) -> None:
@@ -65,8 +82,9 @@ def register(sub) -> None:
         "--max-entries",
         type=int,
         default=None,
-        help="longest list before eliding (default 16; beamer 9); honoured by every document, "
-        "long lists continue on the next slides",
+        help="longest list before eliding (default 16, or the whole list when it fits an "
+        "article's page; beamer 9); honoured by every document, long lists continue on the "
+        "next slides",
     )
     p.add_argument(
         "--max-terms",
@@ -78,10 +96,21 @@ def register(sub) -> None:
         "--max-matrix",
         type=int,
         default=None,
-        help="largest matrix side shown (default 10; beamer 7 for x, w and dE/dy, 10 for W "
+        help="largest matrix side shown (default 10; an article shows W and the final "
+        "results whole up to 40 rows and 16 columns; beamer 7 for x, w and dE/dy, 10 for W "
         "and the final results)",
     )
-    p.add_argument("--title", default=None, help="document title (default: the layer)")
+    add_text_options(p, "the layer", "the layer's sizes on slides, none in an article")
+    p.add_argument(
+        "--handout",
+        type=int,
+        nargs="?",
+        const=2,
+        default=0,
+        metavar="N",
+        help="beamer: a deck to print, in Beamer's handout mode (each frame on one page, in the "
+        "state of its last overlay), N slides per A4 page (1, 2 or 4; default 2)",
+    )
     p.add_argument(
         "--figures",
         action=argparse.BooleanOptionalAction,
@@ -112,6 +141,8 @@ def _values_from_args(args):
 
 
 def _run_latex(args) -> int:
+    if args.output is not None:
+        check_folder(args.output, "latex")
     deriv = derive(layer_from_args(args), index_base=args.index_base)
     values = _values_from_args(args)
     try:
@@ -126,8 +157,9 @@ def _run_latex(args) -> int:
             max_terms=args.max_terms,
             max_matrix=args.max_matrix,
             values=values,
-            title=args.title,
             figures=args.figures,
+            handout=args.handout,
+            **text_options(args),
         )
     except LatexValueError as exc:  # name the option as the user typed it
         opt = exc.option if exc.option.startswith("--") else f"--{exc.option}"
@@ -140,8 +172,7 @@ def _run_latex(args) -> int:
         sys.stdout.write(tex)
         return 0
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(tex, encoding="utf-8")
+    write_atomic(out, tex)
     if args.pdf or args.png:
         pdf = compile_pdf(tex, out.with_suffix(".pdf"))
         print(f"wrote {pdf}", file=sys.stderr)

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 from ..core.errors import SpecError
+from ..fileio import check_folder, write_atomic
 from ..latex.network import network_latex
+from .latex import add_text_options, text_options
 from ..nn.graph import write_graph
 from ..nn.network import EXAMPLES, example, example_names, load_network
 
@@ -39,6 +41,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--aspect", choices=["169", "43"], default="169", help="--document beamer aspect ratio"
     )
+    add_text_options(p, '"Backpropagation through NAME"', "the network's description")
     p.add_argument("--codegen", action="store_true", help="generated NumPy module")
     p.add_argument(
         "--gradcheck", action="store_true", help="finite differences, references, torch"
@@ -65,6 +68,9 @@ def _run(args) -> int:
         net = load_network(args.spec)
     else:
         raise SpecError("network: a SPEC file or --example NAME is required, got neither")
+    for path in (args.output, args.graph):
+        if path:
+            check_folder(path, "network")
     did = False
     if args.graph:
         written = write_graph(net, args.graph)
@@ -75,7 +81,9 @@ def _run(args) -> int:
         did = True
     outputs = []
     if args.latex:
-        outputs.append(network_latex(net, document=args.document, aspect=args.aspect))
+        outputs.append(
+            network_latex(net, document=args.document, aspect=args.aspect, **text_options(args))
+        )
     if args.codegen:
         from ..codegen.network import network_source  # the codegen stage loads when used
 
@@ -83,7 +91,7 @@ def _run(args) -> int:
     if outputs:
         text = "\n".join(outputs)
         if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
+            write_atomic(args.output, text)
             print(f"wrote {args.output}", file=sys.stderr)
         else:
             sys.stdout.write(text)

@@ -17,6 +17,7 @@ __all__ = [
     "UsageError",
     "add_layer_options",
     "layer_from_args",
+    "parse_kind",
     "parse_padding",
     "parse_size",
 ]
@@ -27,6 +28,39 @@ LAYER_KINDS = {
     "max-pool": "max_pool",
     "avg-pool": "avg_pool",
 }
+
+#: A layer's name as symconv prints it (conv2d, conv_transpose1d, max_pool2d, avg_pool3d) or as
+#: PyTorch and ONNX spell it (Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AveragePool):
+#: the kind, and the dimension when the name carries one.
+_KIND_NAME = re.compile(
+    r"^(?:(conv)|(conv_?transpose)|(max_?pool)|(av(?:g|erage)_?pool))(?:_?([123])d)?$"
+)
+
+
+def parse_kind(text: str, input_size=None):
+    """``(kind, ndim)`` of a layer kind as typed: ``conv``, ``conv-transpose``, ``max-pool``,
+    ``avg-pool`` (``ndim`` None), or a layer name such as ``conv2d``, ``max_pool2d``,
+    ``ConvTranspose1d`` (``ndim`` its dimension, which must match ``input_size`` when that is
+    given). Anything else is a one-line :class:`UsageError` listing the kinds."""
+    m = _KIND_NAME.match(str(text).strip().lower().replace("-", "_"))
+    if m is None:
+        raise UsageError(
+            f"kind must be one of {', '.join(LAYER_KINDS)} (or a layer name such as conv2d, "
+            f"conv_transpose1d, max_pool2d, avg_pool3d), got {text!r}"
+        )
+    kind = next(k for k, g in zip(LAYER_KINDS.values(), m.groups()) if g)
+    ndim = int(m.group(5)) if m.group(5) else None
+    if ndim is not None and input_size is not None:
+        size = parse_size(input_size, "--input-size")
+        given = len(size) if isinstance(size, tuple) else 1
+        if given != ndim:
+            raise UsageError(
+                f"{text}: --input-size must have {ndim} dimension{'s' if ndim > 1 else ''} "
+                f"for a {ndim}-D layer, got {input_size!r} ({given}-D; use "
+                f"{kind.replace('_', '-')} to take the dimension from --input-size)"
+            )
+    return kind, ndim
+
 
 _POOLS = ("max_pool", "avg_pool")
 _WEIGHTED = ("conv", "conv_transpose")
@@ -118,8 +152,9 @@ def add_layer_options(parser: argparse.ArgumentParser, *, default_kind: str = "c
         "kind",
         nargs="?",
         default=default_kind.replace("_", "-"),
-        choices=sorted(LAYER_KINDS),
-        help="layer kind (default: %(default)s)",
+        help=f"layer kind: {', '.join(LAYER_KINDS)}, or a layer name as symconv prints it "
+        "(conv2d, conv_transpose1d, max_pool2d, avg_pool3d: the dimension is checked against "
+        "--input-size, and sets the default sizes) (default: %(default)s)",
     )
     g = parser.add_argument_group("layer")
     g.add_argument("--input-size", help="spatial input size, e.g. 3x3 (1-3 dims; default 3x3)")
@@ -170,12 +205,16 @@ def add_layer_options(parser: argparse.ArgumentParser, *, default_kind: str = "c
     g.add_argument("--node", help="name of the node to read with --from-onnx")
 
 
-def _layer_values(args, kind: str) -> dict:
+def _layer_values(args, kind: str, ndim=None) -> dict:
     """The layer options of ``args`` with defaults filled in; an option given for a kind that
-    does not take it is a :class:`UsageError`."""
+    does not take it is a :class:`UsageError`. With ``ndim`` (from a kind named with its
+    dimension, or from ``--input-size``) the default sizes have that dimension (conv1d: input
+    3, kernel 2; ``--input-size 5``: kernel 2)."""
     values = {}
     for dest, (flag, kinds, default) in _LAYER_OPTIONS.items():
         value = getattr(args, dest, None)
+        if ndim is not None and dest in ("input_size", "kernel_size"):
+            default = "x".join([default.split("x")[0]] * ndim)
         if value is not None and kind not in kinds:
             noun = "a pooling layer" if kind in _POOLS and not set(kinds) & set(_POOLS) else None
             got = "" if isinstance(value, bool) else f", got {value}"
@@ -192,8 +231,11 @@ def layer_from_args(args):
 
     if getattr(args, "from_onnx", None) or getattr(args, "node", None):
         return _layer_from_onnx(args)
-    kind = LAYER_KINDS[args.kind]
-    v = _layer_values(args, kind)
+    kind, ndim = parse_kind(args.kind, args.input_size)
+    if ndim is None and args.input_size is not None:  # the default kernel follows the input
+        size = parse_size(args.input_size, "--input-size")
+        ndim = len(size) if isinstance(size, tuple) else 1
+    v = _layer_values(args, kind, ndim)
     input_size = parse_size(v["input_size"], "--input-size")
     kernel = parse_size(v["kernel_size"], "--kernel-size")
     padding = parse_padding(v["padding"])

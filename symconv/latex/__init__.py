@@ -16,6 +16,8 @@ Modules:
 * :mod:`.options`, :mod:`.document` - :func:`render_latex`: ``document="snippet"`` (a body
   to paste into a document that loads amsmath, amssymb, graphicx and xcolor), ``"article"``
   or ``"beamer"``;
+* :mod:`.handout` - a deck to print: Beamer's handout mode, each frame in the state of its
+  last slide, 1, 2 or 4 slides per page (``render_latex(..., handout=2)``);
 * :mod:`.frames` - one builder per part of a document (set-up, forward, Toeplitz, loss,
   gradients, identities, update, pooling, summary);
 * :mod:`.compile` - :func:`compile_pdf` (pdflatex twice in a temporary folder,

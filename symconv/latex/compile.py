@@ -15,7 +15,28 @@ from pathlib import Path
 from ..core.errors import SymconvError
 from ..templating import render
 
-__all__ = ["LatexError", "compile_pdf", "overfull_boxes", "pdf_to_png", "wrap_snippet"]
+__all__ = [
+    "LatexError",
+    "TEX_PACKAGES",
+    "compile_pdf",
+    "overfull_boxes",
+    "pdf_to_png",
+    "wrap_snippet",
+]
+
+#: The Debian/Ubuntu packages the documents need: pdflatex, amsmath and geometry
+#: (texlive-latex-base), beamer, xcolor and booktabs (texlive-latex-recommended), the fonts
+#: (texlive-fonts-recommended, lmodern), TikZ/pgf for the pictures (texlive-pictures), and
+#: pdftoppm/pdftotext for PNG pages (poppler-utils).
+TEX_PACKAGES = (
+    "texlive-latex-base",
+    "texlive-latex-recommended",
+    "texlive-fonts-recommended",
+    "texlive-pictures",
+    "lmodern",
+    "poppler-utils",
+)
+_INSTALL_HINT = "Debian/Ubuntu: apt-get install " + " ".join(TEX_PACKAGES)
 
 
 class LatexError(SymconvError):
@@ -35,8 +56,7 @@ def wrap_snippet(tex: str) -> str:
 def _which(program: str) -> str:
     path = shutil.which(program)
     if path is None:
-        hint = "poppler-utils" if program == "pdftoppm" else "texlive-latex-base"
-        raise LatexError(f"{program} not found on PATH (Debian/Ubuntu: apt-get install {hint})")
+        raise LatexError(f"{program} not found on PATH ({_INSTALL_HINT})")
     return path
 
 
@@ -45,6 +65,9 @@ _ERROR_RE = re.compile(r"^(?:\./)?[^:\n]*\.tex:(\d+): (.*)$", re.M)
 
 def _first_error(log: str, tex: str) -> str:
     """The first error of a pdflatex log (run with -file-line-error), with its source line."""
+    missing = re.search(r"File `([^']+)' not found", log)
+    if missing:
+        return f"LaTeX file {missing.group(1)} is not installed ({_INSTALL_HINT})"
     m = _ERROR_RE.search(log)
     if m:
         line_no = int(m.group(1))

@@ -265,10 +265,11 @@ def matrix_data(
     shape, get, fmt, *, limit, hl=None, color="symconvx", label="", keep=()
 ) -> MatrixData:
     """A (possibly huge) matrix ``get(i, j)`` of ``shape`` as :class:`MatrixData`, elided past
-    ``limit`` rows/columns, never hiding the cells ``(i, j)`` in ``keep``; ``fmt`` prints an
-    entry, ``hl`` maps an entry (a SymPy object) to a beamer overlay spec of its highlight."""
-    rows_idx = elide(shape[0], limit, {i for i, _ in keep})
-    cols_idx = elide(shape[1], limit, {j for _, j in keep})
+    ``limit`` rows/columns (an int, or one with a ``cols`` attribute for a different column
+    limit: :class:`~.options.MatrixLimit`), never hiding the cells ``(i, j)`` in ``keep``;
+    ``fmt`` prints an entry, ``hl`` maps an entry (a SymPy object) to a beamer overlay spec."""
+    rows_idx = elide(shape[0], int(limit), {i for i, _ in keep})
+    cols_idx = elide(shape[1], getattr(limit, "cols", int(limit)), {j for _, j in keep})
     rows = []
     for i in rows_idx:
         row = []

@@ -18,7 +18,7 @@ from ..core.spec import dims_text
 from ..nn.recursions import layer_recursions, loss_start
 from ..templating import render
 from .layout import FRAME_LINES
-from .options import ASPECTS, DOCUMENTS
+from .options import ASPECTS, DOCUMENTS, document_texts, escape_text
 from .printer import TIMES
 
 __all__ = ["network_latex", "TABLE_ROWS", "FORWARD_ROWS"]
@@ -40,7 +40,16 @@ def _chunks(items, size: int) -> list:
 
 
 def network_latex(
-    net, *, document: str | None = None, standalone: bool = True, aspect: str = "169"
+    net,
+    *,
+    document: str | None = None,
+    standalone: bool = True,
+    aspect: str = "169",
+    title: str | None = None,
+    subtitle: str | None = None,
+    author: str | None = None,
+    institute: str | None = None,
+    date: str | None = None,
 ) -> str:
     """The per-layer backprop recursions of ``net``, instantiated with its sizes, after a
     table of its layers.
@@ -48,7 +57,12 @@ def network_latex(
     ``document`` is ``'article'`` (a full document), ``'snippet'`` (its body, no preamble) or
     ``'beamer'`` (slides: the table, the forward pass, one frame per layer's backward rules,
     ``aspect`` ``'169'`` or ``'43'``). Without ``document``, ``standalone=False`` (the keyword
-    of :meth:`Network.latex <symconv.nn.network.Network.latex>`) means ``'snippet'``."""
+    of :meth:`Network.latex <symconv.nn.network.Network.latex>`) means ``'snippet'``.
+
+    ``title`` (default "Backpropagation through <name>"), ``subtitle`` (default the network's
+    description), ``author`` (default "symconv" on slides), ``institute`` and ``date`` are
+    printed verbatim (LaTeX's special characters escaped); a snippet shows its title as a
+    heading and leaves the others out."""
     if document is None:
         document = "article" if standalone else "snippet"
     if document not in DOCUMENTS:
@@ -66,6 +80,14 @@ def network_latex(
         }
         for lay in net.layers
     ]
+    texts = document_texts(
+        "network latex",
+        title=title,
+        subtitle=subtitle,
+        author=author,
+        institute=institute,
+        date=date,
+    )
     recursions, loss = layer_recursions(net), loss_start(net)
     return render(
         "latex/network.tex.jinja",
@@ -80,4 +102,6 @@ def network_latex(
         recursions=recursions,
         forward_frames=_chunks(recursions + ([loss] if loss else []), FORWARD_ROWS),
         loss=loss,
+        texts=texts,
+        escape=escape_text,
     )

@@ -383,15 +383,22 @@ class Network:
         return NetworkDerivation(self, index_base=index_base)
 
     def latex(
-        self, *, standalone: bool = True, document: str | None = None, aspect: str = "169"
+        self,
+        *,
+        standalone: bool = True,
+        document: str | None = None,
+        aspect: str = "169",
+        **texts,
     ) -> str:
         """The per-layer backprop recursions (seed 002's summary slides: "for each fully
         connected layer ..., for each convolutional layer ...") as LaTeX, instantiated with
         this network's sizes: ``document`` ``'article'``, ``'snippet'`` (the body alone) or
         ``'beamer'`` (slides, ``aspect`` ``'169'`` or ``'43'``); without ``document``, an
-        article unless ``standalone=False`` (:func:`symconv.latex.network.network_latex`)."""
+        article unless ``standalone=False`` (:func:`symconv.latex.network.network_latex`).
+        ``texts``: ``title``, ``subtitle``, ``author``, ``institute``, ``date``, printed verbatim.
+        """
         return printer("network_latex")(
-            self, standalone=standalone, document=document, aspect=aspect
+            self, standalone=standalone, document=document, aspect=aspect, **texts
         )
 
     # ------------------------------------------------------------------ code
