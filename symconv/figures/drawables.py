@@ -81,6 +81,9 @@ def drawables(scene: Scene) -> dict:
                         math=True,
                     )
                 )
+    # a thicker border (the current window, output or gradient cell) is drawn after the thinner
+    # ones around it, so that no neighbour's border paints over one of its four sides
+    cells.sort(key=lambda r: r.style.width if r.cell else 0.0)
     outlines = [Rect(o.x, o.y, o.w, o.h, style(o.role), o.role) for o in scene.outlines]
     arrows = [(a.x0, a.y0, a.x1, a.y1) for a in scene.arrows]
     texts = [
