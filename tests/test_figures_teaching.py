@@ -62,3 +62,106 @@ def test_current_output_cell_has_a_dark_border_on_all_four_sides():
         assert dark_near(x0 + t, y0 + 1, False), "bottom"
         assert dark_near(x0, y0 + t, True), "left"
         assert dark_near(x0 + 1, y0 + t, True), "right"
+
+
+# ---------------------------------------------------------------------- item 3: transposed
+TRANSPOSED = {
+    "3x3-k3-s2": lambda: symconv.conv_transpose((3, 3), 3, stride=2),
+    "2x3-k2-s2-p1-op1": lambda: symconv.conv_transpose(
+        (2, 3), 2, stride=2, padding=((1, 1), (0, 0)), output_padding=1
+    ),
+    "1d-dil2": lambda: symconv.conv_transpose(4, 2, stride=3, dilation=2),
+    "bias-2to1": lambda: symconv.conv_transpose(
+        (2, 2), 3, in_channels=1, out_channels=2, bias=True
+    ),
+    "rect-s1x2-p": lambda: symconv.conv_transpose((2, 3), (2, 3), stride=(1, 2), padding=(0, 1)),
+}
+
+
+def _values(spec, seed=3):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = {
+        "x": rng.integers(-4, 5, spec.x_shape).astype(object),
+        "w": rng.integers(-3, 4, spec.w_shape).astype(object),
+    }
+    if spec.bias:
+        out["b"] = rng.integers(-2, 3, spec.b_shape).astype(object)
+    return out
+
+
+def _number(text):
+    from fractions import Fraction
+
+    return Fraction(text.replace("\u2212", "-"))
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPOSED))
+def test_transposed_stamps_add_up_to_y_on_the_last_frame(name):
+    import numpy as np
+    from symconv.core import reference
+
+    layer = TRANSPOSED[name]()
+    spec = layer.spec
+    values = _values(spec)
+    fig = figure(layer, "transpose", values=values, labels=True)
+    y = reference.forward(spec, values["x"], values["w"], values.get("b"))
+    assert len(fig) == int(np.prod(spec.input_size))
+    last = fig.scenes[-1].grid("y")
+    got = {c.coord: _number(c.label) for c in last.cells}
+    assert got == {c: y[(0,) + c] for c in got}
+    # every frame's running sum is the reference y of the inputs stamped so far
+    for k, scene in enumerate(fig.scenes[:-1]):
+        partial = dict(values)
+        x = np.array(values["x"], dtype=object).reshape(-1).copy()
+        x[k + 1 :] = 0
+        partial["x"] = x.reshape(spec.x_shape)
+        y_k = reference.forward(spec, partial["x"], values["w"], values.get("b"))
+        cells = scene.grid("y").cells
+        assert {c.coord: _number(c.label) for c in cells} == {
+            c.coord: y_k[(0,) + c.coord] for c in cells
+        }
+
+
+def test_stamp_products_carry_their_operator():
+    layer = symconv.conv_transpose((2, 2), 2)
+    values = {"x": [[2, -3], [1, 4]], "w": [[-1, 5], [0, 2]]}
+    scene = figure(layer, "transpose", values=values, position=(1, 1)).scenes[0]
+    labels = [c.label for g in scene.grids if g.name == "w" for c in g.cells]
+    assert r"(-1) \cdot 2" in labels and r"5 \cdot 2" in labels
+    assert not any(re.fullmatch(r"-?\d+-?\d+", label) for label in labels)
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPOSED))
+def test_direct_convolution_view_reads_the_index_map_and_gives_y(name):
+    import numpy as np
+    from symconv.core import reference
+
+    layer = TRANSPOSED[name]()
+    spec = layer.spec
+    values = _values(spec, seed=5)
+    fig = figure(layer, "transpose-conv", values=values, max_frames=1000, labels=True)
+    n_out = int(np.prod(spec.output_size))
+    assert len(fig) == n_out
+    y = reference.forward(spec, values["x"], values["w"], values.get("b"))
+    rot = [g for g in fig.scenes[0].grids if g.name == "w"][0]
+    for o, scene in enumerate(fig.scenes):
+        z = scene.grid("z")
+        read = sorted(c.index for c in z.cells if c.role == "window")
+        expect = sorted(i for i in layer.index_map[o] if i >= 0)
+        assert read == expect
+        # the rotated kernel's cell over each window input is the tap the index map pairs
+        window = [c for c in z.cells if c.role in ("window", "window_pad")]
+        first = (min(c.row for c in window), min(c.col for c in window))
+        for c in window:
+            if c.role == "window":
+                d_r, d_c = ((1,) + tuple(spec.dilation))[-2:]
+                at = ((c.row - first[0]) // d_r, (c.col - first[1]) // d_c)
+                k = [r for r in rot.cells if (r.row, r.col) == at]
+                taps = [
+                    t for t in range(layer.index_map.shape[1]) if layer.index_map[o, t] == c.index
+                ]
+                assert k[0].index in taps
+        coord = tuple(int(v) for v in np.unravel_index(o, spec.output_size))
+        assert any(t.text.endswith(f"= {y[(0,) + coord]}$") for t in scene.texts)

@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .palette import Style, style
-from .scene import LABEL_SIZE, Scene
+from .scene import LABEL_SIZE, SHEET_STEP, Scene
 
 __all__ = ["Rect", "Label", "drawables", "SHEET_OFFSET"]
 
 #: Offset (right, up) between the sheets of a stack, in cell units.
-SHEET_OFFSET = 0.25
+SHEET_OFFSET = SHEET_STEP
 
 
 @dataclass(frozen=True)

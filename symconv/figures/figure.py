@@ -14,7 +14,7 @@ from ..core.layers import Layer
 from ..core.preview import elide
 from ..core.spec import dims_text
 from ..fileio import write_atomic
-from . import backward, forward, overview
+from . import backward, forward, overview, transposed
 from .reading import LayerReading
 from .tikz import tikz_document, tikz_overlays, tikz_picture, tikz_preamble
 
@@ -29,6 +29,7 @@ FIGURE_KINDS = {
     "toeplitz": ("conv", "conv_transpose", "avg_pool"),
     "pool": ("max_pool", "avg_pool"),
     "transpose": ("conv_transpose",),
+    "transpose-conv": ("conv_transpose",),
     "network": (),
 }
 SUFFIXES = (".tex", ".svg", ".png", ".gif", ".pdf")
@@ -165,8 +166,13 @@ def figure(
     position, one frame each), ``grad-input`` (the entry ``position`` of dE/dx), ``grad-weight``
     (the kernel tap ``position`` of dE/dw), ``toeplitz`` (the unrolled matrix, ``convention``
     'row' as seed 000 or 'column'), ``pool`` (routing of the gradient through a pool),
-    ``transpose`` (the stamp of the input cell ``position`` of a transposed convolution; all
-    input cells as frames when omitted) or ``network`` (pass a :class:`symconv.Network`).
+    ``transpose`` (the stamp of the input cell ``position`` of a transposed convolution, each
+    product with its operator and y as the running sum of the stamps so far; all input cells
+    as frames when omitted, the last frame showing y complete), ``transpose-conv`` (the same
+    layer as a stride-1 convolution of the rotated kernel over the zero-inserted, padded
+    input, at output ``position``; every position as frames when omitted) or ``network``
+    (pass a :class:`symconv.Network`). The two transposed kinds use small example integers
+    when ``values`` has no ``x`` (the heading says so).
 
     Positions count from ``index_base`` (1, like the slides' y_11). ``values`` is a dict of
     worked numbers ``{'x': ..., 'w': ..., 'b': ..., 'dy': ...}`` shown in the cells (exact
@@ -203,6 +209,10 @@ def figure(
     if example:
         given = {k: v for k, v in (values or {}).items() if v is not None}
         values = {**backward.example_values(spec), **given}
+    if kind in ("transpose", "transpose-conv") and (values is None or values.get("x") is None):
+        example = True
+        given = {k: v for k, v in (values or {}).items() if v is not None}
+        values = {**transposed.example_values(spec), **given}
     if not isinstance(max_frames, int) or isinstance(max_frames, bool) or max_frames < 3:
         raise SpecError(f"figure: max_frames must be an integer of at least 3, got {max_frames!r}")
     reading = LayerReading(
@@ -216,8 +226,11 @@ def figure(
     scenes = _scenes(kind, reading, position, convention, max_frames, example)
     description = spec.describe()
     n_out = math.prod(spec.output_size)
-    if kind == "windows" and len(scenes) < n_out:
+    if kind in ("windows", "transpose-conv") and position is None and len(scenes) < n_out:
         description += f"; {len(scenes)} of {n_out} output positions (the first and the last)"
+    n_in = math.prod(spec.input_size)
+    if kind == "transpose" and position is None and len(scenes) < n_in:
+        description += f"; {len(scenes)} of {n_in} input stamps (the first and the last)"
     return Figure(kind, scenes, description)
 
 
@@ -234,9 +247,16 @@ def _scenes(kind, reading, position, convention, max_frames, example) -> list:
     if kind == "transpose":
         if position is None:
             n_in = math.prod(spec.input_size)
-            return [forward.transpose_scene(reading, i) for i in range(min(n_in, max_frames))]
-        i = _flat_position(op, spec.input_size, position, base, "input")
-        return [forward.transpose_scene(reading, i)]
+            shown = [i for i in elide(n_in, max_frames) if i is not None]
+        else:
+            shown = [_flat_position(op, spec.input_size, position, base, "input")]
+        return transposed.stamp_scenes(reading, shown, example=example)
+    if kind == "transpose-conv":
+        if position is None:
+            shown = [o for o in elide(n_out, max_frames) if o is not None]
+        else:
+            shown = [_flat_position(op, spec.output_size, position, base)]
+        return transposed.direct_scenes(reading, shown, example=example)
     if kind == "grad-input":
         i = 0 if position is None else _flat_position(op, spec.input_size, position, base, "input")
         return [backward.grad_input_scene(reading, i)]

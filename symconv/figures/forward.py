@@ -1,9 +1,9 @@
-"""Scenes of the forward pass: the window at one output position (``window``), every position
-in order (``windows``) and a transposed convolution's kernel stamps (``transpose``).
+"""Scenes of the forward pass: the window at one output position (``window``) and every
+position in order (``windows``); a transposed convolution's stamps are in :mod:`.transposed`.
 
 The window's cells are the index map's row for that output position (real inputs) and the pad
-mask's row (padding); a transposed convolution's stamp of input ``i`` is every (output, tap)
-whose index map entry is ``i``.
+mask's row (padding); the arrow runs from the kernel (or the input) to the current output
+cell's row.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from .scene import Arrow, Outline, compose, place_row
 
 __all__ = [
     "window_scene",
-    "transpose_scene",
     "footprint",
     "kernel_grids",
     "sum_caption",
     "factor",
+    "arrow_from",
 ]
 
 #: Terms of a sum written out before the caption elides the middle.
@@ -58,6 +58,14 @@ def kernel_grids(reading, used=None, title="w") -> list:
 
     stack = 1 if reading.channel_given else len(list(reading.layer.channel_pairs()))
     return array_grids("w", title, (0,) * spec.ndim, shape, cell_info, stack=stack)
+
+
+def arrow_from(source, y: float) -> tuple:
+    """Where an arrow towards height ``y`` leaves ``source``: its right edge, past the sheets
+    of a channel stack, at ``y`` moved inside the grid's rows."""
+    sheets = source.sheets
+    top, bottom = source.y - sheets, source.y + source.rows
+    return (source.x + source.cols + sheets + 0.15, min(max(y, top + 0.5), bottom - 0.5))
 
 
 def sum_caption(lhs: str, terms, *, op: str = "+", head: str = "", tail: str = "") -> str:
@@ -183,8 +191,8 @@ def window_scene(reading, o_flat: int, *, previous: bool = True):
         outlines += footprint(inputs, coords, "footprint")
     current = outputs[0].find(role="output_current")[0]
     cy = outputs[0].centre(current)[1]
-    source = grids[-2] if len(grids) > 1 else inputs[-1]
-    arrow = Arrow(source.x + source.cols + 0.15, cy, outputs[0].x - 0.15, cy)
+    source = grids[-len(outputs) - 1]
+    arrow = Arrow(*arrow_from(source, cy), outputs[0].x - 0.15, cy)
     where = ", ".join(str(v + reading.base) for v in o)
     heading = f"{describe(spec)}; output position ({where})"
     return compose(
@@ -193,56 +201,4 @@ def window_scene(reading, o_flat: int, *, previous: bool = True):
         captions=_captions(reading, o_flat, taps),
         outlines=outlines,
         arrows=[arrow],
-    )
-
-
-def transpose_scene(reading, i_flat: int):
-    """A transposed convolution's stamp of input ``i_flat``: the outputs and taps whose index
-    map entry is ``i_flat`` (padding crops the stamp; output_padding rows are marked)."""
-    spec, layer = reading.spec, reading.layer
-    outs, taps = np.nonzero(layer.index_map == i_flat)
-    stamp = {int(o): int(t) for o, t in zip(outs, taps)}
-    i = tuple(int(v) for v in np.unravel_index(i_flat, spec.input_size))
-    inputs = reading.input_grids({i: "window"}, "x")
-    kernel = kernel_grids(reading, set(stamp.values()))
-    labelled = reading.show_labels(*spec.output_size)
-    extra_from = [n - p for n, p in zip(spec.output_size, spec.output_padding)]
-    weight = layer.weight_tap
-    x_text = reading.input_label(i)
-
-    def cell_info(coord):
-        flat = int(np.ravel_multi_index(coord, spec.output_size))
-        if flat in stamp:
-            w = int(weight[stamp[flat]])
-            value = reading.value("w", w)
-            label = reading.name("w", w) if value is None else number_text(value)
-            return "window", (rf"{label}\,{x_text}" if labelled else ""), flat
-        extra = any(c >= e for c, e in zip(coord, extra_from))
-        return ("output_extra" if extra else "output"), "", flat
-
-    planes = None
-    if spec.ndim == 3:
-        planes = sorted({int(np.unravel_index(o, spec.output_size)[0]) for o in stamp}) or [0]
-    outputs = array_grids("y", "y", (0,) * spec.ndim, spec.output_size, cell_info, planes)
-    grids = inputs + kernel + outputs
-    place_row(grids)
-    cells = [c for g in outputs for c in g.cells if c.index in stamp]
-    outlines = footprint(outputs, {c.coord for c in cells}, "footprint")
-    g_in = inputs[0]
-    src = g_in.find(role="window")[0] if g_in.find(role="window") else g_in.cells[0]
-    sy = g_in.centre(src)[1]
-    arrows = []
-    if cells:
-        dest = outputs[0]
-        arrows.append(Arrow(kernel[-1].x + kernel[-1].cols + 0.15, sy, dest.x - 0.15, sy))
-    where = ", ".join(str(v + reading.base) for v in i)
-    captions = [
-        f"input ({where}) adds ${reading.name('x', i)}$ times the kernel onto "
-        f"{len(stamp)} outputs ($y \\mathrel{{+}}= w\\, x$)"
-    ]
-    if any(spec.output_padding):
-        captions.append("hatched, dashed cells: the output padding rows/columns")
-    heading = f"{describe(spec)}; input ({where})"
-    return compose(
-        grids, heading=reading.titled(heading), captions=captions, outlines=outlines, arrows=arrows
     )

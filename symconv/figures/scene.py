@@ -33,6 +33,8 @@ CHAR_WIDTH = 0.24
 LINE_HEIGHT = 0.62
 #: Font size of cell labels relative to text size 1.
 LABEL_SIZE = 0.9
+#: Offset (right, up) between the sheets of a channel stack, in cell units.
+SHEET_STEP = 0.25
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,14 @@ class Grid:
         return max((text_width(t) * CHAR_WIDTH * 0.8 for t in self.row_labels), default=0.0)
 
     @property
+    def sheets(self) -> float:
+        """How far the sheets of a channel stack reach right of and above the grid."""
+        return SHEET_STEP * (self.stack - 1)
+
+    @property
     def margin_top(self) -> float:
         top = max((text_width(t) * CHAR_WIDTH * 0.8 for t in self.col_labels), default=0.0)
-        return top + (LINE_HEIGHT * 1.2 if self.title else 0.0) + 0.25 * (self.stack > 1)
+        return top + (LINE_HEIGHT * 1.2 if self.title else 0.0) + self.sheets
 
 
 @dataclass(frozen=True)
@@ -189,10 +196,11 @@ def place_row(grids, *, x: float = 0.0, y: float = 0.0, gap: float = 1.6) -> flo
     grid given room on both sides; return the right edge."""
     tallest = max(g.rows for g in grids)
     for g in grids:
-        extra = max(0.0, text_width(g.title) * CHAR_WIDTH - g.cols) / 2 if g.title else 0.0
+        width = g.cols + g.sheets
+        extra = max(0.0, text_width(g.title) * CHAR_WIDTH - width) / 2 if g.title else 0.0
         x += g.margin_left + extra
         g.x, g.y = x, y + (tallest - g.rows) / 2
-        x += g.cols + extra + gap
+        x += width + extra + gap
     return x - gap
 
 
@@ -212,9 +220,9 @@ def compose(
     texts = list(texts)
     for g in grids:
         if g.title:
-            lift = LINE_HEIGHT * 0.7 + 0.25 * (g.stack > 1)
+            lift = LINE_HEIGHT * 0.7 + g.sheets
             lift += max((text_width(t) * CHAR_WIDTH * 0.8 for t in g.col_labels), default=0)
-            texts.append(Text(g.x + g.cols / 2, g.y - lift, g.title))
+            texts.append(Text(g.x + (g.cols + g.sheets) / 2, g.y - lift, g.title))
         for r, label in enumerate(g.row_labels):
             texts.append(Text(g.x - 0.15, g.y + r + 0.5, label, anchor="end", size=0.8))
         for c, label in enumerate(g.col_labels):
@@ -257,10 +265,7 @@ def _text_box(t: Text) -> tuple:
 
 
 def _extents(grids, texts, outlines, arrows, blocks) -> tuple:
-    boxes = [
-        (g.x, g.y - 0.25 * (g.stack > 1), g.x + g.cols + 0.25 * (g.stack > 1), g.y + g.rows)
-        for g in grids
-    ]
+    boxes = [(g.x, g.y - g.sheets, g.x + g.cols + g.sheets, g.y + g.rows) for g in grids]
     boxes += [_text_box(t) for t in texts]
     boxes += [(o.x, o.y, o.x + o.w, o.y + o.h) for o in outlines]
     boxes += [(min(a.x0, a.x1), min(a.y0, a.y1), max(a.x0, a.x1), max(a.y0, a.y1)) for a in arrows]
