@@ -64,16 +64,17 @@ def drawables(scene: Scene) -> dict:
         if g.stack > 1:
             role = g.cells[0].role if g.cells else "input"
             base = {"window": "input", "window_pad": "input", "output_current": "output"}
-            sheets += _sheets(g.x, g.y, g.cols, g.rows, g.stack, base.get(role, role))
+            sheets += _sheets(g.x, g.y, g.width, g.rows, g.stack, base.get(role, role))
         scale = g.label_scale
         for c in g.cells:
             st = style(c.role)
-            x, y = g.x + c.col, g.y + c.row
-            cells.append(Rect(x, y, 1, 1, st, c.role, cell=True))
+            u = g.cell_width
+            x, y = g.x + c.col * u, g.y + c.row
+            cells.append(Rect(x, y, u, 1, st, c.role, cell=True))
             if c.label:
                 labels.append(
                     Label(
-                        x + 0.5,
+                        x + 0.5 * u,
                         y + 0.5,
                         c.label,
                         size=LABEL_SIZE * scale,

@@ -22,8 +22,9 @@ __all__ = ["PictureRequest", "document_pictures"]
 @dataclass(frozen=True)
 class PictureRequest:
     """One picture a document asks for: a figure ``kind`` at ``positions`` (flat indices of
-    the output for ``window``, of the input for ``grad-input``, of the kernel for
-    ``grad-weight``; ``()`` for the kinds without a position). Several positions make one
+    the output for ``window`` and ``transpose-conv``, of the input for ``grad-input`` and
+    ``transpose``, of the kernel for ``grad-weight``; ``()`` for the kinds without a
+    position). Several positions make one
     Beamer overlay per position when ``overlays`` is set, else one picture each."""
 
     kind: str
@@ -36,6 +37,8 @@ def _shape(spec, kind):
         "window": spec.output_size,
         "grad-input": spec.input_size,
         "grad-weight": spec.kernel_size,
+        "transpose": spec.input_size,
+        "transpose-conv": spec.output_size,
     }.get(kind)
 
 

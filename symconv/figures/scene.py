@@ -67,6 +67,12 @@ class Grid:
     col_labels: tuple = ()
     x: float = 0.0
     y: float = 0.0
+    cell_width: float = 1.0
+
+    @property
+    def width(self) -> float:
+        """Width of the cells (``cell_width`` each; cells are one unit high)."""
+        return self.cols * self.cell_width
 
     @property
     def label_scale(self) -> float:
@@ -74,14 +80,15 @@ class Grid:
         longest = max((text_width(c.label) for c in self.cells if c.label), default=0.0)
         if not longest:
             return 1.0
-        return min(1.0, 0.86 / (longest * CHAR_WIDTH * LABEL_SIZE))
+        return min(1.0, 0.86 * self.cell_width / (longest * CHAR_WIDTH * LABEL_SIZE))
 
     def centre(self, cell: Cell) -> tuple:
-        return (self.x + cell.col + 0.5, self.y + cell.row + 0.5)
+        return (self.x + (cell.col + 0.5) * self.cell_width, self.y + cell.row + 0.5)
 
     def box(self, row0, col0, row1, col1) -> tuple:
         """(x, y, w, h) of the cells ``row0..row1``, ``col0..col1`` (inclusive)."""
-        return (self.x + col0, self.y + row0, col1 - col0 + 1, row1 - row0 + 1)
+        u = self.cell_width
+        return (self.x + col0 * u, self.y + row0, (col1 - col0 + 1) * u, row1 - row0 + 1)
 
     def find(self, **attrs) -> list:
         """The cells whose attributes equal ``attrs`` (e.g. ``role='window'``)."""
@@ -196,7 +203,7 @@ def place_row(grids, *, x: float = 0.0, y: float = 0.0, gap: float = 1.6) -> flo
     grid given room on both sides; return the right edge."""
     tallest = max(g.rows for g in grids)
     for g in grids:
-        width = g.cols + g.sheets
+        width = g.width + g.sheets
         extra = max(0.0, text_width(g.title) * CHAR_WIDTH - width) / 2 if g.title else 0.0
         x += g.margin_left + extra
         g.x, g.y = x, y + (tallest - g.rows) / 2
@@ -222,7 +229,7 @@ def compose(
         if g.title:
             lift = LINE_HEIGHT * 0.7 + g.sheets
             lift += max((text_width(t) * CHAR_WIDTH * 0.8 for t in g.col_labels), default=0)
-            texts.append(Text(g.x + (g.cols + g.sheets) / 2, g.y - lift, g.title))
+            texts.append(Text(g.x + (g.width + g.sheets) / 2, g.y - lift, g.title))
         for r, label in enumerate(g.row_labels):
             texts.append(Text(g.x - 0.15, g.y + r + 0.5, label, anchor="end", size=0.8))
         for c, label in enumerate(g.col_labels):
@@ -265,7 +272,7 @@ def _text_box(t: Text) -> tuple:
 
 
 def _extents(grids, texts, outlines, arrows, blocks) -> tuple:
-    boxes = [(g.x, g.y - g.sheets, g.x + g.cols + g.sheets, g.y + g.rows) for g in grids]
+    boxes = [(g.x, g.y - g.sheets, g.x + g.width + g.sheets, g.y + g.rows) for g in grids]
     boxes += [_text_box(t) for t in texts]
     boxes += [(o.x, o.y, o.x + o.w, o.y + o.h) for o in outlines]
     boxes += [(min(a.x0, a.x1), min(a.y0, a.y1), max(a.x0, a.x1), max(a.y0, a.y1)) for a in arrows]

@@ -26,6 +26,7 @@ _SYMBOLS = {
     "max": "max",
     "times": "\u00d7",
     "to": "\u2192",
+    "leftarrow": "\u2190",
     "sum": "\u03a3",
 }
 _TOKEN = re.compile(

@@ -24,7 +24,7 @@ import numpy as np
 
 from .forward import factor, sum_caption
 from .reading import array_grids, describe, number_text
-from .scene import Arrow, Outline, compose, place_row
+from .scene import CHAR_WIDTH, LABEL_SIZE, Arrow, Outline, compose, place_row, text_width
 
 __all__ = ["stamp_scenes", "direct_scenes", "example_values"]
 
@@ -83,11 +83,11 @@ def stamp_scenes(reading, inputs, *, example=False) -> list:
             for o, t in zip(outs.tolist(), taps.tolist()):
                 running[o] = running[o] + reading.value("w", int(weight[t])) * xj
         done = i_flat
-        scenes.append(_stamp_scene(reading, i_flat, running, example, i_flat == inputs[-1]))
+        scenes.append(_stamp_scene(reading, i_flat, running, example))
     return scenes
 
 
-def _stamp_scene(reading, i_flat, running, example, last):
+def _stamp_scene(reading, i_flat, running, example):
     spec, layer = reading.spec, reading.layer
     outs, taps = np.nonzero(layer.index_map == i_flat)
     stamp = {int(o): int(t) for o, t in zip(outs, taps)}
@@ -95,12 +95,6 @@ def _stamp_scene(reading, i_flat, running, example, last):
     i = tuple(int(v) for v in np.unravel_index(i_flat, spec.input_size))
     x_value = reading.value("x", i)
     x_grids = reading.input_grids({i: "window"}, "x")
-    kernel = _kernel_grid(
-        reading,
-        set(range(math.prod(spec.kernel_size))),
-        "w",
-        lambda t: number_text(reading.value("w", int(weight[t]))),
-    )
     products = _kernel_grid(
         reading,
         set(stamp.values()),
@@ -121,9 +115,13 @@ def _stamp_scene(reading, i_flat, running, example, last):
     planes = None
     if spec.ndim == 3:
         planes = sorted({int(np.unravel_index(o, spec.output_size)[0]) for o in stamp}) or [0]
+    last = i_flat == math.prod(spec.input_size) - 1
     y_title = "y (complete)" if last else "y so far"
     outputs = array_grids("y", y_title, (0,) * spec.ndim, spec.output_size, cell_info, planes)
-    grids = x_grids + kernel + products + outputs
+    for g in products:  # a product is wider than a number: cells wide enough to read it
+        longest = max(text_width(c.label) for c in g.cells)
+        g.cell_width = min(2.0, max(1.0, longest * CHAR_WIDTH * LABEL_SIZE / 0.86 / 0.8))
+    grids = x_grids + products + outputs
     place_row(grids)
     outlines = []
     for g in outputs:
@@ -139,12 +137,12 @@ def _stamp_scene(reading, i_flat, running, example, last):
         box = outlines[0]
         end = box.y + box.h / 2
         mid = min(max(end, src.y + 0.5), src.y + src.rows - 0.5)
-        arrows.append(Arrow(src.x + src.cols + 0.15, mid, outputs[0].x - 0.15, end))
+        arrows.append(Arrow(src.x + src.width + 0.15, mid, outputs[0].x - 0.15, end))
     where = ", ".join(str(v + reading.base) for v in i)
     n_taps = math.prod(spec.kernel_size)
     captions = [
-        f"input ({where}) adds ${reading.name('x', i)}$ = {number_text(x_value)} times the "
-        f"kernel onto the {len(stamp)} outlined outputs ($y \\mathrel{{+}}= w \\cdot x$)"
+        f"input ({where}) adds ${reading.name('x', i)} = {number_text(x_value)}$ times the "
+        f"kernel onto the {len(stamp)} outlined outputs ($y \\leftarrow y + w \\cdot x$)"
         + (f"; {n_taps - len(stamp)} taps fall outside y" if len(stamp) < n_taps else ""),
         "each output cell shows the sum of the stamps so far"
         + (f", starting from the bias {number_text(_bias(reading))}" if spec.bias else "")
