@@ -165,3 +165,115 @@ def test_direct_convolution_view_reads_the_index_map_and_gives_y(name):
                 assert k[0].index in taps
         coord = tuple(int(v) for v in np.unravel_index(o, spec.output_size))
         assert any(t.text.endswith(f"= {y[(0,) + coord]}$") for t in scene.texts)
+
+
+# ---------------------------------------------------------------------- item 6: contact sheets
+def _tiles(fig):
+    """The sheet's grids per tile, moved back to the tile's origin."""
+    from symconv.figures.sheet import contact_sheet, tile_origins
+
+    sheet, shown = contact_sheet(fig.scenes, fig.numbers, total=fig.total, what=fig.what)
+    origins = tile_origins([fig.scenes[k] for k in shown])
+    per_tile = []
+    start = 0
+    for k, (x, y) in zip(shown, origins):
+        n = len(fig.scenes[k].grids)
+        grids = sheet.grids[start : start + n]
+        start += n
+        per_tile.append([(g.name, g.x - x, g.y - y, g.cells) for g in grids])
+    assert start == len(sheet.grids)
+    return sheet, shown, per_tile
+
+
+@pytest.mark.parametrize(
+    "layer, positions",
+    [
+        (symconv.conv((3, 3), 2), [(1, 1), (1, 2), (2, 1), (2, 2)]),
+        (
+            symconv.conv((5, 5), 3, stride=2, padding=1),
+            [(i, j) for i in (1, 2, 3) for j in (1, 2, 3)],
+        ),
+        (symconv.max_pool((4, 4), 2, stride=2), [(1, 1), (1, 2), (2, 1), (2, 2)]),
+    ],
+    ids=["seed000", "5x5s2p1", "maxpool"],
+)
+def test_contact_sheet_holds_every_frame(layer, positions):
+    fig = figure(layer, "windows")
+    sheet, shown, tiles = _tiles(fig)
+    assert len(tiles) == len(positions)
+    for tile, position in zip(tiles, positions):
+        single = figure(layer, "window", position=position).scenes[0]
+        expect = [(g.name, g.x, g.y, g.cells) for g in single.grids]
+        assert [(n, round(x, 6), round(y, 6), c) for n, x, y, c in tile] == [
+            (n, round(x, 6), round(y, 6), c) for n, x, y, c in expect
+        ]
+    numbers = [t.text for t in sheet.texts if t.bold and t.text.isdigit()]
+    assert numbers == [str(k) for k in range(1, len(positions) + 1)]
+
+
+def test_many_frames_are_elided_in_the_sheet_and_the_caption_says_so():
+    layer = symconv.conv((10, 10), 3)  # 64 positions
+    fig = figure(layer, "windows")
+    sheet, shown, tiles = _tiles(fig)
+    from symconv.figures.sheet import MAX_TILES
+
+    assert len(tiles) == MAX_TILES - 1  # the first ones, (the dots), the last
+    numbers = [t.text for t in sheet.texts if t.bold and t.text.isdigit()]
+    assert numbers == [str(k) for k in range(1, MAX_TILES - 1)] + ["64"]
+    assert any(
+        "15 of the 64 output positions: 1 to 14 and the last, 64" in t.text for t in sheet.texts
+    )
+    last = figure(layer, "window", position=(8, 8)).scenes[0]
+    assert [g.cells for g in last.grids] == [c for _, _, _, c in tiles[-1]]
+
+
+def test_png_svg_pdf_and_jupyter_show_the_contact_sheet(tmp_path):
+    PIL = pytest.importorskip("PIL.Image")
+    pytest.importorskip("matplotlib")
+    from symconv.figures.palette import hex_rgb, style
+
+    layer = symconv.conv((3, 3), 2)
+    fig = figure(layer, "windows", labels=False)
+    sheet = fig.sheet()
+    png = PIL.open(fig.save(tmp_path / "w.png")).convert("RGB")
+    # every tile's current output cell shows in the PNG in the current-output colour
+    current = hex_rgb(style("output_current").fill)
+    hot = [
+        (g, c) for g in sheet.grids if g.name == "y" for c in g.cells if c.role == "output_current"
+    ]
+    assert len(hot) == 4
+    for g, c in hot:
+        x, y = g.centre(c)
+        px = png.getpixel((int(x / sheet.width * png.width), int(y / sheet.height * png.height)))
+        assert all(abs(a - b) <= 6 for a, b in zip(px, current))
+    svg = (fig.save(tmp_path / "w.svg")).read_text()
+    n_cells = sum(len(g.cells) for s in fig.scenes for g in s.grids)
+    assert svg.count('class="cell ') == n_cells
+    assert fig._repr_svg_() == svg
+    pdf = fig.save(tmp_path / "w.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf)) == 1  # one page: the sheet
+
+
+def test_gif_frame_duration_and_cli(tmp_path, capsys):
+    PIL = pytest.importorskip("PIL.Image")
+    pytest.importorskip("matplotlib")
+    from symconv.cli import main
+
+    out = tmp_path / "t.gif"
+    args = ["draw", "conv-transpose", "--input-size", "2x2", "--kernel-size", "2x2"]
+    args += ["--stride", "2", "--figure", "transpose"]
+    assert main(args + ["--frame-duration", "250", "-o", str(out)]) == 0
+    image = PIL.open(out)
+    assert image.n_frames == 4
+    durations = []
+    for k in range(image.n_frames):
+        image.seek(k)
+        durations.append(image.info["duration"])
+    assert durations == [250] * 4
+    assert main(args + ["-o", str(tmp_path / "d.gif")]) == 0
+    assert PIL.open(tmp_path / "d.gif").info["duration"] == 900
+    assert main(args + ["-o", str(tmp_path / "t.png")]) == 0
+    assert "a contact sheet of 4 frames" in capsys.readouterr().out
+    assert main(args + ["--frame-duration", "5", "-o", str(tmp_path / "e.gif")]) == 2
+    assert "frame duration must be" in capsys.readouterr().err
+    assert not (tmp_path / "e.gif").exists()

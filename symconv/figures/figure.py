@@ -49,10 +49,24 @@ class Figure:
     ``save(path)`` writes by suffix (.tex .svg .png .gif .pdf).
     """
 
-    def __init__(self, kind: str, scenes: list, description: str = ""):
+    def __init__(
+        self,
+        kind: str,
+        scenes: list,
+        description: str = "",
+        *,
+        numbers=None,
+        total=None,
+        what: str = "frames",
+    ):
         self.kind = kind
         self.scenes = list(scenes)
         self.description = description
+        #: Each frame's number in the whole animation (1-based; the windows figure elides
+        #: positions, so frame k may be position 81), how many there are and what they are.
+        self.numbers = list(numbers) if numbers is not None else list(range(1, len(scenes) + 1))
+        self.total = len(self.scenes) if total is None else total
+        self.what = what
 
     def __len__(self) -> int:
         return len(self.scenes)
@@ -82,17 +96,44 @@ class Figure:
 
         return svg_document(self._frame(frame))
 
+    def sheet(self):
+        """The scene of a single image of the whole figure: the one frame, or a contact sheet
+        of every frame, tiled and numbered (elided to the first ones and the last, which a
+        caption line says, past :data:`symconv.figures.sheet.MAX_TILES`)."""
+        if len(self.scenes) == 1:
+            return self.scenes[0]
+        from .sheet import contact_sheet
+
+        return contact_sheet(self.scenes, self.numbers, total=self.total, what=self.what)[0]
+
+    @property
+    def sheet_frames(self) -> list:
+        """The numbers of the frames :meth:`sheet` tiles (all, or the first ones and the last)."""
+        from ..core.preview import elide
+        from .sheet import MAX_TILES
+
+        if len(self.scenes) == 1:
+            return self.numbers[:1]
+        return [self.numbers[k] for k in elide(len(self.scenes), MAX_TILES) if k is not None]
+
     def _repr_svg_(self) -> str:
-        return self.svg()
+        """Jupyter shows the one frame, or the contact sheet of all frames."""
+        from .svg import svg_document
+
+        return svg_document(self.sheet())
 
     def png(self, frame: int = 0, *, dpi: int = 100) -> bytes:
         from .raster import png_bytes
 
         return png_bytes(self._frame(frame), dpi=dpi)
 
-    def save(self, path, *, dpi: int = 100) -> Path:
+    def save(self, path, *, dpi=None, frame_duration=None) -> Path:
         """Write the figure; the format comes from the suffix. A multi-frame figure gives a
-        multi-page .tex/.pdf, an animated .gif, and its first frame as .svg/.png."""
+        multi-page .tex, an animated .gif (``frame_duration`` milliseconds a frame, default
+        900) and, in the single-image formats .svg, .png and .pdf, a contact sheet of all its
+        frames (:meth:`sheet`). ``dpi`` defaults to 100 (PNG) and 72 (GIF)."""
+        from .raster import FRAME_MS, GIF_DPI
+
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in SUFFIXES:
@@ -102,16 +143,19 @@ class Figure:
         if suffix == ".tex":
             write_atomic(path, self.tikz())
         elif suffix == ".svg":
-            write_atomic(path, self.svg())
+            from .svg import svg_document
+
+            write_atomic(path, svg_document(self.sheet()))
         else:
             from . import raster
 
             if suffix == ".png":
-                data = raster.png_bytes(self.scenes[0], dpi=dpi)
+                data = raster.png_bytes(self.sheet(), dpi=dpi or 100)
             elif suffix == ".gif":
-                data = raster.gif_bytes(self.scenes, dpi=dpi)
+                duration = FRAME_MS if frame_duration is None else frame_duration
+                data = raster.gif_bytes(self.scenes, dpi=dpi or GIF_DPI, duration=duration)
             else:
-                data = raster.pdf_bytes(self.scenes)
+                data = raster.pdf_bytes([self.sheet()])
             write_atomic(path, data)
         return path
 
@@ -223,7 +267,7 @@ def figure(
         channel=channel,
         heading=heading,
     )
-    scenes = _scenes(kind, reading, position, convention, max_frames, example)
+    scenes, numbers = _scenes(kind, reading, position, convention, max_frames, example)
     description = spec.describe()
     n_out = math.prod(spec.output_size)
     if kind in ("windows", "transpose-conv") and position is None and len(scenes) < n_out:
@@ -231,16 +275,31 @@ def figure(
     n_in = math.prod(spec.input_size)
     if kind == "transpose" and position is None and len(scenes) < n_in:
         description += f"; {len(scenes)} of {n_in} input stamps (the first and the last)"
-    return Figure(kind, scenes, description)
+    total, what = len(scenes), "frames"
+    if position is None and kind in ("windows", "transpose-conv"):
+        total, what = n_out, "output positions"
+    elif position is None and kind == "transpose":
+        total, what = n_in, "input entries"
+    return Figure(kind, scenes, description, numbers=numbers, total=total, what=what)
 
 
-def _scenes(kind, reading, position, convention, max_frames, example) -> list:
+def _scenes(kind, reading, position, convention, max_frames, example) -> tuple:
+    """The scenes of a figure kind and each one's 1-based number among all the frames the
+    kind has (the elided windows keep their positions' numbers)."""
+    scenes = _kind_scenes(kind, reading, position, convention, max_frames, example)
+    if isinstance(scenes, tuple):
+        scenes, shown = scenes
+        return scenes, [k + 1 for k in shown]
+    return scenes, None
+
+
+def _kind_scenes(kind, reading, position, convention, max_frames, example):
     spec, base = reading.spec, reading.base
     op = spec.op
     n_out = math.prod(spec.output_size)
     if kind == "windows":
         shown = [o for o in elide(n_out, max_frames) if o is not None]
-        return [forward.window_scene(reading, o) for o in shown]
+        return [forward.window_scene(reading, o) for o in shown], shown
     if kind == "window":
         o = 0 if position is None else _flat_position(op, spec.output_size, position, base)
         return [forward.window_scene(reading, o)]
@@ -250,13 +309,15 @@ def _scenes(kind, reading, position, convention, max_frames, example) -> list:
             shown = [i for i in elide(n_in, max_frames) if i is not None]
         else:
             shown = [_flat_position(op, spec.input_size, position, base, "input")]
-        return transposed.stamp_scenes(reading, shown, example=example)
+        scenes = transposed.stamp_scenes(reading, shown, example=example)
+        return (scenes, shown) if position is None else scenes
     if kind == "transpose-conv":
         if position is None:
             shown = [o for o in elide(n_out, max_frames) if o is not None]
         else:
             shown = [_flat_position(op, spec.output_size, position, base)]
-        return transposed.direct_scenes(reading, shown, example=example)
+        scenes = transposed.direct_scenes(reading, shown, example=example)
+        return (scenes, shown) if position is None else scenes
     if kind == "grad-input":
         i = 0 if position is None else _flat_position(op, spec.input_size, position, base, "input")
         return [backward.grad_input_scene(reading, i)]

@@ -23,18 +23,27 @@ import math
 import numpy as np
 
 from .forward import factor, sum_caption
-from .reading import array_grids, describe, number_text
+from .reading import LABEL_LIMIT, array_grids, describe, number_text
 from .scene import CHAR_WIDTH, LABEL_SIZE, Arrow, Outline, compose, place_row, text_width
 
 __all__ = ["stamp_scenes", "direct_scenes", "example_values"]
 
 
 def example_values(spec) -> dict:
-    """Small integers (some negative) for x and w, when a picture needs numbers and has none."""
-    n_x, n_w = math.prod(spec.x_shape), math.prod(spec.w_shape)
-    x = np.array([(5 * k + 2) % 7 - 3 for k in range(n_x)], dtype=object)
-    w = np.array([(3 * k + 1) % 5 - 2 for k in range(n_w)], dtype=object)
-    out = {"x": x.reshape(spec.x_shape), "w": w.reshape(spec.w_shape)}
+    """Small integers (some negative) for x and w, when a picture needs numbers and has none:
+    a fixed pseudo-random sequence, so that no row repeats another whatever the width."""
+
+    def numbers(count, seed, span):
+        out, v = [], seed
+        for _ in range(count):
+            v = (v * 1103515245 + 12345) % 2**31
+            out.append((v >> 16) % (2 * span + 1) - span)
+        return np.array(out, dtype=object)
+
+    out = {
+        "x": numbers(math.prod(spec.x_shape), 21, 3).reshape(spec.x_shape),
+        "w": numbers(math.prod(spec.w_shape), 5, 2).reshape(spec.w_shape),
+    }
     if spec.bias:
         out["b"] = np.array([1] * spec.out_channels, dtype=object)
     return out
@@ -101,7 +110,10 @@ def _stamp_scene(reading, i_flat, running, example):
         f"${reading.name('x', i)}$ times w",
         lambda t: rf"{factor(reading.value('w', int(weight[t])))} \cdot {factor(x_value)}",
     )
-    labelled = reading.show_labels(*spec.output_size)
+    # the running sums are the picture's point: numbers stay up to twice the usual grid side
+    labelled = reading.labels is True or (
+        reading.labels == "auto" and max(spec.output_size) <= 2 * LABEL_LIMIT
+    )
     extra_from = [n - p for n, p in zip(spec.output_size, spec.output_padding)]
 
     def cell_info(coord):
