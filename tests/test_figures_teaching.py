@@ -277,3 +277,32 @@ def test_gif_frame_duration_and_cli(tmp_path, capsys):
     assert main(args + ["--frame-duration", "5", "-o", str(tmp_path / "e.gif")]) == 2
     assert "frame duration must be" in capsys.readouterr().err
     assert not (tmp_path / "e.gif").exists()
+
+
+# ---------------------------------------------------------------------- item 2: --max-terms
+def test_a_window_sum_of_nine_terms_is_whole_and_max_terms_elides():
+    layer = symconv.conv((5, 5), 3, stride=2, padding=1)
+    x = [[(3 * r + c) % 7 - 3 for c in range(5)] for r in range(5)]
+    w = [[1, 0, -1], [2, 1, 0], [-2, 1, 1]]
+    scene = figure(layer, "window", position=(2, 2), values={"x": x, "w": w}).scenes[0]
+    text = " ".join(t.text for t in scene.texts)
+    assert r"\cdots" not in text
+    assert len(re.findall(r"w_\{\d\d\}\\,x_\{\d\d\}", text)) == 9
+    assert len(re.findall(r"\\cdot", text)) == 9
+    # the numbers add up to y_22, computed by hand from the window x[1..3][1..3]
+    y22 = sum(w[a][b] * x[1 + a][1 + b] for a in range(3) for b in range(3))
+    assert text.rstrip("$").endswith(f"= {y22}")
+    short = figure(layer, "window", position=(2, 2), max_terms=4).scenes[0]
+    assert r"\cdots" in " ".join(t.text for t in short.texts)
+
+
+def test_cli_draw_takes_max_terms(tmp_path, capsys):
+    from symconv.cli import main
+
+    args = ["draw", "conv", "--input-size", "5x5", "--kernel-size", "5x5", "-o"]
+    assert main(args + [str(tmp_path / "a.svg")]) == 0
+    assert "\u22ef" not in (tmp_path / "a.svg").read_text()  # 25 terms: never elided
+    assert main(args + [str(tmp_path / "b.svg"), "--max-terms", "6"]) == 0
+    assert "\u22ef" in (tmp_path / "b.svg").read_text()
+    assert main(args + [str(tmp_path / "c.svg"), "--max-terms", "1"]) == 2
+    assert "max_terms must be an integer of at least 3, got 1" in capsys.readouterr().err

@@ -102,6 +102,7 @@ def run(args) -> int:
         labels=labels,
         index_base=args.index_base,
         convention=args.convention,
+        **({} if args.max_terms is None else {"max_terms": args.max_terms}),
     )
     path = fig.save(args.output, frame_duration=args.frame_duration)
     frames = f"{len(fig)} frame{'s' if len(fig) != 1 else ''}"

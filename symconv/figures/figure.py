@@ -203,6 +203,7 @@ def figure(
     convention: str = "row",
     max_frames: int = 64,
     heading: bool = True,
+    max_terms: int = 25,
 ) -> Figure:
     """A picture of a layer, read off its index map.
 
@@ -224,7 +225,9 @@ def figure(
     instead of a stack. ``labels`` is 'auto' (names in grids up to 10 cells a side), True or
     False. ``windows`` draws at most ``max_frames`` frames: beyond that the first ones and the
     last (the description says how many of how many). ``heading=False`` leaves out the bold
-    heading line (for a document that captions the picture itself).
+    heading line (for a document that captions the picture itself). ``max_terms`` is the
+    longest sum a caption writes out (wrapped over lines) before eliding its middle: by default
+    a window's sum of at most 25 terms is never cut.
     """
     if kind not in FIGURE_KINDS:
         raise SpecError(f"figure: kind must be one of {sorted(FIGURE_KINDS)}, got {kind!r}")
@@ -259,6 +262,8 @@ def figure(
         values = {**transposed.example_values(spec), **given}
     if not isinstance(max_frames, int) or isinstance(max_frames, bool) or max_frames < 3:
         raise SpecError(f"figure: max_frames must be an integer of at least 3, got {max_frames!r}")
+    if not isinstance(max_terms, int) or isinstance(max_terms, bool) or max_terms < 3:
+        raise SpecError(f"figure: max_terms must be an integer of at least 3, got {max_terms!r}")
     reading = LayerReading(
         layer,
         index_base=index_base,
@@ -266,6 +271,7 @@ def figure(
         values=values,
         channel=channel,
         heading=heading,
+        max_terms=max_terms,
     )
     scenes, numbers = _scenes(kind, reading, position, convention, max_frames, example)
     description = spec.describe()

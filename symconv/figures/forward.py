@@ -22,8 +22,11 @@ __all__ = [
     "arrow_from",
 ]
 
-#: Terms of a sum written out before the caption elides the middle.
-MAX_TERMS = 6
+#: Terms of a sum written out before the caption elides the middle (``max_terms``): a
+#: window's sum of at most 25 terms (a 5x5 kernel) is never cut.
+MAX_TERMS = 25
+#: Terms on one caption line; a longer sum continues on the next.
+TERMS_PER_LINE = 9
 
 
 def footprint(grids, coords, role) -> list:
@@ -68,13 +71,32 @@ def arrow_from(source, y: float) -> tuple:
     return (source.x + source.cols + sheets + 0.15, min(max(y, top + 0.5), bottom - 0.5))
 
 
-def sum_caption(lhs: str, terms, *, op: str = "+", head: str = "", tail: str = "") -> str:
-    """``$lhs = head t1 + t2 + \\cdots + tn tail$`` with the middle elided past MAX_TERMS."""
+def sum_caption(
+    lhs: str,
+    terms,
+    *,
+    op: str = "+",
+    head: str = "",
+    tail: str = "",
+    limit: int = MAX_TERMS,
+    per_line: int = TERMS_PER_LINE,
+) -> list:
+    """``$lhs = head t1 + t2 + ... + tn tail$`` as caption lines: whole up to ``limit`` terms
+    (the middle elided past it), wrapped after every ``per_line`` terms (the next line
+    continues with ``+``)."""
     terms = list(terms)
-    if len(terms) > MAX_TERMS:
-        terms = terms[: MAX_TERMS - 2] + [r"\cdots"] + terms[-1:]
-    body = f" {op} ".join(terms) if terms else "0"
-    return f"${lhs} = {head}{body}{tail}$"
+    if len(terms) > limit:
+        terms = terms[: limit - 2] + [r"\cdots"] + terms[-1:]
+    if not terms:
+        return [f"${lhs} = {head}0{tail}$"]
+    chunks = [terms[k : k + per_line] for k in range(0, len(terms), per_line)]
+    lines = []
+    for k, chunk in enumerate(chunks):
+        body = f" {op} ".join(chunk)
+        start = f"{lhs} = {head}" if k == 0 else (r"\quad " + (f"{op} " if op != "," else ""))
+        end = tail if k == len(chunks) - 1 else ("," if op == "," else "")
+        lines.append(f"${start}{body}{end}$")
+    return lines
 
 
 def factor(value) -> str:
@@ -114,15 +136,18 @@ def _captions(reading, o_flat, taps) -> list:
     spec = reading.spec
     o = tuple(int(v) for v in np.unravel_index(o_flat, spec.output_size))
     lhs = reading.name("y", o)
+    limit = reading.max_terms
     read = [(t, coord) for t, coord, index, _ in taps if index >= 0]
     if spec.kind == "max_pool":
         names = [reading.name("x", c) for _, c in read]
-        lines = [sum_caption(lhs, names, op=",", head=r"\max(", tail=")")]
+        lines = sum_caption(lhs, names, op=",", head=r"\max(", tail=")", limit=limit)
         nums = [number_text(reading.value("x", c)) for _, c in read]
     elif spec.kind == "avg_pool":
         size = int(reading.layer.window_sizes[o_flat])
         names = [reading.name("x", c) for _, c in read]
-        lines = [sum_caption(lhs, names, head=r"\frac{1}{" + str(size) + "}(", tail=")")]
+        lines = sum_caption(
+            lhs, names, head=r"\frac{1}{" + str(size) + "}(", tail=")", limit=limit
+        )
         nums = [number_text(reading.value("x", c)) for _, c in read]
     else:
         weight = reading.layer.weight_tap
@@ -132,7 +157,7 @@ def _captions(reading, o_flat, taps) -> list:
             bias = (
                 f" + b_{{{reading.pair[0] + reading.base}}}" if spec.out_channels > 1 else " + b"
             )
-        lines = [sum_caption(lhs, names, tail=_channel_note(reading) + bias)]
+        lines = sum_caption(lhs, names, tail=_channel_note(reading) + bias, limit=limit)
         nums = [
             f"{factor(reading.value('w', int(weight[t])))} \\cdot "
             f"{factor(reading.value('x', c))}"
@@ -141,13 +166,15 @@ def _captions(reading, o_flat, taps) -> list:
     if reading.values is not None and (spec.in_channels == 1 or spec.is_pool):
         total = number_text(reading.value("y", o))
         if spec.kind == "max_pool":
-            lines.append(sum_caption(lhs, nums, op=",", head=r"\max(", tail=f") = {total}"))
+            lines += sum_caption(
+                lhs, nums, op=",", head=r"\max(", tail=f") = {total}", limit=limit
+            )
         elif spec.kind == "avg_pool":
             size = int(reading.layer.window_sizes[o_flat])
-            lines.append(sum_caption(lhs, nums, head="(", tail=f")/{size} = {total}"))
+            lines += sum_caption(lhs, nums, head="(", tail=f")/{size} = {total}", limit=limit)
         else:
             bias = " + b" if spec.bias else ""
-            lines.append(sum_caption(lhs, nums, tail=f"{bias} = {total}"))
+            lines += sum_caption(lhs, nums, tail=f"{bias} = {total}", limit=limit)
     return lines
 
 

@@ -27,6 +27,7 @@ _SYMBOLS = {
     "times": "\u00d7",
     "to": "\u2192",
     "leftarrow": "\u2190",
+    "quad": "\u2003",
     "sum": "\u03a3",
 }
 _TOKEN = re.compile(

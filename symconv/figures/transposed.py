@@ -280,8 +280,7 @@ def _direct_scene(reading, o_flat, example):
         bias = r" + \cdots" + bias
     gaps = "x".join(str(s - 1) for s in spec.stride)
     around = "x".join(str(lo) for lo, _, _ in layout)
-    captions = [
-        sum_caption(lhs, terms, tail=f"{bias} = {total}"),
+    captions = sum_caption(lhs, terms, tail=f"{bias} = {total}", limit=reading.max_terms) + [
         f"the same y as a stride-1 convolution: the kernel rotated by 180 degrees over x with "
         f"{gaps} zeros between its entries",
         f"and {around} zeros around them (dilation times (kernel - 1), minus the padding)"
