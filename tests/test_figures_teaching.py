@@ -306,3 +306,75 @@ def test_cli_draw_takes_max_terms(tmp_path, capsys):
     assert "\u22ef" in (tmp_path / "b.svg").read_text()
     assert main(args + [str(tmp_path / "c.svg"), "--max-terms", "1"]) == 2
     assert "max_terms must be an integer of at least 3, got 1" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- item 4: weights apart
+def _look(role):
+    from symconv.figures.palette import style
+
+    st = style(role)
+    return (st.fill, st.hatch, st.pattern if st.hatch else None)
+
+
+def test_every_weight_up_to_the_distinct_limit_looks_different():
+    from symconv.figures.palette import DISTINCT_TAPS, PATTERNS, TAP_COLOURS
+
+    looks = [_look(f"tap{k}") for k in range(DISTINCT_TAPS)]
+    assert len(set(looks)) == DISTINCT_TAPS == len(TAP_COLOURS) * (len(PATTERNS) + 1)
+
+
+def test_a_2x3x2x2_kernels_weights_all_look_different_in_w():
+    layer = symconv.conv((3, 3), 2, in_channels=2, out_channels=3, bias=True)
+    scene = figure(layer, "toeplitz").scenes[0]
+    roles = {c.role for c in scene.grid("W").cells if c.role.startswith("tap")}
+    assert len(roles) == 24
+    assert len({_look(r) for r in roles}) == 24
+    caption = [t.text for t in scene.texts][-1]
+    assert "each colour and hatch is one weight" in caption
+
+
+def test_hatched_weights_print_in_every_format(tmp_path):
+    import shutil
+    import subprocess
+
+    layer = symconv.conv((3, 3), (1, 3), in_channels=7, out_channels=4)  # 84 weights
+    fig = figure(layer, "toeplitz", labels=False)
+    svg = fig.svg()
+    assert svg.count('<pattern id="hatch-tap') == 84 - 12  # every weight past the 12th
+    assert svg.count("<circle") == 12  # the dotted cycle
+    tikz = fig.tikz()
+    for name in ("north east lines", "north west lines", "crosshatch", "crosshatch dots"):
+        assert f"pattern={name}," in tikz
+    if shutil.which("pdflatex") is None:
+        pytest.skip("no pdflatex")
+    (tmp_path / "w.tex").write_text(tikz)
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "w.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+
+
+@pytest.mark.parametrize("kind", ["window", "grad-input"])
+def test_stacked_kernel_titles_clear_the_sheets_and_arrows_leave_the_stack(kind):
+    from symconv.figures.drawables import SHEET_OFFSET
+    from symconv.figures.scene import LINE_HEIGHT
+
+    layer = symconv.conv((3, 3), 2, in_channels=2, out_channels=3, bias=True)
+    scene = figure(layer, kind, position=(2, 2) if kind == "grad-input" else (1, 1)).scenes[0]
+    sheets = drawables(scene)["sheets"]
+    for g in scene.grids:
+        if g.stack < 2:
+            continue
+        top = min(r.y for r in sheets if g.x <= r.x <= g.x + g.width)
+        title = [t for t in scene.texts if t.text == g.title][0]
+        assert title.y + LINE_HEIGHT / 2 <= top + 1e-9, g.title
+        assert top == pytest.approx(g.y - SHEET_OFFSET * (g.stack - 1))
+    for a in scene.arrows:
+        for g in scene.grids:
+            right = g.x + g.width + SHEET_OFFSET * (g.stack - 1)
+            inside_x = g.x < a.x0 < right
+            inside_y = g.y - SHEET_OFFSET * (g.stack - 1) < a.y0 < g.y + g.rows
+            assert not (inside_x and inside_y), f"arrow starts inside {g.name}"

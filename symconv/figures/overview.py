@@ -15,7 +15,7 @@ import numpy as np
 from ..core.errors import SpecError
 from ..core.spec import dims_text
 from .reading import describe
-from .palette import TAP_COLOURS
+from .palette import DISTINCT_TAPS, TAP_COLOURS
 from .scene import Block, Cell, Grid, Text, compose
 
 __all__ = ["toeplitz_scene", "network_scene", "MAX_MATRIX"]
@@ -96,8 +96,12 @@ def toeplitz_scene(reading, convention: str = "row"):
     grids = [grid] + ([legend_grid] if legend_grid is not None else [])
     nonzero = len(entries)
     colours = "each colour is one weight"
-    if spec.has_weight and len(legend) > len(TAP_COLOURS):
-        colours = f"colours repeat after {len(TAP_COLOURS)} weights: the legend names them"
+    if spec.has_weight and len(legend) > DISTINCT_TAPS:
+        colours = (
+            f"colours and hatches repeat after {DISTINCT_TAPS} weights: the legend names them"
+        )
+    elif spec.has_weight and len(legend) > len(TAP_COLOURS):
+        colours = "each colour and hatch is one weight (the legend names them)"
     captions = [f"{nonzero} non-zeros of {rows * cols} entries; {colours}"]
     return compose(grids, heading=reading.titled(describe(spec)), captions=captions, texts=texts)
 

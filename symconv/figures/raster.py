@@ -46,6 +46,17 @@ def _pillow():
     return Image
 
 
+#: matplotlib's hatch for each pattern kind of the palette.
+_HATCH = {
+    "ne": "//",
+    "nw": "\\\\",
+    "cross": "xx",
+    "dots": "..",
+    "horizontal": "--",
+    "vertical": "||",
+}
+
+
 def _mpl_text(text: str, math: bool) -> str:
     """matplotlib mathtext: labels are math; ``\\mathrel{+}`` is spelt as plain ``+``."""
     text = text.replace(r"\mathrel{+}", "+")
@@ -91,7 +102,12 @@ def _draw(scene: Scene):
                 with matplotlib.rc_context({"hatch.color": r.style.hatch, "hatch.linewidth": 1.2}):
                     ax.add_artist(
                         Rectangle(
-                            (r.x, r.y), r.w, r.h, facecolor="none", edgecolor="none", hatch="//"
+                            (r.x, r.y),
+                            r.w,
+                            r.h,
+                            facecolor="none",
+                            edgecolor="none",
+                            hatch=_HATCH[r.style.pattern],
                         )
                     )
         ax.add_artist(
