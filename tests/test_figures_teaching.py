@@ -378,3 +378,45 @@ def test_stacked_kernel_titles_clear_the_sheets_and_arrows_leave_the_stack(kind)
             inside_x = g.x < a.x0 < right
             inside_y = g.y - SHEET_OFFSET * (g.stack - 1) < a.y0 < g.y + g.rows
             assert not (inside_x and inside_y), f"arrow starts inside {g.name}"
+
+
+# ---------------------------------------------------------------------- item 7: readable W
+BOXES = {"beamer 16:9": (14.0, 0.8 * 8.86, 3.0), "article": (17.0, 0.4 * 25.7, 1.0)}
+
+
+@pytest.mark.parametrize("box", sorted(BOXES))
+@pytest.mark.parametrize(
+    "layer",
+    [
+        symconv.conv((3, 3), 2),
+        symconv.conv((5, 5), 3, stride=2, padding=1),
+        symconv.conv((3, 3), 2, in_channels=2, out_channels=3, bias=True),
+        symconv.conv_transpose((3, 3), 3, stride=2),
+        symconv.conv((7, 7), 3),
+    ],
+    ids=["seed000", "25x9", "2to3", "9x49", "49x25"],
+)
+def test_w_fitted_into_a_document_keeps_every_text_at_6pt(layer, box):
+    from symconv.figures.drawables import drawables
+    from symconv.figures.tikz import FONT_PT, UNIT_CM
+
+    fit = BOXES[box]
+    scene = figure(layer, "toeplitz", fit=fit, heading=False).scenes[0]
+    width_cm, height_cm = scene.width * UNIT_CM, scene.height * UNIT_CM
+    scale = min(fit[2], fit[0] / width_cm, fit[1] / height_cm)
+    d = drawables(scene)
+    smallest = min(t.size for t in d["labels"] + d["texts"]) * FONT_PT * scale
+    assert smallest >= 6.0 - 1e-6
+    # the rows and the columns are still named: each one, or the first of each input/output row
+    names = [t.text for t in scene.texts if t.text.startswith("$x_") or t.text.startswith("$y_")]
+    assert any(n.startswith("$x_") for n in names) and any(n.startswith("$y_") for n in names)
+
+
+def test_a_wide_w_names_its_columns_by_row_and_says_so():
+    layer = symconv.conv_transpose((3, 3), 3, stride=2)  # W is 9x49
+    scene = figure(layer, "toeplitz").scenes[0]
+    rows = [t.text for t in scene.texts if t.text.startswith("$x_")]
+    cols = [t.text for t in scene.texts if t.text.startswith("$y_") and t.rotate]
+    assert len(rows) == 9
+    assert cols == [f"$y_{{{r}1}}$" for r in range(1, 8)]
+    assert any(t.text == "columns named at the start of each output row" for t in scene.texts)

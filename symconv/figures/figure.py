@@ -204,6 +204,7 @@ def figure(
     max_frames: int = 64,
     heading: bool = True,
     max_terms: int = 25,
+    fit=None,
 ) -> Figure:
     """A picture of a layer, read off its index map.
 
@@ -227,7 +228,9 @@ def figure(
     last (the description says how many of how many). ``heading=False`` leaves out the bold
     heading line (for a document that captions the picture itself). ``max_terms`` is the
     longest sum a caption writes out (wrapped over lines) before eliding its middle: by default
-    a window's sum of at most 25 terms is never cut.
+    a window's sum of at most 25 terms is never cut. ``fit = (width_cm, height_cm, grow)``
+    is the box a document fits a ``toeplitz`` picture into (scaled down to it, up to ``grow``
+    times): its texts then grow against the cells so that none is below 6 pt there.
     """
     if kind not in FIGURE_KINDS:
         raise SpecError(f"figure: kind must be one of {sorted(FIGURE_KINDS)}, got {kind!r}")
@@ -273,6 +276,15 @@ def figure(
         heading=heading,
         max_terms=max_terms,
     )
+    if fit is not None and (
+        not isinstance(fit, (tuple, list))
+        or len(fit) != 3
+        or not all(isinstance(v, (int, float)) and v > 0 for v in fit)
+    ):
+        raise SpecError(
+            f"figure: fit must be (width_cm, height_cm, grow), all positive, got {fit!r}"
+        )
+    reading.fit = fit
     scenes, numbers = _scenes(kind, reading, position, convention, max_frames, example)
     description = spec.describe()
     n_out = math.prod(spec.output_size)
@@ -335,4 +347,4 @@ def _kind_scenes(kind, reading, position, convention, max_frames, example):
         return [backward.pool_scene(reading, example)]
     if convention not in ("row", "column"):
         raise SpecError(f"{op}: convention must be 'row' or 'column', got {convention!r}")
-    return [overview.toeplitz_scene(reading, convention)]
+    return [overview.toeplitz_scene(reading, convention, reading.fit)]

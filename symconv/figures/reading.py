@@ -104,6 +104,8 @@ class LayerReading:
         self.layer = layer
         #: Longest sum a caption writes out before eliding its middle.
         self.max_terms = max_terms
+        #: The box a document fits the picture into, ``(width_cm, height_cm, grow)``, or None.
+        self.fit = None
         self.heading = heading
         self.spec = spec = layer.spec
         self.base = index_base

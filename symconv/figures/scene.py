@@ -221,9 +221,11 @@ def compose(
     texts=(),
     blocks=(),
     margin: float = 0.4,
+    text_size: float = 1.0,
 ) -> Scene:
     """A scene of placed grids: a title above each grid, the heading on top, caption lines
-    below, everything shifted so that the picture starts at ``(margin, margin)``."""
+    below (at ``text_size``), everything shifted so that the picture starts at
+    ``(margin, margin)``."""
     texts = list(texts)
     for g in grids:
         if g.title:
@@ -236,13 +238,14 @@ def compose(
             texts.append(Text(g.x + c + 0.5, g.y - 0.15, label, "start", 0.8, rotate=True))
     items = _extents(grids, texts, outlines, arrows, blocks)
     left, top, right, bottom = items
+    line = LINE_HEIGHT * text_size
     if heading:
-        texts.append(Text(left, top - LINE_HEIGHT * 0.9, heading, anchor="start", bold=True))
-        top -= LINE_HEIGHT * 1.6
-    y = bottom + LINE_HEIGHT * 0.9
-    for line in captions:
-        texts.append(Text(left, y, line, anchor="start"))
-        y += LINE_HEIGHT * 1.25
+        texts.append(Text(left, top - line * 0.9, heading, "start", text_size, bold=True))
+        top -= line * 1.6
+    y = bottom + line * 0.9
+    for caption in captions:
+        texts.append(Text(left, y, caption, "start", text_size))
+        y += line * 1.25
     left, top, right, bottom = _extents(grids, texts, outlines, arrows, blocks)
     dx, dy = margin - left, margin - top
     for g in grids:

@@ -79,6 +79,24 @@ def window_positions(output_size, limit: int) -> tuple:
     return tuple(range(first)) + tuple(range(cols, cols + second)) + (n - 1,)
 
 
+#: The box (width, height in cm, largest enlargement) W's picture is fitted into: the deck's
+#: ``\\symconvfill[0.8\\textheight]`` (Beamer's text area 14.0 x 8.86 cm at 16:9, 10.8 x
+#: 9.46 cm at 4:3, enlarged up to 3 times) and the article's figure (a4 with 2 cm margins,
+#: 0.4 of the text height, never enlarged).
+PICTURE_BOXES = {
+    ("beamer", "169"): (14.0, 0.8 * 8.86, 3.0),
+    ("beamer", "43"): (10.8, 0.8 * 9.46, 3.0),
+    ("article", None): (17.0, 0.4 * 25.7, 1.0),
+}
+
+
+def picture_box(opts) -> tuple:
+    """The box W's picture is fitted into in this document (see :data:`PICTURE_BOXES`)."""
+    if opts.beamer:
+        return PICTURE_BOXES[("beamer", "43" if str(opts.aspect) == "43" else "169")]
+    return PICTURE_BOXES[("article", None)]
+
+
 def document_pictures(ctx, parts) -> dict:
     """The pictures of a document: ``{"preamble": str, "pictures": {name: TikZ}, "notes":
     {name: text}}`` (a note says what an elided picture leaves out; ``"skipped"``: why the
@@ -138,7 +156,7 @@ def document_pictures(ctx, parts) -> dict:
     linear = spec.kind != "max_pool"
     n_x, n_y = len(ctx.xs), len(ctx.ys)
     if "toeplitz" in parts and linear and max(n_x, n_y) <= MAX_MATRIX_CELLS:
-        requests["toeplitz"] = ("toeplitz", (), False)
+        requests["toeplitz"] = ("toeplitz", (), False, picture_box(opts))
     if "grad_x" in parts and linear:
         middle = tuple(n // 2 for n in spec.input_size)
         flat = int(np.ravel_multi_index(middle, spec.input_size))
