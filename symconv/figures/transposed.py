@@ -30,14 +30,16 @@ __all__ = ["stamp_scenes", "direct_scenes", "example_values"]
 
 
 def example_values(spec) -> dict:
-    """Small integers (some negative) for x and w, when a picture needs numbers and has none:
-    a fixed pseudo-random sequence, so that no row repeats another whatever the width."""
+    """Small non-zero integers (some negative) for x and w, when a picture needs numbers and
+    has none: a fixed pseudo-random sequence, so that no row repeats another whatever the
+    width, and no stamp adds nothing."""
 
     def numbers(count, seed, span):
         out, v = [], seed
         for _ in range(count):
             v = (v * 1103515245 + 12345) % 2**31
-            out.append((v >> 16) % (2 * span + 1) - span)
+            value = (v >> 16) % (2 * span) - span
+            out.append(value + 1 if value >= 0 else value)  # -span..-1, 1..span: no zeros
         return np.array(out, dtype=object)
 
     out = {
