@@ -5,6 +5,8 @@ across runs: no timestamps or software names in the metadata, a fixed palette pe
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 
 from ..core.errors import SymconvError
@@ -55,6 +57,29 @@ _HATCH = {
     "horizontal": "--",
     "vertical": "||",
 }
+
+
+@contextlib.contextmanager
+def _mathtext_cache(size: int = 4096):
+    """matplotlib keeps the 50 last typeset math texts; a picture of many labelled cells (and
+    every frame of an animation, which share most labels) typesets hundreds. Inside this
+    block the cache holds ``size`` (the same output, several times faster); outside, and on a
+    matplotlib without that cache, nothing changes."""
+    try:
+        from matplotlib.mathtext import MathTextParser
+    except ImportError:
+        yield
+        return
+    original = MathTextParser.__dict__.get("_parse_cached")
+    inner = getattr(original, "__wrapped__", None)
+    if inner is None:
+        yield
+        return
+    MathTextParser._parse_cached = functools.lru_cache(size)(inner)
+    try:
+        yield
+    finally:
+        MathTextParser._parse_cached = original
 
 
 def _mpl_text(text: str, math: bool) -> str:
@@ -174,7 +199,8 @@ def _png(scene: Scene, dpi: int) -> bytes:
 
 def png_bytes(scene: Scene, *, dpi: int = 100) -> bytes:
     """One scene as PNG bytes (deterministic)."""
-    return _png(scene, dpi)
+    with _mathtext_cache():
+        return _png(scene, dpi)
 
 
 def _rgb(scene: Scene, dpi: int, size=None):
@@ -242,11 +268,12 @@ def gif_bytes(scenes, *, dpi: int = GIF_DPI, duration: int = FRAME_MS) -> bytes:
     size = (int(round(width * UNIT_IN * dpi)), int(round(height * UNIT_IN * dpi)))
     palette = None
     frames = []
-    for s in scenes:
-        image = _rgb(s, dpi, size)
-        if palette is None:
-            palette = _palette(image_mod, image)
-        frames.append(_indexed(image_mod, image, palette))
+    with _mathtext_cache():
+        for s in scenes:
+            image = _rgb(s, dpi, size)
+            if palette is None:
+                palette = _palette(image_mod, image)
+            frames.append(_indexed(image_mod, image, palette))
     buf = io.BytesIO()
     frames[0].save(
         buf,
