@@ -33,8 +33,8 @@ def register(sub) -> None:
     p.add_argument(
         "--position",
         default=None,
-        help="output position (window), input entry (grad-input, transpose) or kernel entry "
-        "(grad-weight), e.g. 2,1, counted from --index-base",
+        help="output position (window, transpose-conv), input entry (grad-input, transpose) or "
+        "kernel entry (grad-weight), e.g. 2,1, counted from --index-base",
     )
     p.add_argument("--x", default=None, help="worked numbers for x, e.g. '[[1,2],[3,4]]'")
     p.add_argument("--w", default=None, help="worked numbers for w")
