@@ -36,6 +36,7 @@ FIGURES = [
     ("seed003_max_pool", POOL, "pool", {"values": POOL_VALUES}),
     ("seed003_avg_pool", symconv.avg_pool((4, 4), 2), "pool", {}),
     ("seed003_transpose", TRANSPOSED, "transpose", {}),
+    ("seed003_transpose_conv", TRANSPOSED, "transpose-conv", {"position": (3, 3)}),
     ("lenet5", symconv.example("lenet5"), "network", {}),
 ]
 

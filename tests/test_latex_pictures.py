@@ -26,6 +26,7 @@ from test_latex_grid import bad_boxes
 SEED000 = symconv.conv((3, 3), 2)
 STRIDED = symconv.conv((5, 5), 3, stride=2, padding=1)
 POOL = symconv.max_pool((4, 4), 2, stride=2)
+TRANSPOSED = symconv.conv_transpose((3, 3), 3, stride=2)
 POOL_VALUES = {
     "x": [[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 3, 3], [1, 0, 4, 2]],
     "dy": [[1, 2], [3, 4]],
@@ -103,6 +104,33 @@ def test_article_has_the_pictures_as_figures():
     assert r"\only<" not in tex  # no overlays outside Beamer
 
 
+def test_transposed_deck_stamps_every_input_and_ends_on_y():
+    values = {"x": [[1, 2, 0], [-1, 3, 1], [2, 0, -2]], "w": [[1, -1, 0], [2, 1, -1], [0, 1, 2]]}
+    dy = [[(r + c) % 3 - 1 for c in range(7)] for r in range(7)]
+    tex = render_latex(TRANSPOSED, document="beamer", values={**values, "dy": dy})
+    frame = _frame(tex, "Forward pass: the stamps add up")
+    overlays = sorted(set(map(int, re.findall(r"\\only<(\d+)>\{%", frame))))
+    assert overlays == list(range(1, 10))  # one slide per input entry
+    for position in [(1, 1), (2, 2), (3, 3)]:
+        alone = figure(
+            TRANSPOSED, "transpose", position=position, values=values, heading=False
+        ).tikz(standalone=False)
+        assert {line for line in _drawn(alone) if "symconvwindow" in line} <= _drawn(frame)
+    assert "y (complete)" in frame and "(example numbers)" not in frame
+    direct = _frame(tex, "Forward pass: the same y as a convolution")
+    assert "rotated by 180 degrees" in direct and "zeros inserted" in direct
+
+
+def test_article_captions_name_only_what_is_drawn():
+    tex = render_latex(TRANSPOSED, document="article")
+    captions = [re.search(r"\\caption\{(.*)\}", f).group(1) for f in _figures(tex)]
+    assert "dashed" not in captions[0] and "padded" not in captions[0]
+    assert "stamp" in captions[1] and "example numbers" in captions[1]
+    assert "stride-1 convolution" in captions[2]
+    strided = render_latex(STRIDED, document="article")
+    assert "dashed: the position before it" in strided
+
+
 @pytest.mark.parametrize("document", ["article", "beamer"])
 def test_figures_can_be_turned_off(document):
     tex = render_latex(STRIDED, document=document, figures=False)
@@ -168,7 +196,9 @@ def test_bad_figures_option_is_named():
 
 @needs_pdflatex
 @pytest.mark.parametrize("document", ["article", "beamer"])
-@pytest.mark.parametrize("layer", [SEED000, STRIDED], ids=["seed000", "5x5-k3-s2-p1"])
+@pytest.mark.parametrize(
+    "layer", [SEED000, STRIDED, TRANSPOSED], ids=["seed000", "5x5-k3-s2-p1", "transposed"]
+)
 def test_documents_with_pictures_compile_without_boxes(layer, document, tmp_path):
     tex = render_latex(layer, document=document)
     assert "tikzpicture" in tex

@@ -18,8 +18,10 @@ def register(sub) -> None:
         "draw",
         help="draw a layer: window, gradients, W, pooling, transposed stamps, network",
         description="Draw a picture of a layer read off its index map. The format comes from "
-        "the suffix of -o: .tex (TikZ, standalone), .svg, .png, .gif (one frame per "
-        'position), .pdf. PNG, GIF and PDF need matplotlib: pip install "symconv[figures]".',
+        "the suffix of -o: .tex (TikZ, standalone, one page per frame), .gif (animated, one "
+        "frame per position), .svg, .png and .pdf (one image: a figure of several frames "
+        "becomes a contact sheet, every frame tiled and numbered). PNG, GIF and PDF need "
+        'matplotlib: pip install "symconv[figures]".',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_layer_options(p)
@@ -32,8 +34,8 @@ def register(sub) -> None:
     p.add_argument(
         "--position",
         default=None,
-        help="output position (window), input entry (grad-input, transpose) or kernel entry "
-        "(grad-weight), e.g. 2,1, counted from --index-base",
+        help="output position (window, transpose-conv), input entry (grad-input, transpose) or "
+        "kernel entry (grad-weight), e.g. 2,1, counted from --index-base",
     )
     p.add_argument("--x", default=None, help="worked numbers for x, e.g. '[[1,2],[3,4]]'")
     p.add_argument("--w", default=None, help="worked numbers for w")
@@ -45,6 +47,21 @@ def register(sub) -> None:
     )
     p.add_argument("--convention", default="row", choices=["row", "column"], help="toeplitz")
     p.add_argument("--labels", default="auto", choices=["auto", "on", "off"], help="cell labels")
+    p.add_argument(
+        "--frame-duration",
+        type=int,
+        default=None,
+        metavar="MS",
+        help="milliseconds each frame of an animated .gif shows (default 900)",
+    )
+    p.add_argument(
+        "--max-terms",
+        type=int,
+        default=None,
+        metavar="N",
+        help="longest sum written out in a caption before its middle is elided "
+        "(default 25: a window's sum of at most 25 terms is always shown whole)",
+    )
     p.add_argument("-o", "--output", required=True, help="output file (.tex .svg .png .gif .pdf)")
     p.set_defaults(func=run)
 
@@ -87,7 +104,14 @@ def run(args) -> int:
         labels=labels,
         index_base=args.index_base,
         convention=args.convention,
+        **({} if args.max_terms is None else {"max_terms": args.max_terms}),
     )
-    path = fig.save(args.output)
-    print(f"wrote {path} ({len(fig)} frame{'s' if len(fig) != 1 else ''})")
+    path = fig.save(args.output, frame_duration=args.frame_duration)
+    frames = f"{len(fig)} frame{'s' if len(fig) != 1 else ''}"
+    if len(fig) > 1 and path.suffix.lower() in (".png", ".svg", ".pdf"):
+        tiles = len(fig.sheet_frames)
+        frames = f"a contact sheet of {tiles} frames"
+        if tiles < fig.total:
+            frames += f": {tiles} of the {fig.total} {fig.what}, the first ones and the last"
+    print(f"wrote {path} ({frames})")
     return 0

@@ -90,7 +90,7 @@ def grad_input_scene(reading, i_flat: int):
             terms.append(f"{dy}\\,{reading.name('w', int(weight[t]))}")
         else:
             terms.append(f"{dy}/{int(layer.window_sizes[o])}")
-    captions = [sum_caption(lhs, terms, tail=_channel_tail(reading))]
+    captions = sum_caption(lhs, terms, tail=_channel_tail(reading), limit=reading.max_terms)
     if spec.kind == "conv":
         caption = "the kernel rotated by 180 degrees over dE/dy, zero-padded"
         gaps = sorted({s - 1 for s in spec.stride})
@@ -207,7 +207,7 @@ def grad_weight_scene(reading, w_flat: int):
         f"{reading.name('x', c)}"
         for o, c in pairs
     ]
-    captions = [sum_caption(lhs, terms)]
+    captions = sum_caption(lhs, terms, limit=reading.max_terms)
     if spec.kind == "conv":
         captions.append(
             "the x cells this tap reads, one per dE/dy cell: dE/dw is x correlated with dE/dy"

@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .palette import Style, style
-from .scene import LABEL_SIZE, Scene
+from .scene import LABEL_SIZE, SHEET_STEP, Scene
 
 __all__ = ["Rect", "Label", "drawables", "SHEET_OFFSET"]
 
 #: Offset (right, up) between the sheets of a stack, in cell units.
-SHEET_OFFSET = 0.25
+SHEET_OFFSET = SHEET_STEP
 
 
 @dataclass(frozen=True)
@@ -64,16 +64,17 @@ def drawables(scene: Scene) -> dict:
         if g.stack > 1:
             role = g.cells[0].role if g.cells else "input"
             base = {"window": "input", "window_pad": "input", "output_current": "output"}
-            sheets += _sheets(g.x, g.y, g.cols, g.rows, g.stack, base.get(role, role))
+            sheets += _sheets(g.x, g.y, g.width, g.rows, g.stack, base.get(role, role))
         scale = g.label_scale
         for c in g.cells:
             st = style(c.role)
-            x, y = g.x + c.col, g.y + c.row
-            cells.append(Rect(x, y, 1, 1, st, c.role, cell=True))
+            u = g.cell_width
+            x, y = g.x + c.col * u, g.y + c.row
+            cells.append(Rect(x, y, u, 1, st, c.role, cell=True))
             if c.label:
                 labels.append(
                     Label(
-                        x + 0.5,
+                        x + 0.5 * u,
                         y + 0.5,
                         c.label,
                         size=LABEL_SIZE * scale,
@@ -81,6 +82,9 @@ def drawables(scene: Scene) -> dict:
                         math=True,
                     )
                 )
+    # a thicker border (the current window, output or gradient cell) is drawn after the thinner
+    # ones around it, so that no neighbour's border paints over one of its four sides
+    cells.sort(key=lambda r: r.style.width if r.cell else 0.0)
     outlines = [Rect(o.x, o.y, o.w, o.h, style(o.role), o.role) for o in scene.outlines]
     arrows = [(a.x0, a.y0, a.x1, a.y1) for a in scene.arrows]
     texts = [

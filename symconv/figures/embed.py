@@ -22,13 +22,17 @@ __all__ = ["PictureRequest", "document_pictures"]
 @dataclass(frozen=True)
 class PictureRequest:
     """One picture a document asks for: a figure ``kind`` at ``positions`` (flat indices of
-    the output for ``window``, of the input for ``grad-input``, of the kernel for
-    ``grad-weight``; ``()`` for the kinds without a position). Several positions make one
-    Beamer overlay per position when ``overlays`` is set, else one picture each."""
+    the output for ``window`` and ``transpose-conv``, of the input for ``grad-input`` and
+    ``transpose``, of the kernel for ``grad-weight``; ``()`` for the kinds without a
+    position). Several positions make one
+    Beamer overlay per position when ``overlays`` is set, else one picture each. ``fit`` is
+    ``(width_cm, height_cm, grow)``, the box the document fits the picture into (``toeplitz``
+    keeps its texts readable in it)."""
 
     kind: str
     positions: tuple = ()
     overlays: bool = False
+    fit: tuple = ()
 
 
 def _shape(spec, kind):
@@ -36,6 +40,8 @@ def _shape(spec, kind):
         "window": spec.output_size,
         "grad-input": spec.input_size,
         "grad-weight": spec.kernel_size,
+        "transpose": spec.input_size,
+        "transpose-conv": spec.output_size,
     }.get(kind)
 
 
@@ -53,6 +59,8 @@ def document_pictures(
         options = dict(values=values, index_base=index_base, heading=False)
         if req.kind == "toeplitz":
             options["convention"] = convention
+            if req.fit:
+                options["fit"] = tuple(req.fit)
         shape = _shape(spec, req.kind)
         if shape is None:
             fig = figure(layer, req.kind, **options)

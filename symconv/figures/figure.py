@@ -14,7 +14,7 @@ from ..core.layers import Layer
 from ..core.preview import elide
 from ..core.spec import dims_text
 from ..fileio import write_atomic
-from . import backward, forward, overview
+from . import backward, forward, overview, transposed
 from .reading import LayerReading
 from .tikz import tikz_document, tikz_overlays, tikz_picture, tikz_preamble
 
@@ -29,6 +29,7 @@ FIGURE_KINDS = {
     "toeplitz": ("conv", "conv_transpose", "avg_pool"),
     "pool": ("max_pool", "avg_pool"),
     "transpose": ("conv_transpose",),
+    "transpose-conv": ("conv_transpose",),
     "network": (),
 }
 SUFFIXES = (".tex", ".svg", ".png", ".gif", ".pdf")
@@ -48,10 +49,24 @@ class Figure:
     ``save(path)`` writes by suffix (.tex .svg .png .gif .pdf).
     """
 
-    def __init__(self, kind: str, scenes: list, description: str = ""):
+    def __init__(
+        self,
+        kind: str,
+        scenes: list,
+        description: str = "",
+        *,
+        numbers=None,
+        total=None,
+        what: str = "frames",
+    ):
         self.kind = kind
         self.scenes = list(scenes)
         self.description = description
+        #: Each frame's number in the whole animation (1-based; the windows figure elides
+        #: positions, so frame k may be position 81), how many there are and what they are.
+        self.numbers = list(numbers) if numbers is not None else list(range(1, len(scenes) + 1))
+        self.total = len(self.scenes) if total is None else total
+        self.what = what
 
     def __len__(self) -> int:
         return len(self.scenes)
@@ -81,17 +96,44 @@ class Figure:
 
         return svg_document(self._frame(frame))
 
+    def sheet(self):
+        """The scene of a single image of the whole figure: the one frame, or a contact sheet
+        of every frame, tiled and numbered (elided to the first ones and the last, which a
+        caption line says, past :data:`symconv.figures.sheet.MAX_TILES`)."""
+        if len(self.scenes) == 1:
+            return self.scenes[0]
+        from .sheet import contact_sheet
+
+        return contact_sheet(self.scenes, self.numbers, total=self.total, what=self.what)[0]
+
+    @property
+    def sheet_frames(self) -> list:
+        """The numbers of the frames :meth:`sheet` tiles (all, or the first ones and the last)."""
+        from ..core.preview import elide
+        from .sheet import MAX_TILES
+
+        if len(self.scenes) == 1:
+            return self.numbers[:1]
+        return [self.numbers[k] for k in elide(len(self.scenes), MAX_TILES) if k is not None]
+
     def _repr_svg_(self) -> str:
-        return self.svg()
+        """Jupyter shows the one frame, or the contact sheet of all frames."""
+        from .svg import svg_document
+
+        return svg_document(self.sheet())
 
     def png(self, frame: int = 0, *, dpi: int = 100) -> bytes:
         from .raster import png_bytes
 
         return png_bytes(self._frame(frame), dpi=dpi)
 
-    def save(self, path, *, dpi: int = 100) -> Path:
+    def save(self, path, *, dpi=None, frame_duration=None) -> Path:
         """Write the figure; the format comes from the suffix. A multi-frame figure gives a
-        multi-page .tex/.pdf, an animated .gif, and its first frame as .svg/.png."""
+        multi-page .tex, an animated .gif (``frame_duration`` milliseconds a frame, default
+        900) and, in the single-image formats .svg, .png and .pdf, a contact sheet of all its
+        frames (:meth:`sheet`). ``dpi`` defaults to 100 (PNG) and 72 (GIF)."""
+        from .raster import FRAME_MS, GIF_DPI
+
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in SUFFIXES:
@@ -101,16 +143,19 @@ class Figure:
         if suffix == ".tex":
             write_atomic(path, self.tikz())
         elif suffix == ".svg":
-            write_atomic(path, self.svg())
+            from .svg import svg_document
+
+            write_atomic(path, svg_document(self.sheet()))
         else:
             from . import raster
 
             if suffix == ".png":
-                data = raster.png_bytes(self.scenes[0], dpi=dpi)
+                data = raster.png_bytes(self.sheet(), dpi=dpi or 100)
             elif suffix == ".gif":
-                data = raster.gif_bytes(self.scenes, dpi=dpi)
+                duration = FRAME_MS if frame_duration is None else frame_duration
+                data = raster.gif_bytes(self.scenes, dpi=dpi or GIF_DPI, duration=duration)
             else:
-                data = raster.pdf_bytes(self.scenes)
+                data = raster.pdf_bytes([self.sheet()])
             write_atomic(path, data)
         return path
 
@@ -158,6 +203,8 @@ def figure(
     convention: str = "row",
     max_frames: int = 64,
     heading: bool = True,
+    max_terms: int = 25,
+    fit=None,
 ) -> Figure:
     """A picture of a layer, read off its index map.
 
@@ -165,8 +212,13 @@ def figure(
     position, one frame each), ``grad-input`` (the entry ``position`` of dE/dx), ``grad-weight``
     (the kernel tap ``position`` of dE/dw), ``toeplitz`` (the unrolled matrix, ``convention``
     'row' as seed 000 or 'column'), ``pool`` (routing of the gradient through a pool),
-    ``transpose`` (the stamp of the input cell ``position`` of a transposed convolution; all
-    input cells as frames when omitted) or ``network`` (pass a :class:`symconv.Network`).
+    ``transpose`` (the stamp of the input cell ``position`` of a transposed convolution, each
+    product with its operator and y as the running sum of the stamps so far; all input cells
+    as frames when omitted, the last frame showing y complete), ``transpose-conv`` (the same
+    layer as a stride-1 convolution of the rotated kernel over the zero-inserted, padded
+    input, at output ``position``; every position as frames when omitted) or ``network``
+    (pass a :class:`symconv.Network`). The two transposed kinds use small example integers
+    when ``values`` has no ``x`` (the heading says so).
 
     Positions count from ``index_base`` (1, like the slides' y_11). ``values`` is a dict of
     worked numbers ``{'x': ..., 'w': ..., 'b': ..., 'dy': ...}`` shown in the cells (exact
@@ -174,7 +226,11 @@ def figure(
     instead of a stack. ``labels`` is 'auto' (names in grids up to 10 cells a side), True or
     False. ``windows`` draws at most ``max_frames`` frames: beyond that the first ones and the
     last (the description says how many of how many). ``heading=False`` leaves out the bold
-    heading line (for a document that captions the picture itself).
+    heading line (for a document that captions the picture itself). ``max_terms`` is the
+    longest sum a caption writes out (wrapped over lines) before eliding its middle: by default
+    a window's sum of at most 25 terms is never cut. ``fit = (width_cm, height_cm, grow)``
+    is the box a document fits a ``toeplitz`` picture into (scaled down to it, up to ``grow``
+    times): its texts then grow against the cells so that none is below 6 pt there.
     """
     if kind not in FIGURE_KINDS:
         raise SpecError(f"figure: kind must be one of {sorted(FIGURE_KINDS)}, got {kind!r}")
@@ -203,8 +259,14 @@ def figure(
     if example:
         given = {k: v for k, v in (values or {}).items() if v is not None}
         values = {**backward.example_values(spec), **given}
+    if kind in ("transpose", "transpose-conv") and (values is None or values.get("x") is None):
+        example = True
+        given = {k: v for k, v in (values or {}).items() if v is not None}
+        values = {**transposed.example_values(spec), **given}
     if not isinstance(max_frames, int) or isinstance(max_frames, bool) or max_frames < 3:
         raise SpecError(f"figure: max_frames must be an integer of at least 3, got {max_frames!r}")
+    if not isinstance(max_terms, int) or isinstance(max_terms, bool) or max_terms < 3:
+        raise SpecError(f"figure: max_terms must be an integer of at least 3, got {max_terms!r}")
     reading = LayerReading(
         layer,
         index_base=index_base,
@@ -212,31 +274,68 @@ def figure(
         values=values,
         channel=channel,
         heading=heading,
+        max_terms=max_terms,
     )
-    scenes = _scenes(kind, reading, position, convention, max_frames, example)
+    if fit is not None and (
+        not isinstance(fit, (tuple, list))
+        or len(fit) != 3
+        or not all(isinstance(v, (int, float)) and v > 0 for v in fit)
+    ):
+        raise SpecError(
+            f"figure: fit must be (width_cm, height_cm, grow), all positive, got {fit!r}"
+        )
+    reading.fit = fit
+    scenes, numbers = _scenes(kind, reading, position, convention, max_frames, example)
     description = spec.describe()
     n_out = math.prod(spec.output_size)
-    if kind == "windows" and len(scenes) < n_out:
+    if kind in ("windows", "transpose-conv") and position is None and len(scenes) < n_out:
         description += f"; {len(scenes)} of {n_out} output positions (the first and the last)"
-    return Figure(kind, scenes, description)
+    n_in = math.prod(spec.input_size)
+    if kind == "transpose" and position is None and len(scenes) < n_in:
+        description += f"; {len(scenes)} of {n_in} input stamps (the first and the last)"
+    total, what = len(scenes), "frames"
+    if position is None and kind in ("windows", "transpose-conv"):
+        total, what = n_out, "output positions"
+    elif position is None and kind == "transpose":
+        total, what = n_in, "input entries"
+    return Figure(kind, scenes, description, numbers=numbers, total=total, what=what)
 
 
-def _scenes(kind, reading, position, convention, max_frames, example) -> list:
+def _scenes(kind, reading, position, convention, max_frames, example) -> tuple:
+    """The scenes of a figure kind and each one's 1-based number among all the frames the
+    kind has (the elided windows keep their positions' numbers)."""
+    scenes = _kind_scenes(kind, reading, position, convention, max_frames, example)
+    if isinstance(scenes, tuple):
+        scenes, shown = scenes
+        return scenes, [k + 1 for k in shown]
+    return scenes, None
+
+
+def _kind_scenes(kind, reading, position, convention, max_frames, example):
     spec, base = reading.spec, reading.base
     op = spec.op
     n_out = math.prod(spec.output_size)
     if kind == "windows":
         shown = [o for o in elide(n_out, max_frames) if o is not None]
-        return [forward.window_scene(reading, o) for o in shown]
+        return [forward.window_scene(reading, o) for o in shown], shown
     if kind == "window":
         o = 0 if position is None else _flat_position(op, spec.output_size, position, base)
         return [forward.window_scene(reading, o)]
     if kind == "transpose":
         if position is None:
             n_in = math.prod(spec.input_size)
-            return [forward.transpose_scene(reading, i) for i in range(min(n_in, max_frames))]
-        i = _flat_position(op, spec.input_size, position, base, "input")
-        return [forward.transpose_scene(reading, i)]
+            shown = [i for i in elide(n_in, max_frames) if i is not None]
+        else:
+            shown = [_flat_position(op, spec.input_size, position, base, "input")]
+        scenes = transposed.stamp_scenes(reading, shown, example=example)
+        return (scenes, shown) if position is None else scenes
+    if kind == "transpose-conv":
+        if position is None:
+            shown = [o for o in elide(n_out, max_frames) if o is not None]
+        else:
+            shown = [_flat_position(op, spec.output_size, position, base)]
+        scenes = transposed.direct_scenes(reading, shown, example=example)
+        return (scenes, shown) if position is None else scenes
     if kind == "grad-input":
         i = 0 if position is None else _flat_position(op, spec.input_size, position, base, "input")
         return [backward.grad_input_scene(reading, i)]
@@ -248,4 +347,4 @@ def _scenes(kind, reading, position, convention, max_frames, example) -> list:
         return [backward.pool_scene(reading, example)]
     if convention not in ("row", "column"):
         raise SpecError(f"{op}: convention must be 'row' or 'column', got {convention!r}")
-    return [overview.toeplitz_scene(reading, convention)]
+    return [overview.toeplitz_scene(reading, convention, reading.fit)]

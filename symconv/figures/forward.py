@@ -1,9 +1,9 @@
-"""Scenes of the forward pass: the window at one output position (``window``), every position
-in order (``windows``) and a transposed convolution's kernel stamps (``transpose``).
+"""Scenes of the forward pass: the window at one output position (``window``) and every
+position in order (``windows``); a transposed convolution's stamps are in :mod:`.transposed`.
 
 The window's cells are the index map's row for that output position (real inputs) and the pad
-mask's row (padding); a transposed convolution's stamp of input ``i`` is every (output, tap)
-whose index map entry is ``i``.
+mask's row (padding); the arrow runs from the kernel (or the input) to the current output
+cell's row.
 """
 
 from __future__ import annotations
@@ -15,15 +15,18 @@ from .scene import Arrow, Outline, compose, place_row
 
 __all__ = [
     "window_scene",
-    "transpose_scene",
     "footprint",
     "kernel_grids",
     "sum_caption",
     "factor",
+    "arrow_from",
 ]
 
-#: Terms of a sum written out before the caption elides the middle.
-MAX_TERMS = 6
+#: Terms of a sum written out before the caption elides the middle (``max_terms``): a
+#: window's sum of at most 25 terms (a 5x5 kernel) is never cut.
+MAX_TERMS = 25
+#: Terms on one caption line; a longer sum continues on the next.
+TERMS_PER_LINE = 9
 
 
 def footprint(grids, coords, role) -> list:
@@ -60,13 +63,40 @@ def kernel_grids(reading, used=None, title="w") -> list:
     return array_grids("w", title, (0,) * spec.ndim, shape, cell_info, stack=stack)
 
 
-def sum_caption(lhs: str, terms, *, op: str = "+", head: str = "", tail: str = "") -> str:
-    """``$lhs = head t1 + t2 + \\cdots + tn tail$`` with the middle elided past MAX_TERMS."""
+def arrow_from(source, y: float) -> tuple:
+    """Where an arrow towards height ``y`` leaves ``source``: its right edge, past the sheets
+    of a channel stack, at ``y`` moved inside the grid's rows."""
+    sheets = source.sheets
+    top, bottom = source.y - sheets, source.y + source.rows
+    return (source.x + source.cols + sheets + 0.15, min(max(y, top + 0.5), bottom - 0.5))
+
+
+def sum_caption(
+    lhs: str,
+    terms,
+    *,
+    op: str = "+",
+    head: str = "",
+    tail: str = "",
+    limit: int = MAX_TERMS,
+    per_line: int = TERMS_PER_LINE,
+) -> list:
+    """``$lhs = head t1 + t2 + ... + tn tail$`` as caption lines: whole up to ``limit`` terms
+    (the middle elided past it), wrapped after every ``per_line`` terms (the next line
+    continues with ``+``)."""
     terms = list(terms)
-    if len(terms) > MAX_TERMS:
-        terms = terms[: MAX_TERMS - 2] + [r"\cdots"] + terms[-1:]
-    body = f" {op} ".join(terms) if terms else "0"
-    return f"${lhs} = {head}{body}{tail}$"
+    if len(terms) > limit:
+        terms = terms[: limit - 2] + [r"\cdots"] + terms[-1:]
+    if not terms:
+        return [f"${lhs} = {head}0{tail}$"]
+    chunks = [terms[k : k + per_line] for k in range(0, len(terms), per_line)]
+    lines = []
+    for k, chunk in enumerate(chunks):
+        body = f" {op} ".join(chunk)
+        start = f"{lhs} = {head}" if k == 0 else (r"\quad " + (f"{op} " if op != "," else ""))
+        end = tail if k == len(chunks) - 1 else ("," if op == "," else "")
+        lines.append(f"${start}{body}{end}$")
+    return lines
 
 
 def factor(value) -> str:
@@ -106,15 +136,18 @@ def _captions(reading, o_flat, taps) -> list:
     spec = reading.spec
     o = tuple(int(v) for v in np.unravel_index(o_flat, spec.output_size))
     lhs = reading.name("y", o)
+    limit = reading.max_terms
     read = [(t, coord) for t, coord, index, _ in taps if index >= 0]
     if spec.kind == "max_pool":
         names = [reading.name("x", c) for _, c in read]
-        lines = [sum_caption(lhs, names, op=",", head=r"\max(", tail=")")]
+        lines = sum_caption(lhs, names, op=",", head=r"\max(", tail=")", limit=limit)
         nums = [number_text(reading.value("x", c)) for _, c in read]
     elif spec.kind == "avg_pool":
         size = int(reading.layer.window_sizes[o_flat])
         names = [reading.name("x", c) for _, c in read]
-        lines = [sum_caption(lhs, names, head=r"\frac{1}{" + str(size) + "}(", tail=")")]
+        lines = sum_caption(
+            lhs, names, head=r"\frac{1}{" + str(size) + "}(", tail=")", limit=limit
+        )
         nums = [number_text(reading.value("x", c)) for _, c in read]
     else:
         weight = reading.layer.weight_tap
@@ -124,7 +157,7 @@ def _captions(reading, o_flat, taps) -> list:
             bias = (
                 f" + b_{{{reading.pair[0] + reading.base}}}" if spec.out_channels > 1 else " + b"
             )
-        lines = [sum_caption(lhs, names, tail=_channel_note(reading) + bias)]
+        lines = sum_caption(lhs, names, tail=_channel_note(reading) + bias, limit=limit)
         nums = [
             f"{factor(reading.value('w', int(weight[t])))} \\cdot "
             f"{factor(reading.value('x', c))}"
@@ -133,13 +166,15 @@ def _captions(reading, o_flat, taps) -> list:
     if reading.values is not None and (spec.in_channels == 1 or spec.is_pool):
         total = number_text(reading.value("y", o))
         if spec.kind == "max_pool":
-            lines.append(sum_caption(lhs, nums, op=",", head=r"\max(", tail=f") = {total}"))
+            lines += sum_caption(
+                lhs, nums, op=",", head=r"\max(", tail=f") = {total}", limit=limit
+            )
         elif spec.kind == "avg_pool":
             size = int(reading.layer.window_sizes[o_flat])
-            lines.append(sum_caption(lhs, nums, head="(", tail=f")/{size} = {total}"))
+            lines += sum_caption(lhs, nums, head="(", tail=f")/{size} = {total}", limit=limit)
         else:
             bias = " + b" if spec.bias else ""
-            lines.append(sum_caption(lhs, nums, tail=f"{bias} = {total}"))
+            lines += sum_caption(lhs, nums, tail=f"{bias} = {total}", limit=limit)
     return lines
 
 
@@ -183,8 +218,8 @@ def window_scene(reading, o_flat: int, *, previous: bool = True):
         outlines += footprint(inputs, coords, "footprint")
     current = outputs[0].find(role="output_current")[0]
     cy = outputs[0].centre(current)[1]
-    source = grids[-2] if len(grids) > 1 else inputs[-1]
-    arrow = Arrow(source.x + source.cols + 0.15, cy, outputs[0].x - 0.15, cy)
+    source = grids[-len(outputs) - 1]
+    arrow = Arrow(*arrow_from(source, cy), outputs[0].x - 0.15, cy)
     where = ", ".join(str(v + reading.base) for v in o)
     heading = f"{describe(spec)}; output position ({where})"
     return compose(
@@ -193,56 +228,4 @@ def window_scene(reading, o_flat: int, *, previous: bool = True):
         captions=_captions(reading, o_flat, taps),
         outlines=outlines,
         arrows=[arrow],
-    )
-
-
-def transpose_scene(reading, i_flat: int):
-    """A transposed convolution's stamp of input ``i_flat``: the outputs and taps whose index
-    map entry is ``i_flat`` (padding crops the stamp; output_padding rows are marked)."""
-    spec, layer = reading.spec, reading.layer
-    outs, taps = np.nonzero(layer.index_map == i_flat)
-    stamp = {int(o): int(t) for o, t in zip(outs, taps)}
-    i = tuple(int(v) for v in np.unravel_index(i_flat, spec.input_size))
-    inputs = reading.input_grids({i: "window"}, "x")
-    kernel = kernel_grids(reading, set(stamp.values()))
-    labelled = reading.show_labels(*spec.output_size)
-    extra_from = [n - p for n, p in zip(spec.output_size, spec.output_padding)]
-    weight = layer.weight_tap
-    x_text = reading.input_label(i)
-
-    def cell_info(coord):
-        flat = int(np.ravel_multi_index(coord, spec.output_size))
-        if flat in stamp:
-            w = int(weight[stamp[flat]])
-            value = reading.value("w", w)
-            label = reading.name("w", w) if value is None else number_text(value)
-            return "window", (rf"{label}\,{x_text}" if labelled else ""), flat
-        extra = any(c >= e for c, e in zip(coord, extra_from))
-        return ("output_extra" if extra else "output"), "", flat
-
-    planes = None
-    if spec.ndim == 3:
-        planes = sorted({int(np.unravel_index(o, spec.output_size)[0]) for o in stamp}) or [0]
-    outputs = array_grids("y", "y", (0,) * spec.ndim, spec.output_size, cell_info, planes)
-    grids = inputs + kernel + outputs
-    place_row(grids)
-    cells = [c for g in outputs for c in g.cells if c.index in stamp]
-    outlines = footprint(outputs, {c.coord for c in cells}, "footprint")
-    g_in = inputs[0]
-    src = g_in.find(role="window")[0] if g_in.find(role="window") else g_in.cells[0]
-    sy = g_in.centre(src)[1]
-    arrows = []
-    if cells:
-        dest = outputs[0]
-        arrows.append(Arrow(kernel[-1].x + kernel[-1].cols + 0.15, sy, dest.x - 0.15, sy))
-    where = ", ".join(str(v + reading.base) for v in i)
-    captions = [
-        f"input ({where}) adds ${reading.name('x', i)}$ times the kernel onto "
-        f"{len(stamp)} outputs ($y \\mathrel{{+}}= w\\, x$)"
-    ]
-    if any(spec.output_padding):
-        captions.append("hatched, dashed cells: the output padding rows/columns")
-    heading = f"{describe(spec)}; input ({where})"
-    return compose(
-        grids, heading=reading.titled(heading), captions=captions, outlines=outlines, arrows=arrows
     )

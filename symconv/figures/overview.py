@@ -15,17 +15,77 @@ import numpy as np
 from ..core.errors import SpecError
 from ..core.spec import dims_text
 from .reading import describe
-from .palette import TAP_COLOURS
-from .scene import Block, Cell, Grid, Text, compose
+from .palette import DISTINCT_TAPS, TAP_COLOURS
+from .scene import CHAR_WIDTH, LINE_HEIGHT, Block, Cell, Grid, Text, compose, text_width
 
-__all__ = ["toeplitz_scene", "network_scene", "MAX_MATRIX"]
+__all__ = [
+    "toeplitz_scene",
+    "network_scene",
+    "fit_scale",
+    "smallest_text_pt",
+    "MAX_MATRIX",
+    "MIN_TEXT_PT",
+]
 
 #: Largest W drawn (rows or columns).
 MAX_MATRIX = 400
 
 
-def toeplitz_scene(reading, convention: str = "row"):
-    """W (``row``: x W = y as seed 000, rows x and columns y) or T = W^T (``column``)."""
+#: Smallest text a fitted picture may print, in points.
+MIN_TEXT_PT = 6.0
+#: Rows or columns named one by one up to this many; beyond, the first of each group (an input
+#: or output row, a channel) is named, larger.
+NAME_EACH = 40
+
+
+def fit_scale(scene, fit) -> float:
+    """The factor a document applies to a scene of natural size ``UNIT_CM`` per cell when it
+    fits it into ``fit = (width_cm, height_cm, grow)``: down to the box, up to ``grow``."""
+    from .tikz import UNIT_CM
+
+    width_cm, height_cm, grow = fit
+    return min(grow, width_cm / (scene.width * UNIT_CM), height_cm / (scene.height * UNIT_CM))
+
+
+def smallest_text_pt(scene, fit=None) -> float:
+    """The smallest text (cell labels, names, titles, captions) of a scene in points, at its
+    natural TikZ size or, with ``fit``, after the document fits it into the box."""
+    from .drawables import drawables
+    from .tikz import FONT_PT
+
+    d = drawables(scene)
+    sizes = [t.size for t in d["labels"] + d["texts"]]
+    scale = 1.0 if fit is None else fit_scale(scene, fit)
+    return FONT_PT * min(sizes, default=1.0) * scale
+
+
+def toeplitz_scene(reading, convention: str = "row", fit=None):
+    """W (``row``: x W = y as seed 000, rows x and columns y) or T = W^T (``column``).
+
+    ``fit = (width_cm, height_cm, grow)`` is the box a document fits the picture into: the
+    texts then grow against the cells until the smallest is :data:`MIN_TEXT_PT` points after
+    fitting (a large W's cells shrink, its names and legend stay readable)."""
+    scene = _toeplitz(reading, convention, 1.0)
+    if fit is None:
+        return scene
+    text = 1.0
+    for _ in range(12):
+        smallest = smallest_text_pt(scene, fit)
+        if smallest >= MIN_TEXT_PT - 1e-6:
+            break
+        text *= MIN_TEXT_PT / smallest * 1.02
+        scene = _toeplitz(reading, convention, text)
+    return scene
+
+
+def _groups(names, shape) -> list:
+    """``[(first index, count, name of the first)]``: runs of rows that share a channel and all
+    but the last spatial index (one input or output row)."""
+    run = shape[-1] if shape else 1
+    return [(k, min(run, len(names) - k), names[k]) for k in range(0, len(names), run)]
+
+
+def _toeplitz(reading, convention, text):
     spec, layer = reading.spec, reading.layer
     n_in, n_out = math.prod(spec.input_size), math.prod(spec.output_size)
     n_x, n_y = spec.in_channels * n_in, spec.out_channels * n_out
@@ -48,7 +108,7 @@ def toeplitz_scene(reading, convention: str = "row"):
     x_names = [_flat_name(reading, "x", k, n_in) for k in range(n_x)]
     y_names = [_flat_name(reading, "y", k, n_out) for k in range(n_y)]
     labelled = reading.show_labels(n_x, n_y) if reading.labels == "auto" else reading.labels
-    labelled = labelled and max(n_x, n_y) <= 24
+    labelled = labelled and max(n_x, n_y) <= 24 and text <= 1.0
     w_names = _weight_names(reading) if spec.has_weight else None
     cells = []
     legend = {}
@@ -70,43 +130,84 @@ def toeplitz_scene(reading, convention: str = "row"):
                 cells.append(Cell(r, c, "zero", "", (r, c), -1))
     cells.sort(key=lambda cell: (cell.row, cell.col))
     row_names, col_names = (x_names, y_names) if convention == "row" else (y_names, x_names)
-    show_names = max(rows, cols) <= 40
-    title = "W (x W = y)" if convention == "row" else "T = W^T (y = T x)"
-    grid = Grid(
-        "W",
-        rows,
-        cols,
-        cells,
-        title,
-        row_labels=tuple(f"${n}$" for n in row_names) if show_names else (),
-        col_labels=tuple(f"${n}$" for n in col_names) if show_names else (),
+    row_shape, col_shape = (
+        (spec.input_size, spec.output_size)
+        if convention == "row"
+        else (spec.output_size, spec.input_size)
     )
+    title = "W (x W = y)" if convention == "row" else "T = W^T (y = T x)"
+    grid = Grid("W", rows, cols, cells, title)
+    texts, notes = [], []
+    name_size = 0.8 * text
+    # an axis names every row (column) while there are few and a name fits in a cell's height
+    fits = LINE_HEIGHT * name_size <= 1.05
+    each_row, each_col = rows <= NAME_EACH and fits, cols <= NAME_EACH and fits
+    row_groups = (
+        [(k, 1, n) for k, n in enumerate(row_names)] if each_row else _groups(row_names, row_shape)
+    )
+    col_groups = (
+        [(k, 1, n) for k, n in enumerate(col_names)] if each_col else _groups(col_names, col_shape)
+    )
+    margin_left = (
+        max((text_width(f"${n}$") * CHAR_WIDTH * name_size for _, _, n in row_groups), default=0)
+        + 0.15
+    )
+    margin_top = (
+        max((text_width(f"${n}$") * CHAR_WIDTH * name_size for _, _, n in col_groups), default=0)
+        + 0.15
+    )
+    grid.x, grid.y = margin_left, margin_top + LINE_HEIGHT * 1.2 * text
+    for k, _, name in row_groups:
+        y = grid.y + k + max(0.5, LINE_HEIGHT * name_size / 2)
+        texts.append(Text(grid.x - 0.15, y, f"${name}$", "end", name_size))
+    for k, _, name in col_groups:
+        texts.append(
+            Text(grid.x + k + 0.5, grid.y - 0.15, f"${name}$", "start", name_size, rotate=True)
+        )
+    texts.append(
+        Text(
+            grid.x + grid.cols / 2,
+            grid.y - margin_top - LINE_HEIGHT * 0.7 * text,
+            title,
+            size=text,
+        )
+    )
+    named = {
+        "rows": (each_row, "input" if convention == "row" else "output"),
+        "columns": (each_col, "output" if convention == "row" else "input"),
+    }
+    grouped = [
+        f"{axis} named at the start of each {what} row"
+        for axis, (each, what) in named.items()
+        if not each
+    ]
+    notes += grouped
+    grid.title = ""
     if spec.has_weight:  # w11, w12, ... in the kernel's order, not in order of appearance
         legend = dict(sorted(legend.items(), key=lambda item: int(item[0][3:])))
-    legend_grid = _legend(list(legend.values()))
-    grid.x, grid.y = grid.margin_left, grid.margin_top
-    texts = []
-    if legend_grid is not None:
-        legend_grid.x = grid.x + grid.cols + 1.5
-        legend_grid.y = grid.y
-        for k, (_, name) in enumerate(legend.values()):
-            texts.append(
-                Text(legend_grid.x + 1.3, legend_grid.y + k + 0.5, f"${name}$", anchor="start")
-            )
-    grids = [grid] + ([legend_grid] if legend_grid is not None else [])
+    items = list(legend.values())
+    grids = [grid]
+    pitch = max(1.0, LINE_HEIGHT * text * 1.25)
+    per_column = max(1, min(len(items), int((rows + 0.01) // pitch) or 1))
+    longest = max((text_width(f"${n}$") for _, n in items), default=0) * CHAR_WIDTH * text
+    x0 = grid.x + grid.cols + 1.5
+    for k, (role, name) in enumerate(items):
+        column, slot = divmod(k, per_column)
+        gx = x0 + column * (1.6 + longest + 0.8)
+        gy = grid.y + slot * pitch
+        grids.append(Grid(f"legend{k}", 1, 1, [Cell(0, 0, role, "", (k,), k)], "", x=gx, y=gy))
+        texts.append(Text(gx + 1.3, gy + 0.5, f"${name}$", anchor="start", size=text))
     nonzero = len(entries)
     colours = "each colour is one weight"
-    if spec.has_weight and len(legend) > len(TAP_COLOURS):
-        colours = f"colours repeat after {len(TAP_COLOURS)} weights: the legend names them"
-    captions = [f"{nonzero} non-zeros of {rows * cols} entries; {colours}"]
-    return compose(grids, heading=reading.titled(describe(spec)), captions=captions, texts=texts)
-
-
-def _legend(items):
-    if not items:
-        return None
-    cells = [Cell(k, 0, role, "", (k,), k) for k, (role, _) in enumerate(items)]
-    return Grid("legend", len(items), 1, cells, "")
+    if spec.has_weight and len(legend) > DISTINCT_TAPS:
+        colours = (
+            f"colours and hatches repeat after {DISTINCT_TAPS} weights: the legend names them"
+        )
+    elif spec.has_weight and len(legend) > len(TAP_COLOURS):
+        colours = "each colour and hatch is one weight (the legend names them)"
+    captions = [f"{nonzero} non-zeros of {rows * cols} entries", colours] + notes
+    heading = reading.titled(describe(spec))
+    return compose(grids, heading=heading, captions=captions, texts=texts, text_size=text)
 
 
 def _flat_name(reading, kind, k, n_spatial) -> str:

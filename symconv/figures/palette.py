@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Style", "ROLES", "TAP_COLOURS", "OKABE_ITO", "style", "tap_colour", "hex_rgb"]
+__all__ = [
+    "Style",
+    "ROLES",
+    "TAP_COLOURS",
+    "PATTERNS",
+    "DISTINCT_TAPS",
+    "OKABE_ITO",
+    "style",
+    "tap_colour",
+    "hex_rgb",
+]
 
 #: The Okabe-Ito palette (Okabe & Ito 2008), by name.
 OKABE_ITO = {
@@ -27,7 +37,8 @@ OKABE_ITO = {
 class Style:
     """How one role is drawn: fill, border colour, border dash (``solid``, ``dashed``,
     ``dotted``), border width in points, optional hatch colour (diagonal lines) and text
-    colour. ``meaning`` is the legend text."""
+    colour. ``meaning`` is the legend text; ``pattern`` the hatch's kind (one of
+    :data:`PATTERNS`: ``ne`` diagonal lines, the default)."""
 
     fill: str
     stroke: str
@@ -36,6 +47,7 @@ class Style:
     hatch: str | None = None
     text: str = "#000000"
     meaning: str = ""
+    pattern: str = "ne"
 
 
 ROLES = {
@@ -99,11 +111,26 @@ _TAP_TEXT = {
 }
 
 
+#: Hatch kinds, in the order the tap colours' repeat cycles take them: the first twelve weights
+#: are plain, the next twelve hatched with north-east lines, and so on.
+PATTERNS = ("ne", "nw", "cross", "dots", "horizontal", "vertical")
+#: How many weights look different (colour, hatch) before the appearances repeat.
+DISTINCT_TAPS = len(TAP_COLOURS) * (len(PATTERNS) + 1)
+
+
 def style(role: str) -> Style:
-    """The style of a role; ``tap3`` style roles are Toeplitz entries of kernel tap 3."""
+    """The style of a role; ``tap3`` style roles are Toeplitz entries of kernel tap 3. Weight
+    k has colour ``k mod 12`` and, from the second cycle on, a hatch (:data:`PATTERNS`), so that
+    :data:`DISTINCT_TAPS` weights all look different."""
     if role.startswith("tap"):
-        colour = tap_colour(int(role[3:]))
-        return Style(colour, "#000000", text=_TAP_TEXT.get(colour, "#000000"), meaning="")
+        k = int(role[3:])
+        colour = tap_colour(k)
+        text = _TAP_TEXT.get(colour, "#000000")
+        cycle = (k // len(TAP_COLOURS)) % (len(PATTERNS) + 1)
+        if cycle == 0:
+            return Style(colour, "#000000", text=text)
+        hatch = "#FFFFFF" if text == "#FFFFFF" else "#000000"
+        return Style(colour, "#000000", text=text, hatch=hatch, pattern=PATTERNS[cycle - 1])
     return ROLES[role]
 
 

@@ -5,6 +5,8 @@ across runs: no timestamps or software names in the metadata, a fixed palette pe
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 
 from ..core.errors import SymconvError
@@ -17,8 +19,10 @@ __all__ = ["png_bytes", "gif_bytes", "pdf_bytes", "cell_pixel", "UNIT_IN", "FONT
 #: Length of one cell in inches, and the caption font size in points (text size 1).
 UNIT_IN = 0.5
 FONT_PT = 15.0
-#: Frame duration of an animated GIF, in milliseconds.
+#: Frame duration of an animated GIF, in milliseconds (``--frame-duration``).
 FRAME_MS = 900
+#: Resolution of an animated GIF's frames (a GIF is for a screen: 72 dpi keeps it small).
+GIF_DPI = 72
 
 
 def _matplotlib():
@@ -44,6 +48,40 @@ def _pillow():
     return Image
 
 
+#: matplotlib's hatch for each pattern kind of the palette.
+_HATCH = {
+    "ne": "//",
+    "nw": "\\\\",
+    "cross": "xx",
+    "dots": "..",
+    "horizontal": "--",
+    "vertical": "||",
+}
+
+
+@contextlib.contextmanager
+def _mathtext_cache(size: int = 4096):
+    """matplotlib keeps the 50 last typeset math texts; a picture of many labelled cells (and
+    every frame of an animation, which share most labels) typesets hundreds. Inside this
+    block the cache holds ``size`` (the same output, several times faster); outside, and on a
+    matplotlib without that cache, nothing changes."""
+    try:
+        from matplotlib.mathtext import MathTextParser
+    except ImportError:
+        yield
+        return
+    original = MathTextParser.__dict__.get("_parse_cached")
+    inner = getattr(original, "__wrapped__", None)
+    if inner is None:
+        yield
+        return
+    MathTextParser._parse_cached = functools.lru_cache(size)(inner)
+    try:
+        yield
+    finally:
+        MathTextParser._parse_cached = original
+
+
 def _mpl_text(text: str, math: bool) -> str:
     """matplotlib mathtext: labels are math; ``\\mathrel{+}`` is spelt as plain ``+``."""
     text = text.replace(r"\mathrel{+}", "+")
@@ -54,8 +92,11 @@ def _draw(scene: Scene):
     """A matplotlib Figure (not attached to pyplot) of one scene."""
     matplotlib, canvas_cls = _matplotlib()
     from matplotlib.figure import Figure as MplFigure
+    from matplotlib.collections import PatchCollection
     from matplotlib.patches import FancyArrowPatch, Rectangle
 
+    # patches are added with add_artist: the limits are fixed, so matplotlib need not update
+    # them patch by patch (add_patch's cost grows with the scene)
     fig = MplFigure(figsize=(scene.width * UNIT_IN, scene.height * UNIT_IN))
     canvas_cls(fig)
     ax = fig.add_axes((0, 0, 1, 1))
@@ -64,28 +105,48 @@ def _draw(scene: Scene):
     ax.set_axis_off()
     d = drawables(scene)
     dashes = {"solid": "solid", "dashed": (0, (4, 2)), "dotted": (0, (1, 2))}
-    for r in d["sheets"] + d["cells"]:
+    for r in d["sheets"]:
         st = r.style
-        ax.add_patch(Rectangle((r.x, r.y), r.w, r.h, facecolor=st.fill, edgecolor="none"))
-        if st.hatch:
-            with matplotlib.rc_context({"hatch.color": st.hatch, "hatch.linewidth": 1.2}):
-                ax.add_patch(
-                    Rectangle((r.x, r.y), r.w, r.h, facecolor="none", edgecolor="none", hatch="//")
-                )
-        ax.add_patch(
+        ax.add_artist(
             Rectangle(
-                (r.x, r.y),
-                r.w,
-                r.h,
-                facecolor="none",
-                edgecolor=st.stroke,
-                linewidth=st.width,
-                linestyle=dashes[st.dash],
+                (r.x, r.y), r.w, r.h, facecolor=st.fill, edgecolor=st.stroke, linewidth=st.width
+            )
+        )
+    # the cells as two collections (fills, then borders in drawing order: thick ones last)
+    # with the hatches between them: one artist each instead of three per cell
+    cells = d["cells"]
+    if cells:
+        boxes = [Rectangle((r.x, r.y), r.w, r.h) for r in cells]
+        ax.add_artist(
+            PatchCollection(
+                boxes, facecolors=[r.style.fill for r in cells], edgecolors="none", linewidths=0
+            )
+        )
+        for r in cells:
+            if r.style.hatch:
+                with matplotlib.rc_context({"hatch.color": r.style.hatch, "hatch.linewidth": 1.2}):
+                    ax.add_artist(
+                        Rectangle(
+                            (r.x, r.y),
+                            r.w,
+                            r.h,
+                            facecolor="none",
+                            edgecolor="none",
+                            hatch=_HATCH[r.style.pattern],
+                        )
+                    )
+        ax.add_artist(
+            PatchCollection(
+                [Rectangle((r.x, r.y), r.w, r.h) for r in cells],
+                facecolors="none",
+                edgecolors=[r.style.stroke for r in cells],
+                linewidths=[r.style.width for r in cells],
+                linestyles=[dashes[r.style.dash] for r in cells],
             )
         )
     for r in d["outlines"]:
         st = r.style
-        ax.add_patch(
+        ax.add_artist(
             Rectangle(
                 (r.x, r.y),
                 r.w,
@@ -97,7 +158,7 @@ def _draw(scene: Scene):
             )
         )
     for x0, y0, x1, y1 in d["arrows"]:
-        ax.add_patch(
+        ax.add_artist(
             FancyArrowPatch(
                 (x0, y0),
                 (x1, y1),
@@ -138,27 +199,88 @@ def _png(scene: Scene, dpi: int) -> bytes:
 
 def png_bytes(scene: Scene, *, dpi: int = 100) -> bytes:
     """One scene as PNG bytes (deterministic)."""
-    return _png(scene, dpi)
+    with _mathtext_cache():
+        return _png(scene, dpi)
 
 
-def gif_bytes(scenes, *, dpi: int = 100) -> bytes:
-    """An animated GIF of the scenes, one frame each, looping; frames share one canvas size."""
+def _rgb(scene: Scene, dpi: int, size=None):
+    """One scene rendered straight from the canvas (no PNG round trip) as a Pillow RGB image,
+    on a white canvas of ``size`` (width, height) in pixels when given."""
     image_mod = _pillow()
-    frames = [image_mod.open(io.BytesIO(_png(s, dpi))).convert("RGB") for s in scenes]
-    width = max(f.width for f in frames)
-    height = max(f.height for f in frames)
-    padded = []
-    for f in frames:
-        canvas = image_mod.new("RGB", (width, height), (255, 255, 255))
-        canvas.paste(f, (0, 0))
-        padded.append(canvas.quantize(colors=255, method=image_mod.Quantize.MEDIANCUT, dither=0))
+    fig = _draw(scene)
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    rgba = fig.canvas.buffer_rgba()
+    image = image_mod.frombuffer("RGBA", fig.canvas.get_width_height(), rgba, "raw", "RGBA", 0, 1)
+    image = image.convert("RGB")
+    if size is None or image.size == tuple(size):
+        return image
+    canvas = image_mod.new("RGB", tuple(size), (255, 255, 255))
+    canvas.paste(image, (0, 0))
+    return canvas
+
+
+def _palette(image_mod, image) -> list:
+    """64 colours of the first frame (median cut), the entries nearest white and black made
+    exactly white and black (the background and the text must not turn grey)."""
+    quantised = image.quantize(colors=64, method=image_mod.Quantize.MEDIANCUT, dither=0)
+    entries = quantised.getpalette()[: 64 * 3]
+    colours = [tuple(entries[k : k + 3]) for k in range(0, len(entries), 3)]
+    for target in ((255, 255, 255), (0, 0, 0)):
+        nearest = min(
+            range(len(colours)),
+            key=lambda k: sum((a - b) ** 2 for a, b in zip(colours[k], target)),
+        )
+        colours[nearest] = target
+    return colours
+
+
+def _indexed(image_mod, image, colours):
+    """``image`` as a palette image of ``colours``, each pixel the exactly nearest colour
+    (found once per distinct colour of the frame)."""
+    import numpy as np
+
+    rgb = np.asarray(image, dtype=np.int32)
+    packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    distinct, inverse = np.unique(packed.reshape(-1), return_inverse=True)
+    seen = np.stack([(distinct >> 16) & 255, (distinct >> 8) & 255, distinct & 255], axis=1)
+    palette = np.array(colours, dtype=np.int32)
+    nearest = ((seen[:, None, :] - palette[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    out = image_mod.fromarray(nearest[inverse].reshape(packed.shape).astype(np.uint8), "P")
+    out.putpalette([v for c in colours for v in c])
+    return out
+
+
+def gif_bytes(scenes, *, dpi: int = GIF_DPI, duration: int = FRAME_MS) -> bytes:
+    """An animated GIF of the scenes, one frame each, looping, ``duration`` milliseconds a
+    frame; frames share one canvas size and one palette (quantised from the first frame with
+    the palette's role colours, so that a cell keeps its colour across frames)."""
+    if not isinstance(duration, int) or isinstance(duration, bool) or not 20 <= duration <= 60000:
+        raise SymconvError(
+            f"figure: frame duration must be an integer of milliseconds in 20..60000, "
+            f"got {duration!r}"
+        )
+    image_mod = _pillow()
+    scenes = list(scenes)
+    width = max(s.width for s in scenes)
+    height = max(s.height for s in scenes)
+    dpi = _scale_dpi(Scene([], width=width, height=height), dpi)
+    size = (int(round(width * UNIT_IN * dpi)), int(round(height * UNIT_IN * dpi)))
+    palette = None
+    frames = []
+    with _mathtext_cache():
+        for s in scenes:
+            image = _rgb(s, dpi, size)
+            if palette is None:
+                palette = _palette(image_mod, image)
+            frames.append(_indexed(image_mod, image, palette))
     buf = io.BytesIO()
-    padded[0].save(
+    frames[0].save(
         buf,
         format="GIF",
         save_all=True,
-        append_images=padded[1:],
-        duration=FRAME_MS,
+        append_images=frames[1:],
+        duration=duration,
         loop=0,
         optimize=False,
         disposal=1,

@@ -91,9 +91,21 @@ class LayerReading:
     """
 
     def __init__(
-        self, layer, *, index_base=1, labels="auto", values=None, channel=None, heading=True
+        self,
+        layer,
+        *,
+        index_base=1,
+        labels="auto",
+        values=None,
+        channel=None,
+        heading=True,
+        max_terms=25,
     ):
         self.layer = layer
+        #: Longest sum a caption writes out before eliding its middle.
+        self.max_terms = max_terms
+        #: The box a document fits the picture into, ``(width_cm, height_cm, grow)``, or None.
+        self.fit = None
         self.heading = heading
         self.spec = spec = layer.spec
         self.base = index_base

@@ -33,6 +33,8 @@ CHAR_WIDTH = 0.24
 LINE_HEIGHT = 0.62
 #: Font size of cell labels relative to text size 1.
 LABEL_SIZE = 0.9
+#: Offset (right, up) between the sheets of a channel stack, in cell units.
+SHEET_STEP = 0.25
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ class Grid:
     col_labels: tuple = ()
     x: float = 0.0
     y: float = 0.0
+    cell_width: float = 1.0
+
+    @property
+    def width(self) -> float:
+        """Width of the cells (``cell_width`` each; cells are one unit high)."""
+        return self.cols * self.cell_width
 
     @property
     def label_scale(self) -> float:
@@ -72,14 +80,15 @@ class Grid:
         longest = max((text_width(c.label) for c in self.cells if c.label), default=0.0)
         if not longest:
             return 1.0
-        return min(1.0, 0.86 / (longest * CHAR_WIDTH * LABEL_SIZE))
+        return min(1.0, 0.86 * self.cell_width / (longest * CHAR_WIDTH * LABEL_SIZE))
 
     def centre(self, cell: Cell) -> tuple:
-        return (self.x + cell.col + 0.5, self.y + cell.row + 0.5)
+        return (self.x + (cell.col + 0.5) * self.cell_width, self.y + cell.row + 0.5)
 
     def box(self, row0, col0, row1, col1) -> tuple:
         """(x, y, w, h) of the cells ``row0..row1``, ``col0..col1`` (inclusive)."""
-        return (self.x + col0, self.y + row0, col1 - col0 + 1, row1 - row0 + 1)
+        u = self.cell_width
+        return (self.x + col0 * u, self.y + row0, (col1 - col0 + 1) * u, row1 - row0 + 1)
 
     def find(self, **attrs) -> list:
         """The cells whose attributes equal ``attrs`` (e.g. ``role='window'``)."""
@@ -90,9 +99,14 @@ class Grid:
         return max((text_width(t) * CHAR_WIDTH * 0.8 for t in self.row_labels), default=0.0)
 
     @property
+    def sheets(self) -> float:
+        """How far the sheets of a channel stack reach right of and above the grid."""
+        return SHEET_STEP * (self.stack - 1)
+
+    @property
     def margin_top(self) -> float:
         top = max((text_width(t) * CHAR_WIDTH * 0.8 for t in self.col_labels), default=0.0)
-        return top + (LINE_HEIGHT * 1.2 if self.title else 0.0) + 0.25 * (self.stack > 1)
+        return top + (LINE_HEIGHT * 1.2 if self.title else 0.0) + self.sheets
 
 
 @dataclass(frozen=True)
@@ -189,10 +203,11 @@ def place_row(grids, *, x: float = 0.0, y: float = 0.0, gap: float = 1.6) -> flo
     grid given room on both sides; return the right edge."""
     tallest = max(g.rows for g in grids)
     for g in grids:
-        extra = max(0.0, text_width(g.title) * CHAR_WIDTH - g.cols) / 2 if g.title else 0.0
+        width = g.width + g.sheets
+        extra = max(0.0, text_width(g.title) * CHAR_WIDTH - width) / 2 if g.title else 0.0
         x += g.margin_left + extra
         g.x, g.y = x, y + (tallest - g.rows) / 2
-        x += g.cols + extra + gap
+        x += width + extra + gap
     return x - gap
 
 
@@ -206,28 +221,31 @@ def compose(
     texts=(),
     blocks=(),
     margin: float = 0.4,
+    text_size: float = 1.0,
 ) -> Scene:
     """A scene of placed grids: a title above each grid, the heading on top, caption lines
-    below, everything shifted so that the picture starts at ``(margin, margin)``."""
+    below (at ``text_size``), everything shifted so that the picture starts at
+    ``(margin, margin)``."""
     texts = list(texts)
     for g in grids:
         if g.title:
-            lift = LINE_HEIGHT * 0.7 + 0.25 * (g.stack > 1)
+            lift = LINE_HEIGHT * 0.7 + g.sheets
             lift += max((text_width(t) * CHAR_WIDTH * 0.8 for t in g.col_labels), default=0)
-            texts.append(Text(g.x + g.cols / 2, g.y - lift, g.title))
+            texts.append(Text(g.x + (g.width + g.sheets) / 2, g.y - lift, g.title))
         for r, label in enumerate(g.row_labels):
             texts.append(Text(g.x - 0.15, g.y + r + 0.5, label, anchor="end", size=0.8))
         for c, label in enumerate(g.col_labels):
             texts.append(Text(g.x + c + 0.5, g.y - 0.15, label, "start", 0.8, rotate=True))
     items = _extents(grids, texts, outlines, arrows, blocks)
     left, top, right, bottom = items
+    line = LINE_HEIGHT * text_size
     if heading:
-        texts.append(Text(left, top - LINE_HEIGHT * 0.9, heading, anchor="start", bold=True))
-        top -= LINE_HEIGHT * 1.6
-    y = bottom + LINE_HEIGHT * 0.9
-    for line in captions:
-        texts.append(Text(left, y, line, anchor="start"))
-        y += LINE_HEIGHT * 1.25
+        texts.append(Text(left, top - line * 0.9, heading, "start", text_size, bold=True))
+        top -= line * 1.6
+    y = bottom + line * 0.9
+    for caption in captions:
+        texts.append(Text(left, y, caption, "start", text_size))
+        y += line * 1.25
     left, top, right, bottom = _extents(grids, texts, outlines, arrows, blocks)
     dx, dy = margin - left, margin - top
     for g in grids:
@@ -257,10 +275,7 @@ def _text_box(t: Text) -> tuple:
 
 
 def _extents(grids, texts, outlines, arrows, blocks) -> tuple:
-    boxes = [
-        (g.x, g.y - 0.25 * (g.stack > 1), g.x + g.cols + 0.25 * (g.stack > 1), g.y + g.rows)
-        for g in grids
-    ]
+    boxes = [(g.x, g.y - g.sheets, g.x + g.width + g.sheets, g.y + g.rows) for g in grids]
     boxes += [_text_box(t) for t in texts]
     boxes += [(o.x, o.y, o.x + o.w, o.y + o.h) for o in outlines]
     boxes += [(min(a.x0, a.x1), min(a.y0, a.y1), max(a.x0, a.x1), max(a.y0, a.y1)) for a in arrows]

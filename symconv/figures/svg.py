@@ -26,6 +26,8 @@ _SYMBOLS = {
     "max": "max",
     "times": "\u00d7",
     "to": "\u2192",
+    "leftarrow": "\u2190",
+    "quad": "\u2003",
     "sum": "\u03a3",
 }
 _TOKEN = re.compile(
@@ -68,6 +70,10 @@ def svg_text(text: str, math: bool = False) -> str:
     return "".join(_math(p) if k % 2 else escape(p) for k, p in enumerate(parts))
 
 
+#: Rotation of the vertical hatch line that gives each pattern kind.
+_ROTATE = {"ne": 45, "nw": -45, "cross": 45, "horizontal": 90, "vertical": 0}
+
+
 def _num(v: float) -> str:
     text = f"{v * UNIT_PX:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
@@ -83,7 +89,13 @@ def svg_document(scene: Scene) -> str:
         fill = st.fill
         if st.hatch:
             pid = f"hatch-{r.role}"
-            patterns[pid] = {"id": pid, "fill": st.fill, "hatch": st.hatch}
+            patterns[pid] = {
+                "id": pid,
+                "fill": st.fill,
+                "hatch": st.hatch,
+                "kind": st.pattern,
+                "rotate": _ROTATE.get(st.pattern, 0),
+            }
             fill = f"url(#{pid})"
         dash = {
             "solid": "",

@@ -59,6 +59,16 @@ def _num(v: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+#: TikZ's pattern (library ``patterns``) for each pattern kind of the palette.
+_PATTERN = {
+    "ne": "north east lines",
+    "nw": "north west lines",
+    "cross": "crosshatch",
+    "dots": "crosshatch dots",
+    "horizontal": "horizontal lines",
+    "vertical": "vertical lines",
+}
+
 _SPECIAL = re.compile(r"([#%&_])")
 
 
@@ -84,6 +94,7 @@ def _rect(r) -> dict:
         "fill": _colour(r.role, "fill", st.fill),
         "stroke": _colour(r.role, "stroke", st.stroke),
         "hatch": _colour(r.role, "hatch", st.hatch) if st.hatch else "",
+        "pattern": _PATTERN[st.pattern],
         "width": _num(st.width),
         "dash": dash,
     }

@@ -14,7 +14,18 @@ depth slices side by side are too wide for a page), get a note instead (``notes[
 * ``grad_x``: the rotated kernel over the padded, stride-dilated dE/dy at the middle input
   entry (average pools: the spread of the window);
 * ``grad_w``: the inputs paired with every dE/dy entry for the first kernel tap;
-* ``routing``: a pool's gradient routed back to the window maxima (spread over the window).
+* ``routing``: a pool's gradient routed back to the window maxima (spread over the window);
+* ``stamps`` (transposed convolutions, with ``forward``): each input entry's stamp of the
+  kernel, the products with their operator and y as the running sum of the stamps; on slides
+  one overlay per input entry (elided like the windows, always ending on the last, where y is
+  complete), in the article the last stamp;
+* ``direct`` (transposed convolutions, with ``forward``): the same y as a stride-1 convolution
+  of the rotated kernel over the zero-inserted, padded input, at the middle output position.
+
+Without the document's worked numbers the transposed pictures use small example integers, and
+their note says so. ``notes["forward_caption"]`` is the article's caption of the forward
+picture: it names only what the picture draws (the previous position is outlined only when
+the picture is a window past the first position).
 """
 
 from __future__ import annotations
@@ -68,6 +79,24 @@ def window_positions(output_size, limit: int) -> tuple:
     return tuple(range(first)) + tuple(range(cols, cols + second)) + (n - 1,)
 
 
+#: The box (width, height in cm, largest enlargement) W's picture is fitted into: the deck's
+#: ``\\symconvfill[0.8\\textheight]`` (Beamer's text area 14.0 x 8.86 cm at 16:9, 10.8 x
+#: 9.46 cm at 4:3, enlarged up to 3 times) and the article's figure (a4 with 2 cm margins,
+#: 0.4 of the text height, never enlarged).
+PICTURE_BOXES = {
+    ("beamer", "169"): (14.0, 0.8 * 8.86, 3.0),
+    ("beamer", "43"): (10.8, 0.8 * 9.46, 3.0),
+    ("article", None): (17.0, 0.4 * 25.7, 1.0),
+}
+
+
+def picture_box(opts) -> tuple:
+    """The box W's picture is fitted into in this document (see :data:`PICTURE_BOXES`)."""
+    if opts.beamer:
+        return PICTURE_BOXES[("beamer", "43" if str(opts.aspect) == "43" else "169")]
+    return PICTURE_BOXES[("article", None)]
+
+
 def document_pictures(ctx, parts) -> dict:
     """The pictures of a document: ``{"preamble": str, "pictures": {name: TikZ}, "notes":
     {name: text}}`` (a note says what an elided picture leaves out; ``"skipped"``: why the
@@ -93,10 +122,41 @@ def document_pictures(ctx, parts) -> dict:
                 notes["forward"] = f"The window at {len(shown)} of the {n_out} output positions."
         else:
             requests["forward"] = ("window", (min(1, n_out - 1),), False)
+    if "forward" in parts and not opts.beamer:
+        notes["forward_caption"] = _forward_caption(spec, n_out)
+    if "forward" in parts and spec.kind == "conv_transpose":
+        n_in = math.prod(spec.input_size)
+        example = "" if ctx.num is not None else " (example numbers)"
+        if opts.beamer:
+            stamps = tuple(i for i in elide(n_in, max(opts.max_entries, 3)) if i is not None)
+            requests["stamps"] = ("transpose", stamps, True)
+            notes["stamps"] = (
+                f"The stamps of {len(stamps)} of the {n_in} input entries{example}; "
+                "each output cell shows the sum of the stamps so far, the last slide y."
+                if len(stamps) < n_in
+                else f"One input entry per slide{example}; each output cell shows the sum of "
+                "the stamps so far, the last slide y."
+            )
+        else:
+            requests["stamps"] = ("transpose", (n_in - 1,), False)
+            notes["stamps"] = (
+                f"The last input entry's stamp{example}: each product with its operator, and "
+                "every output cell the sum of all the stamps, which is y."
+            )
+        middle = tuple(n // 2 for n in spec.output_size)
+        requests["direct"] = (
+            "transpose-conv",
+            (int(np.ravel_multi_index(middle, spec.output_size)),),
+            False,
+        )
+        notes["direct"] = (
+            f"The same y as a stride-1 convolution{example}: the kernel rotated by "
+            "$180^\\circ$ over the input with zeros inserted between its entries and around it."
+        )
     linear = spec.kind != "max_pool"
     n_x, n_y = len(ctx.xs), len(ctx.ys)
     if "toeplitz" in parts and linear and max(n_x, n_y) <= MAX_MATRIX_CELLS:
-        requests["toeplitz"] = ("toeplitz", (), False)
+        requests["toeplitz"] = ("toeplitz", (), False, picture_box(opts))
     if "grad_x" in parts and linear:
         middle = tuple(n // 2 for n in spec.input_size)
         flat = int(np.ravel_multi_index(middle, spec.input_size))
@@ -119,3 +179,13 @@ def document_pictures(ctx, parts) -> dict:
         convention=opts.convention,
     )
     return {**out, "notes": notes}
+
+
+def _forward_caption(spec, n_out: int) -> str:
+    """The article's caption of its forward picture (the window at the second position, or
+    the first when there is one), naming only what it draws."""
+    padded = spec.kind != "conv_transpose" and any(lo or hi for lo, hi in spec.padding)
+    text = f"The window of one output position over the {'padded ' if padded else ''}input"
+    if n_out > 1 and spec.kind != "conv_transpose":
+        text += " (dashed: the position before it)"
+    return text + " and the output entry it gives."
