@@ -12,7 +12,7 @@ import sympy
 
 from ...core.arrays import flat_entries
 from ...core.spec import dims_text
-from ..layout import Display, frames_of
+from ..layout import Display, frames_of, wrap
 from ..printer import TIMES
 
 __all__ = [
@@ -41,6 +41,10 @@ def build(ctx) -> dict:
         "general": _is_general(spec),
         "pad_value": r"-\infty" if spec.kind == "max_pool" else "0",
     }
+    parts = [(ctx.nt.x, out["x_blocks"])]
+    parts += [(ctx.nt.w, out["w_blocks"])] if out["w_blocks"] else []
+    parts += [(ctx.nt.b, [out["b"]])] if out["b"] else []
+    out["displays"] = wrap([Display(parts)], ctx.opts.width)  # text: one per line if too wide
     if ctx.beamer:
         out["frames"] = _symbol_frames(ctx, out)
     if ctx.num:
@@ -57,6 +61,10 @@ def build(ctx) -> dict:
             else None
         )
         out["eta"] = None if ctx.num["eta"] is None else ctx.ntex(ctx.num["eta"])
+        parts = [(ctx.nt.x, out["num_x"])]
+        parts += [(ctx.nt.w, out["num_w"])] if out["num_w"] else []
+        parts += [(ctx.nt.b, [out["num_b"]])] if out["num_b"] else []
+        out["num_displays"] = wrap([Display(parts)], ctx.opts.width)
         if ctx.beamer:
             out["num_frames"] = _number_frames(ctx, out)
     return out
