@@ -1,5 +1,7 @@
 """Issue 13's notation glitches, grepped in the rendered LaTeX of every document kind, and the
-answer always shown (the final matrices; routed max-pool gradients never elided)."""
+answer always shown (the final matrices; routed max-pool gradients never elided); issue 21's
+one notation across a deck (weights before inputs, one correlation operator, every symbol
+defined before its first use, indices apart as soon as a channel index appears)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ def pool_tex(request):
 
 
 def test_update_rule_indices_follow_the_kernel_and_bias_is_math(conv_tex):
-    assert r"w_{sij} \leftarrow w_{sij}" in conv_tex  # kernel 2x1x3x3: w_{111} ... w_{233}
+    # kernel 2x1x3x3: w_{1,1,1} ... w_{2,3,3} (a filter index: every index apart)
+    assert r"w_{s,i,j} \leftarrow w_{s,i,j}" in conv_tex
     assert r"w_{ij} \leftarrow" not in conv_tex
     assert r"b_{s} \leftarrow b_{s}" in conv_tex
     assert not re.search(r"\$ and b[ .]", conv_tex)  # no text-mode "b"
@@ -112,3 +115,104 @@ def test_text_identities_follow_the_row_convention_of_the_printed_w(capsys):
     assert "W^T dE/dy" not in out
     for ident in symconv.derive(CONV_MC).identities:
         assert "W^T dE/dy" not in ident.statement
+
+
+# ---------------------------------------------------------------------- issue 21: one notation
+DECKS = {
+    "seed000": (symconv.conv((3, 3), 2), None),
+    "5x5-s2-p1": (
+        symconv.conv((5, 5), 3, stride=2, padding=1),
+        {
+            "x": [[(i + 2 * j) % 5 - 2 for j in range(5)] for i in range(5)],
+            "w": [[1, 0, -1]] * 3,
+            "target": [[0] * 3] * 3,
+        },
+    ),
+    "2to3-bias": (symconv.conv((4, 4), 3, in_channels=2, out_channels=3, bias=True), None),
+    "max-pool": (POOL, POOL_VALUES),
+    "transposed": (symconv.conv_transpose((3, 3), 3, stride=2), None),
+    "12x12": (symconv.conv((12, 12), 3), None),
+}
+SYMBOL = re.compile(r"(?<![A-Za-z\\])([xwy])_\{([0-9,]+)\}")
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(n, d) for n in DECKS for d in ("article", "beamer")],
+    ids=lambda p: f"{p[1]}-{p[0]}",
+)
+def deck(request):
+    name, document = request.param
+    layer, values = DECKS[name]
+    return name, layer, render_latex(layer, document=document, values=values)
+
+
+def test_products_put_the_weight_before_the_input(deck):
+    """One order of factors everywhere: w_{kl} x_{ij}, as the pictures and seed 003's formula."""
+    _, _, tex = deck
+    assert not re.search(r"x_\{[0-9,]+\}\s*(\\,)?\s*w_\{", tex)
+    if "w_{" in tex:
+        assert re.search(r"w_\{[0-9,]+\}\s*(\\,)?\s*x_\{", tex)
+
+
+def test_one_correlation_operator_defined_before_use(deck):
+    """Cross-correlation is written $\\star$ only, and said so before its first use."""
+    _, layer, tex = deck
+    assert not re.search(r"[xyw]\s*\*\s*[xyw]", tex)  # no 'x * w' for a correlation
+    if r"\star" in tex:
+        definition = tex.index(r"$\star$ denotes cross-correlation")
+        assert tex.index(r"\star") >= tex.rindex("$", 0, definition) - 200
+        assert tex.index(r"\star") <= definition + 1
+
+
+def test_delta_is_defined_before_the_pictures_use_it(deck):
+    _, _, tex = deck
+    body = tex[tex.index(r"\begin{document}") :]
+    if r"\delta" not in body:
+        return
+    first = body.index(r"\delta")
+    definition = body.index(r"$\delta$ stands for")
+    assert definition <= first
+    # the pictures draw after it
+    pictures = [m.start() for m in re.finditer(r"\\begin\{tikzpicture\}", body)]
+    grads = [p for p in pictures if r"\delta" in body[p : body.find(r"\end{tikzpicture}", p)]]
+    assert all(p > definition for p in grads)
+
+
+def test_size_letters_are_defined_before_the_formulas(deck):
+    _, _, tex = deck
+    legend = tex.index("with $L$ the input size, $K$ the")
+    uses = [tex.find(f) for f in (r"\frac{L + P_{\mathrm{lo}}", "(L - 1)S")]
+    first_use = min(u for u in uses if u >= 0)
+    for letter in (
+        "$S$ the stride",
+        "$D$ the dilation",
+        r"$P_{\mathrm{lo}}$ and",
+        "$O$ the output",
+    ):
+        assert legend < tex.index(letter, legend) < first_use
+    # the index formula's letters, in words, right after it
+    assert re.search(r"\$i, j\$ the output position[;,] ", tex)
+
+
+def test_indices_print_one_way_per_deck(deck):
+    """Every x, w and y of a deck joins its indices the same way: apart (w_{1,1,1,2}) as soon
+    as any carries a channel index or an index above 9, else run together (x_{11})."""
+    name, layer, tex = deck
+    text = re.sub(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", "", tex, flags=re.S)
+    found = [idx for _, idx in SYMBOL.findall(text)]
+    multi = [idx for idx in found if len(idx.replace(",", "")) > 1 or "," in idx]
+    apart = {"," in idx for idx in multi}
+    assert len(apart) == 1, (name, sorted(set(multi))[:10])
+    spec = layer.spec
+    channels = spec.in_channels > 1 or spec.out_channels > 1
+    big = max(spec.input_size + spec.output_size) > 9
+    assert apart == {channels or big}
+    assert not re.search(r"[xwy]_\{\d{3,}\}", text) or not (channels or big)
+
+
+def test_jupyter_display_uses_one_index_style():
+    d = symconv.derive(symconv.conv((32, 32), 5, out_channels=6, bias=True))
+    text = d._repr_latex_()
+    found = SYMBOL.findall(text)
+    assert found and all("," in idx for _, idx in found), sorted(set(found))[:5]

@@ -90,7 +90,8 @@ def register(sub) -> None:
         "--max-terms",
         type=int,
         default=None,
-        help="longest sum before eliding (default 12; beamer 8)",
+        help="longest sum before eliding (default 25 in every document: a sum that long wraps "
+        "to more lines instead)",
     )
     p.add_argument(
         "--max-matrix",

@@ -4,8 +4,9 @@ A :class:`~symconv.core.derive.Derivation` is turned into plain data (lists of e
 split into lines, matrices as rows of cells, all elided to a readable size) by one frame
 builder per topic, and laid out by the jinja2 templates in ``templates/latex/``. Python prints
 single expressions and matrices only, through :class:`SlidePrinter`, a SymPy ``LatexPrinter``
-in the slides' notation (``x_{11}w_{11}``, ``\\frac{\\partial E}{\\partial y_{11}} w_{11}``:
-inputs before weights, dE/dy first, terms in kernel-tap or output order).
+in the slides' notation (``w_{11}x_{11}``, ``\\frac{\\partial E}{\\partial y_{11}} w_{11}``:
+weights before inputs, dE/dy first, terms in kernel-tap or output order; indices apart,
+``w_{1,1,1,2}``, as soon as a symbol carries a channel index or an index above 9).
 
 Modules:
 

@@ -11,20 +11,26 @@ from ..core import preview
 from ..core.derive import Derivation
 from ..core.errors import SpecError
 from ..templating import render
-from .layout import elide
-from .printer import SlidePrinter
+from .layout import elide, make_term, pack, tex_width
+from .printer import SlidePrinter, index_commas
 
 __all__ = ["derivation_repr_latex", "repr_latex"]
+
+
+#: The width a Jupyter display keeps to (em of the display font): a notebook column.
+DISPLAY_WIDTH = 80.0
 
 
 def derivation_repr_latex(
     deriv, *, notation="seed000", max_entries: int = 8, max_terms: int = 12
 ) -> str:
     """``$$...$$`` for Jupyter (MathJax-safe): forward expansion and gradients, with at most
-    ``max_entries`` entries per quantity and ``max_terms`` terms per sum shown. Only the
-    entries shown are built (:mod:`symconv.core.preview`), so a real-size layer displays at
-    once and stays small."""
-    printer = SlidePrinter(notation)
+    ``max_entries`` entries per quantity and ``max_terms`` terms per sum shown. A long sum
+    wraps onto aligned rows so that every row fits :data:`DISPLAY_WIDTH` em (the layout
+    model's estimate, :func:`symconv.latex.layout.tex_width`). Only the entries shown are
+    built (:mod:`symconv.core.preview`), so a real-size layer displays at once and stays
+    small."""
+    printer = SlidePrinter(notation, commas=index_commas(deriv))
     loss = printer.notation.loss
     counts = preview.counts(deriv)
     groups = []
@@ -43,21 +49,38 @@ def derivation_repr_latex(
                 continue
             sym = printer.doprint(deriv.symbol(kind, i))
             lhs = sym if kind == "y" else rf"\frac{{\partial {loss}}}{{\partial {sym}}}"
-            rows.append((lhs, _entry_tex(deriv, quantity, i, max_terms, printer)))
+            terms = _entry_terms(deriv, quantity, i, max_terms, printer)
+            budget = max(DISPLAY_WIDTH - tex_width(lhs) - 1.3 - 2.0, 20.0)
+            lines = [
+                "".join((f" {t.op} " if t.op else "") + t.tex for t in line)
+                for line in pack(terms, budget)
+            ]
+            rows.append((lhs, lines))
         groups.append({"title": title, "rows": rows})
     return render("latex/repr.tex.jinja", groups=groups).strip()
 
 
-def _entry_tex(deriv, quantity, i, max_terms, printer) -> str:
+def _entry_terms(deriv, quantity, i, max_terms, printer) -> list:
+    """The terms of one entry as layout terms (``+``/``-`` in front), dots where a sum longer
+    than ``max_terms`` is cut, and the number of terms after it."""
     clipped = preview.clipped_entry(deriv, quantity, i, max_terms)
     if clipped is None:
-        return printer.doprint(preview.entry(deriv, quantity, i))
-    terms, n = clipped
-    parts = [r"\cdots" if t is None else printer.doprint(t) for t in terms]
-    out = parts[0]
-    for p in parts[1:]:
-        out += f" - {p[1:]}" if p.startswith("-") else f" + {p}"
-    return rf"{out} \quad \text{{({n:,} terms)}}"
+        expr = preview.entry(deriv, quantity, i)
+        parts = [printer.doprint(t) for t in printer._as_ordered_terms(expr)]
+        if not isinstance(expr, sympy.Add):
+            parts = [printer.doprint(expr)]
+        note = ""
+    else:
+        terms, n = clipped
+        parts = [r"\cdots" if t is None else printer.doprint(t) for t in terms]
+        note = rf"\quad \text{{({n:,} terms)}}"
+    out = []
+    for k, p in enumerate(parts):
+        op = "-" if p.startswith("-") else ("+" if k else "")
+        out.append(make_term(op, p[1:] if p.startswith("-") else p))
+    if note:
+        out.append(make_term("", note))
+    return out
 
 
 def _array_mats(arr, printer) -> list:

@@ -16,7 +16,7 @@ from ..core.layers import Layer
 from ..templating import render
 from .frames import BUILDERS, FrameContext
 from .handout import handout_overlays, handout_preamble
-from .frames.setup import layer_subtitle, layer_title, weight_indices
+from .frames.setup import layer_subtitle, layer_title, spatial_letters, weight_indices
 from .layout import Eq, chunks
 from .options import PAGE_LINES, document_options, document_texts
 from .pictures import document_pictures, wants_pictures
@@ -120,8 +120,8 @@ def render_latex(
     seed003: Y, w, z, Div). ``convention`` is ``'row'`` (the slides' x W = y) or ``'column'``
     (vec y = T vec x). Lists longer than ``max_entries``, sums longer than ``max_terms`` and
     matrices larger than ``max_matrix`` rows/columns are elided with dots and a note; ``None``
-    takes the document's default (:data:`symconv.latex.options.LIMITS`: 16, 12, 10 for the
-    snippet and article, 9, 8, 7 on slides, W and the final results 10). An article elides
+    takes the document's default (:data:`symconv.latex.options.LIMITS`: 16, 25, 10 for the
+    snippet and article, 9, 25, 7 on slides, W and the final results 10). An article elides
     only what does not fit its page: W and the final results are whole up to 40 rows and 16
     columns, and a list longer than 16 entries is whole when it fits one page; its notes speak
     to the reader, never of options. Elision keeps the entries that carry the lesson (the
@@ -188,7 +188,8 @@ def render_latex(
         base=derivation.index_base,
         loss_symbol=opts.notation.loss,
         has_eta=bool(ctx.num and ctx.num["eta"] is not None),
-        wij=weight_indices(spec, ctx.ws[0]) if ctx.ws else "",
+        wij=weight_indices(spec, ctx.ws[0], ctx.commas) if ctx.ws else "",
+        ij=ctx.idx(spatial_letters(spec)),
         b_s="_{s}" if spec.has_weight and spec.out_channels > 1 else "",
         pictures=pictures["pictures"] if pictures else {},
         picture_preamble=pictures["preamble"] if pictures else "",

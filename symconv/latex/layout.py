@@ -26,6 +26,7 @@ __all__ = [
     "Eq",
     "Display",
     "frames_of",
+    "wrap",
     "tex_width",
     "make_term",
     "pack",
@@ -200,15 +201,40 @@ class MatrixData:
             len(self.rows) * (FRAC_ROW if self.frac else 1.0) + (1.2 if self.label else 0.0) + 0.4
         )
 
+    @property
+    def width(self) -> float:
+        """Estimated width in em: the widest entry of each column, the column gaps (2
+        \\arraycolsep) and the brackets; at least its label's (script size)."""
+        cols = max((len(r) for r in self.rows), default=0)
+        widest = [
+            max((tex_width(r[j].tex) for r in self.rows if j < len(r)), default=0.0)
+            for j in range(cols)
+        ]
+        body = sum(widest) + MATRIX_GAP * max(cols - 1, 0) + MATRIX_BRACKETS
+        return max(body, SCRIPT * tex_width(self.label) if self.label else 0.0)
+
 
 @dataclass
 class Display:
     """One display of named matrices side by side, ``lhs = matrices``, e.g. x and w; ``cap``
     is the most it may take on a slide (a fraction of the text height, set by
-    :func:`frames_of`)."""
+    :func:`frames_of`). A display too wide for the line is broken by :func:`wrap` into
+    several, one line of matrices each: ``cont`` marks the lines after the first (no
+    left-hand side, no opening parenthesis), ``more`` the lines before the last (no closing
+    one)."""
 
     parts: list  # [(lhs, [MatrixData or None, ...]), ...]
     cap: str = ""
+    cont: bool = False
+    more: bool = False
+
+    @property
+    def width(self) -> float:
+        """Estimated width in em: left-hand sides, matrices, separators, parentheses."""
+        return sum(
+            (tex_width(lhs) + 1.3 if lhs else 0.0) + blocks_width(blocks) + 2.0
+            for lhs, blocks in self.parts
+        )
 
     @property
     def lines(self) -> float:
@@ -289,6 +315,57 @@ def matrix_data(
     return MatrixData(rows, elided=elided, label=label)
 
 
+# ---------------------------------------------------------------------- widths of matrices
+#: Between two matrix columns (2 \\arraycolsep = 10pt), and a matrix's brackets, in em.
+MATRIX_GAP = 0.95
+MATRIX_BRACKETS = 1.0
+#: Script size (a label under a matrix) relative to the text.
+SCRIPT = 0.7
+#: The smallest a display of matrices is scaled to fit the line (\\footnotesize of 11pt): a
+#: wider one is broken into lines of matrices by :func:`wrap` instead.
+WIDTH_FLOOR = 0.8
+
+
+def blocks_width(blocks) -> float:
+    """Estimated width of ``m.blocks``: the matrices (None: dots), the commas between them
+    and the parentheses around several."""
+    widths = [1.4 if m is None else m.width for m in blocks]
+    return sum(widths) + 0.9 * max(len(widths) - 1, 0) + (1.2 if len(widths) > 1 else 0.0)
+
+
+def wrap(displays, width: float, floor: float = WIDTH_FLOOR) -> list:
+    """Displays that fit a line of ``width`` em once scaled down to ``floor`` at the least:
+    named matrices too wide side by side go on displays of their own, and the matrices of
+    one name too wide for one line continue on the next displays (a line never holds less
+    than one matrix). The first line of a name keeps its left-hand side."""
+    room = width / floor
+    out = []
+    for d in displays:
+        if d.width <= room:
+            out.append(d)
+            continue
+        for lhs, blocks in d.parts:
+            out.extend(_wrap_blocks(lhs, blocks, room))
+    return out
+
+
+def _wrap_blocks(lhs, blocks, room) -> list:
+    lines, cur = [], []
+    lead = tex_width(lhs) + 1.3 + 2.0
+    for m in blocks:
+        if cur and lead + blocks_width(cur + [m]) > room:
+            lines.append(cur)
+            cur, lead = [], 2.0
+        cur.append(m)
+    lines.append(cur)
+    if len(lines) == 1:
+        return [Display([(lhs, blocks)])]
+    return [
+        Display([(lhs if k == 0 else "", line)], cont=k > 0, more=k < len(lines) - 1)
+        for k, line in enumerate(lines)
+    ]
+
+
 # ---------------------------------------------------------------------- heights
 #: One text line of a slide (11pt Beamer's baseline skip), the unit of the height estimates.
 LINE_PT = 13.6
@@ -302,11 +379,14 @@ FRAC_ROW = 1.6
 FLOOR = 0.75
 
 
-def frames_of(displays, budget: float = FRAME_LINES, first: float = 0.0) -> list:
+def frames_of(displays, budget: float = FRAME_LINES, first: float = 0.0, width=None) -> list:
     """The layout policy of slides: displays grouped into frames (in order) so that each frame's
     estimated height fits ``budget`` lines once scaled down, but never below :data:`FLOOR`; the
-    first frame already holds ``first`` lines of text. Each display gets its ``cap`` (its share
-    of the frame) as a fraction of the text height."""
+    first frame already holds ``first`` lines of text. With ``width`` (em), displays too wide
+    are first broken into lines (:func:`wrap`). Each display gets its ``cap`` (its share of the
+    frame) as a fraction of the text height."""
+    if width is not None:
+        displays = wrap(displays, width)
     groups, cur, used, room = [], [], 0.0, budget - first
     for d in displays:
         if cur and (used + d.lines) * FLOOR > room:

@@ -30,12 +30,15 @@ DOCUMENTS = ("snippet", "article", "beamer")
 ASPECTS = ("169", "43")
 
 #: The default limits per document: (entries per list, terms per sum, matrix side). Slides show
-#: shorter lists, sums and matrices (a list or sum too long for one frame continues on the next
-#: frames; a matrix too big is elided). A limit given explicitly is honoured by every document.
+#: shorter lists and matrices (a list too long for one frame continues on the next frames; a
+#: matrix too big is elided). No default cuts a sum of up to :data:`TERMS` terms (a 5x5 window):
+#: long sums wrap to more lines and continue on the next frames instead. A limit given
+#: explicitly is honoured by every document.
+TERMS = 25
 LIMITS = {
-    "snippet": (16, 12, 10),
-    "article": (16, 12, 10),
-    "beamer": (9, 8, 7),
+    "snippet": (16, TERMS, 10),
+    "article": (16, TERMS, 10),
+    "beamer": (9, TERMS, 7),
 }
 #: The side of the largest matrix drawn whole by default (W, the final results) on a slide and
 #: in a snippet.
@@ -136,7 +139,7 @@ def document_options(
         max_terms=max_terms,
         max_matrix=max_matrix if max_matrix is not None else _page_matrix(document),
         block_matrix=block if max_matrix is None else max_matrix,
-        max_steps=min(9, max_terms),
+        max_steps=min(8, max_terms),
         width=width,
         frame_rows=rows,
     )

@@ -1,14 +1,15 @@
 """The slides' notation: a SymPy LaTeX printer and the formatting of single numbers.
 
 Python prints single expressions and matrices only; everything larger is laid out by the
-templates. :class:`SlidePrinter` writes ``x_{11}w_{11}`` (inputs before weights, dE/dy first,
-terms in kernel-tap or output order), rational coefficients in front and a max-pool routing
+templates. :class:`SlidePrinter` writes ``w_{11}x_{11}`` (weights before inputs, as the index
+formula of seed 003 and the pictures; dE/dy first; terms in kernel-tap or output order), rational coefficients in front and a max-pool routing
 condition as an indicator. :func:`number_tex` and :func:`number_factor` print the worked
 numbers (ints, Fractions, floats, NumPy or SymPy numbers) through the same printer.
 """
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -20,12 +21,12 @@ from ..core.errors import SpecError
 from ..core.symbols import KINDS, NOTATIONS, Notation, latex_name, parse_name
 from ..templating import render
 
-__all__ = ["SlidePrinter", "latex_expr", "latex_matrix"]
+__all__ = ["SlidePrinter", "latex_expr", "latex_matrix", "index_commas"]
 
 #: How dims_text joins sizes in math mode.
 TIMES = r"\times"
 
-_KIND_RANK = {"dy": 0, "x": 1, "w": 2, "b": 3, "y": 4, "yhat": 5}
+_KIND_RANK = {"dy": 0, "w": 1, "x": 2, "b": 3, "y": 4, "yhat": 5}
 _TERM_KEY_KINDS = ("dy", "w", "x", "b", "yhat", "y")
 
 
@@ -42,7 +43,7 @@ def symbol_kind(sym):
 
 
 def factor_key(f):
-    """Display order of the factors of a product: numbers, dE/dy, x, w, b, then the rest."""
+    """Display order of the factors of a product: numbers, dE/dy, w, x, b, then the rest."""
     if f.is_Number:
         return (0, (), "")
     kind, idx = symbol_kind(f)
@@ -76,11 +77,28 @@ def resolve_notation(notation) -> Notation:
         ) from None
 
 
+def index_commas(deriv) -> bool:
+    """Whether a layer's symbols print their indices apart, ``w_{1,1,1,2}``: when any of x, w
+    or y carries a channel or filter index, or an index above 9. One rule for the whole
+    document (deck, article, Jupyter display), so that ``x_{1,1}`` never meets ``w_{111}``;
+    a single-channel layer with single-digit indices keeps the slides' ``x_{11}``."""
+    spec = deriv.spec
+    shapes = {"x": spec.x_shape, "y": spec.y_shape}
+    if spec.has_weight:
+        shapes["w"] = spec.w_shape
+    for kind, shape in shapes.items():
+        name = deriv.symbol(kind, math.prod(shape) - 1).name
+        if "," in name or len(parse_name(name)[1]) > spec.ndim:
+            return True
+    return False
+
+
 class SlidePrinter(LatexPrinter):
     """SymPy LaTeX printer in the slides' notation.
 
-    Symbols print through :func:`symconv.symbols.latex_name` for a notation preset; products
-    put dE/dy first, then inputs, then weights (``x_{11}w_{11}``); sums keep kernel-tap order
+    Symbols print through :func:`symconv.symbols.latex_name` for a notation preset (with
+    ``commas``, every index apart: see :func:`index_commas`); products put dE/dy first, then
+    weights, then inputs (``w_{11}x_{11}``); sums keep kernel-tap order
     for forward expressions and output order for gradients; rational coefficients print in
     front (``\\frac{1}{4} x_{11}``); a max-pool routing condition prints as an indicator
     ``\\mathbf{1}\\left[x_{11} \\geq x_{12}, \\dots\\right]``.
@@ -88,14 +106,17 @@ class SlidePrinter(LatexPrinter):
 
     printmethod = "_symconv_latex"
 
-    def __init__(self, notation: Notation | str = "seed000", **settings):
+    def __init__(self, notation: Notation | str = "seed000", commas: bool = False, **settings):
         super().__init__(settings)
         self.notation = resolve_notation(notation)
+        self.commas = commas
 
     # -- atoms
     def _print_Symbol(self, expr, style="plain"):
-        kind, _ = symbol_kind(expr)
+        kind, idx = symbol_kind(expr)
         if kind is not None:
+            if self.commas and len(idx) > 1:
+                expr = sympy.Symbol(f"{kind}_{','.join(str(i) for i in idx)}", real=True)
             return latex_name(expr, self.notation)
         return super()._print_Symbol(expr, style=style)
 
@@ -177,7 +198,7 @@ class SlidePrinter(LatexPrinter):
 
 
 def _join(prev, f) -> str:
-    """Separator between two printed factors: none between plain symbols (``x_{11}w_{11}``),
+    """Separator between two printed factors: none between plain symbols (``w_{11}x_{11}``),
     a space otherwise (``\\frac{\\partial E}{\\partial y_{11}} x_{11}``)."""
     kp, _ = symbol_kind(prev) if isinstance(prev, sympy.Symbol) else (None, ())
     kf, _ = symbol_kind(f) if isinstance(f, sympy.Symbol) else (None, ())
@@ -193,7 +214,7 @@ def _float_tex(v: float) -> str:
 
 
 def latex_expr(expr, notation="seed000") -> str:
-    """One SymPy expression in the slides' notation (``x_{11}w_{11} + x_{12}w_{12}``)."""
+    """One SymPy expression in the slides' notation (``w_{11}x_{11} + w_{12}x_{12}``)."""
     return SlidePrinter(notation).doprint(expr)
 
 

@@ -10,7 +10,7 @@ import sympy
 
 from ...core.arrays import as_object_array, flat_entries
 from ..layout import Sum, elide, make_term, matrix_data, pack, tex_width
-from ..printer import SlidePrinter, number_tex
+from ..printer import SlidePrinter, index_commas, number_tex
 from ..values import worked_numbers
 
 __all__ = ["FrameContext"]
@@ -42,7 +42,8 @@ class FrameContext:
         self.deriv = deriv
         self.spec = deriv.spec
         self.opts = opts
-        self.printer = SlidePrinter(opts.notation)
+        self.commas = index_commas(deriv)
+        self.printer = SlidePrinter(opts.notation, commas=self.commas)
         self.nt = opts.notation
         self.beamer = opts.beamer
         self.xs = flat_entries(deriv.x)
@@ -100,6 +101,10 @@ class FrameContext:
 
     def dloss(self, sym) -> str:
         return self.pd(self.nt.loss, self.tex(sym))
+
+    def idx(self, letters) -> str:
+        """Index letters of a generic entry (``ij``; ``s,i,j`` when indices print apart)."""
+        return ("," if self.commas else "").join(letters)
 
     # ------------------------------------------------------------------ sums
     def pack(self, terms, lhs_w=0.0) -> list:

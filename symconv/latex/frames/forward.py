@@ -12,7 +12,7 @@ import sympy
 from sympy import Add, Mul
 
 from ...core.arrays import as_object_array
-from ..layout import Eq, Sum, elide, make_term
+from ..layout import TEXT_LINES, Eq, Sum, elide, make_term
 from ..printer import factor_key, number_factor, symbol_kind, term_key
 
 __all__ = ["build", "forward_terms", "forward_sum"]
@@ -39,7 +39,7 @@ def _sep_and_prefix(ctx, coeff):
     return "+", ctx.tex(coeff) if kind == "avg_pool" else ""
 
 
-def forward_sum(ctx, o, lhs_w, box_sym=None, reveal=None, one_line=False, limit=None):
+def forward_sum(ctx, o, lhs_w, box_sym=None, reveal=None, limit=None):
     """The forward expression of output ``o`` as a Sum. ``box_sym`` boxes the term that
     contains that symbol; ``reveal(k, i, n_shown) -> (show, box)`` gives each term an overlay
     (the walk-through)."""
@@ -62,8 +62,6 @@ def forward_sum(ctx, o, lhs_w, box_sym=None, reveal=None, one_line=False, limit=
         if reveal is not None:
             term.show, term.box = reveal(k, i, len(shown))
         out.append(term)
-    if one_line:
-        return Sum([out], prefix=prefix)
     return Sum(ctx.pack(out, lhs_w + (2.5 if prefix else 0)), prefix=prefix)
 
 
@@ -144,9 +142,11 @@ def _walkthrough(ctx) -> dict:
             kind, _ = symbol_kind(f)
             if kind in hl:
                 hl[kind].setdefault(f, []).append(str(s))
+    apart = ctx.spec.has_weight and ctx.spec.in_channels * ctx.spec.out_channels > 1
     return {
         "lhs": lhs,
         "sum": body,
+        "caps": _walk_caps(len(body.lines), apart),
         "steps": steps,
         "x_blocks": ctx.x_blocks(hl=_joined(hl["x"])),
         "w_blocks": ctx.w_blocks(hl=_joined(hl["w"])) if ctx.spec.has_weight else None,
@@ -154,28 +154,56 @@ def _walkthrough(ctx) -> dict:
     }
 
 
-def _windows(ctx) -> dict:
-    """Every output in turn, with its window highlighted in x (the receptive field)."""
+def _walk_caps(lines, apart) -> dict:
+    """Heights (fractions of the text height) of the walk-through frame's displays: the sum
+    takes what its ``lines`` need, x and w (``apart``: on two displays) share the rest."""
+    need = (lines * 1.3 + 0.6) / TEXT_LINES
+    sum_cap = min(max(need, 0.12), 0.45)
+    rest = 0.8 - sum_cap
+    x_cap, w_cap = (0.55 * rest, 0.45 * rest) if apart else (rest, rest)
+    return {k: f"{v:.2f}\\textheight" for k, v in (("x", x_cap), ("w", w_cap), ("sum", sum_cap))}
+
+
+#: Display lines of sums the "every output" frame holds under the highlighted input.
+WINDOW_LINES = 5
+
+
+def _windows(ctx) -> list:
+    """Every output in turn, with its window highlighted in x (the receptive field): a list of
+    frames, each ``{"eqs", "x_blocks", "slides"}``. No sum is cut short: a long one wraps to
+    more lines, and the outputs continue on the next frame past :data:`WINDOW_LINES` lines."""
     n = len(ctx.ys)
     shown = elide(n, min(ctx.opts.max_steps, 6))
-    hl = {}
-    eqs = []
     lhs_w = ctx.lhs_width([ctx.tex(ctx.ys[-1])])
-    slide = 0
+    pages, cur, used = [], [], 0
     for o in shown:
-        if o is None:
-            eqs.append(None)
+        eq = None
+        if o is not None:
+            eq = Eq(ctx.tex(ctx.ys[o]), [forward_sum(ctx, o, lhs_w)])
+            eq.note = o
+        lines = 1 if eq is None else len(eq.simple.lines)
+        if cur and used + lines > WINDOW_LINES:
+            pages.append(cur)
+            cur, used = [], 0
+        cur.append(eq)
+        used += lines
+    if cur:
+        pages.append(cur)
+    return [_window_page(ctx, page) for page in pages]
+
+
+def _window_page(ctx, eqs) -> dict:
+    """One frame of :func:`_windows`: output ``k`` of the frame (and its window in x) appears
+    on slide ``k``."""
+    hl, slide = {}, 0
+    for eq in eqs:
+        if eq is None:
             continue
         slide += 1
-        terms, _ = forward_terms(ctx, o)
+        terms, _ = forward_terms(ctx, eq.note)
         for t in terms:
             for f in Mul.make_args(t.as_coeff_Mul()[1]):
                 if symbol_kind(f)[0] == "x":
                     hl.setdefault(f, []).append(str(slide))
-        eq = Eq(
-            ctx.tex(ctx.ys[o]),
-            [forward_sum(ctx, o, lhs_w, one_line=True, limit=min(ctx.opts.max_terms, 6))],
-        )
         eq.note = f"{slide}-"
-        eqs.append(eq)
-    return {"eqs": eqs, "x_blocks": ctx.x_blocks(hl=_joined(hl)), "slides": slide}
+    return {"eqs": eqs, "x_blocks": ctx.x_blocks(hl=_joined(hl)), "slides": max(slide, 1)}

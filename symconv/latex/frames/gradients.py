@@ -15,7 +15,7 @@ from ..layout import Eq, elide, tex_width
 from ..printer import number_factor
 from .forward import forward_sum
 from .identities import identity_w, identity_x
-from .setup import sum_indices
+from .setup import spatial_letters, sum_indices
 
 __all__ = ["grad_w", "grad_x", "grad_b"]
 
@@ -26,14 +26,13 @@ def _params(ctx, wrt):
 
 
 def _total_sum(ctx, ptex, lhs_w):
-    """sum over every output o of dE/dy_o dy_o/dp (slides: shorter, 6 terms at most)."""
+    """sum over every output o of dE/dy_o dy_o/dp (elided past the document's max_terms)."""
 
     def make(o):
         y = ctx.tex(ctx.ys[o])
         return "+", f"{ctx.pd(ctx.nt.loss, y)} {ctx.pd(y, ptex)}"
 
-    limit = min(ctx.opts.max_terms, 6) if ctx.beamer else None
-    return ctx.terms_sum(len(ctx.ys), make, lhs_w=lhs_w, limit=limit)
+    return ctx.terms_sum(len(ctx.ys), make, lhs_w=lhs_w)
 
 
 def _partial_term(ctx, o, coef):
@@ -149,8 +148,7 @@ def _focus(ctx, wrt) -> dict:
 def _total_general(ctx, wrt) -> dict:
     """The general total-derivative formula dE/dp_ij = sum_o dE/dy_o dy_o/dp_ij."""
     letter = ctx.nt.x if wrt == "x" else ctx.nt.w
-    idx = "ij" if ctx.spec.ndim == 2 else ("i" if ctx.spec.ndim == 1 else "hij")
-    ptex = f"{letter}_{{{idx}}}"
+    ptex = f"{letter}_{{{ctx.idx(spatial_letters(ctx.spec))}}}"
     lhs = ctx.pd(ctx.nt.loss, ptex)
     return {"lhs": lhs, "sum": _total_sum(ctx, ptex, ctx.lhs_width([lhs]))}
 

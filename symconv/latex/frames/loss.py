@@ -21,8 +21,9 @@ def build(ctx) -> dict:
     def make(i):
         return "+", rf"\left({ctx.tex(ctx.ys[i])} - {ctx.tex(ys_hat[i])}\right)^{{2}}"
 
-    out["expanded"] = ctx.terms_sum(n, make, limit=min(ctx.opts.max_terms, 6), lhs_w=2.0)
+    out["expanded"] = ctx.terms_sum(n, make, lhs_w=2.0)
     out["indices"] = sum_indices(ctx.spec)
+    out["sub"] = ctx.idx(out["indices"].split(","))
     eqs = []
     for o in elide(n, ctx.opts.max_entries):
         if o is None:

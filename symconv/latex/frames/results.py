@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..layout import Display, frames_of
+from ..layout import Display, frames_of, wrap
 from ..printer import to_sympy_number
 
 __all__ = ["build"]
@@ -49,13 +49,13 @@ def build(ctx):
     if updates:
         displays.append(Display(updates))
     out = {
-        "displays": displays,
+        "displays": wrap(displays, ctx.opts.width),
         "updates": len(updates),
         "elided": any(m is None or m.elided for d in displays for _, bs in d.parts for m in bs),
         "rate": ctx.tex(num["eta"]) if num["eta"] is not None else r"\eta",
     }
     if ctx.beamer:
-        out["frames"] = frames_of(displays, first=1.5)  # below a line of text
+        out["frames"] = frames_of(displays, first=1.5, width=ctx.opts.width)  # under a line
     return out
 
 

@@ -12,7 +12,7 @@ import sympy
 
 from ...core.arrays import flat_entries
 from ...core.spec import dims_text
-from ..layout import Display, frames_of
+from ..layout import Display, frames_of, wrap
 from ..printer import TIMES
 
 __all__ = [
@@ -34,13 +34,17 @@ def build(ctx) -> dict:
         "title": layer_title(spec),
         "params": _param_rows(spec),
         "size_rows": _output_size_rows(spec),
-        "formula": _index_formula(spec, ctx.nt, d.index_base),
+        "formula": _index_formula(spec, ctx.nt, d.index_base, ctx.commas),
         "x_blocks": ctx.x_blocks(),
         "w_blocks": ctx.w_blocks() if spec.has_weight else None,
         "b": ctx.matrix(flat_entries(d.b)) if spec.bias else None,
         "general": _is_general(spec),
         "pad_value": r"-\infty" if spec.kind == "max_pool" else "0",
     }
+    parts = [(ctx.nt.x, out["x_blocks"])]
+    parts += [(ctx.nt.w, out["w_blocks"])] if out["w_blocks"] else []
+    parts += [(ctx.nt.b, [out["b"]])] if out["b"] else []
+    out["displays"] = wrap([Display(parts)], ctx.opts.width)  # text: one per line if too wide
     if ctx.beamer:
         out["frames"] = _symbol_frames(ctx, out)
     if ctx.num:
@@ -57,7 +61,27 @@ def build(ctx) -> dict:
             else None
         )
         out["eta"] = None if ctx.num["eta"] is None else ctx.ntex(ctx.num["eta"])
+        parts = [(ctx.nt.x, out["num_x"])]
+        parts += [(ctx.nt.w, out["num_w"])] if out["num_w"] else []
+        parts += [(ctx.nt.b, [out["num_b"]])] if out["num_b"] else []
+        out["num_displays"] = wrap([Display(parts)], ctx.opts.width)
+        if ctx.beamer:
+            out["num_frames"] = _number_frames(ctx, out)
     return out
+
+
+def _number_frames(ctx, out) -> list:
+    """Slides: the worked numbers of x, w, b (side by side when they fit the line, else one
+    below the other, a long list of matrices over several lines) and the targets."""
+    nt = ctx.nt
+    parts = [(nt.x, out["num_x"])]
+    parts += [(nt.w, out["num_w"])] if out["num_w"] else []
+    parts += [(nt.b, [out["num_b"]])] if out["num_b"] else []
+    displays = [Display(parts)]
+    target = ctx.num["target"]
+    if target is not None:
+        displays.append(Display([(rf"\hat{{{nt.y}}}", ctx.y_blocks(target, fmt=ctx.ntex))]))
+    return frames_of(displays, first=1.5 + (1.5 if out["eta"] else 0.0), width=ctx.opts.width)
 
 
 def _symbol_frames(ctx, out) -> list:
@@ -71,8 +95,9 @@ def _symbol_frames(ctx, out) -> list:
         displays = [Display([x] + rest)]  # seed 000: x and w side by side
     else:
         displays = [Display([x])] + ([Display(rest)] if rest else [])
-    table = 2.0 + sum(1.0 + (len(value) > 40) for _, value in out["params"])
-    return frames_of(displays, first=table)
+    # the intro line and the table (\small rows, a long value on two)
+    table = 1.5 + 0.8 * sum(1.0 + (len(value) > 40) for _, value in out["params"])
+    return frames_of(displays, first=table, width=ctx.opts.width)
 
 
 def layer_title(spec) -> str:
@@ -193,8 +218,14 @@ _K_LETTERS = {1: ["k"], 2: ["k", "l"], 3: ["m", "k", "l"]}
 _IN_LETTERS = {1: ["m"], 2: ["m", "n"], 3: ["q", "m", "n"]}
 
 
-def _index_formula(spec, nt, base) -> dict:
-    """The general index formula of the forward pass (seed 003's), numbers filled in."""
+def spatial_letters(spec) -> list:
+    """The letters of a generic output (or input) position: ``i``, ``i, j`` or ``h, i, j``."""
+    return list(_OUT_LETTERS[spec.ndim])
+
+
+def _index_formula(spec, nt, base, commas=False) -> dict:
+    """The general index formula of the forward pass (seed 003's), numbers filled in; with
+    ``commas`` the indices print apart (as the layer's symbols do)."""
     nd = spec.ndim
     oi = [sympy.Symbol(c) for c in _OUT_LETTERS[nd]]
     ki = [sympy.Symbol(c) for c in _K_LETTERS[nd]]
@@ -202,7 +233,7 @@ def _index_formula(spec, nt, base) -> dict:
 
     def sub(items):
         items = [i if isinstance(i, str) else sympy.latex(i) for i in items]
-        if all(len(i) == 1 for i in items):
+        if all(len(i) == 1 for i in items) and not commas:
             return "".join(items)
         return ",\\,".join(items)
 
@@ -238,7 +269,7 @@ def _index_formula(spec, nt, base) -> dict:
             for a, (o, m, k) in enumerate(zip(oi, mi, ki))
         ]
         sums = ([r"\sum_{" + rng("p", spec.in_channels)] if spec.in_channels > 1 else []) + sums
-        rhs = " ".join(sums) + f" {nt.x}_{{{sub(x_idx)}}}\\, {nt.w}_{{{sub(w_idx)}}}"
+        rhs = " ".join(sums) + f" {nt.w}_{{{sub(w_idx)}}}\\, {nt.x}_{{{sub(x_idx)}}}"
         notes.append(r"\text{over the taps with } " + r",\ ".join(where))
     else:
         x_pos = [
@@ -250,14 +281,39 @@ def _index_formula(spec, nt, base) -> dict:
             if spec.flip:
                 kk = [K + 2 * base - 1 - k for k, K in zip(ki, spec.kernel_size)]
             w_idx = (["s"] if s_ch else []) + (["p"] if p_ch else []) + kk
-            rhs = " ".join(sums) + f" {nt.x}_{{{sub(x_idx)}}}\\, {nt.w}_{{{sub(w_idx)}}}"
+            rhs = " ".join(sums) + f" {nt.w}_{{{sub(w_idx)}}}\\, {nt.x}_{{{sub(x_idx)}}}"
         elif spec.kind == "max_pool":
             rhs = r"\max_{" + ",".join(str(k) for k in ki) + "}" + f" {nt.x}_{{{sub(x_idx)}}}"
         else:
             rhs = r"\frac{1}{N_{" + sub(oi) + "}} " + " ".join(sums) + f" {nt.x}_{{{sub(x_idx)}}}"
     if spec.bias:
         rhs += f" + {nt.b}" + ("_{s}" if s_ch else "")
-    return {"lhs": f"{nt.y}_{{{sub(y_idx)}}}", "rhs": rhs, "notes": notes}
+    return {
+        "lhs": f"{nt.y}_{{{sub(y_idx)}}}",
+        "rhs": rhs,
+        "notes": notes,
+        "letters": _letters(
+            spec, oi, ki, mi, s_ch or (spec.is_pool and spec.in_channels > 1), p_ch
+        ),
+    }
+
+
+def _letters(spec, oi, ki, mi, s_ch, p_ch) -> str:
+    """What each letter of the index formula is, in words (every symbol defined)."""
+    join = lambda letters: ", ".join(str(c) for c in letters)
+    words = [f"${join(oi)}$ the output position"]
+    if spec.kind == "conv_transpose":
+        words.append(f"${join(mi)}$ the input position")
+    words.append(f"${join(ki)}$ the {'kernel' if spec.has_weight else 'window'} tap")
+    if spec.kind == "conv_transpose" and spec.in_channels > 1:
+        words.append("$p$ the input channel")
+    elif p_ch:
+        words.append("$p$ the input channel")
+    if s_ch:
+        words.append("$s$ the " + ("channel" if spec.is_pool else "output channel"))
+    if spec.kind == "avg_pool":
+        words.append("$N$ the number of entries averaged")
+    return "; ".join(words)
 
 
 def sum_indices(spec, channel=True) -> str:
@@ -280,9 +336,10 @@ def pair_text(spec, co, ci, base) -> str:
     return f"output channel $s={co + base}$ and input channel $p={ci + base}$"
 
 
-def weight_indices(spec, w0) -> str:
+def weight_indices(spec, w0, commas=False) -> str:
     """The indices of a generic weight in the update rule, as many as the kernel's symbols
-    carry (``w0`` is its first symbol): ``ij``, ``sij``, ``spij``, ``hij`` ..."""
+    carry (``w0`` is its first symbol): ``ij``, ``sij``, ``spij``, ``hij`` ... (``s,p,i,j``
+    with ``commas``)."""
     count = len(w0.name.split("_", 1)[1]) if "_" in w0.name and "," not in w0.name else None
     spatial = _OUT_LETTERS[spec.ndim]
     if spec.kind == "conv_transpose":
@@ -292,4 +349,6 @@ def weight_indices(spec, w0) -> str:
     letters = [c for c, n in chans if n > 1] + spatial
     if count is not None and count != len(letters):  # the symbols' own count decides
         letters = (["s", "p"] + spatial)[-count:] if count > len(spatial) else spatial[-count:]
-    return "".join(letters) if all(len(c) == 1 for c in letters) else ",".join(letters)
+    if commas or not all(len(c) == 1 for c in letters):
+        return ",".join(letters)
+    return "".join(letters)
