@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..core import budget
 from ..core.errors import AnswerError, SpecError
 from ..grading import QUANTITIES, check, load_problem
 from ..grading.files import MAX_FILE_BYTES, read_capped
@@ -57,6 +58,7 @@ def run_check(args) -> int:
             raise SpecError("check: --quantity is required (or give --problem)")
         layer, quantity = layer_from_args(args), args.quantity
         tolerance, convention, index_base = 0, args.convention or "row", args.index_base
+    budget.check_whole(layer.spec, "checking an answer against the derivation")
     if args.tolerance is not None:
         tolerance = exact_number(args.tolerance, "--tolerance")
     if args.convention:

@@ -19,7 +19,8 @@ The limits (module constants, the one place they live; figures measured on a 2-c
 * :data:`MAX_PREVIEW_TERMS` - what a preview builds (``symconv derive`` / ``toeplitz``, the
   Jupyter display): the entries shown times their shown terms, plus the cells of W's corner.
 * :data:`MAX_FIGURE_CELLS` - the cells one picture draws (the padded input, the output, W).
-* :data:`MAX_TABLE_ENTRIES` - the constant tables a generated NumPy module embeds.
+* :data:`MAX_TABLE_ENTRIES` - the constant tables a generated NumPy module embeds, and
+  :data:`MAX_MODULE_TAPS` the taps of a pool's window along its axes (code per tap).
 
 Above a limit, :class:`BudgetError` (a :class:`~symconv.core.errors.SpecError`; the CLI prints
 it as one ``error:`` line and exits 2). ``--allow-large`` on the command line, or
@@ -40,12 +41,14 @@ __all__ = [
     "MAX_AXIS_ENTRIES",
     "MAX_FIGURE_CELLS",
     "MAX_MAP_ENTRIES",
+    "MAX_MODULE_TAPS",
     "MAX_PREVIEW_TERMS",
     "MAX_SYMBOLS",
     "MAX_TABLE_ENTRIES",
     "MAX_TERMS",
     "allow_large",
     "check",
+    "check_document",
     "check_figure",
     "check_module",
     "check_preview",
@@ -70,6 +73,8 @@ MAX_PREVIEW_TERMS = 200_000
 MAX_FIGURE_CELLS = 40_000
 #: entries of the constant tables a generated module embeds
 MAX_TABLE_ENTRIES = 1_000_000
+#: a pool's taps along its axes, each a dozen lines of generated code (200 taps: about 8 s)
+MAX_MODULE_TAPS = 256
 
 _LIFTED = contextvars.ContextVar("symconv_budget_lifted", default=False)
 
@@ -182,6 +187,8 @@ def preview_terms(spec, entries=None, terms=None, matrix=None, corner=True) -> i
     n = _entries(spec)
     total = 0
     for q, (bound, extra, clippable) in _per_entry(spec).items():
+        if q not in n:
+            continue
         shown = n[q] if entries is None else min(n[q], entries)
         each = bound if terms is None or not clippable else min(bound, terms)
         total += shown * each * extra
@@ -192,6 +199,22 @@ def preview_terms(spec, entries=None, terms=None, matrix=None, corner=True) -> i
         else:
             total += min(matrix, n_x) * min(matrix, n_y)
     return total
+
+
+def identity_cells(spec) -> int:
+    """Cells of the arrays the identities are verified on (zero-padded and stride- or
+    kernel-dilated operands, per channel pair): as long as the padded, dilated axes."""
+
+    def cells(sizes):
+        return math.prod(max(int(v), 1) for v in sizes)
+
+    e, s, o = spec.effective_kernel, spec.stride, spec.output_size
+    padded = cells(spec.padded_size)
+    dilated_dy = cells((oo - 1) * ss + 2 * ee - 1 for oo, ss, ee in zip(o, s, e))
+    dilated_x = cells((n - 1) * ss + 1 for n, ss in zip(spec.input_size, s))
+    padded_dy = cells(oo + lo + hi for oo, (lo, hi) in zip(o, spec.padding))
+    per_pair = padded + dilated_dy + dilated_x + padded_dy + cells(e)
+    return pair_count(spec) * per_pair
 
 
 def figure_cells(spec, kind: str) -> int:
@@ -209,8 +232,17 @@ def check_whole(spec, what: str = "the whole derivation", instead: str = WHOLE) 
     """Refuse to build every entry of a derivation above :data:`MAX_TERMS` (or a symbol array
     above :data:`MAX_SYMBOLS`)."""
     check(spec.op, what, whole_terms(spec), "product terms", "MAX_TERMS", instead)
-    largest = max(_entries(spec).values())
-    check(spec.op, f"{what}'s largest array", largest, "entries", "MAX_SYMBOLS", instead)
+    name, largest = max(_entries(spec).items(), key=lambda kv: kv[1])
+    check(spec.op, f"{what}: the array {name}", largest, "entries", "MAX_SYMBOLS", instead)
+
+
+def check_document(spec) -> None:
+    """A LaTeX document: the whole derivation (:func:`check_whole`) and the zero-padded,
+    dilated operands its identity frames print (:data:`MAX_SYMBOLS` cells)."""
+    what = "a LaTeX document of the derivation"
+    check_whole(spec, what)
+    size = identity_cells(spec)
+    check(spec.op, f"{what}: its identity operands", size, "cells", "MAX_SYMBOLS", WHOLE)
 
 
 def check_preview(spec, entries, terms, matrix, corner=True) -> None:
@@ -220,7 +252,15 @@ def check_preview(spec, entries, terms, matrix, corner=True) -> None:
         check_whole(spec, "the full derivation (--full)", FULL)
         return
     size = preview_terms(spec, entries, terms, matrix, corner)
-    check(spec.op, "the preview", size, "terms to build", "MAX_PREVIEW_TERMS", PREVIEW)
+    smallest = preview_terms(spec, 2, 2, 2, corner)
+    instead = PREVIEW
+    if smallest > MAX_PREVIEW_TERMS:  # e.g. a max over a window of a million taps
+        instead = (
+            f"even the smallest preview (--max-entries 2 --max-terms 2 --max-matrix 2) builds "
+            f"{smallest:,} (a max pool's window is never clipped); for real-size layers use "
+            "'symconv codegen'"
+        )
+    check(spec.op, "the preview", size, "terms to build", "MAX_PREVIEW_TERMS", instead)
 
 
 def check_matrix(spec, matrix) -> None:
@@ -275,3 +315,8 @@ def check_module(spec) -> None:
         if spec.ceil_mode or (padded and not spec.count_include_pad):
             table = sum(spec.output_size)
     check(spec.op, "the module's divisor tables", table, "entries", "MAX_TABLE_ENTRIES", instead)
+    if spec.is_pool:  # one block of code per tap and axis (a conv's code grows with phases)
+        taps = sum(spec.kernel_size)
+        check(
+            spec.op, "the pool's window", taps, "taps along its axes", "MAX_MODULE_TAPS", instead
+        )

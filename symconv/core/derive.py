@@ -258,7 +258,10 @@ class Derivation:
         return build_identities(self)
 
     def verify_identities(self) -> dict:
-        """``{identity name: True/False}``, each checked with sympy.expand."""
+        """``{identity name: True/False}``, each checked with sympy.expand (on arrays as long
+        as the padded, dilated axes: within :data:`symconv.core.budget.MAX_SYMBOLS` cells)."""
+        what, size = "verifying the identities", budget.identity_cells(self.spec)
+        budget.check(self.spec.op, what, size, "cells", "MAX_SYMBOLS", budget.WHOLE)
         return {ident.name: ident.verify() for ident in self.identities}
 
     # ------------------------------------------------------------------ numbers

@@ -19,6 +19,7 @@ every reading here with the dense :attr:`Layer.index_map` and the reference loop
 
 from __future__ import annotations
 
+import itertools
 import math
 
 __all__ = [

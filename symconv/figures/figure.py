@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import budget
 from ..core.errors import SpecError
 from ..core.layers import Layer
 from ..core.preview import elide
@@ -199,6 +200,7 @@ def figure(
         raise SpecError(
             f"{spec.op}: figure kind {kind!r} does not apply to a {spec.kind} layer; {hint}"
         )
+    budget.check_figure(spec, kind)  # refused up front above symconv.core.budget's cells
     example = kind == "pool" and (values is None or values.get("dy") is None)
     if example:
         given = {k: v for k, v in (values or {}).items() if v is not None}
