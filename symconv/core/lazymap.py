@@ -97,12 +97,13 @@ class AxisRule:
         return _clip(first, last, 0, self.A - 1)
 
     def k_for_v(self, v: int) -> range:
-        """The taps ``k`` (ascending) for which some ``a`` in ``[0, A)`` meets ``v``:
+        """The taps ``k`` (ascending) for which some ``a`` in ``[0, A)`` meets ``v`` (none when
+        ``v`` is outside ``[0, L)``):
         ``s*a = v + lo - d*k``. The matching ``a`` is :meth:`a_of`; it decreases as ``k``
         grows."""
         s, d, rhs = self.s, self.d, v + self.lo
         g = math.gcd(s, d)
-        if rhs % g:
+        if rhs % g or not 0 <= v < self.L:
             return range(0)
         step = s // g
         k0 = (rhs // g) * pow(d // g, -1, step) % step if step > 1 else 0
