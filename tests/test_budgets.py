@@ -415,3 +415,11 @@ def test_preview_estimate_bounds_what_a_preview_builds():
     window = symconv.max_pool(10**6, 10**6).spec
     with pytest.raises(BudgetError, match="even the smallest preview"):
         budget.check_preview(window, 64, 32, 40)
+
+
+def test_the_jupyter_display_of_an_unclippable_preview_says_why():
+    shown = symconv.derive(symconv.max_pool(10**6, 10**6))._repr_latex_()
+    assert shown.startswith(r"$$\text{max\_pool1d: the preview has")
+    assert "MAX\\_PREVIEW\\_TERMS" in shown and "codegen" in shown
+    huge = symconv.derive(symconv.conv((5, 5), 3, padding=10**9))._repr_latex_()
+    assert "w_{11}" in huge and "x_{11}" in huge  # the centre windows read the input

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..core import preview
+from ..core import budget, preview
 from ..core.derive import Derivation
 from ..core.errors import SpecError
 from ..templating import render
@@ -24,6 +24,10 @@ def derivation_repr_latex(
     ``max_entries`` entries per quantity and ``max_terms`` terms per sum shown. Only the
     entries shown are built (:mod:`symconv.core.preview`), so a real-size layer displays at
     once and stays small."""
+    try:  # (a max over a million taps is never clipped: say so instead of building it)
+        budget.check_preview(deriv.spec, max_entries, max_terms, None, corner=False)
+    except budget.BudgetError as exc:
+        return rf"$$\text{{{_text_escape(str(exc))}}}$$"
     printer = SlidePrinter(notation)
     loss = printer.notation.loss
     counts = preview.counts(deriv)
@@ -46,6 +50,12 @@ def derivation_repr_latex(
             rows.append((lhs, _entry_tex(deriv, quantity, i, max_terms, printer)))
         groups.append({"title": title, "rows": rows})
     return render("latex/repr.tex.jinja", groups=groups).strip()
+
+
+def _text_escape(text: str) -> str:
+    for ch in "\\{}_^&%$#~":
+        text = text.replace(ch, " " if ch in "\\^~" else "\\" + ch)
+    return text
 
 
 def _entry_tex(deriv, quantity, i, max_terms, printer) -> str:
