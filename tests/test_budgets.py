@@ -81,6 +81,11 @@ EXTREME = [
         f"avg-pool --input-size {E9} --kernel-size 3 --stride 1 --padding 1 "
         "--no-count-include-pad",
     ),
+    (
+        "avg-3000x3000-divisors",
+        "avg-pool --input-size 3000x3000 --kernel-size 3 --stride 1 --padding 1 "
+        "--no-count-include-pad",
+    ),
     ("avg-window1e6", "avg-pool --input-size 1000x1000 --kernel-size 1000x1000"),
     ("avg-64x64-1e6ch", "avg-pool --input-size 64x64 --kernel-size 2 --channels 1000000"),
     ("avg-ceil-1e9", f"avg-pool --input-size {E9} --kernel-size 2 --ceil-mode"),

@@ -169,12 +169,18 @@ class Layer:
     @cached_property
     def window_sizes(self) -> np.ndarray:
         """(n_out,) number of taps per output counted by an average pool's divisor
-        (taps inside the padded extent when count_include_pad, real inputs otherwise)."""
-        if self.spec.count_include_pad:
-            counted = (self.index_map >= 0) | self.pad_mask
-        else:
-            counted = self.index_map >= 0
-        return counted.sum(axis=1)
+        (taps inside the padded extent when count_include_pad, real inputs otherwise): the
+        product of its axes' counts, within :data:`budget.MAX_MAP_ENTRIES` outputs."""
+        spec = self.spec
+        n_out = math.prod(spec.output_size)
+        budget.check(
+            spec.op, "the window sizes", n_out, "entries", "MAX_MAP_ENTRIES", budget.WHOLE
+        )
+        rules = lazymap.padded_rules(spec) if spec.count_include_pad else self.rules
+        sizes = np.ones((), dtype=np.int64)
+        for rule in rules:
+            sizes = np.multiply.outer(sizes, rule.counts_for_a(np))
+        return sizes.reshape(n_out)
 
     # ------------------------------------------------------------------ lazy readings
     @cached_property

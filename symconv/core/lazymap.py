@@ -89,6 +89,13 @@ class AxisRule:
         last = (self.L - 1 - base) // self.d
         return _clip(first, last, 0, self.K - 1)
 
+    def counts_for_a(self, np):
+        """``len(self.k_for_a(a))`` for every ``a`` at once, as a NumPy array (``np``)."""
+        base = self.s * np.arange(self.A, dtype=np.int64) - self.lo
+        first = np.maximum(-(base // self.d), 0)
+        last = np.minimum((self.L - 1 - base) // self.d, self.K - 1)
+        return np.maximum(last - first + 1, 0)
+
     def a_for_k(self, k: int) -> range:
         """The positions ``a`` (ascending) that tap ``k`` joins to a ``v`` in ``[0, L)``."""
         base = self.d * k - self.lo
