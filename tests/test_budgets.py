@@ -428,3 +428,16 @@ def test_the_jupyter_display_of_an_unclippable_preview_says_why():
     assert "MAX\\_PREVIEW\\_TERMS" in shown and "codegen" in shown
     huge = symconv.derive(symconv.conv((5, 5), 3, padding=10**9))._repr_latex_()
     assert "w_{11}" in huge and "x_{11}" in huge  # the centre windows read the input
+
+
+def test_figure_budgets_count_frames_and_raster_cells(tmp_path):
+    from symconv.figures import figure
+
+    with pytest.raises(BudgetError, match="windows figure has .*MAX_FIGURE_CELLS"):
+        figure(symconv.conv((100, 100), 3), "windows")  # 64 frames of 20,000 cells
+    fig = figure(symconv.conv((70, 70), 3))  # 4,900 + 4,624 cells in one frame
+    assert len(fig.scenes[0].cells) > budget.MAX_RASTER_CELLS
+    with pytest.raises(BudgetError, match=r"\.png picture .*MAX_RASTER_CELLS.*\.svg"):
+        fig.save(tmp_path / "big.png")
+    assert not (tmp_path / "big.png").exists()
+    assert fig.save(tmp_path / "big.svg").stat().st_size > 0

@@ -18,7 +18,8 @@ The limits (module constants, the one place they live; figures measured on a 2-c
   per product term, so the limit is about 300 MB and a few seconds.
 * :data:`MAX_PREVIEW_TERMS` - what a preview builds (``symconv derive`` / ``toeplitz``, the
   Jupyter display): the entries shown times their shown terms, plus the cells of W's corner.
-* :data:`MAX_FIGURE_CELLS` - the cells one picture draws (the padded input, the output, W).
+* :data:`MAX_FIGURE_CELLS` - the cells one picture draws (the padded input, the output, W, in
+  every frame); :data:`MAX_RASTER_CELLS` the cells of a PNG, GIF or PDF (matplotlib).
 * :data:`MAX_TABLE_ENTRIES` - the constant tables a generated NumPy module embeds, and
   :data:`MAX_MODULE_TAPS` the taps of a pool's window along its axes (code per tap).
 
@@ -43,6 +44,7 @@ __all__ = [
     "MAX_MAP_ENTRIES",
     "MAX_MODULE_TAPS",
     "MAX_PREVIEW_TERMS",
+    "MAX_RASTER_CELLS",
     "MAX_SYMBOLS",
     "MAX_TABLE_ENTRIES",
     "MAX_TERMS",
@@ -69,8 +71,10 @@ MAX_SYMBOLS = 1_000_000
 MAX_TERMS = 1_000_000
 #: product terms (and W corner cells) a preview builds
 MAX_PREVIEW_TERMS = 200_000
-#: cells one picture draws
+#: cells one picture draws as TikZ or SVG (all its frames; about 60 us per cell)
 MAX_FIGURE_CELLS = 40_000
+#: cells a raster picture (PNG, GIF, PDF through matplotlib) draws (2.5 to 10 ms per cell)
+MAX_RASTER_CELLS = 8_000
 #: entries of the constant tables a generated module embeds
 MAX_TABLE_ENTRIES = 1_000_000
 #: a pool's taps along its axes, each a dozen lines of generated code (200 taps: about 8 s)
@@ -217,14 +221,15 @@ def identity_cells(spec) -> int:
     return pair_count(spec) * per_pair
 
 
-def figure_cells(spec, kind: str) -> int:
+def figure_cells(spec, kind: str, frames: int = 1) -> int:
     """Cells a picture of ``kind`` draws: the padded input and the output of the pair drawn
-    (W whole for the ``toeplitz`` figure), and one layer per channel pair listed."""
+    (W whole for the ``toeplitz`` figure) in each of up to ``frames`` frames, and one layer
+    per channel pair listed."""
     padded = math.prod(n + lo + hi for n, (lo, hi) in zip(spec.input_size, spec.padding))
     if kind == "toeplitz":
         return math.prod(spec.x_shape) * math.prod(spec.y_shape)
     per_scene = padded + math.prod(spec.output_size) + math.prod(spec.kernel_size)
-    return per_scene + pair_count(spec)
+    return per_scene * max(frames, 1) + pair_count(spec)
 
 
 # ---------------------------------------------------------------------- checks
@@ -275,9 +280,9 @@ def check_matrix(spec, matrix) -> None:
     check(spec.op, "W's corner", cells, "cells", "MAX_PREVIEW_TERMS", "lower --max-matrix")
 
 
-def check_figure(spec, kind: str) -> None:
-    """Refuse a picture that would draw more than :data:`MAX_FIGURE_CELLS` cells (and the
-    dense axis maps it reads above :data:`MAX_AXIS_ENTRIES`)."""
+def check_figure(spec, kind: str, frames: int = 1) -> None:
+    """Refuse a picture that would draw more than :data:`MAX_FIGURE_CELLS` cells in its
+    ``frames`` frames (and the dense axis maps it reads above :data:`MAX_AXIS_ENTRIES`)."""
     instead = (
         "a picture of a real-size layer would not be readable: draw a small layer with the "
         "same kernel, stride, padding and dilation, or use 'symconv derive' for a preview; "
@@ -286,12 +291,18 @@ def check_figure(spec, kind: str) -> None:
     check(
         spec.op,
         f"the {kind} figure",
-        figure_cells(spec, kind),
+        figure_cells(spec, kind, frames),
         "cells",
         "MAX_FIGURE_CELLS",
         instead,
     )
     check_axes(spec, instead)
+
+
+def check_raster(cells: int, suffix: str) -> None:
+    """Refuse a raster picture (PNG, GIF, PDF) of more than :data:`MAX_RASTER_CELLS` cells."""
+    instead = "write .svg or .tex (drawn as text, far faster), or draw a smaller layer"
+    check("figure", f"the {suffix} picture", cells, "cells", "MAX_RASTER_CELLS", instead)
 
 
 def check_axes(spec, instead: str = WHOLE) -> None:
