@@ -29,6 +29,17 @@ LAYERS = {
     "avg_pool_ceil_no_pad_count": lambda: symconv.avg_pool(
         (5, 5), 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False, channels=2
     ),
+    "conv_transpose1d_s4_d2_groups": lambda: symconv.conv_transpose(
+        4, 3, stride=4, dilation=2, padding=1, in_channels=4, out_channels=2, groups=2
+    ),
+    "conv_transpose2d_s3_d3_flipless": lambda: symconv.conv_transpose(
+        (2, 3), 2, stride=3, dilation=3, out_channels=2
+    ),
+    "conv1d_s3_d2_pads": lambda: symconv.conv(
+        9, 3, stride=3, dilation=2, padding=((3, 1),), in_channels=2, bias=True, flip=True
+    ),
+    "max_pool_dilated_first": lambda: symconv.max_pool((5, 4), 2, stride=1, dilation=2),
+    "avg_pool_dilated_pad": lambda: symconv.avg_pool((5, 5), 2, stride=1, dilation=2, padding=1),
 }
 
 
@@ -89,3 +100,31 @@ def test_large_layer_summary_builds_nothing():
     assert len(y0.args) == 64 * 9
     assert sympy.Symbol("w_1,1,1,1", real=True) * sympy.Symbol("x_1,1,1", real=True) in y0.args
     assert not d.is_built
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_clipped_entries_show_the_first_terms_and_the_last(name):
+    """A clipped sum read lazily off the axes: its term count, its first terms and its last
+    are those of the full build's sum (in index order: the order of the unsorted terms)."""
+    layer = LAYERS[name]()
+    full = symconv.derive(layer)
+    for quantity, attr in preview.QUANTITIES.items():
+        shape = getattr(layer.spec, attr)
+        if shape is None:
+            continue
+        built = list(getattr(full, quantity).reshape(math.prod(shape)))
+        for flat in range(math.prod(shape)):
+            lazy = symconv.derive(layer)
+            clipped = preview.clipped_entry(lazy, quantity, flat, 3)
+            expr = built[flat]
+            if layer.kind == "avg_pool" and quantity == "y":
+                expr = sympy.expand(expr)
+            terms = list(expr.args) if isinstance(expr, sympy.Add) else [expr]
+            if clipped is None:
+                assert len(terms) <= 3 or (layer.kind == "max_pool" and quantity == "y")
+                continue
+            shown, n = clipped
+            assert not lazy.is_built
+            assert n == len(terms) and shown[2] is None, (quantity, flat)
+            for t in shown[:2] + shown[3:]:
+                assert t in terms, (quantity, flat, t)

@@ -11,6 +11,7 @@ import importlib
 import json
 import sys
 
+from ..core import budget
 from ..core.errors import SymconvError
 from .options import (
     LAYER_KINDS,
@@ -64,15 +65,31 @@ def main(argv=None) -> int:
         argv = ["derive"] + argv
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with budget.allow_large(getattr(args, "allow_large", False)):
+            return int(args.func(args) or 0)
     except SymconvError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, RecursionError, MemoryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (MemoryError, ValueError) as exc:  # the last line of defence: budgets come first
+        if isinstance(exc, ValueError) and "too big" not in str(exc):
+            raise
+        print(f"error: {_out_of_memory(args)}", file=sys.stderr)
+        return 2
+    except (OSError, RecursionError) as exc:
+        print(f"error: {exc or type(exc).__name__}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover - e.g. piping into head
         return 0
+
+
+def _out_of_memory(args) -> str:
+    """The one line printed when memory ran out despite the budgets (e.g. --allow-large)."""
+    lifted = " (--allow-large lifted the budgets)" if getattr(args, "allow_large", False) else ""
+    return (
+        f"{args.command or 'symconv'}: ran out of memory building the result{lifted}; "
+        "drop --full / --allow-large for a preview, lower --max-entries, or use "
+        "'symconv codegen' for real-size layers (budgets: symconv.core.budget)"
+    )
 
 
 def print_json(data) -> None:

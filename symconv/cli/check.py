@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-import sympy
 
+from ..core import budget
 from ..core.errors import AnswerError, SpecError
 from ..core.symbols import parse_name
 from ..grading import QUANTITIES, check, load_problem
@@ -69,6 +69,7 @@ def run_check(args) -> int:
             raise SpecError("check: --quantity is required (or give --problem)")
         layer, quantity = layer_from_args(args), args.quantity
         tolerance, convention, index_base = 0, args.convention or "row", args.index_base
+    budget.check_whole(layer.spec, "checking an answer against the derivation")
     if args.tolerance is not None:
         tolerance = exact_number(args.tolerance, "--tolerance")
     if args.convention:
@@ -108,7 +109,7 @@ def _free(values) -> set:
         return set()
     out = set()
     for v in getattr(values, "flat", [values]):
-        out |= getattr(sympy.sympify(v), "free_symbols", set())
+        out |= getattr(v, "free_symbols", set())
     return out
 
 

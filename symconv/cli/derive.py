@@ -19,7 +19,7 @@ from .text import (
     matrix_text,
     shown_indices,
 )
-from ..core import preview
+from ..core import budget, preview
 from ..core.derive import derive
 from ..core.symbols import latex_name
 
@@ -169,7 +169,10 @@ def _json(deriv, sections, limits) -> str:
 def _small(deriv, limit: int = 400) -> bool:
     """Whether verifying the identities with sympy.expand is quick (a few hundred entries)."""
     counts = preview.counts(deriv)
-    return deriv.spec.parameter_count + counts["connections"] <= limit
+    entries = sum(counts[q] for q in preview.QUANTITIES if q in counts)  # (padding-only outputs)
+    cells = budget.identity_cells(deriv.spec)  # the padded, dilated operands
+    small = deriv.spec.parameter_count + counts["connections"] <= limit
+    return small and entries + cells <= 50 * limit
 
 
 def _dlatex(sym) -> str:
@@ -178,7 +181,9 @@ def _dlatex(sym) -> str:
 
 def _run_derive(args) -> int:
     bounds = limits(args)
-    deriv = derive(layer_from_args(args), index_base=args.index_base)
+    layer = layer_from_args(args)
+    budget.check_preview(layer.spec, bounds.entries, bounds.terms, bounds.matrix)
+    deriv = derive(layer, index_base=args.index_base)
     out = format_derivation(deriv, args.format, bounds)
     print(out, end="" if args.format == "text" else "\n")
     return 0

@@ -15,6 +15,7 @@ from ..core.errors import SymconvError
 __all__ = [
     "LAYER_KINDS",
     "UsageError",
+    "add_budget_options",
     "add_layer_options",
     "layer_from_args",
     "parse_kind",
@@ -203,6 +204,20 @@ def add_layer_options(parser: argparse.ArgumentParser, *, default_kind: str = "c
         "--in-channels)",
     )
     g.add_argument("--node", help="name of the node to read with --from-onnx")
+    add_budget_options(parser)
+
+
+def add_budget_options(parser: argparse.ArgumentParser) -> None:
+    """``--allow-large``: lift the budgets of :mod:`symconv.core.budget` (what a command may
+    build is estimated from the spec first; above a budget it refuses in one line)."""
+    parser.add_argument(
+        "--allow-large",
+        action="store_true",
+        default=False,
+        help="build even what is above symconv's budgets (whole derivations above 10^6 terms, "
+        "figures above 40,000 cells, ...; with --full, every entry of a huge layer): may take "
+        "minutes and gigabytes",
+    )
 
 
 def _layer_values(args, kind: str, ndim=None) -> dict:

@@ -141,6 +141,7 @@ def matrix_preview(deriv, convention: str, max_matrix):
     shape = (n_x, n_y) if convention == "row" else (n_y, n_x)
     if max_matrix is None or max(shape) <= max_matrix:
         return deriv.toeplitz(convention), shape, ""
+    corner = preview.toeplitz_corner(deriv, convention, max_matrix, max_matrix)
     nnz = preview.counts(deriv)["toeplitz_nnz"]
     note = (
         f"W is {shape[0]}x{shape[1]} with {nnz:,} non-zeros: showing its top-left "
@@ -148,7 +149,7 @@ def matrix_preview(deriv, convention: str, max_matrix):
         "(--max-matrix N shows more, --full all of it; for real-size layers use "
         "'symconv codegen')"
     )
-    return preview.toeplitz_corner(deriv, convention, max_matrix, max_matrix), shape, note
+    return corner, shape, note
 
 
 def matrix_rows(m) -> list:

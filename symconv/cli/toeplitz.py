@@ -6,6 +6,7 @@ import json
 
 import sympy
 
+from ..core import budget
 from ..core.derive import derive
 from .options import add_layer_options, layer_from_args
 from .text import (
@@ -47,7 +48,9 @@ def format_toeplitz(deriv, convention: str, fmt: str, max_matrix=None) -> str:
 
 def _run_toeplitz(args) -> int:
     bounds = limits(args)
-    deriv = derive(layer_from_args(args), index_base=args.index_base)
+    layer = layer_from_args(args)
+    budget.check_matrix(layer.spec, bounds.matrix)
+    deriv = derive(layer, index_base=args.index_base)
     out = format_toeplitz(deriv, args.convention, args.format, bounds.matrix)
     print(out, end="" if out.endswith("\n") else "\n")
     return 0

@@ -10,6 +10,7 @@ template lays the module out and black formats it.
 from __future__ import annotations
 
 from .._version import __version__
+from ..core import budget
 from ..core.errors import CodegenError, SpecError
 from ..core.layers import Layer
 from ..core.spec import dims_text
@@ -46,6 +47,7 @@ def generate_numpy(layer, implicit: bool = False) -> str:
         )
     if implicit not in (True, False):
         raise SpecError(f"generate_numpy: implicit must be True or False, got {implicit!r}")
+    budget.check_module(layer.spec)
     strat = choose(layer, implicit)
     ctx = _CONTEXTS.get(strat.name, conv_context)(layer, strat)
     source = render(

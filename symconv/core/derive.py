@@ -18,6 +18,8 @@ import numpy as np
 import sympy
 from sympy import Add
 
+from . import budget
+from . import preview as _preview
 from .arrays import as_object_array, grouped, to_sympy_array
 from .errors import SpecError, SymconvError
 from .evaluate import evaluate
@@ -40,6 +42,16 @@ class Derivation:
     None for pools), ``b`` (C_out,) or None, ``y`` forward expressions, ``dy`` upstream-gradient
     symbols dE/dy (shape of ``y``), ``grad_x``, ``grad_w``, ``grad_b`` in terms of ``dy``.
     After :meth:`with_loss`, ``loss`` is E and ``dy_value`` is dE/dy = y - yhat.
+
+    Everything is built on first use, and only within the budgets of
+    :mod:`symconv.core.budget`: the whole arrays (``y``, ``grad_x``, ``grad_w``, ``grad_b``,
+    :meth:`toeplitz`, :meth:`jacobian`, :meth:`evaluate`) within
+    :data:`~symconv.core.budget.MAX_TERMS` product terms, a symbol array (``x``, ``w``,
+    ``dy``) within :data:`~symconv.core.budget.MAX_SYMBOLS`; above them they raise one
+    :class:`~symconv.core.budget.BudgetError` naming the budget. Above the budget, ``d.y``
+    (and ``grad_x``, ``grad_w``, ``grad_b``) is a :class:`~symconv.core.preview.LazyEntries`:
+    ``d.y[0, 0, 0]`` answers at once (:func:`symconv.core.preview.entry`), anything that
+    needs the whole array raises that error.
     """
 
     def __init__(self, layer: Layer, *, index_base: int = 1):
@@ -77,11 +89,22 @@ class Derivation:
             shape = getattr(self.spec, shape)
             value = None
             if shape is not None:
+                what = f"the symbol array of {kind}"
+                budget.check(
+                    self.spec.op, what, math.prod(shape), "entries", "MAX_SYMBOLS", budget.WHOLE
+                )
                 value = symbol_array(kind, shape, index_base=self.index_base, keep_leading=lead)
             self.__dict__[name] = value
             return value
         if name not in Derivation._LAZY:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if name in _preview.QUANTITIES:
+            try:
+                budget.check_whole(self.spec)
+            except budget.BudgetError as exc:  # single entries on demand, the rest refused
+                if getattr(self.spec, _preview.QUANTITIES[name]) is None:
+                    return None
+                return _preview.LazyEntries(self, name, exc)
         self._build()
         return self.__dict__[name]
 
@@ -110,6 +133,7 @@ class Derivation:
 
     def _build(self):
         spec, layer = self.spec, self.layer
+        budget.check_whole(spec)
         n_in = math.prod(spec.input_size)
         n_out = math.prod(spec.output_size)
         n_y, n_x = self._n
@@ -122,7 +146,7 @@ class Derivation:
             self.grad_w = self.grad_b = None
             self._jw = None
             X = self._x.reshape(spec.in_channels, n_in)
-            y_flat, rows, cols, coefs = self._pool_forward(X, o_idx, i_idx, n_out, n_in)
+            y_flat, rows, cols, coefs = _pool_forward(self, X, o_idx, i_idx, n_out, n_in)
             self._jx = (rows, cols, coefs)
             order = np.lexsort((rows, cols))
             gx = grouped(
@@ -170,31 +194,6 @@ class Derivation:
             )
         else:
             self.grad_b = None
-
-    def _pool_forward(self, X, o_idx, i_idx, n_out, n_in):
-        """Pool outputs and the Jacobian triplets (y position, x position, dy/dx)."""
-        spec, layer = self.spec, self.layer
-        by_out = [[] for _ in range(n_out)]
-        for o, i in zip(o_idx.tolist(), i_idx.tolist()):
-            by_out[o].append(i)  # taps in row-major order within each window
-        y_flat, rows, cols, coefs = [], [], [], []
-        sizes = layer.window_sizes
-        for c in range(spec.in_channels):
-            for o in range(n_out):
-                window = by_out[o]
-                vals = [X[c, i] for i in window]
-                rows.extend([c * n_out + o] * len(window))
-                cols.extend(c * n_in + i for i in window)
-                if spec.kind == "avg_pool":
-                    share = sympy.Rational(1, int(sizes[o]))
-                    y_flat.append(Add(*vals) * share)
-                    coefs.extend([share] * len(window))
-                else:
-                    y_flat.append(sympy.Max(*vals))
-                    coefs.extend(max_routing(vals, spec.ties))
-        coef_arr = np.empty(len(coefs), dtype=object)
-        coef_arr[:] = coefs
-        return y_flat, np.array(rows, np.int64), np.array(cols, np.int64), coef_arr
 
     # ------------------------------------------------------------------ public data
     @cached_property
@@ -259,7 +258,10 @@ class Derivation:
         return build_identities(self)
 
     def verify_identities(self) -> dict:
-        """``{identity name: True/False}``, each checked with sympy.expand."""
+        """``{identity name: True/False}``, each checked with sympy.expand (on arrays as long
+        as the padded, dilated axes: within :data:`symconv.core.budget.MAX_SYMBOLS` cells)."""
+        what, size = "verifying the identities", budget.identity_cells(self.spec)
+        budget.check(self.spec.op, what, size, "cells", "MAX_SYMBOLS", budget.WHOLE)
         return {ident.name: ident.verify() for ident in self.identities}
 
     # ------------------------------------------------------------------ numbers
@@ -275,13 +277,39 @@ class Derivation:
         return evaluate(self, x=x, w=w, b=b, dy=dy, target=target)
 
     def __repr__(self) -> str:
-        parts = ["y", "grad_x"]
-        if self.grad_w is not None:
+        parts = ["y", "grad_x"]  # (from the spec: a repr builds nothing)
+        if self.spec.has_weight:
             parts.append("grad_w")
-        if self.grad_b is not None:
+        if self.spec.bias:
             parts.append("grad_b")
         loss = ", with L2 loss" if self.loss is not None else ""
         return f"Derivation({self.spec!r}; {', '.join(parts)}{loss})"
+
+
+def _pool_forward(self, X, o_idx, i_idx, n_out, n_in):
+    """Pool outputs and the Jacobian triplets (y position, x position, dy/dx)."""
+    spec, layer = self.spec, self.layer
+    by_out = [[] for _ in range(n_out)]
+    for o, i in zip(o_idx.tolist(), i_idx.tolist()):
+        by_out[o].append(i)  # taps in row-major order within each window
+    y_flat, rows, cols, coefs = [], [], [], []
+    sizes = layer.window_sizes
+    for c in range(spec.in_channels):
+        for o in range(n_out):
+            window = by_out[o]
+            vals = [X[c, i] for i in window]
+            rows.extend([c * n_out + o] * len(window))
+            cols.extend(c * n_in + i for i in window)
+            if spec.kind == "avg_pool":
+                share = sympy.Rational(1, int(sizes[o]))
+                y_flat.append(Add(*vals) * share)
+                coefs.extend([share] * len(window))
+            else:
+                y_flat.append(sympy.Max(*vals))
+                coefs.extend(max_routing(vals, spec.ties))
+    coef_arr = np.empty(len(coefs), dtype=object)
+    coef_arr[:] = coefs
+    return y_flat, np.array(rows, np.int64), np.array(cols, np.int64), coef_arr
 
 
 def derive(layer: Layer, *, index_base: int = 1) -> Derivation:

@@ -16,6 +16,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from . import budget
 from .answers import parse_answer
 from .arrays import flat_entries
 from .errors import AnswerError, SpecError, SymconvError
@@ -123,9 +124,12 @@ def evaluate(deriv, x=None, w=None, b=None, dy=None, target=None) -> dict:
     has no such quantity, and gradients None when neither ``dy`` nor ``target`` is given).
     With ``target`` (yhat), dE/dy = y - yhat. Values are read by :func:`read_values`; exact
     inputs give object arrays of :class:`Exact`, any float gives float64. ``b`` for a layer
-    without bias (or ``w`` for a pool) is an error, as on the command line.
+    without bias (or ``w`` for a pool) is an error, as on the command line. It evaluates the
+    whole symbolic derivation, so a layer above :data:`symconv.core.budget.MAX_TERMS` is
+    refused up front (:class:`~symconv.core.budget.BudgetError`).
     """
     spec, op = deriv.spec, deriv.spec.op
+    budget.check_whole(spec, "evaluating the derivation")
     if x is None:
         raise SpecError(f"{op}: evaluate needs x, got None")
     if b is not None and not spec.bias:

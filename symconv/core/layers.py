@@ -13,6 +13,12 @@ over the kernel), it records which input position the tap reads:
 It is the product of one small map per axis (:attr:`Layer.axis_maps`), from which generated
 code reads its slices. Forward expressions, gradients, the Toeplitz matrix, LaTeX and
 generated code are all read off these arrays.
+
+The whole arrays are built only within the budgets of :mod:`symconv.core.budget`
+(:data:`~symconv.core.budget.MAX_MAP_ENTRIES`, :data:`~symconv.core.budget.MAX_AXIS_ENTRIES`);
+single rows, columns, counts and window sizes are read lazily, in closed form per axis
+(:meth:`Layer.forward_row`, :meth:`Layer.input_row`, :meth:`Layer.tap_column`,
+:meth:`Layer.window_size`, :mod:`symconv.core.lazymap`), on a layer of any size.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from functools import cached_property
 
 import numpy as np
 
+from . import budget, lazymap
 from .errors import SpecError
 from .spec import LayerSpec
 
@@ -82,8 +89,9 @@ class Layer:
     # ------------------------------------------------------------------ the index map
     @cached_property
     def axis_maps(self) -> tuple:
-        """One :class:`AxisMap` per spatial axis."""
+        """One :class:`AxisMap` per spatial axis (within :data:`budget.MAX_AXIS_ENTRIES`)."""
         spec = self.spec
+        budget.check_axes(spec)
         maps = []
         for axis, (n, k, s, d, (lo, hi), o_len) in enumerate(
             zip(
@@ -112,6 +120,10 @@ class Layer:
     @cached_property
     def _flat_maps(self):
         spec = self.spec
+        size = math.prod(spec.output_size) * math.prod(spec.kernel_size)
+        budget.check(
+            spec.op, "the whole index map", size, "entries", "MAX_MAP_ENTRIES", budget.WHOLE
+        )
         nd = spec.ndim
         index = np.zeros((1, 1), dtype=np.int64)
         valid = np.ones((1, 1), dtype=bool)
@@ -135,7 +147,9 @@ class Layer:
 
     @property
     def index_map(self) -> np.ndarray:
-        """(n_out, n_taps) flat input position read by each (output, tap), -1 for none."""
+        """(n_out, n_taps) flat input position read by each (output, tap), -1 for none.
+        Whole, so only within :data:`budget.MAX_MAP_ENTRIES`; the lazy readings below work on
+        any size."""
         return self._flat_maps[0]
 
     @property
@@ -155,12 +169,74 @@ class Layer:
     @cached_property
     def window_sizes(self) -> np.ndarray:
         """(n_out,) number of taps per output counted by an average pool's divisor
-        (taps inside the padded extent when count_include_pad, real inputs otherwise)."""
-        if self.spec.count_include_pad:
-            counted = (self.index_map >= 0) | self.pad_mask
-        else:
-            counted = self.index_map >= 0
-        return counted.sum(axis=1)
+        (taps inside the padded extent when count_include_pad, real inputs otherwise): the
+        product of its axes' counts, within :data:`budget.MAX_MAP_ENTRIES` outputs."""
+        spec = self.spec
+        n_out = math.prod(spec.output_size)
+        budget.check(
+            spec.op, "the window sizes", n_out, "entries", "MAX_MAP_ENTRIES", budget.WHOLE
+        )
+        rules = lazymap.padded_rules(spec) if spec.count_include_pad else self.rules
+        sizes = np.ones((), dtype=np.int64)
+        for rule in rules:
+            sizes = np.multiply.outer(sizes, rule.counts_for_a(np))
+        return sizes.reshape(n_out)
+
+    # ------------------------------------------------------------------ lazy readings
+    @cached_property
+    def rules(self) -> tuple:
+        """One :class:`~symconv.core.lazymap.AxisRule` per axis (closed-form arithmetic)."""
+        return lazymap.axis_rules(self.spec)
+
+    def forward_row(self, o: int, by_position: bool = False):
+        """Row ``o`` of the index map without building it: the ``(tap, input)`` pairs of
+        output ``o`` that read an input, lazily, in tap order (``by_position``: input order)."""
+        return lazymap.forward_row(self.spec, self.rules, o, by_position)
+
+    def input_row(self, i: int):
+        """The ``(tap, output)`` pairs whose entry of the index map is ``i``, in output order."""
+        return lazymap.input_row(self.spec, self.rules, i)
+
+    def tap_column(self, t: int):
+        """Column ``t`` of the index map: ``(output, input)`` pairs that read an input."""
+        return lazymap.tap_column(self.spec, self.rules, t)
+
+    def window_size(self, o: int) -> int:
+        """``window_sizes[o]`` computed from the axes alone."""
+        return lazymap.window_size(self.spec, self.rules, lazymap.padded_rules(self.spec), o)
+
+    def pairs_of(self, *, c_out=None, c_in=None, w_index=None) -> list:
+        """The ``(c_out, c_in, w_index)`` triples of :meth:`channel_pairs` with the given
+        output channel, input channel or weight index, as a lazy sequence (``len``, indexing,
+        iteration), without listing the others."""
+        spec = self.spec
+        g = spec.groups
+        cin_g, cout_g = spec.in_channels // g, spec.out_channels // g
+        if spec.is_pool:
+            c = c_out if c_out is not None else c_in
+            same = c_in is None or c_out is None or c_in == c_out
+            return lazymap.AxisPairs(range(c, c + 1 if same else c), lambda c: (c, c, None))
+        conv = spec.kind == "conv"
+        if w_index is not None:
+            w0, w1 = w_index
+            grp = w0 // (cout_g if conv else cin_g)
+            pair = (w0, grp * cin_g + w1) if conv else (grp * cout_g + w1, w0)
+            return [(pair[0], pair[1], (w0, w1))]
+        if c_out is not None:
+            grp = c_out // cout_g
+            if conv:
+                return lazymap.AxisPairs(
+                    range(cin_g), lambda cl: (c_out, grp * cin_g + cl, (c_out, cl))
+                )
+            cl = c_out - grp * cout_g
+            cis = range(grp * cin_g, (grp + 1) * cin_g)
+            return lazymap.AxisPairs(cis, lambda ci: (c_out, ci, (ci, cl)))
+        grp = c_in // cin_g
+        if conv:
+            cl = c_in - grp * cin_g
+            cos = range(grp * cout_g, (grp + 1) * cout_g)
+            return lazymap.AxisPairs(cos, lambda co: (co, c_in, (co, cl)))
+        return lazymap.AxisPairs(range(cout_g), lambda cl: (grp * cout_g + cl, c_in, (c_in, cl)))
 
     def channel_pairs(self):
         """Yield ``(c_out, c_in, w_index)``: every (output channel, input channel) pair the

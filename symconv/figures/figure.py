@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import budget
 from ..core.errors import SpecError
 from ..core.layers import Layer
 from ..core.preview import elide
@@ -149,6 +150,8 @@ class Figure:
         else:
             from . import raster
 
+            shown = self.scenes[:1] if suffix == ".png" else self.scenes
+            budget.check_raster(sum(len(s.cells) for s in shown), suffix)  # matplotlib: slow
             if suffix == ".png":
                 data = raster.png_bytes(self.sheet(), dpi=dpi or 100)
             elif suffix == ".gif":
@@ -255,6 +258,9 @@ def figure(
         raise SpecError(
             f"{spec.op}: figure kind {kind!r} does not apply to a {spec.kind} layer; {hint}"
         )
+    positions = {"windows": spec.output_size, "transpose": spec.input_size}.get(kind, ())
+    frames = min(max_frames, math.prod(positions)) if position is None else 1
+    budget.check_figure(spec, kind, frames)  # refused up front (symconv.core.budget)
     example = kind == "pool" and (values is None or values.get("dy") is None)
     if example:
         given = {k: v for k, v in (values or {}).items() if v is not None}

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..core import preview
+from ..core import budget, preview
 from ..core.derive import Derivation
 from ..core.errors import SpecError
 from ..templating import render
+from .options import escape_text
 from .layout import elide, make_term, pack, tex_width
 from .printer import SlidePrinter, index_commas
 
@@ -30,6 +31,10 @@ def derivation_repr_latex(
     model's estimate, :func:`symconv.latex.layout.tex_width`). Only the entries shown are
     built (:mod:`symconv.core.preview`), so a real-size layer displays at once and stays
     small."""
+    try:  # (a max over a million taps is never clipped: say so instead of building it)
+        budget.check_preview(deriv.spec, max_entries, max_terms, None, corner=False)
+    except budget.BudgetError as exc:
+        return rf"$$\text{{{escape_text(str(exc))}}}$$"
     printer = SlidePrinter(notation, commas=index_commas(deriv))
     loss = printer.notation.loss
     counts = preview.counts(deriv)
@@ -50,10 +55,10 @@ def derivation_repr_latex(
             sym = printer.doprint(deriv.symbol(kind, i))
             lhs = sym if kind == "y" else rf"\frac{{\partial {loss}}}{{\partial {sym}}}"
             terms = _entry_terms(deriv, quantity, i, max_terms, printer)
-            budget = max(DISPLAY_WIDTH - tex_width(lhs) - 1.3 - 2.0, 20.0)
+            room = max(DISPLAY_WIDTH - tex_width(lhs) - 1.3 - 2.0, 20.0)
             lines = [
                 "".join((f" {t.op} " if t.op else "") + t.tex for t in line)
-                for line in pack(terms, budget)
+                for line in pack(terms, room)
             ]
             rows.append((lhs, lines))
         groups.append({"title": title, "rows": rows})

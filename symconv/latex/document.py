@@ -10,6 +10,7 @@ it out.
 
 from __future__ import annotations
 
+from ..core import budget
 from ..core.derive import Derivation, derive
 from ..core.errors import SpecError
 from ..core.layers import Layer
@@ -148,6 +149,7 @@ def render_latex(
         derivation = derive(derivation)
     if not isinstance(derivation, Derivation):
         raise SpecError(f"latex: expected a Derivation (symconv.derive(...)), got {derivation!r}")
+    budget.check_document(derivation.spec)
     opts = document_options(
         document, notation, convention, aspect, max_entries, max_terms, max_matrix
     )
