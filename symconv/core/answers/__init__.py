@@ -114,6 +114,7 @@ from ..errors import AnswerError
 from .context import DEFAULT_ALIASES, KINDS, _check_aliases, _Context, _q
 from .layouts import _dispatch, _strip_label, _to_array
 from .tokens import _UNICODE, _check_characters, _check_nesting, _tokenize
+from .wrappers import _unwrap
 
 __all__ = [
     "AnswerError",
@@ -192,6 +193,7 @@ def parse_answer_ex(
     _check_characters(text)
     _check_nesting(text, max_depth)
     ctx = _Context(text, resolve, _check_aliases(aliases), max_entries)
+    _unwrap(ctx)
     toks = _tokenize(ctx)
     toks = _strip_label(ctx, toks)
     if not any(t.kind != "nl" for t in toks):

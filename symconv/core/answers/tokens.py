@@ -14,6 +14,7 @@ import string
 
 from ..errors import AnswerError
 from .context import _Context, _q, _where
+from .wrappers import ACCEPTED
 
 _ALLOWED_CHARS = frozenset(
     string.ascii_letters + string.digits + " \t\r\n" + "+-*/^()[]{},.&\\_$=;'\"|"
@@ -175,13 +176,15 @@ def _tokenize(ctx: _Context) -> list[_Tok]:
             else:
                 emit("op", "*", i, i + 1)
                 i += 1
+        elif c == "_" and text.startswith("__", i):
+            raise ctx.error(f"'__' (a Python dunder name) is not accepted; {ACCEPTED}", i)
         elif c in _OP_CHARS:
             emit("op", c, i, i + 1)
             i += 1
         elif c == ".":
             raise ctx.error(
-                "'.' is not allowed here (attribute access and other Python "
-                "syntax are not accepted)",
+                "'.' is not allowed here (attribute access and other Python syntax are not "
+                f"accepted; {ACCEPTED})",
                 i,
             )
         else:  # pragma: no cover - the character whitelist runs first
