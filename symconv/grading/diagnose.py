@@ -49,6 +49,12 @@ EQUIVALENT = {
     frozenset({"transposed", "toeplitz-convention"}): (
         "on a square input, transposing the kernel renumbers x and y column by column"
     ),
+    frozenset({"stride", "stride-cropped"}): (
+        "dE/dw from dE/dy taken without the stride is the stride-1 formula cropped to the kernel"
+    ),
+    frozenset({"padding", "avg-pool-count"}): (
+        "an average pool over the zero-padded input counts the padding in its divisor"
+    ),
     frozenset({"scale", "avg-pool-count"}): (
         "every window has the same size here, so the wrong divisor is a constant factor"
     ),
