@@ -209,3 +209,25 @@ def test_groups_ignored_or_mixed():
     x4, w4, dy4 = rand(4, 4), rand(4, 2, 2), rand(4, 3)
     ans = conv_backward(x4, w4, dy4, groups=2, reads=lambda grp, cl: cl)[1]
     assert_first(run(layer, "grad-weight", ans, x=x4, w=w4, dy=dy4), "groups")
+
+
+# ---------------------------------------------------------------------- flip / rotation
+def test_rotation_explained_per_layer_kind():
+    """A transposed convolution's dE/dx uses the kernel as it is; a convolution's rotates it."""
+    layer = symconv.conv_transpose((3, 3), 2, stride=2)
+    x, w, dy = rand(1, 3, 3), rand(1, 1, 2, 2), rand(1, 6, 6)
+    assert run(layer, "grad-input", convT_backward(x, w, dy, s=2)[0], x=x, w=w, dy=dy).correct
+    ans = convT_backward(x, w, dy, s=2, flip=True)[0]  # the kernel rotated by 180 degrees
+    r = run(layer, "grad-input", ans, x=x, w=w, dy=dy)
+    assert r.codes[0] == "unrotated-kernel" and len(r.diagnosis) == 1, r.to_text()
+    assert "transposed convolution's dE/dx uses the kernel as it is" in r.to_text()
+    layer = symconv.conv((3, 3), 2)
+    dy2 = rand(1, 2, 2)
+    ans = conv_backward(x, w, dy2, flip=True)[0]
+    r = run(layer, "grad-input", ans, x=x, w=w, dy=dy2)
+    assert r.codes[0] == "unrotated-kernel" and "rotated by 180" in r.to_text(), r.to_text()
+    layer = symconv.conv_transpose((3, 3), 2)
+    ans = convT_forward(x, w, flip=True)
+    r = run(layer, "output", ans, x=x, w=w)
+    assert r.codes == ["flipped-kernel"], r.to_text()
+    assert "transposed convolution" in r.to_text()

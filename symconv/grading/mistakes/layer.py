@@ -37,12 +37,23 @@ def _transposed_kernel(case):
 def _flipped_kernel(case):
     """The layer with ``flip`` toggled, the whole computation redone (with a target, dE/dy
     comes from the flipped forward pass)."""
-    flipped = _flipped(case.spec)
-    if flipped is not None:
-        used, meant = ("true convolution (kernel rotated by 180 degrees)", "cross-correlation")
-        if case.spec.flip:
-            used, meant = meant, used
-        yield case.variant(f"matches {used} instead of {meant}", flipped)
+    spec = case.spec
+    flipped = _flipped(spec)
+    if flipped is None:
+        return
+    if spec.kind == "conv_transpose":
+        how = "rotated by 180 degrees" if not spec.flip else "as it is"
+        needs = "as it is (w_11 at the top left)" if not spec.flip else "rotated (flip=True)"
+        text = (
+            f"matches the kernel stamped {how}: a transposed convolution stamps the kernel "
+            f"{needs} at every input"
+        )
+        yield case.variant(text, flipped)
+        return
+    used, meant = ("true convolution (kernel rotated by 180 degrees)", "cross-correlation")
+    if spec.flip:
+        used, meant = meant, used
+    yield case.variant(f"matches {used} instead of {meant}", flipped)
 
 
 @mistake(
@@ -81,13 +92,30 @@ def _missing_bias(case):
 
 @mistake(
     "unrotated-kernel",
-    "dE/dx was computed with the kernel not rotated by 180 degrees",
+    "dE/dx was computed with the kernel not rotated by 180 degrees (or rotated where this "
+    "layer uses it as it is)",
     quantities=("grad-input",),
     common=5,
 )
 def _unrotated_kernel(case):
-    """dE/dx as the full correlation of dE/dy with the kernel not rotated by 180 degrees."""
-    flipped = _flipped(case.spec)
-    if flipped is not None:
-        text = "matches dE/dx computed with the kernel not rotated by 180 degrees"
-        yield case.variant(text, flipped, DY=case.dy_value)
+    """dE/dx with the kernel's rotation the wrong way round: a convolution's dE/dx is the
+    full correlation of dE/dy with the kernel rotated by 180 degrees, a transposed
+    convolution's (and a true convolution's, ``flip=True``) uses the kernel as it is."""
+    spec = case.spec
+    flipped = _flipped(spec)
+    if flipped is None:
+        return
+    name = {"conv": "convolution", "conv_transpose": "transposed convolution"}[spec.kind]
+    if spec.flip:
+        name = "true convolution" if spec.kind == "conv" else "flipped " + name
+    if (spec.kind == "conv") != spec.flip:
+        text = (
+            "matches dE/dx computed with the kernel not rotated by 180 degrees: a "
+            f"{name}'s dE/dx correlates dE/dy with the kernel rotated by 180 degrees"
+        )
+    else:
+        text = (
+            "matches dE/dx computed with the kernel rotated by 180 degrees: a "
+            f"{name}'s dE/dx uses the kernel as it is"
+        )
+    yield case.variant(text, flipped, DY=case.dy_value)
