@@ -15,14 +15,18 @@ nothing for this problem). The rules:
    again on top of every other mistake (:meth:`~.catalogue.Case.on_top_of`); a pair that reproduces
    the whole answer is reported (instead of partial diagnoses) as two diagnoses, each naming
    the other.
-4. **Arithmetic slip**: when still nothing is reported and one or two entries are wrong, the
-   diagnosis says so and names them (their expected values are shown unless the solution is
-   hidden).
+4. **Arithmetic slip**: when still nothing is reported and one or two entries are wrong, and
+   they are a minority of the answer (never all of it: a two-entry answer wrong in both is
+   not a slip), the diagnosis says so and names them (their expected values are shown unless
+   the solution is hidden).
 5. **One line per mistake**: two exact diagnoses known to coincide on some problems
    (:data:`EQUIVALENT`) that give the same answer here are one line, under the more common
    code, saying why they coincide.
-6. **Order**: by how much of the answer a diagnosis explains (wrong entries explained minus
-   right entries changed), then by how common the mistake is, then by catalogue order.
+6. **Order**: exact diagnoses first, then partial ones that change no right entry, then those
+   that do; within each, by how much of the answer a diagnosis explains (wrong entries
+   explained minus right entries changed), then by how common the mistake is, then by
+   catalogue order. At most one diagnosis that would also change right entries is reported
+   (the best one): a report never names two such codes.
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ EQUIVALENT = {
 
 #: The most candidates tried for pairs of mistakes (bounds the search on large layers).
 _MAX_PAIR_TRIES = 4000
+
+#: The most wrong entries an arithmetic slip may have (and always fewer than half of them).
+_MAX_SLIP = 2
 
 
 @dataclasses.dataclass
@@ -147,7 +154,8 @@ def diagnose(case: Case, mismatches, labels) -> list:
         pair = _pairs(judge, entries, tried)
         if pair:
             return pair
-    if not findings and judge.EA is not None and 1 <= len(judge.wrong) <= 2:
+    n, total = len(judge.wrong), int(judge.E.size)
+    if not findings and judge.EA is not None and 1 <= n <= _MAX_SLIP and 2 * n < total:
         return [_slip(mismatches, labels)]
     if any(f.exact for f in findings):
         findings = [f for f in findings if f.exact]
@@ -155,8 +163,11 @@ def diagnose(case: Case, mismatches, labels) -> list:
         if f.changed_right:
             f.text += f", but would also change {f.changed_right} entries that are right"
     findings = _merge_equivalent(findings, case.compare)
-    n = len(judge.wrong)
-    findings.sort(key=lambda f: (-f.score(n), -f.common, f.order))
+    findings.sort(
+        key=lambda f: (not f.exact, f.changed_right > 0, -f.score(n), -f.common, f.order)
+    )
+    changers = [f for f in findings if f.changed_right]
+    findings = [f for f in findings if not f.changed_right or f is changers[0]]
     return [Diagnosis(f.code, _with_same_as(f), same_as=f.same_as) for f in findings]
 
 
