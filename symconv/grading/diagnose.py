@@ -64,8 +64,9 @@ EQUIVALENT = {
     ),
 }
 
-#: The most candidates tried for pairs of mistakes (bounds the search on large layers).
-_MAX_PAIR_TRIES = 4000
+#: The most candidates tried for pairs of mistakes, a candidate of n entries counting
+#: 1 + n // 256 (bounds the search, deterministically, on large layers).
+_MAX_PAIR_TRIES = 400
 
 #: The most wrong entries an arithmetic slip may have (and always fewer than half of them).
 _MAX_SLIP = 2
@@ -103,9 +104,27 @@ class _Judge:
         self.right = (
             [] if self.EA is None else [i for i in np.ndindex(self.E.shape) if i not in wrong]
         )
+        # numbers compared as whole arrays of ints and Fractions (None: entry by entry)
+        self.EK, self.AK = case.compare.keys(self.E), case.compare.keys(self.A)
+        if self.EK is None or self.AK is None:
+            self.EK = self.AK = None
+        self.wrong_mask = np.zeros(self.E.shape, dtype=bool)
+        for i in self.wrong:
+            self.wrong_mask[i] = True
 
-    def reproduces(self, C) -> bool:
+    def _keys(self, C):
+        return None if self.EK is None else self.case.compare.keys(C)
+
+    def reproduces(self, C, CK=None) -> bool:
         """Whether candidate ``C`` is the whole answer (and not the correct result)."""
+        CK = self._keys(C) if CK is None else CK
+        if CK is not None:
+            AK = align(self.AK, C.shape)
+            if AK is None:
+                return False
+            if C.shape == self.E.shape and _all_equal(CK, self.EK):
+                return False
+            return _all_equal(CK, AK)
         CA = align(self.A, C.shape)
         if CA is None:
             return False
@@ -121,7 +140,8 @@ class _Judge:
         aligned = align(C, self.E.shape) if C.shape != self.E.shape else None
         if aligned is not None:  # e.g. (2, 2) for a (1, 2, 2) output
             C = aligned
-        if self.reproduces(C):
+        CK = self._keys(C)
+        if self.reproduces(C, CK):
             text = cand.explanation
             if C.shape != self.E.shape:
                 text += f" (shape {tuple(C.shape)})"
@@ -129,7 +149,12 @@ class _Judge:
         if cand.exact_only or self.EA is None or C.shape != self.E.shape or not self.wrong:
             return None
         same, norm = self.compare.same, self.compare.norm
-        explained = [i for i in self.wrong if norm(C[i]) != 0 and same(self.EA[i], C[i])]
+        if CK is not None:
+            AK = self.AK.reshape(self.E.shape)
+            hit = self.wrong_mask & _equal(CK, AK) & ~_equal(CK, np.zeros_like(CK))
+            explained = [i for i in self.wrong if hit[i]]
+        else:
+            explained = [i for i in self.wrong if norm(C[i]) != 0 and same(self.EA[i], C[i])]
         k, n = len(explained), len(self.wrong)
         if k < 2 or 2 * k < n:
             return None
@@ -139,8 +164,20 @@ class _Judge:
             names = ", ".join(labels.get(i, str(i)) for i in explained[:8])
             more = ", ..." if k > 8 else ""
             text = f"{cand.explanation}; explains {k} of {n} wrong entries ({names}{more})"
-        changed = sum(1 for i in self.right if not same(C[i], self.E[i]))
+        if CK is not None:
+            changed = int(np.sum(~self.wrong_mask & ~_equal(CK, self.EK)))
+        else:
+            changed = sum(1 for i in self.right if not same(C[i], self.E[i]))
         return _Finding(entry.code, text, C, False, k, changed, entry.common, order)
+
+
+def _equal(P, Q) -> np.ndarray:
+    """Entry-wise equality of two object arrays of ints and Fractions, as booleans."""
+    return np.equal(P, Q).astype(bool)
+
+
+def _all_equal(P, Q) -> bool:
+    return P.shape == Q.shape and bool(np.all(_equal(P, Q)))
 
 
 def diagnose(case: Case, mismatches, labels) -> list:
@@ -197,6 +234,8 @@ def _pairs(judge, entries, tried) -> list:
     budget = _MAX_PAIR_TRIES
     for order_a, first, cand_a in tried:
         A = cand_a.array
+        if cand_a.variant is None and not cand_a.exact_only:
+            continue  # an aligned or scaled result: the other order covers the pair
         if A.shape != judge.E.shape and cand_a.variant is None:
             continue
         if A.shape == judge.E.shape and judge.compare.equal_arrays(A, judge.E):
@@ -206,7 +245,7 @@ def _pairs(judge, entries, tried) -> list:
             if second.code == first.code:
                 continue
             for cand_b in second.build(second_case):
-                budget -= 1
+                budget -= 1 + (0 if cand_b.array is None else cand_b.array.size // 256)
                 if budget < 0:
                     return []
                 C = cand_b.array

@@ -30,11 +30,32 @@ __all__ = ["evaluate", "to_fractions", "connections"]
 _ZERO = Fraction(0)
 
 
+_BY_ID = {}  # id(array) -> (array, its Fractions, its scaled ints): a check reuses its values
+
+
+def _cached(arr, slot, make):
+    entry = _BY_ID.get(id(arr))
+    if entry is None or entry[0] is not arr:
+        if len(_BY_ID) > 256:
+            _BY_ID.clear()
+        entry = _BY_ID[id(arr)] = [arr, _UNSET, _UNSET]
+    if entry[slot] is _UNSET:
+        entry[slot] = make(arr)
+    return entry[slot]
+
+
+_UNSET = object()
+
+
 def to_fractions(arr):
     """``arr`` (object array of SymPy values) as an object array of Fractions, or None when
-    some entry is not a rational number."""
+    some entry is not a rational number (cached for the array object)."""
     if arr is None:
         return None
+    return _cached(arr, 1, _fractions)
+
+
+def _fractions(arr):
     flat = np.asarray(arr, dtype=object).reshape(-1)
     out = np.empty(flat.size, dtype=object)
     for k, v in enumerate(flat):
@@ -49,18 +70,92 @@ def to_fractions(arr):
     return out.reshape(np.shape(arr))
 
 
+_SYMPY = {}  # Fraction -> its SymPy number (values repeat: converting is the slow part)
+
+
+def _sympy_number(v: Fraction):
+    s = _SYMPY.get(v)
+    if s is None:
+        if len(_SYMPY) > 100_000:
+            _SYMPY.clear()
+        s = _SYMPY[v] = sympy.Rational(v.numerator, v.denominator)
+    return s
+
+
+class _Scaled:
+    """Exact rationals as int64 numerators over one common denominator ``den``."""
+
+    __slots__ = ("ints", "den", "top")
+
+    def __init__(self, ints, den):
+        self.ints, self.den = ints, den
+        self.top = int(np.abs(ints).max()) if ints.size else 0
+
+
+_LIMIT = 1 << 62
+
+
+def _scaled(fr):
+    """An object array of Fractions as :class:`_Scaled` (None when it does not fit int64)."""
+    if fr is None:
+        return None
+
+    def make(a):
+        flat = a.reshape(-1)
+        den = math.lcm(*(f.denominator for f in flat)) if flat.size else 1
+        nums = [f.numerator * (den // f.denominator) for f in flat]
+        if nums and max(abs(v) for v in nums) >= (1 << 40):
+            return None
+        return _Scaled(np.array(nums, dtype=np.int64), den)
+
+    return _cached(fr, 2, make)
+
+
+def _scatter(n, index, a, ia, b, ib):
+    """``out[index[k]] += a[ia[k]] * b[ib[k]]`` exactly: as int64 numerators over a common
+    denominator when every partial sum fits, else with Fractions."""
+    sa, sb = _scaled(a), _scaled(b)
+    if sa is not None and sb is not None and sa.top * sb.top * max(len(index), 1) < _LIMIT:
+        out = np.zeros(n, dtype=np.int64)
+        np.add.at(out, index, sa.ints[ia] * sb.ints[ib])
+        return _Scaled(out, sa.den * sb.den)
+    out = _zeros(n)
+    np.add.at(out, index, a.reshape(-1)[ia] * b.reshape(-1)[ib])
+    return out
+
+
+_SYMPY_INT = {}  # (numerator, denominator) -> SymPy number
+
+
+def _finish(res, shape, plus=None) -> np.ndarray:
+    """A :func:`_scatter` result (plus Fractions ``plus`` per entry) as SymPy values."""
+    if isinstance(res, _Scaled):
+        if plus is None:
+            memo, den = _SYMPY_INT, res.den
+            out = np.empty(res.ints.size, dtype=object)
+            vals = []
+            for v in res.ints.tolist():
+                got = memo.get((v, den))
+                if got is None:
+                    if len(memo) > 200_000:
+                        memo.clear()
+                    got = memo[(v, den)] = sympy.Rational(v, den)
+                vals.append(got)
+            out[:] = vals
+            return out.reshape(shape)
+        res = np.array([Fraction(v, res.den) for v in res.ints.tolist()], dtype=object)
+    if plus is not None:
+        res = res + plus
+    return _to_sympy(res, shape)
+
+
 def _to_sympy(flat, shape) -> np.ndarray:
     """Fractions (or SymPy values) back to an object array of SymPy values."""
     out = np.empty(len(flat), dtype=object)
-    for k, v in enumerate(flat):
-        if isinstance(v, Fraction):
-            out[k] = (
-                sympy.Integer(v.numerator)
-                if v.denominator == 1
-                else sympy.Rational(v.numerator, v.denominator)
-            )
-        else:
-            out[k] = sympy.sympify(v)
+    out[:] = [
+        _sympy_number(v) if isinstance(v, Fraction) else sympy.sympify(v)
+        for v in np.asarray(flat, dtype=object).reshape(-1)
+    ]
     return out.reshape(shape)
 
 
@@ -156,16 +251,13 @@ def evaluate(spec, quantity, X, W, B, DY, convention="row", pairs=None):
         DYf = DYf.reshape(-1)
     if spec.is_pool:
         Y, Xi, coef = connections(spec)
+        k = np.arange(len(Y))
         if quantity == "output":
-            out = _zeros(n_y)
-            np.add.at(out, Y, coef * Xf[Xi])
-            return _to_sympy(out, spec.y_shape)
+            return _finish(_scatter(n_y, Y, coef, k, Xf, Xi), spec.y_shape)
         if quantity == "grad-input":
-            out = _zeros(n_x)
-            np.add.at(out, Xi, coef * DYf[Y])
-            return _to_sympy(out, spec.x_shape)
+            return _finish(_scatter(n_x, Xi, coef, k, DYf, Y), spec.x_shape)
         if quantity == "toeplitz":
-            return _toeplitz(n_y, n_x, Y, Xi, coef, convention)
+            return _toeplitz(n_y, n_x, Y, Xi, coef, k, convention)
         return None
     Wf = to_fractions(W)
     if Wf is None:
@@ -173,36 +265,38 @@ def evaluate(spec, quantity, X, W, B, DY, convention="row", pairs=None):
     Wf = Wf.reshape(-1)
     Y, Xi, Wi = connections(spec, pairs)
     if quantity == "output":
-        out = _zeros(n_y)
-        np.add.at(out, Y, Wf[Wi] * Xf[Xi])
+        plus = None
         if spec.bias:
             Bf = to_fractions(B)
             if Bf is None:
                 return None
-            out = (out.reshape(spec.out_channels, -1) + Bf.reshape(-1, 1)).reshape(-1)
-        return _to_sympy(out, spec.y_shape)
+            plus = np.repeat(Bf.reshape(-1), n_y // spec.out_channels)
+        return _finish(_scatter(n_y, Y, Wf, Wi, Xf, Xi), spec.y_shape, plus)
     if quantity == "grad-input":
-        out = _zeros(n_x)
-        np.add.at(out, Xi, DYf[Y] * Wf[Wi])
-        return _to_sympy(out, spec.x_shape)
+        return _finish(_scatter(n_x, Xi, DYf, Y, Wf, Wi), spec.x_shape)
     if quantity == "grad-weight":
-        out = _zeros(Wf.size)
-        np.add.at(out, Wi, DYf[Y] * Xf[Xi])
-        return _to_sympy(out, spec.w_shape)
+        return _finish(_scatter(Wf.size, Wi, DYf, Y, Xf, Xi), spec.w_shape)
     if quantity == "grad-bias":
         if not spec.bias:
             return None
         sums = [sum(row, _ZERO) for row in DYf.reshape(spec.out_channels, -1)]
         return _to_sympy(sums, (spec.out_channels,))
     if quantity == "toeplitz":
-        return _toeplitz(n_y, n_x, Y, Xi, Wf[Wi], convention)
+        return _toeplitz(n_y, n_x, Y, Xi, Wf, Wi, convention)
     return None
 
 
-def _toeplitz(n_y, n_x, Y, Xi, values, convention):
-    out = np.empty((n_y, n_x), dtype=object)
-    out.reshape(-1)[:] = [_ZERO] * (n_y * n_x)
-    np.add.at(out, (Y, Xi), values)
-    if convention == "row":
-        out = out.T
-    return _to_sympy(out.reshape(-1), out.shape)
+def _toeplitz(n_y, n_x, Y, Xi, values, iv, convention):
+    """T[Y[k], Xi[k]] = values[iv[k]] (column convention; transposed for 'row')."""
+    sv = _scaled(values)
+    if sv is not None:
+        out = np.zeros((n_y, n_x), dtype=np.int64)
+        np.add.at(out, (Y, Xi), sv.ints[iv])
+        res = _Scaled(out.reshape(-1), sv.den)
+    else:
+        out = np.empty((n_y, n_x), dtype=object)
+        out.reshape(-1)[:] = [_ZERO] * (n_y * n_x)
+        np.add.at(out, (Y, Xi), values.reshape(-1)[iv])
+        res = out.reshape(-1)
+    T = _finish(res, (n_y, n_x))
+    return T.T.copy() if convention == "row" else T
