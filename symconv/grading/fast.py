@@ -25,7 +25,7 @@ import sympy
 
 from ..core.layers import Layer
 
-__all__ = ["evaluate", "to_fractions", "connections"]
+__all__ = ["evaluate", "to_fractions", "connections", "known_keys"]
 
 _ZERO = Fraction(0)
 
@@ -142,11 +142,29 @@ def _finish(res, shape, plus=None) -> np.ndarray:
                     got = memo[(v, den)] = sympy.Rational(v, den)
                 vals.append(got)
             out[:] = vals
-            return out.reshape(shape)
+            out = out.reshape(shape)
+            if den == 1:  # the comparison's keys (Python ints), known without converting
+                _remember(out, res.ints.astype(object).reshape(shape))
+            return out
         res = np.array([Fraction(v, res.den) for v in res.ints.tolist()], dtype=object)
     if plus is not None:
         res = res + plus
     return _to_sympy(res, shape)
+
+
+_KNOWN = {}  # id(result) -> (result, its entries as Python ints)
+
+
+def _remember(out, keys):
+    if len(_KNOWN) > 64:
+        _KNOWN.clear()
+    _KNOWN[id(out)] = (out, keys)
+
+
+def known_keys(arr):
+    """The entries of a result of this module as Python ints, when known (else None)."""
+    hit = _KNOWN.get(id(arr))
+    return hit[1] if hit is not None and hit[0] is arr else None
 
 
 def _to_sympy(flat, shape) -> np.ndarray:

@@ -95,6 +95,13 @@ def _matlab_rows(toks: list[_Tok]) -> list[list[_Tok]] | None:
     """The rows of a MATLAB matrix ``[1 2; 3 4]`` (``;`` between rows, or newlines between
     rows of a comma-free list whose rows are not lists), or None for any other list."""
     inner = toks[1:-1]
+    depth, marks = 0, set()
+    for tok in inner:  # one pass: which separators occur at the top level
+        if depth == 0 and (tok.kind == "nl" or tok.is_op(";", ",")):
+            marks.add(tok.text)
+        depth += _delta(tok)
+    if ";" not in marks and ("," in marks or "\n" not in marks):
+        return None
     rows, semis = _split_top(inner, lambda t: t.is_op(";"))
     if not semis:
         if any(_split_top(inner, lambda t: t.is_op(","))[1]):
