@@ -7,6 +7,7 @@ layer, exactly; the mistakes of the catalogue are built with :meth:`Computation.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -138,9 +139,17 @@ class Computation:
             self.DY = self.sdy
         else:
             self.DY = None
-        self.Y = self.forward(spec)
-        self.dy_value = self.DY if self.DY is not None else self.Y - self.T
         self.symbolic_dy = self.DY is self.sdy
+
+    @functools.cached_property
+    def Y(self):
+        """The forward result (computed on first use: a Toeplitz check never needs it)."""
+        return self.forward(self.spec)
+
+    @functools.cached_property
+    def dy_value(self):
+        """The dE/dy in use: the given dy, the symbols, or y - target."""
+        return self.DY if self.DY is not None else self.Y - self.T
 
     def _given(self, name, value, shape, symbols):
         if value is None:
