@@ -64,7 +64,8 @@ The reporting rules (:mod:`.diagnose`):
   (at most one of them is reported); within each by how much of the answer a diagnosis
   explains, then by how common the mistake is (``index-shift`` before ``padding`` when both
   give an off-by-one window), then catalogue order. Pure rearrangements of the result
-  (transpose, displacement, rotation, renumbering) must reproduce the answer exactly. No code is reported for a correct answer.
+  (transpose, displacement, rotation, renumbering) must reproduce the answer exactly. No code
+  is reported for a correct answer.
 
 The codes:
 
