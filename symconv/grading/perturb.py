@@ -122,9 +122,9 @@ def aligned(C, shape, axes):
         out[tuple(dst)] = C[tuple(src)]
         names = {_WHERE[name] for name, _ in combo if name}
         bigger = any(C.shape[a] > shape[a] for a in axes)
-        how = "cropped" if bigger else "placed"
+        how = "cropped to" if bigger else "written into"
         where = " and ".join(sorted(names))
-        yield f"{how} {where} into the expected shape {tuple(shape)}", out
+        yield f"{how} the expected shape {tuple(shape)} {where}", out
 
 
 def _resized(case, spec):
@@ -200,20 +200,19 @@ def _candidates(case, p: Perturbation):
             return
         pads = [(0, 0)] + list(case.spec.padding)
         extra["X"] = np.pad(np.asarray(case.X, dtype=object), pads, constant_values=_ZERO)
-    text = p.text()
-    cand = case.variant(text, spec, **extra)
-    found = [cand] if cand.array is not None else []
+    cand = case.variant(p.text(), spec, **extra)
+    found = [(cand, "")] if cand.array is not None else []
     if p.resize and cand.array is None and q in GRADIENTS and q != "grad-bias":
         for resize in (_resized, _resized_kernel):
             r = resize(case, spec) if (q == "grad-weight" or resize is _resized) else None
             if r is None:
                 continue
             v, changes = r
-            text2 = p.text(", with dE/dy read as that layer's output")
-            c2 = case.variant(text2, v, **changes, **extra)
+            more = ", with dE/dy read as that layer's output"
+            c2 = case.variant(p.text(more), v, **changes, **extra)
             if c2.array is not None:
-                found.append(c2)
-    for c in found:
+                found.append((c2, more))
+    for c, more in found:
         yield c
         C = c.array
         if C.shape == E.shape or q == "output-size":
@@ -224,7 +223,7 @@ def _candidates(case, p: Perturbation):
             nsp = case.spec.ndim
             blocks = aligned(C, E.shape, list(range(E.ndim - nsp, E.ndim)))
         for where, arr in blocks:
-            yield Candidate(f"{c.explanation}, {where}", arr)
+            yield Candidate(p.text(f"{more}, {where}"), arr)
 
 
 def parametric(code: str, explanation: str, quantities=QUANTITIES, common: int = 3):
