@@ -127,6 +127,11 @@ def test_hostile_variants_are_refused_naming_what_is_accepted(text, message, mon
         assert "accepted:" in str(err.value)
 
 
+def test_an_unknown_latex_environment_names_the_accepted_ones():
+    with pytest.raises(AnswerError, match="accepted: Bmatrix, .*pmatrix.* and array"):
+        parse_answer_ex(r"\begin{tabular}{cc} 1 & 2 \end{tabular}")
+
+
 def test_error_columns_point_into_the_text_as_written():
     text = "np.array([[1, 2 +]])"
     with pytest.raises(AnswerError, match="column 18"):  # the ']' after the dangling '+'

@@ -254,7 +254,11 @@ def _parse_latex_env(ctx: _Context, toks: list[_Tok]) -> _Seq:
     name_tok, i = _read_braced_word(ctx, toks, begin + 1, "\\begin")
     env = name_tok.text
     if env != "array" and env not in _ENVS:
-        raise ctx.error(f"unsupported LaTeX environment {_q(env)}", name_tok.start)
+        raise ctx.error(
+            f"unsupported LaTeX environment {_q(env)} (accepted: "
+            f"{', '.join(sorted(_ENVS))} and array)",
+            name_tok.start,
+        )
     if env == "array":
         if i >= len(toks) or not toks[i].is_op("{"):
             raise ctx.error(
