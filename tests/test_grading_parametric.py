@@ -231,3 +231,17 @@ def test_rotation_explained_per_layer_kind():
     r = run(layer, "output", ans, x=x, w=w)
     assert r.codes == ["flipped-kernel"], r.to_text()
     assert "transposed convolution" in r.to_text()
+
+
+# ---------------------------------------------------------------------- channel axes
+def test_channel_axes_swapped_on_convolution_and_transposed_convolution():
+    x, w = rand(2, 3, 3), rand(2, 2, 2, 2)
+    swapped = np.swapaxes(w, 0, 1).copy()  # w[c_in, c_out] read for w[c_out, c_in]
+    layer = symconv.conv((3, 3), 2, in_channels=2, out_channels=2)
+    assert_first(run(layer, "output", conv_forward(x, swapped), x=x, w=w), "channel-axis")
+    layer = symconv.conv_transpose((3, 3), 2, in_channels=2, out_channels=2)
+    assert run(layer, "output", convT_forward(x, w), x=x, w=w).correct
+    assert_first(run(layer, "output", convT_forward(x, swapped), x=x, w=w), "channel-axis")
+    dy = rand(2, 4, 4)
+    ans = convT_backward(x, swapped, dy)[0]
+    assert_first(run(layer, "grad-input", ans, x=x, w=w, dy=dy), "channel-axis")
