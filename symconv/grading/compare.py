@@ -39,6 +39,7 @@ class Comparison:
         self.canon = None
         self._norms = {}
         self._keys = {}
+        self._alive = []
 
     def norm(self, e):
         """The canonical form of an entry (expanded; cached)."""
@@ -80,20 +81,23 @@ class Comparison:
         known = known_keys(arr)
         if known is not None:
             return known
-        flat = np.asarray(arr, dtype=object).reshape(-1)
+        flat = np.asarray(arr, dtype=object).reshape(-1).tolist()
+        # id(value) -> key: ids hash fast, SymPy numbers do not; every value with a key is
+        # kept alive (self._alive), so its id cannot be reused by another object
         memo = self._keys
         try:
-            vals = [memo[v] for v in flat]
-        except (KeyError, TypeError):
+            vals = list(map(memo.__getitem__, map(id, flat)))
+        except KeyError:
             vals = []
             for v in flat:
                 key = _number_key(v)
                 if key is None:
                     return None
-                if len(memo) < 200_000:
-                    memo[v] = key
+                if id(v) not in memo and len(memo) < 200_000:
+                    memo[id(v)] = key
+                    self._alive.append(v)
                 vals.append(key)
-        out = np.empty(flat.size, dtype=object)
+        out = np.empty(len(flat), dtype=object)
         out[:] = vals
         return out.reshape(np.shape(arr))
 
