@@ -38,7 +38,7 @@ def _split_top(toks: list[_Tok], is_sep) -> tuple[list[list[_Tok]], list[_Tok]]:
             chunks.append([])
             seps.append(tok)
             continue
-        depth += _delta(tok)
+        depth += tok.delta
         chunks[-1].append(tok)
     return chunks, seps
 

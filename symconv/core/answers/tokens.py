@@ -46,7 +46,7 @@ class _Tok:
     the token.
     """
 
-    __slots__ = ("kind", "text", "start", "end", "ws")
+    __slots__ = ("kind", "text", "start", "end", "ws", "delta")
 
     def __init__(self, kind: str, text: str, start: int, end: int, ws: bool):
         self.kind = kind
@@ -54,6 +54,8 @@ class _Tok:
         self.start = start
         self.end = end
         self.ws = ws
+        #: nesting change caused by this token (+1 opens, -1 closes, 0 otherwise)
+        self.delta = _DELTAS.get((kind, text), 0)
 
     def is_op(self, *ops: str) -> bool:
         """True if this is one of the operators ``ops``."""
@@ -63,18 +65,15 @@ class _Tok:
         return f"_Tok({self.kind!r}, {self.text!r}, {self.start})"
 
 
+_DELTAS = {("op", c): 1 for c in _OPEN_CHARS}
+_DELTAS.update({("op", c): -1 for c in _CLOSE_CHARS})
+_DELTAS.update({("qopen", q): 1 for q in "'\""})
+_DELTAS.update({("qclose", q): -1 for q in "'\""})
+
+
 def _delta(tok: _Tok) -> int:
     """Nesting change caused by ``tok`` (+1 opens, -1 closes)."""
-    if tok.kind == "op":
-        if tok.text in _OPEN_CHARS:
-            return 1
-        if tok.text in _CLOSE_CHARS:
-            return -1
-    elif tok.kind == "qopen":
-        return 1
-    elif tok.kind == "qclose":
-        return -1
-    return 0
+    return tok.delta
 
 
 def _ends_operand(tok: _Tok) -> bool:
