@@ -99,7 +99,7 @@ def _matlab_rows(toks: list[_Tok]) -> list[list[_Tok]] | None:
     for tok in inner:  # one pass: which separators occur at the top level
         if depth == 0 and (tok.kind == "nl" or tok.is_op(";", ",")):
             marks.add(tok.text)
-        depth += _delta(tok)
+        depth += tok.delta
     if ";" not in marks and ("," in marks or "\n" not in marks):
         return None
     rows, semis = _split_top(inner, lambda t: t.is_op(";"))
