@@ -201,3 +201,45 @@ def test_partial_diagnoses_are_ranked_and_penalised(scratch_catalogue):
 
     r = check(symconv.conv((3, 3), 2), "output", js(_answer(ans)), x=X, w=W)
     assert r.codes == ["exact"], r.to_text()
+
+
+# ---------------------------------------------------------------------- issue 23 rules
+def test_a_slip_is_a_minority_never_the_whole_answer():
+    layer = symconv.conv((5, 5), 3)  # output size 3x3
+    assert check(layer, "output-size", "3x3").correct
+    r = check(layer, "output-size", "17x19")  # both entries wrong: a formula mistake
+    assert "arithmetic-slip" not in r.codes, r.to_text()
+    r = check(layer, "output-size", "3x19")  # one of two: half, not a minority
+    assert "arithmetic-slip" not in r.codes, r.to_text()
+    pool = symconv.conv((3, 3), 2, bias=True)  # one-entry dE/db wrong: the whole answer
+    r = check(pool, "grad-bias", "[100]", x=X, w=W, b=[1], dy=[[1, 2], [3, 4]])
+    assert "arithmetic-slip" not in r.codes, r.to_text()
+    y = corr(X, W)  # four entries, one wrong: a slip
+    ans = [row[:] for row in y]
+    ans[0][1] += 5
+    assert check(symconv.conv((3, 3), 2), "output", js(ans), x=X, w=W).codes == ["arithmetic-slip"]
+    ans[1][1] += 7  # two of four: not a minority
+    assert (
+        "arithmetic-slip" not in check(symconv.conv((3, 3), 2), "output", js(ans), x=X, w=W).codes
+    )
+
+
+def test_changers_rank_last_and_at_most_one_is_reported(scratch_catalogue):
+    cat = scratch_catalogue
+    ans = {(0, 0): 7, (0, 1): 8, (1, 0): 9}  # y_22 is right
+
+    @cat.mistake("changer-1", "a", quantities=("output",), common=5)
+    def _c1(case):
+        yield cat.Candidate("all three, and y_22", _candidate({**ans, (1, 1): 5}))
+
+    @cat.mistake("changer-2", "b", quantities=("output",), common=5)
+    def _c2(case):
+        yield cat.Candidate("two, and y_22", _candidate({(0, 0): 7, (0, 1): 8, (1, 1): 4}))
+
+    @cat.mistake("quiet", "c", quantities=("output",), common=1)
+    def _quiet(case):
+        yield cat.Candidate("two of three", _candidate({(0, 0): 7, (1, 0): 9}))
+
+    r = check(symconv.conv((3, 3), 2), "output", js(_answer(ans)), x=X, w=W)
+    assert r.codes == ["quiet", "changer-1"], r.to_text()
+    assert sum("would also change" in d.explanation for d in r.diagnosis) == 1

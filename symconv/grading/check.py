@@ -60,17 +60,24 @@ class Checker:
                 A = object_array((spec.ndim,), flat[1:])
         if calc.symbolic_dy and ({"y", "yhat"} & self.symbols.used) and quantity in GRADIENTS:
             compare.canon = self._canonical_dy()
-        symbolic = any(
+        EK, AK = compare.keys(E), compare.keys(A)  # numbers: compared as whole arrays
+        symbolic = (EK is None or AK is None) and any(
             not compare.norm(e).is_Number for e in itertools.chain(E.reshape(-1), A.reshape(-1))
         )
         labels = calc.labels(E.shape)
         EA = align(A, E.shape)
         mismatches = []
         diagnosis = []
-        if EA is not None:
+        if EA is not None and EK is not None and AK is not None:
+            differ = ~np.equal(EK, AK.reshape(E.shape)).astype(bool)
+            for idx in zip(*np.nonzero(differ)):
+                idx = tuple(int(i) for i in idx)
+                mismatches.append(Mismatch(idx, E[idx], EA[idx]))
+        elif EA is not None:
             for idx in np.ndindex(E.shape):
                 if not compare.same(EA[idx], E[idx]):
                     mismatches.append(Mismatch(idx, E[idx], EA[idx]))
+        if EA is not None:
             n_ok = E.size - len(mismatches)
             correct = not mismatches
         else:

@@ -3,9 +3,13 @@ difference), or within a tolerance when the answer itself was written with decim
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import numpy as np
 import sympy
 
 from ..core.errors import SpecError
+from .fast import known_keys
 from .values import exact_number
 
 __all__ = ["exact_tolerance", "Comparison"]
@@ -34,6 +38,8 @@ class Comparison:
         self.decimals = False
         self.canon = None
         self._norms = {}
+        self._keys = {}
+        self._alive = []
 
     def norm(self, e):
         """The canonical form of an entry (expanded; cached)."""
@@ -65,3 +71,45 @@ class Comparison:
     def equal_arrays(self, A, C) -> bool:
         """Whether two arrays of the same size are equal entry by entry (row-major)."""
         return all(self.same(a, c) for a, c in zip(A.reshape(-1), C.reshape(-1)))
+
+    def keys(self, arr):
+        """``arr`` as an object array of Python ints and Fractions, which compare exactly
+        and fast (whole arrays at once), or None when some entry is not a rational number or
+        the comparison is not plain equality (a tolerance applies, or ``canon``)."""
+        if arr is None or self.canon is not None or (self.tolerance and self.decimals):
+            return None
+        known = known_keys(arr)
+        if known is not None:
+            return known
+        flat = np.asarray(arr, dtype=object).reshape(-1).tolist()
+        # id(value) -> key: ids hash fast, SymPy numbers do not; every value with a key is
+        # kept alive (self._alive), so its id cannot be reused by another object
+        memo = self._keys
+        try:
+            vals = list(map(memo.__getitem__, map(id, flat)))
+        except KeyError:
+            vals = []
+            for v in flat:
+                key = _number_key(v)
+                if key is None:
+                    return None
+                if id(v) not in memo and len(memo) < 200_000:
+                    memo[id(v)] = key
+                    self._alive.append(v)
+                vals.append(key)
+        out = np.empty(len(flat), dtype=object)
+        out[:] = vals
+        return out.reshape(np.shape(arr))
+
+
+def _number_key(v):
+    """A rational number as a Python int or Fraction, or None."""
+    if isinstance(v, sympy.Integer):
+        return int(v)
+    if isinstance(v, sympy.Rational):
+        return Fraction(int(v.p), int(v.q))
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    if isinstance(v, Fraction):
+        return int(v) if v.denominator == 1 else v
+    return None

@@ -7,6 +7,7 @@ layer, exactly; the mistakes of the catalogue are built with :meth:`Computation.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -18,6 +19,7 @@ from ..core.errors import SpecError, SymconvError
 from ..core.layers import Layer
 from ..core.spec import LayerSpec
 from ..core.symbols import symbol_array
+from . import fast
 from .values import align, object_array, substitute, to_values
 
 __all__ = ["QUANTITIES", "GRADIENTS", "checked_layer", "spec_variant", "Computation"]
@@ -137,9 +139,17 @@ class Computation:
             self.DY = self.sdy
         else:
             self.DY = None
-        self.Y = self.forward(spec)
-        self.dy_value = self.DY if self.DY is not None else self.Y - self.T
         self.symbolic_dy = self.DY is self.sdy
+
+    @functools.cached_property
+    def Y(self):
+        """The forward result (computed on first use: a Toeplitz check never needs it)."""
+        return self.forward(self.spec)
+
+    @functools.cached_property
+    def dy_value(self):
+        """The dE/dy in use: the given dy, the symbols, or y - target."""
+        return self.DY if self.DY is not None else self.Y - self.T
 
     def _given(self, name, value, shape, symbols):
         if value is None:
@@ -176,13 +186,20 @@ class Computation:
         """The output of a (variant) layer for the given (or other) inputs."""
         return self.compute(spec, X=X, W=W, B=B, quantity="output")
 
-    def compute(self, spec=None, *, X=None, W=None, B=None, DY=None, quantity=None):
+    def compute(self, spec=None, *, X=None, W=None, B=None, DY=None, quantity=None, pairs=None):
         """The quantity for a (variant) layer and (variant) inputs, or None if it does not
-        apply. dE/dy is ``DY`` if given, else the given dy, else y(variant) - target."""
+        apply. dE/dy is ``DY`` if given, else the given dy, else y(variant) - target.
+        ``pairs`` replaces the layer's channel connections (see :mod:`.fast`; numbers only).
+
+        Numbers are computed straight from the variant's index map (:func:`.fast.evaluate`);
+        symbolic values through the variant's derivation."""
         spec = self.spec if spec is None else spec
         q = self.quantity if quantity is None else quantity
         if q == "output-size":
             return object_array((spec.ndim,), (sympy.Integer(n) for n in spec.output_size))
+        fast_result = self._fast(spec, q, X, W, B, DY, pairs)
+        if fast_result is not None or pairs is not None:
+            return fast_result
         d = self.deriv(spec)
         subs = self._subs(
             d,
@@ -212,6 +229,28 @@ class Computation:
             return None
         subs.update(zip(as_object_array(d.dy).reshape(-1), DY.reshape(-1)))
         return substitute(grad, subs)
+
+    def _fast(self, spec, q, X, W, B, DY, pairs):
+        """:func:`.fast.evaluate` for :meth:`compute`, or None (values of the wrong shape,
+        symbolic values)."""
+        X = self.X if X is None else X
+        W = self.W if W is None else W
+        B = self.B if B is None else B
+        if X.shape != spec.x_shape:
+            return None
+        if spec.has_weight and (W is None or W.shape != spec.w_shape):
+            return None
+        if spec.bias and (B is None or B.shape != spec.b_shape):
+            return None
+        if q in GRADIENTS:
+            if DY is None and self.DY is not None:
+                DY = self.DY
+            elif DY is None and tuple(spec.y_shape) == self.T.shape:
+                Y = self._fast(spec, "output", X, W, B, None, pairs)
+                DY = None if Y is None else Y - self.T
+            if DY is None or DY.shape != tuple(spec.y_shape):
+                return None
+        return fast.evaluate(spec, q, X, W, B, DY, self.convention, pairs)
 
     # ------------------------------------------------------------------ the quantity's shape
     def expected_size(self) -> int:

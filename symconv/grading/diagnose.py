@@ -15,14 +15,18 @@ nothing for this problem). The rules:
    again on top of every other mistake (:meth:`~.catalogue.Case.on_top_of`); a pair that reproduces
    the whole answer is reported (instead of partial diagnoses) as two diagnoses, each naming
    the other.
-4. **Arithmetic slip**: when still nothing is reported and one or two entries are wrong, the
-   diagnosis says so and names them (their expected values are shown unless the solution is
-   hidden).
+4. **Arithmetic slip**: when still nothing is reported and one or two entries are wrong, and
+   they are a minority of the answer (never all of it: a two-entry answer wrong in both is
+   not a slip), the diagnosis says so and names them (their expected values are shown unless
+   the solution is hidden).
 5. **One line per mistake**: two exact diagnoses known to coincide on some problems
    (:data:`EQUIVALENT`) that give the same answer here are one line, under the more common
    code, saying why they coincide.
-6. **Order**: by how much of the answer a diagnosis explains (wrong entries explained minus
-   right entries changed), then by how common the mistake is, then by catalogue order.
+6. **Order**: exact diagnoses first, then partial ones that change no right entry, then those
+   that do; within each, by how much of the answer a diagnosis explains (wrong entries
+   explained minus right entries changed), then by how common the mistake is, then by
+   catalogue order. At most one diagnosis that would also change right entries is reported
+   (the best one): a report never names two such codes.
 """
 
 from __future__ import annotations
@@ -49,13 +53,23 @@ EQUIVALENT = {
     frozenset({"transposed", "toeplitz-convention"}): (
         "on a square input, transposing the kernel renumbers x and y column by column"
     ),
+    frozenset({"stride", "stride-cropped"}): (
+        "dE/dw from dE/dy taken without the stride is the stride-1 formula cropped to the kernel"
+    ),
+    frozenset({"padding", "avg-pool-count"}): (
+        "an average pool over the zero-padded input counts the padding in its divisor"
+    ),
     frozenset({"scale", "avg-pool-count"}): (
         "every window has the same size here, so the wrong divisor is a constant factor"
     ),
 }
 
-#: The most candidates tried for pairs of mistakes (bounds the search on large layers).
-_MAX_PAIR_TRIES = 4000
+#: The most candidates tried for pairs of mistakes, a candidate of n entries counting
+#: 1 + n // 256 (bounds the search, deterministically, on large layers).
+_MAX_PAIR_TRIES = 400
+
+#: The most wrong entries an arithmetic slip may have (and always fewer than half of them).
+_MAX_SLIP = 2
 
 
 @dataclasses.dataclass
@@ -90,9 +104,27 @@ class _Judge:
         self.right = (
             [] if self.EA is None else [i for i in np.ndindex(self.E.shape) if i not in wrong]
         )
+        # numbers compared as whole arrays of ints and Fractions (None: entry by entry)
+        self.EK, self.AK = case.compare.keys(self.E), case.compare.keys(self.A)
+        if self.EK is None or self.AK is None:
+            self.EK = self.AK = None
+        self.wrong_mask = np.zeros(self.E.shape, dtype=bool)
+        for i in self.wrong:
+            self.wrong_mask[i] = True
 
-    def reproduces(self, C) -> bool:
+    def _keys(self, C):
+        return None if self.EK is None else self.case.compare.keys(C)
+
+    def reproduces(self, C, CK=None) -> bool:
         """Whether candidate ``C`` is the whole answer (and not the correct result)."""
+        CK = self._keys(C) if CK is None else CK
+        if CK is not None:
+            AK = align(self.AK, C.shape)
+            if AK is None:
+                return False
+            if C.shape == self.E.shape and _all_equal(CK, self.EK):
+                return False
+            return _all_equal(CK, AK)
         CA = align(self.A, C.shape)
         if CA is None:
             return False
@@ -108,7 +140,8 @@ class _Judge:
         aligned = align(C, self.E.shape) if C.shape != self.E.shape else None
         if aligned is not None:  # e.g. (2, 2) for a (1, 2, 2) output
             C = aligned
-        if self.reproduces(C):
+        CK = self._keys(C)
+        if self.reproduces(C, CK):
             text = cand.explanation
             if C.shape != self.E.shape:
                 text += f" (shape {tuple(C.shape)})"
@@ -116,7 +149,12 @@ class _Judge:
         if cand.exact_only or self.EA is None or C.shape != self.E.shape or not self.wrong:
             return None
         same, norm = self.compare.same, self.compare.norm
-        explained = [i for i in self.wrong if norm(C[i]) != 0 and same(self.EA[i], C[i])]
+        if CK is not None:
+            AK = self.AK.reshape(self.E.shape)
+            hit = self.wrong_mask & _equal(CK, AK) & ~_equal(CK, np.zeros_like(CK))
+            explained = [i for i in self.wrong if hit[i]]
+        else:
+            explained = [i for i in self.wrong if norm(C[i]) != 0 and same(self.EA[i], C[i])]
         k, n = len(explained), len(self.wrong)
         if k < 2 or 2 * k < n:
             return None
@@ -126,8 +164,20 @@ class _Judge:
             names = ", ".join(labels.get(i, str(i)) for i in explained[:8])
             more = ", ..." if k > 8 else ""
             text = f"{cand.explanation}; explains {k} of {n} wrong entries ({names}{more})"
-        changed = sum(1 for i in self.right if not same(C[i], self.E[i]))
+        if CK is not None:
+            changed = int(np.sum(~self.wrong_mask & ~_equal(CK, self.EK)))
+        else:
+            changed = sum(1 for i in self.right if not same(C[i], self.E[i]))
         return _Finding(entry.code, text, C, False, k, changed, entry.common, order)
+
+
+def _equal(P, Q) -> np.ndarray:
+    """Entry-wise equality of two object arrays of ints and Fractions, as booleans."""
+    return np.equal(P, Q).astype(bool)
+
+
+def _all_equal(P, Q) -> bool:
+    return P.shape == Q.shape and bool(np.all(_equal(P, Q)))
 
 
 def diagnose(case: Case, mismatches, labels) -> list:
@@ -141,7 +191,8 @@ def diagnose(case: Case, mismatches, labels) -> list:
         pair = _pairs(judge, entries, tried)
         if pair:
             return pair
-    if not findings and judge.EA is not None and 1 <= len(judge.wrong) <= 2:
+    n, total = len(judge.wrong), int(judge.E.size)
+    if not findings and judge.EA is not None and 1 <= n <= _MAX_SLIP and 2 * n < total:
         return [_slip(mismatches, labels)]
     if any(f.exact for f in findings):
         findings = [f for f in findings if f.exact]
@@ -149,8 +200,11 @@ def diagnose(case: Case, mismatches, labels) -> list:
         if f.changed_right:
             f.text += f", but would also change {f.changed_right} entries that are right"
     findings = _merge_equivalent(findings, case.compare)
-    n = len(judge.wrong)
-    findings.sort(key=lambda f: (-f.score(n), -f.common, f.order))
+    findings.sort(
+        key=lambda f: (not f.exact, f.changed_right > 0, -f.score(n), -f.common, f.order)
+    )
+    changers = [f for f in findings if f.changed_right]
+    findings = [f for f in findings if not f.changed_right or f is changers[0]]
     return [Diagnosis(f.code, _with_same_as(f), same_as=f.same_as) for f in findings]
 
 
@@ -180,6 +234,8 @@ def _pairs(judge, entries, tried) -> list:
     budget = _MAX_PAIR_TRIES
     for order_a, first, cand_a in tried:
         A = cand_a.array
+        if cand_a.variant is None and not cand_a.exact_only:
+            continue  # an aligned or scaled result: the other order covers the pair
         if A.shape != judge.E.shape and cand_a.variant is None:
             continue
         if A.shape == judge.E.shape and judge.compare.equal_arrays(A, judge.E):
@@ -189,7 +245,7 @@ def _pairs(judge, entries, tried) -> list:
             if second.code == first.code:
                 continue
             for cand_b in second.build(second_case):
-                budget -= 1
+                budget -= 1 + (0 if cand_b.array is None else cand_b.array.size // 256)
                 if budget < 0:
                     return []
                 C = cand_b.array

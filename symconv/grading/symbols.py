@@ -26,8 +26,9 @@ class SymbolTable:
     def __init__(self, calc):
         self.base = calc.base
         rows = [("x", calc.sx, calc.X), ("w", calc.sw, calc.W), ("b", calc.sb, calc.B)]
-        rows.append(("y", calc.sy, calc.Y))
-        rows.append(("dy", calc.sdy, calc.dy_value))
+        if calc.quantity != "toeplitz":  # a Toeplitz matrix holds weights, never y or dE/dy
+            rows.append(("y", calc.sy, calc.Y))
+            rows.append(("dy", calc.sdy, calc.dy_value))
         if calc.T is not None:
             rows.append(("yhat", calc.syhat, calc.T))
         elif calc.symbolic_dy:

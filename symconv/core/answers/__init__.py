@@ -25,7 +25,11 @@ Formats (detected automatically, see :func:`parse_answer_ex`)
 ``list``
     Python/NumPy/SymPy list literals whose entries may be expressions:
     ``[[x11*w11 + x12 w12, 0], [1, 2]]``, NumPy's printed form
-    ``[[1 2]\\n [3 4]]``, and the wrappers ``array(...)`` and ``Matrix(...)``.
+    ``[[1 2]\\n [3 4]]``, and the wrappers ``array(...)``, ``tensor(...)``,
+    ``Matrix(...)``, ``np.array(...)``, ``numpy.array(...)`` and ``torch.tensor(...)``
+    with ``dtype=...`` keywords (:mod:`.wrappers`: recognised, never evaluated).
+``matlab``
+    ``[1 2; 3 4]``: rows ended by ``;`` (or by newlines in a list without commas).
 ``rows``
     One row per line (``;`` also ends a row).  **If any line contains a comma,
     commas separate entries and whitespace is implicit multiplication.**
@@ -43,8 +47,9 @@ Formats (detected automatically, see :func:`parse_answer_ex`)
     ``\\begin{bmatrix} ... \\end{bmatrix}`` (also ``pmatrix``, ``matrix``,
     ``vmatrix``, ``Bmatrix``, ``Vmatrix``, ``smallmatrix`` and
     ``\\begin{array}{cc}``), ``&`` between entries and ``\\\\`` between rows;
-    also bare ``1 & 2 \\\\ 3 & 4``.  Always 2-D, shaped as written (a single row
-    gives shape ``(1, n)``).  Inside LaTeX, whitespace is multiplication.
+    also bare ``1 & 2 \\\\ 3 & 4``, or inside ``\\left[ ... \\right]``.  Always
+    2-D, shaped as written (a single row gives shape ``(1, n)``).  Inside LaTeX,
+    whitespace is multiplication.
 ``scalar``
     A single number or expression.
 
@@ -100,6 +105,8 @@ Modules
     (variables, subscripts, hats, gradients, fractions).
 ``layouts``
     Lists, rows, LaTeX environments and JSON; format detection; the array.
+``wrappers``
+    The NumPy / PyTorch calls pasted around a list, blanked before tokenizing.
 """
 
 from __future__ import annotations
@@ -114,6 +121,7 @@ from ..errors import AnswerError
 from .context import DEFAULT_ALIASES, KINDS, _check_aliases, _Context, _q
 from .layouts import _dispatch, _strip_label, _to_array
 from .tokens import _UNICODE, _check_characters, _check_nesting, _tokenize
+from .wrappers import _unwrap
 
 __all__ = [
     "AnswerError",
@@ -136,8 +144,8 @@ class ParsedAnswer:
         has_decimals: True when a decimal literal (``0.5``, ``1e-3``) occurred;
             decimals are stored exactly as rationals, so a caller applying a
             tolerance knows to do so.
-        fmt: the detected format: ``"json"``, ``"list"``, ``"rows"``,
-            ``"latex"`` or ``"scalar"``.
+        fmt: the detected format: ``"json"``, ``"list"``, ``"matlab"``,
+            ``"rows"``, ``"latex"`` or ``"scalar"``.
     """
 
     values: np.ndarray
@@ -192,6 +200,7 @@ def parse_answer_ex(
     _check_characters(text)
     _check_nesting(text, max_depth)
     ctx = _Context(text, resolve, _check_aliases(aliases), max_entries)
+    _unwrap(ctx)
     toks = _tokenize(ctx)
     toks = _strip_label(ctx, toks)
     if not any(t.kind != "nl" for t in toks):

@@ -62,6 +62,7 @@ class _Context:
         self.total_terms = 0
         self.has_decimals = False
         self.math_mode = False  # saw $...$, \[...\] or \(...\)
+        self.wrapped = ""  # the wrapper call blanked around the list (np.array, ...)
 
     def error(self, message: str, offset: int | None = None) -> AnswerError:
         """Build an :class:`AnswerError` for ``message`` at ``offset``."""

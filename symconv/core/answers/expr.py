@@ -280,5 +280,27 @@ def _parse_entry(ctx: _Context, toks: list[_Tok], fallback: int) -> _Entry:
         toks = toks[1:-1]
         if not toks:
             raise ctx.error("empty quoted entry", start)
-    node = _ExprParser(ctx, toks).parse()
+    if toks[-1].kind == "num" and (len(toks) == 1 or (len(toks) == 2 and toks[0].is_op("-"))):
+        node = _plain_number(ctx, toks[-1], negative=len(toks) == 2)
+    else:
+        node = _ExprParser(ctx, toks).parse()
     return ctx.count_entry(node, start)
+
+
+_PLAIN = {}  # (number text, sign) -> (node, is a decimal): long answers repeat their numbers
+
+
+def _plain_number(ctx: _Context, tok: _Tok, negative: bool) -> _Node:
+    """An entry that is one number literal, optionally negated (the common case, memoised)."""
+    key = (tok.text, negative)
+    hit = _PLAIN.get(key)
+    if hit is None:
+        node = _parse_number_literal(ctx, tok)
+        if negative:
+            node = _Node(-node.expr, 1, node.bits)
+        if len(_PLAIN) > 50_000:
+            _PLAIN.clear()
+        hit = _PLAIN[key] = (node, "." in tok.text or "e" in tok.text.lower())
+    if hit[1]:
+        ctx.has_decimals = True
+    return hit[0]

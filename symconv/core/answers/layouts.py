@@ -38,7 +38,7 @@ def _split_top(toks: list[_Tok], is_sep) -> tuple[list[list[_Tok]], list[_Tok]]:
             chunks.append([])
             seps.append(tok)
             continue
-        depth += _delta(tok)
+        depth += tok.delta
         chunks[-1].append(tok)
     return chunks, seps
 
@@ -91,9 +91,44 @@ def _strip_label(ctx: _Context, toks: list[_Tok]) -> list[_Tok]:
     return toks
 
 
+def _matlab_rows(toks: list[_Tok]) -> list[list[_Tok]] | None:
+    """The rows of a MATLAB matrix ``[1 2; 3 4]`` (``;`` between rows, or newlines between
+    rows of a comma-free list whose rows are not lists), or None for any other list."""
+    inner = toks[1:-1]
+    depth, marks = 0, set()
+    for tok in inner:  # one pass: which separators occur at the top level
+        if depth == 0 and (tok.kind == "nl" or tok.is_op(";", ",")):
+            marks.add(tok.text)
+        depth += tok.delta
+    if ";" not in marks and ("," in marks or "\n" not in marks):
+        return None
+    rows, semis = _split_top(inner, lambda t: t.is_op(";"))
+    if not semis:
+        if any(_split_top(inner, lambda t: t.is_op(","))[1]):
+            return None
+        rows, nls = _split_top(inner, lambda t: t.kind == "nl")
+        rows = [r for r in rows if r]
+        if not nls or len(rows) < 2 or any(r[0].is_op("[") for r in rows):
+            return None
+    rows = [[t for t in r if t.kind != "nl"] for r in rows]
+    if rows and not rows[-1]:
+        rows.pop()  # a trailing ';' before ']'
+    return rows
+
+
 def _parse_list(ctx: _Context, toks: list[_Tok]) -> _Seq:
-    """Parse ``[ ... ]`` (``toks`` includes both brackets) into a :class:`_Seq`."""
+    """Parse ``[ ... ]`` (``toks`` includes both brackets) into a :class:`_Seq`; a MATLAB
+    matrix ``[1 2; 3 4]`` (rows ended by ``;`` or newlines) gives one list per row."""
     open_tok = toks[0]
+    rows = _matlab_rows(toks)
+    if rows is not None:
+        seqs = []
+        for row in rows:
+            if not row:
+                raise ctx.error("empty row before ';'", open_tok.start)
+            fake = [open_tok, *row, toks[-1]]
+            seqs.append(_parse_list(ctx, fake))
+        return _Seq(seqs, open_tok.start)
     inner = [t for t in toks[1:-1] if t.kind != "nl"]
     chunks, commas = _split_top(inner, lambda t: t.is_op(","))
     if commas:
@@ -219,7 +254,11 @@ def _parse_latex_env(ctx: _Context, toks: list[_Tok]) -> _Seq:
     name_tok, i = _read_braced_word(ctx, toks, begin + 1, "\\begin")
     env = name_tok.text
     if env != "array" and env not in _ENVS:
-        raise ctx.error(f"unsupported LaTeX environment {_q(env)}", name_tok.start)
+        raise ctx.error(
+            f"unsupported LaTeX environment {_q(env)} (accepted: "
+            f"{', '.join(sorted(_ENVS))} and array)",
+            name_tok.start,
+        )
     if env == "array":
         if i >= len(toks) or not toks[i].is_op("{"):
             raise ctx.error(
@@ -290,9 +329,17 @@ def _dispatch(ctx: _Context, toks: list[_Tok], expect_scalar: bool):
     if any(t.kind == "cmd" and t.text == "begin" for t in content):
         return _parse_latex_env(ctx, content), "latex"
     first = content[0]
+    if len(content) > 2 and content[-1].is_op(";") and first.is_op("["):
+        content = content[:-1]  # MATLAB's A = [1 2; 3 4];
+        toks = toks[: toks.index(content[-1]) + 1]
     if first.is_op("[") and _closes_at_end(content):
-        fmt = "json" if _is_json(toks) else "list"
-        return _parse_list(ctx, content), fmt
+        lines = _inner_lines(toks)
+        fmt = "json" if _is_json(toks) and not ctx.wrapped else "list"
+        if _matlab_rows(lines) is not None:
+            fmt = "matlab"
+        return _parse_list(ctx, lines), fmt
+    if _left_right(ctx, content):
+        return _parse_latex_rows(ctx, content[1:-1], first.start), "latex"
     if (
         first.kind == "word"
         and first.text in ("array", "Matrix")
@@ -317,6 +364,25 @@ def _dispatch(ctx: _Context, toks: list[_Tok], expect_scalar: bool):
     if seps:
         return _parse_latex_rows(ctx, content, first.start), "latex"
     return _parse_rows(ctx, toks, expect_scalar)
+
+
+def _inner_lines(toks: list[_Tok]) -> list[_Tok]:
+    """A bracketed answer's tokens with the newlines outside its brackets dropped (the ones
+    inside may end MATLAB rows)."""
+    first = next(j for j, t in enumerate(toks) if t.kind != "nl")
+    last = max(j for j, t in enumerate(toks) if t.kind != "nl")
+    return toks[first : last + 1]
+
+
+def _left_right(ctx: _Context, content: list[_Tok]) -> bool:
+    """True for ``\\left[ 1 & 2 \\\\ 3 & 4 \\right]``: LaTeX rows inside ``\\left ... \\right``
+    without an environment."""
+    if len(content) < 3 or not (content[0].is_op("(") and content[-1].is_op(")")):
+        return False
+    if not (ctx.text.startswith("\\left", content[0].start) and _closes_at_end(content)):
+        return False
+    _, seps = _split_top(content[1:-1], lambda t: t.kind == "rowsep" or t.is_op("&"))
+    return bool(seps)
 
 
 def _to_array(ctx: _Context, tree) -> np.ndarray:

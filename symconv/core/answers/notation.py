@@ -15,6 +15,7 @@ import sympy
 from .context import _LOSS_LETTERS, _q
 from .limits import _MAX_INDEX_DIGITS, _Node
 from .tokens import _Tok, _TokenCursor, _delta
+from .wrappers import ACCEPTED
 
 _WORD_PARTS_RE = re.compile(r"([A-Za-z]+)(\d*)")
 
@@ -47,6 +48,13 @@ class _Notation(_TokenCursor):
                 return self.differential(tok.start)
         kind = self.ctx.kind_of(letters)
         if kind is None:
+            nxt = self.peek()
+            if nxt is not None and nxt.is_op("(") and not nxt.ws:
+                raise self.ctx.error(
+                    f"calls are not accepted: {_q(tok.text + '(')} is not a known wrapper "
+                    f"({ACCEPTED})",
+                    tok.start,
+                )
             raise self.ctx.error(f"unknown symbol {_q(tok.text)}", tok.start)
         return self.finish_variable(kind, digits, tok.start)
 

@@ -14,6 +14,7 @@ import string
 
 from ..errors import AnswerError
 from .context import _Context, _q, _where
+from .wrappers import ACCEPTED
 
 _ALLOWED_CHARS = frozenset(
     string.ascii_letters + string.digits + " \t\r\n" + "+-*/^()[]{},.&\\_$=;'\"|"
@@ -45,7 +46,7 @@ class _Tok:
     the token.
     """
 
-    __slots__ = ("kind", "text", "start", "end", "ws")
+    __slots__ = ("kind", "text", "start", "end", "ws", "delta")
 
     def __init__(self, kind: str, text: str, start: int, end: int, ws: bool):
         self.kind = kind
@@ -53,6 +54,8 @@ class _Tok:
         self.start = start
         self.end = end
         self.ws = ws
+        #: nesting change caused by this token (+1 opens, -1 closes, 0 otherwise)
+        self.delta = _DELTAS.get((kind, text), 0)
 
     def is_op(self, *ops: str) -> bool:
         """True if this is one of the operators ``ops``."""
@@ -62,18 +65,15 @@ class _Tok:
         return f"_Tok({self.kind!r}, {self.text!r}, {self.start})"
 
 
+_DELTAS = {("op", c): 1 for c in _OPEN_CHARS}
+_DELTAS.update({("op", c): -1 for c in _CLOSE_CHARS})
+_DELTAS.update({("qopen", q): 1 for q in "'\""})
+_DELTAS.update({("qclose", q): -1 for q in "'\""})
+
+
 def _delta(tok: _Tok) -> int:
     """Nesting change caused by ``tok`` (+1 opens, -1 closes)."""
-    if tok.kind == "op":
-        if tok.text in _OPEN_CHARS:
-            return 1
-        if tok.text in _CLOSE_CHARS:
-            return -1
-    elif tok.kind == "qopen":
-        return 1
-    elif tok.kind == "qclose":
-        return -1
-    return 0
+    return tok.delta
 
 
 def _ends_operand(tok: _Tok) -> bool:
@@ -175,13 +175,15 @@ def _tokenize(ctx: _Context) -> list[_Tok]:
             else:
                 emit("op", "*", i, i + 1)
                 i += 1
+        elif c == "_" and text.startswith("__", i):
+            raise ctx.error(f"'__' (a Python dunder name) is not accepted; {ACCEPTED}", i)
         elif c in _OP_CHARS:
             emit("op", c, i, i + 1)
             i += 1
         elif c == ".":
             raise ctx.error(
-                "'.' is not allowed here (attribute access and other Python "
-                "syntax are not accepted)",
+                "'.' is not allowed here (attribute access and other Python syntax are not "
+                f"accepted; {ACCEPTED})",
                 i,
             )
         else:  # pragma: no cover - the character whitelist runs first

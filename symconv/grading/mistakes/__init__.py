@@ -4,8 +4,11 @@ Importing this package registers them. Diagnoses are reported in registration or
 modules are imported in report order (keep it when sorting imports), and each registers its
 entries in report order:
 
-- :mod:`.layer`: the layer misread (flipped or transposed kernel, padding, stride, missing
-  bias, the kernel not rotated for dE/dx);
+- :mod:`.layer`: the layer misread (flipped or transposed kernel, missing bias, the kernel
+  not rotated for dE/dx);
+- :mod:`.parameters`: the parametric mistakes (:mod:`symconv.grading.perturb`): padding,
+  stride, dilation, output_padding, ceil_mode, groups, computed for every layer kind and
+  quantity on the perturbed layer;
 - :mod:`.backward`: a step of the backward pass (valid instead of full correlation, strided
   dE/dw cropped, dE/db not summed);
 - :mod:`.channels`: multi-channel sums (wrong channel axis, first filter only);
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 # isort: off
 from . import layer
+from . import parameters
 from . import backward
 from . import channels
 from . import pool
@@ -27,4 +31,4 @@ from . import layout
 
 # isort: on
 
-__all__ = ["layer", "backward", "channels", "pool", "factor", "layout"]
+__all__ = ["layer", "parameters", "backward", "channels", "pool", "factor", "layout"]

@@ -62,6 +62,7 @@ def _valid_correlation_mistake(case):
     "stride-cropped",
     "dE/dw of a strided layer computed with the stride-1 formula, cropped to the kernel",
     quantities=("grad-weight",),
+    common=4,
 )
 def _stride_cropped(case):
     """x correlated with dE/dy not stride-dilated (the stride-1 formula), its first k

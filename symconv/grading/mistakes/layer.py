@@ -1,5 +1,6 @@
 """Mistakes in reading the layer: the result recomputed for a variant layer (kernel flipped or
-transposed, other padding or stride, no bias) or with a step of the backward pass left out."""
+transposed, no bias) or with the kernel not rotated for dE/dx. (The misread parameters, such as
+padding and stride, are parametric: :mod:`.parameters`.)"""
 
 from __future__ import annotations
 
@@ -26,13 +27,6 @@ def _transposed_kernel(case):
     return None
 
 
-def _pad_text(pads) -> str:
-    if all(lo == hi for lo, hi in pads):
-        vals = [lo for lo, _ in pads]
-        return str(vals[0]) if len(set(vals)) == 1 else str(tuple(vals))
-    return str(tuple(pads))
-
-
 @mistake(
     "flipped-kernel",
     "true convolution (kernel rotated by 180 degrees) was used instead of "
@@ -43,12 +37,23 @@ def _pad_text(pads) -> str:
 def _flipped_kernel(case):
     """The layer with ``flip`` toggled, the whole computation redone (with a target, dE/dy
     comes from the flipped forward pass)."""
-    flipped = _flipped(case.spec)
-    if flipped is not None:
-        used, meant = ("true convolution (kernel rotated by 180 degrees)", "cross-correlation")
-        if case.spec.flip:
-            used, meant = meant, used
-        yield case.variant(f"matches {used} instead of {meant}", flipped)
+    spec = case.spec
+    flipped = _flipped(spec)
+    if flipped is None:
+        return
+    if spec.kind == "conv_transpose":
+        how = "rotated by 180 degrees" if not spec.flip else "as it is"
+        needs = "as it is (w_11 at the top left)" if not spec.flip else "rotated (flip=True)"
+        text = (
+            f"matches the kernel stamped {how}: a transposed convolution stamps the kernel "
+            f"{needs} at every input"
+        )
+        yield case.variant(text, flipped)
+        return
+    used, meant = ("true convolution (kernel rotated by 180 degrees)", "cross-correlation")
+    if spec.flip:
+        used, meant = meant, used
+    yield case.variant(f"matches {used} instead of {meant}", flipped)
 
 
 @mistake(
@@ -77,68 +82,6 @@ def _transposed(case):
             yield case.variant(text, W=Wt)
 
 
-@mistake("padding", "the padding was ignored or different from the layer's")
-def _padding(case):
-    """Padding 0, one more or one less on each side, or all of it on one side; for dE/dx
-    also the gradient over the zero-padded input, not cropped."""
-    spec = case.spec
-    pads = spec.padding
-    tot = [lo + hi for lo, hi in pads]
-    variants = []
-    for new in (
-        tuple((0, 0) for _ in pads),
-        tuple((lo + 1, hi + 1) for lo, hi in pads),
-        tuple((max(lo - 1, 0), max(hi - 1, 0)) for lo, hi in pads),
-        tuple((0, t) for t in tot),
-        tuple((t, 0) for t in tot),
-    ):
-        if new != pads and new not in variants:
-            variants.append(new)
-    for new in variants:
-        v = spec_variant(spec, padding=new)
-        if v is not None:
-            text = f"matches padding {_pad_text(new)} instead of {_pad_text(pads)}"
-            yield case.variant(text, v)
-    if case.quantity == "grad-input" and any(tot) and spec.kind in ("conv", "avg_pool"):
-        v = spec_variant(spec, input_size=spec.padded_size, padding=0)
-        if v is not None:
-            Xp = np.pad(case.X, [(0, 0)] + list(pads), constant_values=sympy.Integer(0))
-            text = "matches dE/dx over the zero-padded input (the padding not cropped)"
-            yield case.variant(text, v, X=Xp, DY=case.dy_value)
-
-
-@mistake("stride", "the stride was ignored")
-def _stride(case):
-    """The layer with stride 1; for dE/dx and dE/dw of a strided conv also the backward pass
-    with dE/dy not stride-dilated (as if the layer had stride 1)."""
-    spec, q = case.spec, case.quantity
-    if not any(s > 1 for s in spec.stride):
-        return
-    pads = spec.padding
-    v = spec_variant(spec, stride=1)
-    if v is not None:
-        yield case.variant("matches the layer with stride 1 (stride ignored)", v)
-    if spec.kind == "conv" and q == "grad-input":
-        size = tuple(
-            o + e - 1 - lo - hi
-            for o, e, (lo, hi) in zip(spec.output_size, spec.effective_kernel, pads)
-        )
-        v = spec_variant(spec, input_size=size, stride=1) if min(size) >= 1 else None
-        if v is not None:
-            X0 = np.full(v.x_shape, sympy.Integer(0), dtype=object)
-            text = "matches the backward pass with dE/dy not stride-dilated"
-            yield case.variant(text, v, X=X0, DY=case.dy_value)
-    if spec.kind == "conv" and q == "grad-weight" and max(spec.dilation) == 1:
-        ksize = tuple(
-            n + lo + hi - o + 1 for n, (lo, hi), o in zip(spec.input_size, pads, spec.output_size)
-        )
-        v = spec_variant(spec, kernel_size=ksize, stride=1)
-        if v is not None:
-            W0 = np.full(v.w_shape, sympy.Integer(0), dtype=object)
-            text = "matches x correlated with dE/dy not stride-dilated"
-            yield case.variant(text, v, W=W0, DY=case.dy_value)
-
-
 @mistake("missing-bias", "the bias was left out", quantities=_OUTPUT_AND_GRADIENTS, common=4)
 def _missing_bias(case):
     """The layer without bias (output; gradients when dE/dy comes from a target)."""
@@ -149,13 +92,30 @@ def _missing_bias(case):
 
 @mistake(
     "unrotated-kernel",
-    "dE/dx was computed with the kernel not rotated by 180 degrees",
+    "dE/dx was computed with the kernel not rotated by 180 degrees (or rotated where this "
+    "layer uses it as it is)",
     quantities=("grad-input",),
     common=5,
 )
 def _unrotated_kernel(case):
-    """dE/dx as the full correlation of dE/dy with the kernel not rotated by 180 degrees."""
-    flipped = _flipped(case.spec)
-    if flipped is not None:
-        text = "matches dE/dx computed with the kernel not rotated by 180 degrees"
-        yield case.variant(text, flipped, DY=case.dy_value)
+    """dE/dx with the kernel's rotation the wrong way round: a convolution's dE/dx is the
+    full correlation of dE/dy with the kernel rotated by 180 degrees, a transposed
+    convolution's (and a true convolution's, ``flip=True``) uses the kernel as it is."""
+    spec = case.spec
+    flipped = _flipped(spec)
+    if flipped is None:
+        return
+    name = {"conv": "convolution", "conv_transpose": "transposed convolution"}[spec.kind]
+    if spec.flip:
+        name = "true convolution" if spec.kind == "conv" else "flipped " + name
+    if (spec.kind == "conv") != spec.flip:
+        text = (
+            "matches dE/dx computed with the kernel not rotated by 180 degrees: a "
+            f"{name}'s dE/dx correlates dE/dy with the kernel rotated by 180 degrees"
+        )
+    else:
+        text = (
+            "matches dE/dx computed with the kernel rotated by 180 degrees: a "
+            f"{name}'s dE/dx uses the kernel as it is"
+        )
+    yield case.variant(text, flipped, DY=case.dy_value)

@@ -15,7 +15,8 @@ from ..compute import spec_variant
 @mistake(
     "avg-pool-count",
     "an average pool divided by the wrong count (real inputs vs the whole window)",
-    quantities=("output", "grad-input"),
+    quantities=("output", "grad-input", "toeplitz"),
+    common=4,
 )
 def _avg_pool_count(case):
     """The pool with ``count_include_pad`` toggled. (Forgetting the 1/|window| altogether
