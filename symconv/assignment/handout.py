@@ -70,6 +70,8 @@ def _layer_tex(spec) -> str:
 
 
 def _num(v) -> str:
+    if isinstance(v, int):
+        return str(v)
     v = Fraction(v)
     if v.denominator == 1:
         return str(v.numerator)

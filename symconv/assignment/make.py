@@ -42,7 +42,7 @@ def _write_student(stage: Path, assignment, variant, info, figures) -> None:
     write_text(stage / "submissions" / f"{sid}.json", blank_submission(assignment, sid))
     key = variant.answer_key()
     key.update(title=assignment.title, assignment=assignment.digest)
-    write_text(stage / "keys" / f"{sid}.json", json.dumps(key, indent=1) + "\n")
+    write_text(stage / "keys" / f"{sid}.json", json.dumps(key) + "\n")
     write_text(stage / "keys" / f"{sid}.tex", key_tex(assignment, variant, info))
 
 
