@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import tempfile
 import time
@@ -81,6 +82,13 @@ ASSIGNMENT = {
 }
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=10000)
@@ -104,10 +112,14 @@ def main():
         ids = [f"s{i:05d}" for i in range(args.students)]
         roster = tmp / "roster.csv"
         roster.write_text("id,name\n" + "".join(f"{s},Student {s}\n" for s in ids))
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu()
         assignment.make(a, roster, tmp / "out", jobs=args.jobs)
-        t_make = time.perf_counter() - t
-        print(f"make (no PDFs): {t_make:.1f} s ({1000 * t_make / len(ids):.2f} ms per student)")
+        t_make, c_make = time.perf_counter() - t, _cpu() - c
+        print(
+            f"make (no PDFs): {t_make:.1f} s wall, {c_make:.1f} s CPU in all processes "
+            f"({1000 * t_make / len(ids):.2f} ms wall per student); load average "
+            f"{os.getloadavg()[0]:.1f}"
+        )
         subs = tmp / "subs"
         subs.mkdir()
         n_wrong = 0
@@ -122,12 +134,13 @@ def main():
                         n_wrong += 1
                     answers[label] = ans
             (subs / f"{sid}.json").write_text(json.dumps(answers))
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu()
         gb = grade(a, subs, roster, jobs=args.jobs)
-        t_grade = time.perf_counter() - t
+        t_grade, c_grade = time.perf_counter() - t, _cpu() - c
         print(
-            f"grade: {t_grade:.1f} s ({1000 * t_grade / len(ids):.2f} ms per student; "
-            f"{n_wrong} wrong answers diagnosed)"
+            f"grade: {t_grade:.1f} s wall, {c_grade:.1f} s CPU in all processes "
+            f"({1000 * t_grade / len(ids):.2f} ms wall per student; {n_wrong} wrong answers "
+            f"diagnosed); load average {os.getloadavg()[0]:.1f}"
         )
         assert len(gb.students) == len(ids)
         shutil.rmtree(tmp / "out")
