@@ -116,7 +116,7 @@ def _histogram_svg(summary) -> str:
         f'role="img" aria-label="score distribution of {html.escape(summary["id"])}">'
     ]
     for i, (score, count) in enumerate(items):
-        h = max(1, round(hmax * count / top))
+        h = max(3, round(hmax * count / top))
         x = gap + i * (bw + gap)
         parts.append(
             f'<rect x="{x}" y="{hmax - h + 14}" width="{bw}" height="{h}" fill="#0072B2">'
@@ -195,7 +195,8 @@ def report_html(grades) -> str:
     questions = []
     for s in summarise(grades):
         heat = []
-        for (label, shape), grid in sorted(s["heat"].items(), key=lambda kv: -kv[1]["n"])[:4]:
+        grids = [kv for kv in s["heat"].items() if kv[1]["counts"]]
+        for (label, shape), grid in sorted(grids, key=lambda kv: -kv[1]["n"])[:4]:
             top = sorted(grid["counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:5]
             heat.append(
                 {
