@@ -269,3 +269,19 @@ def test_roster_errors(tmp_path):
     r.write_text("id\na\na\n")
     with pytest.raises(SpecError, match="appears twice"):
         assignment.read_roster(r)
+
+
+def test_docs_schema_is_json_and_lists_every_key():
+    import re
+
+    from symconv.assignment import spec
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "ASSIGNMENT.md").read_text()
+    schema = json.loads(re.search(r"## JSON schema\s+```json\n(.*?)```", doc, re.S).group(1))
+    assert set(schema["properties"]) == spec._TOP_KEYS
+    q = schema["$defs"]["question"]["properties"]
+    assert set(q) == spec._QUESTION_KEYS
+    assert set(q["constraints"]["properties"]) == spec._CONSTRAINT_KEYS
+    assert set(schema["$defs"]["given"]["properties"]) == spec._GIVEN_KEYS
+    example = Path(__file__).resolve().parents[1] / "examples" / "assignment" / "assignment.json"
+    assert len(assignment.load(example).questions) == 3

@@ -5,8 +5,9 @@ partial credit, and the cohort misconception report (docs/ASSIGNMENT.md has the 
     >>> a = assignment.load("examples/assignment/assignment.json")  # doctest: +SKIP
     >>> v = assignment.variant(a, "s001")           # the student's numbers and answers
     >>> assignment.make(a, "roster.csv", "out/")    # handouts, blank submissions, keys
-    >>> rows = assignment.grade(a, "submissions/", "roster.csv")
-    >>> html = assignment.report(rows)
+    >>> book = assignment.grade(a, "submissions/", "roster.csv")
+    >>> book.csv_text(), book.feedback("s001")      # gradebook, a student's feedback
+    >>> html = assignment.report(book)
 
 A variant is drawn from (secret seed, student id, question id) only, so it never changes when
 students are added; it is verified before it is written (the derivation's answers against the
@@ -17,7 +18,9 @@ reference loops, the question's constraints). The export formats of LMSs sit on 
 
 from __future__ import annotations
 
+from .grade import Gradebook, grade
 from .make import blank_submission, make
+from .report import report_html, report_markdown
 from .roster import Roster, read_roster
 from .spec import Assignment, Question, load_assignment
 from .variants import HashDraw, Variant, draw_variant, variant_count
@@ -31,6 +34,11 @@ __all__ = [
     "load",
     "variant",
     "make",
+    "grade",
+    "report",
+    "report_html",
+    "report_markdown",
+    "Gradebook",
     "read_roster",
     "blank_submission",
     "variant_count",
@@ -52,3 +60,9 @@ def variant(assignment, student) -> Variant:
     if not isinstance(assignment, Assignment):
         assignment = load(assignment)
     return draw_variant(assignment, str(student), verify=True)
+
+
+def report(grades) -> str:
+    """The cohort report as one self-contained HTML page, from a :class:`Gradebook`, the
+    detailed grades dict or a grades.json path (:func:`report_markdown` for a terminal)."""
+    return report_html(grades)

@@ -24,7 +24,7 @@ from ..grading import check
 from ..grading.answer import read_answer
 from ..grading.values import align
 from .roster import Roster, read_roster
-from .spec import Assignment
+from .spec import Assignment, load_assignment
 from .submissions import Issue, collect
 from .variants import _plain, draw_variant
 
@@ -241,7 +241,9 @@ def _part_line(p) -> str:
 
 def grade(assignment, submissions, roster, *, jobs=1, reveal=False, id_column="id", skip=()):
     """Grade the folder ``submissions`` (one file per student) for every roster student;
-    returns a :class:`Gradebook`."""
+    returns a :class:`Gradebook`. ``assignment`` may be a path or dict."""
+    if not isinstance(assignment, Assignment):
+        assignment = load_assignment(assignment)
     if not isinstance(roster, Roster):
         roster = read_roster(roster, id_column)
     from pathlib import Path

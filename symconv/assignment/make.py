@@ -15,7 +15,7 @@ from ..core.errors import SpecError
 from .handout import handout_tex, key_tex
 from .output import staged_folder, write_text
 from .roster import Roster, read_roster
-from .spec import Assignment
+from .spec import Assignment, load_assignment
 from .variants import draw_variant, variant_count
 
 __all__ = ["make", "MakeSummary", "blank_submission"]
@@ -92,7 +92,10 @@ def make(
     ``keys/<id>.json`` and ``keys/<id>.tex`` (the answers; ``.pdf`` with ``pdf``),
     ``variants.csv`` and ``summary.json``. Variants are verified (derivation against the
     reference loops, constraints); a draw repeating an earlier roster row's variant is redrawn
-    unless the template allows fewer variants than students (then the summary says so)."""
+    unless the template allows fewer variants than students (then the summary says so).
+    ``assignment`` may be a path or dict, ``roster`` a CSV path or a list of ids."""
+    if not isinstance(assignment, Assignment):
+        assignment = load_assignment(assignment)
     if not isinstance(roster, Roster):
         roster = read_roster(roster, id_column)
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
