@@ -285,3 +285,41 @@ def test_docs_schema_is_json_and_lists_every_key():
     assert set(schema["$defs"]["given"]["properties"]) == spec._GIVEN_KEYS
     example = Path(__file__).resolve().parents[1] / "examples" / "assignment" / "assignment.json"
     assert len(assignment.load(example).questions) == 3
+
+
+@pytest.mark.parametrize(
+    "text, answers, unknown",
+    [
+        (
+            '{"student": "a", "q1": "1 2", "q2.output": [[1]], "q9": "3"}',
+            {"q1": "1 2", "q2.output": [[1]]},
+            ["q9"],
+        ),
+        ('{"q1": "", "q2.output": null}', {}, []),
+        ("q1: 1 2\n3 4\nq2.output = [[5]]\n", {"q1": "1 2\n3 4", "q2.output": "[[5]]"}, []),
+        (
+            "% header\n\\textbf{q1:} $\\begin{bmatrix} 1 & 2 \\end{bmatrix}$\n",
+            {"q1": "$\\begin{bmatrix} 1 & 2 \\end{bmatrix}$"},
+            [],
+        ),
+        ("q1:\nx11 + w12\nx21*w11\nqq: 4\n", {"q1": "x11 + w12\nx21*w11"}, ["qq"]),
+        ("# nothing labelled\n1 2 3\n", {}, []),
+    ],
+    ids=["json", "json-blank", "text", "latex", "symbols-and-unknown", "no-labels"],
+)
+def test_parse_submission(text, answers, unknown):
+    from symconv.assignment.submissions import parse_submission
+
+    got, issues = parse_submission(text, ["q1", "q2.output"])
+    assert got == answers
+    assert [i.label for i in issues] == unknown
+    assert all(i.kind == "unknown-label" for i in issues)
+
+
+def test_parse_submission_bad_json():
+    from symconv.assignment.submissions import parse_submission
+    from symconv.core.errors import AnswerError
+
+    with pytest.raises(AnswerError, match="not valid JSON"):
+        parse_submission('{"q1": ', ["q1"])
+    assert parse_submission("{}", ["q1"]) == ({}, [])
