@@ -323,3 +323,13 @@ def test_cli_errors(tmp_path, capsys):
     )
     assert rc == 2
     assert "--jobs must be a positive integer" in capsys.readouterr().err
+
+
+def test_cli_grade_refuses_json_gradebook(tmp_path, capsys):
+    good = tmp_path / "a.json"
+    good.write_text(json.dumps(A))
+    (tmp_path / "r.csv").write_text("id\na\n")
+    (tmp_path / "subs").mkdir()
+    argv = ["assignment", "grade", str(good), str(tmp_path / "subs"), "--roster"]
+    assert main(argv + [str(tmp_path / "r.csv"), "-o", str(tmp_path / "g.json")]) == 2
+    assert "-o must be the CSV gradebook" in capsys.readouterr().err

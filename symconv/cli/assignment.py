@@ -58,6 +58,11 @@ def run_grade(args) -> int:
     out = Path(args.output)
     if not out.parent.is_dir() and str(out.parent):
         raise SpecError(f"assignment grade: folder {out.parent} of -o does not exist")
+    if out.suffix.lower() == ".json":
+        raise SpecError(
+            f"assignment grade: -o must be the CSV gradebook (the details go next to it as "
+            f".json), got {str(out)!r}"
+        )
     skip = [args.assignment, args.roster, out]
     gb = grade(
         a,
