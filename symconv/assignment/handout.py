@@ -8,6 +8,7 @@ answer: :func:`handout_tex` does not even pass them to the template.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -51,6 +52,7 @@ def layer_text(spec) -> str:
     return repr(spec).split(" -> ")[0]
 
 
+@lru_cache(maxsize=1024)
 def _layer_tex(spec) -> str:
     """The layer as breakable LaTeX: its name, then one ``\\texttt`` per option."""
     text = layer_text(spec)

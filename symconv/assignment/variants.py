@@ -118,6 +118,8 @@ class Variant:
 
 
 def _plain(v):
+    if isinstance(v, np.ndarray) and all(type(e) is int for e in v.reshape(-1)):
+        return v.tolist()  # the common case, at C speed
     if isinstance(v, np.ndarray):
         return [_plain(u) for u in v] if v.ndim else _plain(v[()])
     if isinstance(v, (list, tuple)):
