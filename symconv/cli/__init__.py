@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "symconv.cli.grade",
     "symconv.cli.network",
     "symconv.cli.draw",
+    "symconv.cli.assignment",
 ]
 
 

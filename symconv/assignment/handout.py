@@ -1,0 +1,196 @@
+"""Handouts and printable keys as LaTeX articles (``templates/latex/assignment.tex.jinja``).
+
+The Python side computes the data (given matrices as rows of cells, answer boxes sized to fit
+the text width, the figure's TikZ); the template lays it out. A handout never receives an
+answer: :func:`handout_tex` does not even pass them to the template.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+
+from ..templating import render
+from .variants import Variant
+
+__all__ = ["handout_tex", "key_tex", "latex_escape"]
+
+#: Width of the text block in cm (A4, 2 cm margins), for the answer boxes.
+TEXT_WIDTH_CM = 16.5
+_NAMES = {"x": "x", "w": "w", "b": "b", "dy": r"\partial E/\partial y"}
+_QUANTITY_WORDS = {
+    "output": r"the output $y$",
+    "grad-input": r"the gradient $\partial E/\partial x$",
+    "grad-weight": r"the gradient $\partial E/\partial w$",
+    "grad-bias": r"the gradient $\partial E/\partial b$",
+    "toeplitz": r"the unrolled (Toeplitz) matrix $W$ with $\mathrm{vec}(x)\,W = \mathrm{vec}(y)$",
+    "output-size": r"the output size (one number per spatial axis)",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Plain text made safe for LaTeX (the teacher's prompt is LaTeX and is not escaped)."""
+    out = []
+    for ch in str(text):
+        if ch in "&%$#_{}":
+            out.append("\\" + ch)
+        elif ch == "\\":
+            out.append(r"\textbackslash{}")
+        elif ch == "~":
+            out.append(r"\textasciitilde{}")
+        elif ch == "^":
+            out.append(r"\textasciicircum{}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def layer_text(spec) -> str:
+    """The layer's parameters without its output size (which may be what is asked)."""
+    return repr(spec).split(" -> ")[0]
+
+
+@lru_cache(maxsize=1024)
+def _layer_tex(spec) -> str:
+    """The layer as breakable LaTeX: its name, then one ``\\texttt`` per option."""
+    text = layer_text(spec)
+    name, _, rest = text.partition("(")
+    items, depth, cur = [], 0, ""
+    for ch in rest[:-1]:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            items.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    items.append(cur.strip())
+    opts = ", ".join(f"\\texttt{{{latex_escape(i)}}}" for i in items if i)
+    return f"\\texttt{{{latex_escape(name)}}} with {opts}"
+
+
+def _num(v) -> str:
+    if isinstance(v, int):
+        return str(v)
+    v = Fraction(v)
+    if v.denominator == 1:
+        return str(v.numerator)
+    sign = "-" if v < 0 else ""
+    return f"{sign}\\tfrac{{{abs(v.numerator)}}}{{{v.denominator}}}"
+
+
+def _planes(arr):
+    """(suffix, 2-D rows) of an array: vectors as one row, the leading axes as subscripts;
+    singleton leading axes are dropped."""
+    arr = np.asarray(arr, dtype=object)
+    while arr.ndim > 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim <= 1:
+        return [("", [[_num(v) for v in arr.reshape(-1)]])]
+    if arr.ndim == 2:
+        return [("", [[_num(v) for v in row] for row in arr])]
+    out = []
+    for idx in np.ndindex(arr.shape[:-2]):
+        sub = ",".join(str(i + 1) for i in idx)
+        out.append((sub, [[_num(v) for v in row] for row in arr[idx]]))
+    return out
+
+
+def _matrices(name, arr):
+    return [
+        {"name": _NAMES[name] + (f"_{{[{sub}]}}" if sub else ""), "rows": rows}
+        for sub, rows in _planes(arr)
+    ]
+
+
+def _box(shape):
+    """Answer grids of ``shape``: cell size in cm so that the widest grid fits."""
+    shape = tuple(shape)
+    while len(shape) > 2 and shape[0] == 1:
+        shape = shape[1:]
+    if len(shape) <= 1:
+        grids, rows, cols = [""], 1, (shape[0] if shape else 1)
+    else:
+        rows, cols = shape[-2], shape[-1]
+        grids = [",".join(str(i + 1) for i in idx) for idx in np.ndindex(shape[:-2])] or [""]
+    cell = min(1.0, (TEXT_WIDTH_CM - 2.5) / cols)
+    return {
+        "grids": grids,
+        "w": f"{cell:.3f}",
+        "h": "0.750",
+        "width": f"{cell * cols:.3f}",
+        "height": f"{0.75 * rows:.3f}",
+    }
+
+
+def _figure(layer):
+    from ..figures import figure
+
+    return figure(layer, "window", heading=False, labels=True).tikz(standalone=False)
+
+
+def _questions(variant: Variant, with_answers: bool, figures: bool):
+    out = []
+    for i, qv in enumerate(variant.questions, start=1):
+        q = qv.question
+        parts = []
+        for label, qty in zip(q.labels, q.quantities):
+            part = {
+                "label": latex_escape(label),
+                "what": _QUANTITY_WORDS[qty],
+                "box": _box(qv.answers[qty].shape),
+            }
+            if with_answers:
+                part["answer"] = _matrices_answer(qv.answers[qty])
+            parts.append(part)
+        out.append(
+            {
+                "number": i,
+                "id": latex_escape(q.id),
+                "points": _num(q.points),
+                "prompt": q.prompt,
+                "layer": _layer_tex(qv.layer.spec),
+                "givens": [m for name, arr in qv.givens.items() for m in _matrices(name, arr)],
+                "figure": _figure(qv.layer) if (figures and q.figure) else "",
+                "parts": parts,
+            }
+        )
+    return out
+
+
+def _matrices_answer(arr):
+    return [{"name": f"[{sub}]" if sub else "", "rows": rows} for sub, rows in _planes(arr)]
+
+
+def _context(assignment, variant, info, with_answers, figures):
+    qs = _questions(variant, with_answers, figures)
+    preamble = ""
+    if any(q["figure"] for q in qs):
+        from ..figures import Figure
+
+        preamble = Figure.tikz_preamble()
+    return dict(
+        title=latex_escape(assignment.title),
+        course=latex_escape(assignment.course),
+        student=latex_escape(variant.student),
+        student_name=latex_escape(" ".join(v for v in info.values() if v and "@" not in v)),
+        total=_num(assignment.points),
+        questions=qs,
+        key=with_answers,
+        picture_preamble=preamble,
+    )
+
+
+def handout_tex(assignment, variant: Variant, info=None, figures=True) -> str:
+    """The student's handout: prompts, given matrices, figures where asked, one empty box per
+    answer. Never an answer."""
+    ctx = _context(assignment, variant, info or {}, False, figures)
+    return render("latex/assignment.tex.jinja", **ctx)
+
+
+def key_tex(assignment, variant: Variant, info=None) -> str:
+    """The printable answer key of one student's variant (no figures)."""
+    ctx = _context(assignment, variant, info or {}, True, False)
+    return render("latex/assignment.tex.jinja", **ctx)

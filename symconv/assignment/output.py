@@ -1,0 +1,55 @@
+"""Writing a folder of many files so that it appears complete or not at all: everything goes
+into a hidden staging folder next to the target, which replaces the target at the end (a
+target that exists must be empty or one this module wrote, recognised by its marker file)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..core.errors import SpecError
+
+__all__ = ["staged_folder", "write_text"]
+
+MARKER = ".symconv-assignment"
+
+
+@contextlib.contextmanager
+def staged_folder(target, what: str):
+    """Yield a staging folder; on success it becomes ``target`` (replacing an earlier output
+    of the same kind), on failure it is removed and ``target`` is left as it was."""
+    target = Path(target)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise SpecError(f"assignment: cannot write {target}: folder {parent} does not exist")
+    if target.exists():
+        if not target.is_dir():
+            raise SpecError(f"assignment: {what} {target} exists and is not a folder")
+        if any(target.iterdir()) and not (target / MARKER).exists():
+            raise SpecError(
+                f"assignment: {what} {target} exists and was not written by symconv; "
+                "give an empty or new folder"
+            )
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
+    try:
+        yield stage
+        write_text(stage / MARKER, f"{what}\n")
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
+            os.replace(target, old / "x")
+        os.replace(stage, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def write_text(path, text: str) -> None:
+    """Write a file inside a staging folder (the folder as a whole is what is atomic)."""
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
