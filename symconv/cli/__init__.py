@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "symconv.cli.grade",
     "symconv.cli.network",
     "symconv.cli.draw",
+    "symconv.cli.explore",
 ]
 
 
