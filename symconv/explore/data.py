@@ -25,7 +25,7 @@ __all__ = ["LIMITS", "check_size", "layer_data", "value_text"]
 #: The largest layer a page shows whole: spatial input positions (16x16), spatial output
 #: positions (a transposed convolution's output may be larger than its input), channels in
 #: and out, and the cells of W drawn (larger W: its top-left corner, said on the page).
-LIMITS = {"input": 256, "output": 1024, "channels": 4, "W": 4096}
+LIMITS = {"input": 256, "output": 1024, "channels": 4, "W": 1024}
 
 
 def check_size(layer) -> None:
