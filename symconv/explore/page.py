@@ -20,7 +20,7 @@ from .._version import __version__
 from ..core.errors import SpecError, SymconvError
 from ..core.layers import Layer
 from ..fileio import write_atomic
-from ..figures.palette import ROLES, TAP_COLOURS
+from ..figures.palette import ROLES, TAP_COLOURS, style
 from ..templating import render
 from .data import LIMITS, check_size, layer_data
 
@@ -70,6 +70,9 @@ class Explorer:
             limits=LIMITS,
             roles=ROLES,
             tap_colours=json.dumps(list(TAP_COLOURS)),
+            dark_taps=json.dumps(
+                [c for c in TAP_COLOURS if style("tap%d" % TAP_COLOURS.index(c)).text != "#000000"]
+            ),
         )
 
     def save(self, path) -> Path:
