@@ -142,7 +142,11 @@ def layer_data(layer, values=None, index_base: int = 1) -> dict:
             if i >= 0:
                 wtaps[wt[t]].append([o, t])
     data = {
-        "title": describe(spec),
+        "title": describe(spec)
+        + ("" if spec.padding_mode == "explicit" else f" (padding '{spec.padding_mode}')")
+        + ("" if spec.count_include_pad or spec.kind != "avg_pool" else ", padding not counted")
+        + (f", ties {spec.ties}" if spec.kind == "max_pool" and spec.ties != "first" else ""),
+        "countpad": spec.count_include_pad,
         "kind": spec.kind,
         "op": spec.op,
         "ties": spec.ties,
