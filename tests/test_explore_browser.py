@@ -406,11 +406,88 @@ def test_largest_page_size_and_load_time(browser, tmp_path, shots):
     size = path.stat().st_size
     page = Page(browser, path)
     try:
-        print(f"16x16, 4 -> 4 channels: {size / 1024:.0f} kB, opened in {page.load_seconds:.2f} s")
+        loaded = page.page.evaluate(
+            "performance.getEntriesByType('navigation')[0].loadEventEnd / 1000"
+        )
+        drawn = int(page.page.get_attribute("body", "data-draw-ms"))
+        print(
+            f"16x16, 4 -> 4 channels: {size / 1024:.0f} kB, script {drawn} ms, "
+            f"load event after {loaded:.2f} s "
+            f"(drawn and ready after {page.load_seconds:.2f} s, browser start-up included)"
+        )
         assert size <= 500_000
         page.cells("y").nth(17).hover()
         assert page.lit("x") == {key(0, c) for c in expected_window(layer.spec, (1, 1))}
         page.page.screenshot(path=str(shots / "largest.png"), full_page=False)
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+def test_every_cell_is_labelled_for_tests_and_screen_readers(browser, pages):
+    page = Page(browser, pages["conv-groups-bias"])
+    try:
+        bad = page.page.eval_on_selector_all(
+            ".cell",
+            """els => els.filter(e => !['x','w','y','dy','dx','dw','db','W']
+                .includes(e.dataset.grid) || !/^-?\\d+(,-?\\d+)*$/.test(e.dataset.index)
+                || !e.getAttribute('aria-label')).length""",
+        )
+        assert bad == 0
+        assert page.page.locator("#formula").count() == 1
+    finally:
+        page.close()
+
+
+def test_transposed_input_lights_its_stamp(browser, pages):
+    layer = GRID["transpose-stride2"][0]()
+    spec = layer.spec
+    page = Page(browser, pages["transpose-stride2"])
+    try:
+        xs = page.cells("x")
+        for i_flat, i in enumerate(np.ndindex(*spec.input_size)):
+            xs.nth(i_flat).hover()
+            stamp = {
+                key(0, o) for o in np.ndindex(*spec.output_size) if i in expected_window(spec, o)
+            }
+            # i*s + t*d - lo for every tap t: the outputs input i reaches
+            direct = {
+                key(0, tuple(a * 2 + t for a, t in zip(i, tap)))
+                for tap in itertools.product(range(3), range(3))
+            }
+            assert page.lit("y") == stamp == direct
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+def test_padding_cell_lights_the_outputs_that_read_it(browser, pages):
+    spec = GRID["conv-stride2-pad1"][0]().spec
+    page = Page(browser, pages["conv-stride2-pad1"])
+    try:
+        page.page.locator('#p-forward .cell[data-grid="x"][data-index="0,-1,2"]').hover()
+        want = {
+            key(0, o) for o in np.ndindex(*spec.output_size) if (-1, 2) in expected_window(spec, o)
+        }
+        assert want and page.lit("y") == want
+    finally:
+        page.close()
+
+
+def test_depth_selector_shows_one_output_plane(browser, pages):
+    spec = GRID["conv3d"][0]().spec
+    page = Page(browser, pages["conv3d"])
+    try:
+        visible = (
+            "sel => [...document.querySelectorAll(sel)].filter(g => "
+            "!g.classList.contains('hidden')).map(g => +g.dataset.plane)"
+        )
+        assert page.page.evaluate(visible, '.plane[data-grid="y"]') == [0, 1]
+        page.page.select_option("#depth", value="1")
+        assert page.page.evaluate(visible, '.plane[data-grid="y"]') == [1]
+        # the x planes output depth 1 reads: depths 1 and 2 (kernel depth 2, no depth padding)
+        assert page.page.evaluate(visible, '#p-forward .plane[data-grid="x"]') == [1, 2]
+        assert spec.output_size[0] == 2
         assert page.errors == []
     finally:
         page.close()
