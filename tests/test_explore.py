@@ -246,3 +246,54 @@ def test_cli_errors(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
     assert not out.exists()
+
+
+def test_wheel_ships_the_page_template(tmp_path):
+    """An installed symconv (the wheel unpacked, run from another folder) writes a page."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    pytest.importorskip("hatchling")
+    root = Path(__file__).resolve().parents[1]
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+        + ["-w", str(tmp_path / "dist"), str(root)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next((tmp_path / "dist").glob("symconv-*.whl"))
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as zf:
+        assert "symconv/templates/html/explore.html.jinja" in zf.namelist()
+        zf.extractall(site)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); from symconv.cli import main; "
+            "sys.exit(main(['explore', 'max-pool', '--input-size', '4x4', '-o', 'p.html']))",
+            str(site),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert '"op":"max_pool2d"' in (elsewhere / "p.html").read_text()
+
+
+def test_sweep_keeps_values_that_fit_and_says_when_dy_does_not():
+    layer = symconv.conv((4, 4), 3, padding=1)
+    values = {"x": np.ones((4, 4), int).tolist(), "w": np.ones((3, 3), int).tolist()}
+    values["dy"] = np.ones((4, 4), int).tolist()
+    page = symconv.explore(layer, values=values, sweep={"stride": [1, 2]})
+    first, second = page.combos
+    assert first["note"] is None and first["data"]["vals"]["dx"] is not None
+    assert "do not fit" in second["note"] and second["data"]["vals"]["dx"] is None
+    # a ones image: each output counts the real inputs of its window (2 or 3 per axis)
+    assert second["data"]["vals"]["y"] == ["4", "6", "6", "9"]
