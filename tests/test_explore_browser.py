@@ -491,3 +491,16 @@ def test_depth_selector_shows_one_output_plane(browser, pages):
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_gradient_entries_light_their_row_and_column_of_w(browser, pages):
+    page = Page(browser, pages["conv-seed000"])
+    try:
+        page.cells("dx").nth(4).hover()  # dE/dx_22 = row 5 of W (1-based) times dE/dy
+        assert {k.split(",")[0] for k in page.lit("W")} == {"4"}
+        assert len(page.lit("W")) == 4
+        page.cells("dy").nth(1).hover()  # dE/dy_12: column 2 of W
+        assert {k.split(",")[1] for k in page.lit("W")} == {"1"}
+        assert len(page.lit("W")) == 9
+    finally:
+        page.close()
