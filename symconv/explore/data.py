@@ -147,6 +147,7 @@ def layer_data(layer, values=None, index_base: int = 1) -> dict:
         + ("" if spec.count_include_pad or spec.kind != "avg_pool" else ", padding not counted")
         + (f", ties {spec.ties}" if spec.kind == "max_pool" and spec.ties != "first" else ""),
         "countpad": spec.count_include_pad,
+        "groups": spec.groups if spec.has_weight else 1,
         "kind": spec.kind,
         "op": spec.op,
         "ties": spec.ties,
