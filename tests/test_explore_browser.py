@@ -504,3 +504,17 @@ def test_gradient_entries_light_their_row_and_column_of_w(browser, pages):
         assert len(page.lit("W")) == 9
     finally:
         page.close()
+
+
+def test_w_row_and_column_labels_link_to_x_and_y(browser, pages):
+    page = Page(browser, pages["conv-seed000"])
+    try:
+        page.page.locator('.wlab[data-kind="x"][data-flat="4"]').hover()  # row x_22
+        assert page.lit("y") == {"0,0,0", "0,0,1", "0,1,0", "0,1,1"}  # every output reads x_22
+        assert {k.split(",")[0] for k in page.lit("W")} == {"4"}
+        page.page.locator('.wlab[data-kind="y"][data-flat="3"]').hover()  # column y_22
+        assert page.lit("x") == {"0,1,1", "0,1,2", "0,2,1", "0,2,2"}
+        assert page.page.get_attribute("#formula", "data-entry") == "y_22"
+        assert page.errors == []
+    finally:
+        page.close()
