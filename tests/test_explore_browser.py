@@ -518,3 +518,19 @@ def test_w_row_and_column_labels_link_to_x_and_y(browser, pages):
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_sweep_names_an_invalid_combination(browser, tmp_path):
+    layer = symconv.conv((4, 4), 3)
+    path = symconv.explore(layer, sweep={"kernel_size": [3, 5]}).save(tmp_path / "bad.html")
+    page = Page(browser, path)
+    try:
+        page.page.select_option("#sw-kernel_size", value="5")
+        alert = page.page.inner_text('[role="alert"]')
+        assert "not a valid layer" in alert and "kernel" in alert
+        assert page.page.locator(".cell").count() == 0
+        page.page.select_option("#sw-kernel_size", value="3")
+        assert page.cells("y").count() == 4
+        assert page.errors == []
+    finally:
+        page.close()
