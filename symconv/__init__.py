@@ -99,6 +99,8 @@ _LAZY = {
     "from_onnx": "interop",
     "load_onnx_node": "interop",
     "max_pool_indices": "core.argmax",
+    "explore": "explore",
+    "Explorer": "explore",
 }
 
 __all__ = [

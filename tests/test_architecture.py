@@ -15,7 +15,18 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "symconv"
 
 #: pipeline stages, left to right; a module may import its own stage and those to its left
-STAGES = ["core", "nn", "interop", "latex", "figures", "codegen", "grading", "assignment", "cli"]
+STAGES = [
+    "core",
+    "nn",
+    "interop",
+    "latex",
+    "figures",
+    "codegen",
+    "grading",
+    "assignment",
+    "explore",
+    "cli",
+]
 #: modules every stage may use
 SHARED = {
     "symconv.fileio",

@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "symconv.cli.network",
     "symconv.cli.draw",
     "symconv.cli.assignment",
+    "symconv.cli.explore",
 ]
 
 
