@@ -22,6 +22,8 @@ The limits (module constants, the one place they live; figures measured on a 2-c
   every frame); :data:`MAX_RASTER_CELLS` the cells of a PNG, GIF or PDF (matplotlib).
 * :data:`MAX_TABLE_ENTRIES` - the constant tables a generated NumPy module embeds, and
   :data:`MAX_MODULE_TAPS` the taps of a pool's window along its axes (code per tap).
+* :data:`MISTAKE_GROWTH` and :data:`MISTAKE_FLOOR` - how much larger than the student's layer a
+  mistaken layer the checker builds may be (:func:`mistake_fits`).
 
 Above a limit, :class:`BudgetError` (a :class:`~symconv.core.errors.SpecError`; the CLI prints
 it as one ``error:`` line and exits 2). ``--allow-large`` on the command line, or
@@ -57,6 +59,7 @@ __all__ = [
     "check_whole",
     "connections",
     "lifted",
+    "mistake_fits",
     "preview_terms",
     "whole_terms",
 ]
@@ -79,6 +82,11 @@ MAX_RASTER_CELLS = 8_000
 MAX_TABLE_ENTRIES = 1_000_000
 #: a pool's taps along its axes, each a dozen lines of generated code (200 taps: about 8 s)
 MAX_MODULE_TAPS = 256
+#: how much larger than the student's layer a mistaken layer the checker tries may be (padding
+#: doubled or applied as input, stride 1 for s): at most this factor times the layer's whole
+#: derivation, or :data:`MISTAKE_FLOOR` terms and entries for a small layer
+MISTAKE_GROWTH = 4
+MISTAKE_FLOOR = 20_000
 
 _LIFTED = contextvars.ContextVar("symconv_budget_lifted", default=False)
 
@@ -239,6 +247,19 @@ def check_whole(spec, what: str = "the whole derivation", instead: str = WHOLE) 
     check(spec.op, what, whole_terms(spec), "product terms", "MAX_TERMS", instead)
     name, largest = max(_entries(spec).items(), key=lambda kv: kv[1])
     check(spec.op, f"{what}: the array {name}", largest, "entries", "MAX_SYMBOLS", instead)
+
+
+def mistake_fits(mistaken, spec) -> bool:
+    """Whether the checker may build the layer ``mistaken`` (a perturbation of ``spec``): its
+    whole derivation and its largest array stay within :data:`MISTAKE_GROWTH` times those of
+    ``spec`` (at least :data:`MISTAKE_FLOOR`). A huge padding doubled or a huge stride set to 1
+    is a mistake no student computed by hand; it is skipped, never built."""
+    if lifted():
+        return True
+    for size in (whole_terms, lambda s: max(_entries(s).values())):
+        if size(mistaken) > max(MISTAKE_GROWTH * size(spec), MISTAKE_FLOOR):
+            return False
+    return True
 
 
 def check_document(spec) -> None:

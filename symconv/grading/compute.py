@@ -13,6 +13,7 @@ import math
 import numpy as np
 import sympy
 
+from ..core import budget
 from ..core.arrays import as_object_array
 from ..core.derive import derive
 from ..core.errors import SpecError, SymconvError
@@ -56,13 +57,15 @@ def checked_layer(layer, quantity, convention, index_base) -> Layer:
 
 
 def spec_variant(spec: LayerSpec, **changes):
-    """A validated copy of ``spec`` with some fields changed, or None if it is not a layer
-    (or is the same layer)."""
+    """A validated copy of ``spec`` with some fields changed, or None if it is not a layer, is
+    the same layer, or is too much larger to build (:func:`symconv.core.budget.mistake_fits`)."""
     try:
         new = spec.replace(**changes)
     except SymconvError:
         return None
-    return None if new == spec else new
+    if new == spec or not budget.mistake_fits(new, spec):
+        return None
+    return new
 
 
 class DerivationArrays:
