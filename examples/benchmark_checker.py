@@ -16,11 +16,11 @@ benchmark, not a test). Prints the ten slowest checks, the median and the slowes
 
 from __future__ import annotations
 
-import platform
 import statistics
 import sys
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +28,9 @@ import symconv
 from symconv.check import check
 from symconv.core import reference
 from symconv.core.errors import SymconvError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe  # noqa: E402
 
 LAYERS = [
     (
@@ -169,10 +172,7 @@ def main() -> None:
                 dt = time.perf_counter() - t0
                 times.append((dt, label, q, mistake, ",".join(r.codes) or "-"))
     times.sort(reverse=True)
-    print(
-        f"{len(times)} checks on {platform.processor() or platform.machine()}, "
-        f"Python {sys.version.split()[0]}"
-    )
+    print(f"{len(times)} checks on {describe()}, Python {sys.version.split()[0]}")
     print("slowest:")
     for dt, label, q, mistake, codes in times[:10]:
         print(f"  {dt:6.3f} s  {label:30s} {q:12s} {mistake:11s} -> {codes}")

@@ -21,6 +21,10 @@ import resource
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe  # noqa: E402
 
 LAYERS = [
     ("3000x3000, 3x3", "conv --input-size 3000x3000 --kernel-size 3x3"),
@@ -37,17 +41,6 @@ LAYERS = [
 ]
 COMMANDS = ("derive", "toeplitz")
 LIMIT_AS = 2 * 1024**3
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _limit() -> None:
@@ -79,7 +72,7 @@ def run_case(argv):
 
 def main() -> int:
     print(
-        f"machine: {_cpu()}, {os.cpu_count()} logical CPUs, python "
+        f"machine: {describe()}, python "
         f"{platform.python_version()} (peak: the child's ru_maxrss)"
     )
     print(f"{'case':50s} {'seconds':>8s} {'peak MB':>8s} {'result':>14s}")

@@ -112,6 +112,7 @@ Modules
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -199,6 +200,9 @@ def parse_answer_ex(
     text = text.translate(_UNICODE)
     _check_characters(text)
     _check_nesting(text, max_depth)
+    fast = _integer_lists(text, max_entries)
+    if fast is not None:
+        return ParsedAnswer(fast, False, "json")
     ctx = _Context(text, resolve, _check_aliases(aliases), max_entries)
     _unwrap(ctx)
     toks = _tokenize(ctx)
@@ -213,6 +217,54 @@ def parse_answer_ex(
             "large for this Python)"
         ) from None
     return ParsedAnswer(_to_array(ctx, tree), ctx.has_decimals, fmt)
+
+
+#: an answer of integers in brackets and nothing else: ``[[1, -2], [3, 4]]``
+_INTEGER_LISTS = re.compile(r"\s*\[[\s\[\],0-9-]*\]\s*")
+_INTEGER_TOKENS = re.compile(r"-?[0-9]+|[\[\],]|-")
+
+
+def _integer_lists(text: str, max_entries: int):
+    """The fast path for the commonest answer, nested brackets of integers (a large W pasted
+    from a program), read token by token by a small state machine instead of the full
+    grammar. ``None`` unless the text is exactly comma-separated, rectangular lists of
+    integers within the limits: the full parser then decides, and words its errors."""
+    if not _INTEGER_LISTS.fullmatch(text):
+        return None
+    stack, top, expect_value = [], None, True
+    for tok in _INTEGER_TOKENS.findall(text):
+        if tok == "[":
+            if not expect_value:
+                return None
+            stack.append([])
+        elif tok == "]":
+            if not stack or (expect_value and stack[-1]):
+                return None  # "[" followed by "]" after a comma, or one "]" too many
+            done = stack.pop()
+            if not stack:
+                if top is not None:
+                    return None
+                top = done
+            else:
+                stack[-1].append(done)
+            expect_value = False
+        elif tok == ",":
+            if expect_value or not stack:
+                return None
+            expect_value = True
+        else:
+            if not expect_value or not stack or tok == "-" or tok.lstrip("-")[:1] == "0" != tok:
+                return None  # "1 2", a lone "-", a leading zero ("01")
+            stack[-1].append(int(tok))
+            expect_value = False
+    if stack or top is None:
+        return None
+    arr = np.array(top, dtype=object)
+    if arr.size == 0 or arr.size > max_entries or any(type(v) is not int for v in arr.flat):
+        return None  # empty, too large, or ragged (lists where numbers should be)
+    out = np.empty(arr.shape, dtype=object)
+    out.flat[:] = [sympy.Integer(v) for v in arr.flat]
+    return out
 
 
 def parse_answer(
