@@ -28,6 +28,7 @@ import io
 import json
 import re
 import zipfile
+from fractions import Fraction
 from pathlib import Path
 
 from ...core.errors import SpecError
@@ -231,7 +232,7 @@ def assignment_data(a: Assignment) -> dict:
 
 def _verify(a: Assignment, data: dict, students) -> None:
     """The written assignment must load to the same questions and draw the same variants."""
-    b = load_assignment(json.loads(json.dumps(data)))
+    b = load_assignment(json.loads(json.dumps(data), parse_float=Fraction))
     same = len(a.questions) == len(b.questions) and all(
         repr([o for o, _ in p.layers]) == repr([o for o, _ in q.layers])
         and (p.id, p.points, p.quantities, p.givens, p.constraints, p.credit, p.prompt)
@@ -259,9 +260,7 @@ def _version() -> str:
 def _package_files() -> dict:
     """archive name -> bytes of every file of the running symconv (no caches, no hidden files),
     the templates under ``symconv/templates`` as the project's wheel ships them."""
-    import symconv
-
-    package = Path(symconv.__file__).resolve().parent
+    package = Path(__file__).resolve().parents[2]  # symconv/
     roots = [(package, "symconv")]
     templates = templates_dir().resolve()
     if package not in templates.parents:
