@@ -514,6 +514,26 @@ def test_sid_matching_metadata_problems_and_internal_errors(tmp_path, keys):
     validate(r, {"score": 0, "words": ["could not grade", "no student rows"]})
 
 
+def test_a_submission_too_slow_to_grade_gets_results_saying_so(
+    exported, cases, tmp_path, monkeypatch
+):
+    _, zip_path = exported
+    root = tmp_path / "autograder"
+    _unpack(zip_path, root)
+    _stage(root, cases["right"])
+
+    def slow(*args):
+        time.sleep(5)
+        raise AssertionError("not stopped")
+
+    monkeypatch.setattr(autograder, "grade_answers", slow)
+    monkeypatch.setenv(autograder.TIME_LIMIT_VARIABLE, "1")
+    start = time.monotonic()
+    r = autograder.results_for(root)
+    assert time.monotonic() - start < 3
+    validate(r, {"score": 0, "words": ["longer than 1 seconds"]})
+
+
 # ------------------------------------------------------------------ acceptance: as Gradescope
 def _venv_works() -> bool:
     try:
@@ -565,6 +585,27 @@ def test_setup_installs_the_bundled_wheel_into_a_fresh_venv(installed):
     where, prefix = proc.stdout.splitlines()
     assert Path(prefix) == root / "symconv-venv"
     assert Path(where).is_relative_to(root / "symconv-venv")  # the wheel, not this checkout
+
+
+def test_the_installed_symconv_exports_the_same_archive(installed, exported, tmp_path):
+    """symconv installed from the bundled wheel (no checkout, templates inside the package)
+    exports the shipped assignment and roster to a byte-identical zip: its CLI entry point,
+    the wheel it packs from an installed package, and the shipped assignment file as a
+    fixed point of the export."""
+    root, env = installed
+    _, zip_path = exported
+    out = tmp_path / "again.zip"
+    proc = subprocess.run(
+        [str(root / "symconv-venv" / "bin" / "symconv"), "assignment", "export"]
+        + [str(root / "source" / "assignment.json"), "--to", "gradescope", "-o", str(out)]
+        + ["--roster", str(root / "source" / "roster.csv")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == zip_path.read_bytes()
 
 
 def test_run_autograder_as_gradescope_for_every_case(installed, cases):

@@ -297,7 +297,7 @@ def symconv_wheel() -> tuple:
     metadata, entry_points = _metadata(version)
     safe = re.sub(r"[^A-Za-z0-9.]+", "_", version)
     info = f"symconv-{safe}.dist-info"
-    files = _package_files()
+    files = dict(sorted(_package_files().items()))  # one order however symconv is laid out
     files[f"{info}/METADATA"] = metadata.encode("utf-8")
     files[f"{info}/WHEEL"] = (
         "Wheel-Version: 1.0\n"
