@@ -216,8 +216,9 @@ def register(sub) -> None:
     )
     e.add_argument(
         "--match",
-        help="gradescope: the submission metadata's users[] field matched against the id "
-        "column (email or sid; default: the assignment's choice)",
+        help="gradescope: the submission metadata's users[] field that identifies the student: "
+        "email (matched with the roster's email column, or email ids) or sid (matched with the "
+        "id column); default: email when the roster has emails, else sid",
     )
     e.add_argument("--variants", help="moodle: pre-drawn variants per question (default 20)")
     e.set_defaults(func=run_export)
