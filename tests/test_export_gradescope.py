@@ -251,6 +251,10 @@ def cases(keys):
     out["unknown-student"] = (nobody, files, {"score": None, "words": words})
 
     sid = _pick(keys, used, lambda k: 1)
+    files = {"empty.json": b"", "blank.txt": b"% nothing yet\n\n"}
+    out["empty"] = (users(sid), files, {"score": 0, "words": ["No answer was found", "q2.grad"]})
+
+    sid = _pick(keys, used, lambda k: 1)
     out["no-file"] = (users(sid), {}, {"score": 0, "words": ["No readable file"]})
 
     sid = _pick(keys, used, lambda k: 1)
