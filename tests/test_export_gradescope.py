@@ -643,3 +643,16 @@ def test_run_autograder_without_setup_still_writes_results(exported, tmp_path):
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 0 and "could not start" in results["output"]
     assert set(results) <= TOP_KEYS and results["tests"] == []
+
+
+def test_a_title_on_several_lines_stays_inside_the_scripts_comments(tmp_path):
+    data = dict(A, title='HW\n"; touch pwned; echo "\nrm -rf x')
+    (tmp_path / "r.csv").write_text("id,email\nab,a@b\n")
+    out = export_gradescope(load_assignment(data), tmp_path / "a.zip", roster=tmp_path / "r.csv")
+    with zipfile.ZipFile(out) as zf:
+        for name in ("setup.sh", "run_autograder"):
+            script = zf.read(name).decode()
+            assert all(line.startswith("#") for line in script.splitlines() if "touch" in line)
+            assert "\nrm -rf x" not in script
+            check = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
+            assert check.returncode == 0, check.stderr

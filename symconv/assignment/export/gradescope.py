@@ -79,7 +79,8 @@ def export_gradescope(assignment, path, *, roster, id_column="id", match=None) -
         "key_column": key_column,
         "wheel": wheel_name,
     }
-    context = {"title": assignment.title, "wheel": wheel_name, "version": _version()}
+    title = " ".join(assignment.title.split())  # one line: the scripts quote it in a comment
+    context = {"title": title, "wheel": wheel_name, "version": _version()}
     members = [
         ("setup.sh", render("gradescope/setup.sh.jinja", **context), 0o755),
         ("run_autograder", render("gradescope/run_autograder.jinja", **context), 0o755),
