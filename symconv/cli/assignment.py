@@ -1,4 +1,4 @@
-"""``symconv assignment make|grade|report``: assignments for a whole class."""
+"""``symconv assignment make|grade|report|export``: assignments for a whole class."""
 
 from __future__ import annotations
 
@@ -102,6 +102,33 @@ def run_report(args) -> int:
     return 0
 
 
+def run_export(args) -> int:
+    from ..assignment.export import OPTIONS, export
+
+    given = {
+        "roster": args.roster,
+        "id_column": args.id_column,
+        "match": args.match,
+        "variants": None if args.variants is None else _count("--variants", args.variants),
+    }
+    options = {k: v for k, v in given.items() if v is not None}
+    if args.to == "gradescope" and "roster" not in options:
+        raise SpecError("assignment export: --to gradescope needs --roster (who may submit)")
+    written = export(args.assignment, args.to, args.output, **options)
+    print(f"exported for {args.to}: {written}")
+    return 0
+
+
+def _count(flag, value) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise SpecError(f"assignment export: {flag} must be a positive integer, got {value!r}")
+    return n
+
+
 def register(sub) -> None:
     """Add ``assignment`` (make, grade, report) to the ``symconv`` command line."""
     p = sub.add_parser(
@@ -171,3 +198,27 @@ def register(sub) -> None:
     r.add_argument("grades", metavar="GRADES.json")
     r.add_argument("-o", "--output", help="HTML report file")
     r.set_defaults(func=run_report)
+    e = s.add_parser(
+        "export",
+        help="the assignment for Gradescope, PrairieLearn or Moodle (docs/EXPORTS.md)",
+        description="Write the assignment in the form a platform imports as it is: "
+        "gradescope (-o autograder.zip: setup.sh, run_autograder and a bundled symconv wheel; "
+        "needs --roster), prairielearn (-o questions/: one question folder per question, "
+        "symconv vendored for server.py) or moodle (-o questions.xml: --variants pre-drawn "
+        "Cloze variants per question, the predicted wrong values with their diagnoses).",
+    )
+    e.add_argument("assignment", metavar="ASSIGNMENT.json")
+    e.add_argument("--to", required=True, choices=["gradescope", "prairielearn", "moodle"])
+    e.add_argument("-o", "--output", required=True, help="the file or folder to write")
+    e.add_argument("--roster", help="gradescope: CSV roster with a header row")
+    e.add_argument(
+        "--id-column", help="gradescope: roster column identifying a student (default id)"
+    )
+    e.add_argument(
+        "--match",
+        help="gradescope: the submission metadata's users[] field that identifies the student: "
+        "email (matched with the roster's email column, or email ids) or sid (matched with the "
+        "id column); default: email when the roster has emails, else sid",
+    )
+    e.add_argument("--variants", help="moodle: pre-drawn variants per question (default 20)")
+    e.set_defaults(func=run_export)
