@@ -219,5 +219,7 @@ def register(sub) -> None:
         help="gradescope: the submission metadata's users[] field matched against the id "
         "column (email or sid; default: the assignment's choice)",
     )
-    e.add_argument("--variants", help="moodle: pre-drawn variants per question (default 20)")
+    e.add_argument(
+        "--variants", help="moodle: pre-drawn variants per question (default 20, at most 500)"
+    )
     e.set_defaults(func=run_export)
