@@ -44,8 +44,7 @@ import sympy
 from ...core.errors import SpecError
 from ...fileio import check_folder, write_atomic
 from ...grading.catalogue import Case, mistakes_for
-from ...grading.check import Checker
-from ...grading.diagnose import diagnose  # noqa: F401  (registers the catalogue's entries)
+from ...grading.check import Checker  # (importing it registers the catalogue's mistakes)
 from ...templating import render
 from ..answers import AnswerKeyError
 from ..handout import layer_text
@@ -57,9 +56,14 @@ __all__ = [
     "DEFAULT_VARIANTS",
     "MAX_VARIANTS",
     "TOLERANCE",
+    "predictions",
+    "blank",
     "cloze_number",
     "cloze_text",
+    "prompt_html",
     "category_path",
+    "cdata",
+    "xml_comment",
 ]
 
 #: Pre-drawn variants per question unless ``variants`` says otherwise.
@@ -325,7 +329,7 @@ def _weights(q, qv) -> dict:
     return {qty: lcm // n for qty, n in sizes.items()}
 
 
-def _question(assignment, q, k, n, student, salt, qv, decimals):
+def _question(q, k, n, student, salt, qv, decimals):
     weights = _weights(q, qv)
     parts, key = [], []
     for label, qty in zip(q.labels, q.quantities):
@@ -384,7 +388,7 @@ def _category(assignment, title, q, n) -> dict:
         for v in np.asarray(qv.answers[qty], dtype=object).reshape(-1)
     )
     questions = [
-        _question(assignment, q, k, n, student, salt, qv, decimals)
+        _question(q, k, n, student, salt, qv, decimals)
         for k, (student, salt, qv) in enumerate(draws, start=1)
     ]
     info = (
