@@ -132,7 +132,7 @@ def read_blanks(text):
                 pm = re.match(r"%(-?\d+(?:\.\d+)?)%", alt)
                 frac, alt = (Fraction(pm.group(1)), alt[pm.end() :]) if pm else (0, alt)
             answer, _, feedback = alt.partition("#")
-            feedback = html.unescape(feedback.replace("\\}", "}").replace("\\#", "#"))
+            feedback = html.unescape(feedback).replace("\\}", "}").replace("\\#", "#")
             if answer == "*":
                 alts.append((frac, None, None, feedback))
             else:
@@ -424,13 +424,16 @@ def test_prompt_escaping(exported):
 
 
 @pytest.mark.parametrize(
-    "text", ["a } b", "x~y", "{1:NM:=2}", "back\\slash #3 \"q\" <b> & 'it'", "\\}~"]
+    "text",
+    ["a } b", "x~y", "{1:NM:=2}", "back\\slash #3 \"q\" <b> & 'it'", "\\}~", "a\\#b \\\\} c"],
 )
 def test_feedback_text_survives_the_cloze_syntax(text):
     blank = "{1:NUMERICAL:=1#right~%0%2#" + cloze_text(text) + "~%0%*#other}"
     ((weight, alts),) = read_blanks(blank)
     assert weight == 1 and [v for _, v, _, _ in alts] == [1, 2, None]
     assert alts[1][3] == text
+    ((_, _, malts),) = moodle_blanks(blank)
+    assert [a for _, a, _, _ in malts] == [1.0, 2.0, "*"] and malts[1][3] == text
 
 
 def test_byte_identical(exported, tmp_path):
@@ -510,3 +513,62 @@ def test_cli_writes_the_file(tmp_path, capsys):
     assert _cli(tmp_path, "--to", "moodle", "-o", str(out), "--variants", "2") == 0
     assert f"exported for moodle: {out}" in capsys.readouterr().out
     assert [len(items) for _, items in _questions(out.read_bytes())] == [2, 2, 2, 2]
+
+
+# ------------------------------------------------------------------ Moodle's own Cloze grammar
+# The patterns of Moodle's qtype_multianswer (question/type/multianswer/questiontype.php),
+# transcribed for Python's re (its lookbehinds split into fixed-width ones): a second reading
+# of every blank, the way Moodle's import splits it.
+_M_FRACTION = r"=|%(-?[0-9]+(?:[.,][0-9]*)?)%"
+_M_ANSWER = r".+?(?<!\\)(?<!&)(?<!&amp;)(?=[~#}]|$)"
+_M_FEEDBACK = r".*?(?<!\\)(?=[~}]|$)"
+_M_ALT = f"({_M_FRACTION})?({_M_ANSWER})(#({_M_FEEDBACK}))?"
+_M_TYPES = (
+    "NUMERICAL|NM|MULTICHOICE|MC|MULTICHOICE_V|MCV|MULTICHOICE_H|MCH|SHORTANSWER|SA|MW|"
+    "SHORTANSWER_C|SAC|MWC|MULTICHOICE_S|MCS|MULTICHOICE_VS|MCVS|MULTICHOICE_HS|MCHS|"
+    "MULTIRESPONSE|MR|MULTIRESPONSE_H|MRH|MULTIRESPONSE_S|MRS|MULTIRESPONSE_HS|MRHS"
+)
+_M_BLANK = re.compile(r"\{([0-9]*):(" + _M_TYPES + "):(" + _M_ALT + "(~" + _M_ALT + ")*)\\}", re.S)
+_M_NUMBER = r"-?(([0-9]+[.,]?[0-9]*|[.,][0-9]+)([eE][-+]?[0-9]+)?)"
+_M_NUMERICAL = re.compile(f"^({_M_NUMBER})(:{_M_NUMBER})?$", re.S)
+
+
+def moodle_blanks(text):
+    """``[(weight, type, [(fraction, answer, tolerance, feedback)])]`` as Moodle's import reads
+    the question text: each blank found, split into its answers, then replaced."""
+    out = []
+    while True:
+        m = _M_BLANK.search(text)
+        if not m:
+            return out
+        rest, alts = m.group(3), []
+        while rest:
+            am = re.match("~?" + _M_ALT, rest, re.S)
+            fraction = 1 if am.group(1) == "=" else float(am.group(2) or 0) / 100
+            feedback = html.unescape(am.group(5) or "").replace("\\}", "}").replace("\\#", "#")
+            nm = _M_NUMERICAL.match(am.group(3))
+            if nm:
+                answer, tol = float(nm.group(1)), float(nm.group(6)[1:] if nm.group(6) else 0)
+            else:
+                answer, tol = am.group(3), None
+            alts.append((fraction, answer, tol, feedback))
+            rest = rest[am.end() :]
+        out.append((int(m.group(1) or 1), m.group(2), alts))
+        text = text[: m.start()] + "{#" + str(len(out)) + "}" + text[m.end() :]
+
+
+def test_moodle_grammar_reads_what_the_parser_here_reads(exported):
+    a, _, data = exported
+    for qid, comment, question in _variants(a, data):
+        text, _ = _html(question)
+        ours, moodle = read_blanks(text), moodle_blanks(text)
+        assert len(moodle) == len(ours)
+        for (w, alts), (mw, kind, malts) in zip(ours, moodle):
+            assert (mw, kind) == (w, "NUMERICAL")
+            assert len(malts) == len(alts)
+            for (frac, value, tol, fb), (mfrac, manswer, mtol, mfb) in zip(alts, malts):
+                assert mfrac == float(frac) / 100 and mfb == fb
+                if value is None:
+                    assert (manswer, mtol) == ("*", None)
+                else:
+                    assert (manswer, mtol) == (float(value), float(tol))

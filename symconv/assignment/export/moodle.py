@@ -217,8 +217,9 @@ def cloze_number(v: Fraction) -> str:
 def cloze_text(text: str) -> str:
     """Text made safe inside a Cloze answer's feedback: HTML-escaped, and the characters the
     Cloze syntax reads (``{ } ~ \\``) written as character references, which Moodle decodes
-    after it has split the blank."""
-    out = html.escape(str(text), quote=True)
+    after it has split the blank. Moodle then reads ``\\}`` and ``\\#`` as ``}`` and ``#``, so
+    a backslash before either is doubled."""
+    out = html.escape(re.sub(r"\\(?=[}#])", r"\\\\", str(text)), quote=True)
     for ch, ref in (("{", "&#123;"), ("}", "&#125;"), ("~", "&#126;"), ("\\", "&#92;")):
         out = out.replace(ch, ref)
     return out
