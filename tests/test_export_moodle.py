@@ -10,7 +10,10 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
@@ -440,6 +443,20 @@ def test_byte_identical(exported, tmp_path):
     a, _, data = exported
     export_moodle(A, tmp_path / "again.xml", variants=N)
     assert (tmp_path / "again.xml").read_bytes() == data
+
+
+def test_byte_identical_in_another_process(exported, tmp_path):
+    """Another interpreter, another hash seed: the same bytes."""
+    a, _, data = exported
+    out, src = tmp_path / "other.xml", tmp_path / "a.json"
+    src.write_text(json.dumps(A))
+    code = (
+        "import sys; from symconv.assignment.export.moodle import export_moodle; "
+        f"export_moodle(sys.argv[1], sys.argv[2], variants={N})"
+    )
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    subprocess.run([sys.executable, "-c", code, str(src), str(out)], check=True, env=env)
+    assert out.read_bytes() == data
 
 
 def test_variants_are_distinct_where_the_template_allows(exported, tmp_path):
