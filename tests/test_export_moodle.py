@@ -589,3 +589,8 @@ def test_moodle_grammar_reads_what_the_parser_here_reads(exported):
                     assert (manswer, mtol) == ("*", None)
                 else:
                     assert (manswer, mtol) == (float(value), float(tol))
+
+
+def test_variants_accepts_numpy_integers(tmp_path):
+    export_moodle(A, tmp_path / "q.xml", variants=np.int64(1))
+    assert [len(items) for _, items in _questions((tmp_path / "q.xml").read_bytes())] == [1] * 4

@@ -82,6 +82,14 @@ PENALTY = "0.3333333"
 
 _OP = "assignment export"
 _NAMES = {"x": "x", "w": "w", "b": "b", "dy": "\u2202E/\u2202y"}
+_SYMBOLS = {
+    "output": "y",
+    "grad-input": "\u2202E/\u2202x",
+    "grad-weight": "\u2202E/\u2202w",
+    "grad-bias": "\u2202E/\u2202b",
+    "toeplitz": "W",
+    "output-size": "",
+}
 _QUANTITY_WORDS = {
     "output": "the output y",
     "grad-input": "the gradient \u2202E/\u2202x",
@@ -103,12 +111,13 @@ def export_moodle(assignment, path, *, variants: int = DEFAULT_VARIANTS) -> Path
     (see the module docstring). Returns the path written."""
     if (
         isinstance(variants, bool)
-        or not isinstance(variants, int)
+        or not isinstance(variants, (int, np.integer))
         or not (1 <= variants <= MAX_VARIANTS)
     ):
         raise SpecError(
             f"{_OP}: variants must be an integer from 1 to {MAX_VARIANTS}, got {variants!r}"
         )
+    variants = int(variants)
     path = Path(path)
     check_folder(path, _OP)
     if not isinstance(assignment, Assignment):
@@ -279,11 +288,16 @@ def _planes(shape):
     ]
 
 
-def _grids(name, shape, cell):
-    """Grids for the template: ``{"name", "rows": [[cell text, ...], ...]}``."""
+def _grids(name, shape, cell, single=True):
+    """Grids for the template: ``{"name", "rows": [[cell text, ...], ...]}``; the name is
+    left out of a lone grid unless ``single``."""
+    planes = _planes(tuple(shape))
     return [
-        {"name": name + suffix, "rows": [[cell(i) for i in row] for row in rows]}
-        for suffix, rows in _planes(tuple(shape))
+        {
+            "name": name + suffix if (single or len(planes) > 1) else "",
+            "rows": [[cell(i) for i in row] for row in rows],
+        }
+        for suffix, rows in planes
     ]
 
 
@@ -344,13 +358,15 @@ def _question(q, k, n, student, salt, qv, decimals):
                 "label": html.escape(label),
                 "what": html.escape(_QUANTITY_WORDS[qty]),
                 "shape": shape,
-                "grids": _grids("", answer.shape, lambda i: cells[i]),
+                "grids": _grids(_SYMBOLS[qty], answer.shape, lambda i: cells[i], False),
             }
         )
         key.append(
             {
                 "label": html.escape(label),
-                "grids": _grids("", answer.shape, lambda i: _value_text(right[i])),
+                "grids": _grids(
+                    _SYMBOLS[qty], answer.shape, lambda i: _value_text(right[i]), False
+                ),
             }
         )
     givens = []
