@@ -126,7 +126,7 @@ def export_moodle(assignment, path, *, variants: int = DEFAULT_VARIANTS) -> Path
         assignment = load(assignment)
     title = assignment.title or "symconv assignment"
     categories = [_category(assignment, title, q, variants) for q in assignment.questions]
-    text = render("moodle/questions.xml.jinja", title=title, categories=categories)
+    text = render("moodle/questions.xml.jinja", categories=categories)
     write_atomic(path, text)
     return path
 
