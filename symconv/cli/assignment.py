@@ -220,5 +220,7 @@ def register(sub) -> None:
         "email (matched with the roster's email column, or email ids) or sid (matched with the "
         "id column); default: email when the roster has emails, else sid",
     )
-    e.add_argument("--variants", help="moodle: pre-drawn variants per question (default 20)")
+    e.add_argument(
+        "--variants", help="moodle: pre-drawn variants per question (default 20, at most 500)"
+    )
     e.set_defaults(func=run_export)
