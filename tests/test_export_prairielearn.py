@@ -17,6 +17,7 @@ import uuid
 from fractions import Fraction
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -45,6 +46,7 @@ ASSIGNMENT = {
             "quantities": ["output"],
             "givens": {"x": {"range": [-2, 3]}, "w": {"range": [-2, 2], "exclude_zero": True}},
             "constraints": {"min_output_size": 2},
+            "figure": True,
         },
         {
             "id": "q2",
@@ -378,7 +380,7 @@ def test_layout_and_byte_identical(exported):
         f"questions/exam-2-convolution-gradients/q{i}" for i in range(1, 6)
     ]
     for f in exported["folders"]:
-        assert sorted(p.name for p in f.iterdir()) == [
+        assert sorted(p.name for p in f.iterdir() if p.name != "clientFilesQuestion") == [
             "info.json",
             "question.html",
             "server.py",
@@ -415,9 +417,33 @@ def test_info_json(exported):
         assert new["uuid"] != again["uuid"]
 
 
+def test_figures(exported):
+    """q1 asks for a figure: one SVG per layer of its template, the variant's named in params."""
+    q1 = exported["folders"][0]
+    layers = json.loads((q1 / "symconv-question.json").read_text())["question"]["layers"]
+    files = sorted(p.name for p in (q1 / "clientFilesQuestion").iterdir())
+    allowed = [
+        (n, k, st, pad)
+        for n in (4, 5)
+        for k in (2, 3)
+        for st in (1, 2)
+        for pad in (0, 1)
+        if (n + 2 * pad - k) // st + 1 >= 2  # min_output_size
+    ]
+    assert len(files) == len(layers) == len(allowed) == 15
+    for name in files:
+        root = ElementTree.parse(q1 / "clientFilesQuestion" / name).getroot()
+        assert root.tag.endswith("svg")
+    for seed in SEEDS[:3]:
+        params = exported["server"].call("q1", "generate", generate_data(seed))["params"]
+        index = layers.index(params["layer_options"])
+        assert params["figure"] == f"layer-{index + 1}.svg" and params["figure"] in files
+    assert not (exported["folders"][1] / "clientFilesQuestion").exists()
+
+
 def test_secret_seed_stays_server_side(exported):
     for path in exported["out"].rglob("*"):
-        if path.is_file() and "serverFilesCourse" not in path.parts:
+        if path.suffix != ".svg" and "serverFilesCourse" not in path.parts and path.is_file():
             has = SEED in path.read_text()
             assert has == (path.name == "symconv-question.json"), path
 

@@ -32,7 +32,7 @@ from ...templating import render, templates_dir
 from ..output import staged_folder, write_text
 from ..spec import Assignment
 from ..variants import draw_question
-from .prairielearn_server import SPEC_FILE, ExportedQuestion, question_data
+from .prairielearn_server import SPEC_FILE, ExportedQuestion, figure_name, question_data
 
 __all__ = ["export_prairielearn", "question_uuid", "slug"]
 
@@ -41,6 +41,10 @@ NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "symconv:assignment-export:prairielea
 #: Variant seeds drawn at export time to check that the exported question draws what the
 #: assignment draws.
 PROBES = (0, 1, 7, 123456789)
+#: A question with ``"figure": true`` gets one picture per layer its template allows, drawn at
+#: export time into clientFilesQuestion/ (the picture depends on the layer only); templates
+#: allowing more layers than this get none.
+MAX_FIGURES = 100
 _WHAT = {
     "output": "Enter the output $y$ of the layer.",
     "grad-input": r"Enter the gradient $\partial E/\partial x$.",
@@ -121,11 +125,25 @@ def _question_html(assignment, q, spec) -> str:
         version=__version__,
         prompt=_text_html(q.prompt),
         note=_text_html(ENTRY_NOTE),
+        figures=spec["question"]["figures"],
         answers=answers,
         partial="false" if q.credit == "all-or-nothing" else "true",
         mu=lambda s: "{{" + s + "}}",
         mu3=lambda s: "{{{" + s + "}}}",
     )
+
+
+def _figures(q) -> list:
+    """``(file name, SVG text)`` of the layers of a question asking for a figure: the
+    handout's picture (the forward window, symbols in the cells)."""
+    if not q.figure or len(q.layers) > MAX_FIGURES:
+        return []
+    from ...figures import figure
+
+    return [
+        (figure_name(i), figure(layer, "window", heading=False, labels=True).svg())
+        for i, (_, layer) in enumerate(q.layers)
+    ]
 
 
 def _check_rebuilt(assignment, q, spec) -> None:
@@ -192,9 +210,11 @@ def export_prairielearn(assignment: Assignment, path) -> Path:
     folder = slug(assignment.title)
     files = []
     for q in assignment.questions:
-        spec = question_data(assignment, q)
+        pictures = _figures(q)
+        spec = question_data(assignment, q, figures=bool(pictures))
         _check_rebuilt(assignment, q, spec)
         base = ("questions", folder, q.id)
+        files += [(base + ("clientFilesQuestion", name), svg) for name, svg in pictures]
         info = json.dumps(_info(assignment, q), indent=2, ensure_ascii=False) + "\n"
         server = render("prairielearn/server.py.jinja", qid=q.id, version=__version__)
         files += [

@@ -40,6 +40,7 @@ __all__ = [
     "answer_name",
     "grid_shape",
     "variant_key",
+    "figure_name",
 ]
 
 #: The file next to server.py holding the question and the secret seed.
@@ -61,6 +62,11 @@ def answer_name(label: str) -> str:
 def variant_key(variant_seed) -> str:
     """The key a PrairieLearn variant is drawn with, in place of a student id."""
     return f"pl-{variant_seed}"
+
+
+def figure_name(index: int) -> str:
+    """The file in clientFilesQuestion/ picturing the template's layer ``index``."""
+    return f"layer-{index + 1}.svg"
 
 
 def grid_shape(shape) -> tuple:
@@ -110,9 +116,10 @@ def _option_value(v):
     return v
 
 
-def question_data(assignment: Assignment, q: Question) -> dict:
+def question_data(assignment: Assignment, q: Question, figures: bool = False) -> dict:
     """The JSON-ready definition of question ``q`` (and the assignment's seed) that
-    :class:`ExportedQuestion` rebuilds it from: every layer the template allows, in order."""
+    :class:`ExportedQuestion` rebuilds it from: every layer the template allows, in order;
+    ``figures``: clientFilesQuestion/ holds one picture per layer (:func:`figure_name`)."""
     from ..._version import __version__
 
     return {
@@ -131,6 +138,7 @@ def question_data(assignment: Assignment, q: Question) -> dict:
             "quantities": list(q.quantities),
             "credit": q.credit,
             "figure": q.figure,
+            "figures": figures,
             "constraints": dict(q.constraints),
             "givens": {
                 name: {
@@ -274,6 +282,10 @@ class ExportedQuestion:
         params["layer_options"] = {k: _json_value(v) for k, v in qv.options.items()}
         params["givens"] = [m for name, arr in qv.givens.items() for m in given_tex(name, arr)]
         params["given_values"] = {k: _plain(v) for k, v in qv.givens.items()}
+        if self.spec["question"].get("figures"):
+            options = {k: _json_value(v) for k, v in qv.options.items()}
+            index = self.spec["question"]["layers"].index(options)
+            params["figure"] = figure_name(index)
         correct = data.setdefault("correct_answers", {})
         for a in self.answers:
             key = qv.answers[a["quantity"]]
