@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import uuid
+import zipfile
 from fractions import Fraction
 from html.parser import HTMLParser
 from pathlib import Path
@@ -587,3 +588,40 @@ def test_cli(tmp_path, capsys):
     wrong = ["assignment", "export", str(src), "--to", "prairielearn", "--variants", "3"]
     assert main(wrong + ["-o", str(tmp_path / "p")]) == 2
     assert "--variants applies to --to moodle only" in capsys.readouterr().err
+
+
+def test_export_from_the_installed_wheel(tmp_path):
+    """An installed symconv (the wheel unpacked, run from another folder) writes the same
+    export as the repository: its templates ship, and so does everything server.py imports."""
+    pytest.importorskip("hatchling")
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+        + ["-w", str(tmp_path / "dist"), str(REPO)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    site = tmp_path / "site"
+    with zipfile.ZipFile(next((tmp_path / "dist").glob("symconv-*.whl"))) as zf:
+        zf.extractall(site)
+    src = tmp_path / "A.json"
+    src.write_text(json.dumps(ASSIGNMENT))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = (
+        "import sys; sys.path = [p for p in sys.path if p and p != sys.argv[1]]; "
+        "sys.path.insert(0, sys.argv[1]); from symconv.cli import main; "
+        "raise SystemExit(main(sys.argv[2:]))"
+    )
+    args = ["assignment", "export", str(src), "--to", "prairielearn", "-o", "pl"]
+    proc = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", code, str(site), *args],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from_repo = export(load(src), "prairielearn", tmp_path / "from-repo")
+    installed, repo = _files(elsewhere / "pl"), _files(from_repo)
+    assert installed.keys() == repo.keys()
+    assert [k for k in installed if installed[k] != repo[k]] == []
