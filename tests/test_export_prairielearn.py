@@ -24,6 +24,8 @@ import pytest
 
 from symconv.assignment import load
 from symconv.assignment.export import export
+from symconv.assignment.export.prairielearn import slug
+from symconv.assignment.export.prairielearn_server import grid_shape, layout_text
 from symconv.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -625,3 +627,40 @@ def test_export_from_the_installed_wheel(tmp_path):
     installed, repo = _files(elsewhere / "pl"), _files(from_repo)
     assert installed.keys() == repo.keys()
     assert [k for k in installed if installed[k] != repo[k]] == []
+
+
+@pytest.mark.parametrize(
+    "title, expected",
+    [
+        ("Exam 2: convolution gradients", "exam-2-convolution-gradients"),
+        ("Übung 3 — Faltung & Pooling", "ubung-3-faltung-pooling"),
+        ("Homework 3: gradients of convolution and pooling layers", "homework-3-gradients-of"),
+        ("Supercalifragilisticexpialidocious-and-more-words", "supercalifragilisticexpialidocio"),
+        ("卷积", "assignment"),
+    ],
+)
+def test_slug(title, expected):
+    assert slug(title) == expected
+
+
+@pytest.mark.parametrize(
+    "shape, grid, layout",
+    [
+        ((1, 3, 3), (3, 3), ""),
+        (
+            (2, 2, 3),
+            (4, 3),
+            "2 blocks of 2 x 3 stacked top to bottom (rows 1-2: [1]; rows 3-4: [2])",
+        ),
+        ((2,), (1, 2), "one row"),
+        ((3, 5), (3, 5), ""),
+        (
+            (2, 1, 2, 2),
+            (8, 2),
+            "2 blocks of 2 x 2 stacked top to bottom (rows 1-2: [1,1]; rows 3-4: [2,1])",
+        ),
+    ],
+)
+def test_grid_layout(shape, grid, layout):
+    assert grid_shape(shape) == grid
+    assert layout_text(shape) == layout

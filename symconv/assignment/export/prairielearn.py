@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -68,9 +69,11 @@ _SKIP_SUFFIXES = (".pyc", ".pyo")
 
 
 def slug(title: str, limit: int = 32) -> str:
-    """The folder name of an assignment's questions: its title in lower case, runs of other
-    characters than letters and digits as one ``-``, cut at a word boundary within ``limit``."""
-    words = re.sub(r"[^a-z0-9]+", " ", title.lower()).split()
+    """The folder name of an assignment's questions: its title in lower case ASCII (accents
+    dropped), runs of other characters than letters and digits as one ``-``, cut at a word
+    boundary within ``limit`` (a first word longer than that is cut)."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", " ", ascii_title.lower()).split()
     out = ""
     for w in words:
         nxt = f"{out}-{w}" if out else w

@@ -356,7 +356,13 @@ class ExportedQuestion:
                 partial[name] = {"score": 0, "weight": 1}
                 scores.append(0.0)
                 continue
-            r = check(qv.layer, quantity, answer, **givens)
+            try:
+                r = check(qv.layer, quantity, answer, **givens)
+            except (SymconvError, ValueError, TypeError, RecursionError, MemoryError) as exc:
+                data.setdefault("format_errors", {})[name] = " ".join(str(exc).split())
+                partial[name] = {"score": 0, "weight": 1}
+                scores.append(0.0)
+                continue
             wrong = {int(np.ravel_multi_index(m.index, key.shape)) for m in r.mismatches}
             if tuple(r.expected_shape) != tuple(key.shape):  # cannot happen: same layer
                 wrong = set(range(key.size)) if not r.correct else set()
