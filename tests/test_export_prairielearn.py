@@ -656,7 +656,7 @@ def test_slug(title, expected):
         ((3, 5), (3, 5), ""),
         (
             (2, 1, 2, 2),
-            (8, 2),
+            (4, 2),
             "2 blocks of 2 x 2 stacked top to bottom (rows 1-2: [1,1]; rows 3-4: [2,1])",
         ),
     ],
