@@ -550,6 +550,20 @@ def test_malformed_entries_are_format_errors(exported):
 
 def test_fractions_and_decimals_are_exact(exported):
     server = exported["server"]
+    quarters = 0
+    for seed in SEEDS:  # a decimal that is the exact value is right
+        gen = server.call("q3", "generate", generate_data(seed))
+        right = expected("q3", gen["params"])
+        values = flat(right["q3"])
+        if not any(Fraction(v).denominator == 4 for v in values):
+            continue
+        data = submission(gen, right)
+        for k, v in enumerate(values, start=1):
+            if Fraction(v).denominator == 4:
+                data["raw_submitted_answers"][f"q3{k}"] = f"{float(v):.2f}"
+        assert server.call("q3", "grade", data)["score"] == 1.0
+        quarters += 1
+    assert quarters
     for seed in SEEDS:
         gen = server.call("q3", "generate", generate_data(seed))
         right = expected("q3", gen["params"])
