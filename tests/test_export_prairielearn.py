@@ -527,6 +527,15 @@ def test_generate_and_grade(exported, qid):
     assert len(keys) > 1
 
 
+def test_parsed_values_without_raw_text(exported):
+    """Without raw_submitted_answers the element's parsed floats are graded (3.0 is 3)."""
+    server = exported["server"]
+    gen = server.call("q2", "generate", generate_data(12))
+    data = submission(gen, expected("q2", gen["params"]))
+    del data["raw_submitted_answers"]
+    assert server.call("q2", "grade", data)["score"] == 1.0
+
+
 def test_malformed_entries_are_format_errors(exported):
     server = exported["server"]
     gen = server.call("q1", "generate", generate_data(8))

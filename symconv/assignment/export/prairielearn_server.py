@@ -363,9 +363,8 @@ class ExportedQuestion:
                 partial[name] = {"score": 0, "weight": 1}
                 scores.append(0.0)
                 continue
+            # the answer has the key's shape, so mismatches index it (and its grid, row-major)
             wrong = {int(np.ravel_multi_index(m.index, key.shape)) for m in r.mismatches}
-            if tuple(r.expected_shape) != tuple(key.shape):  # cannot happen: same layer
-                wrong = set(range(key.size)) if not r.correct else set()
             score = float(r.score)
             if self.question.credit == "all-or-nothing":
                 score = 1.0 if r.correct else 0.0
