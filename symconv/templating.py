@@ -1,15 +1,14 @@
 """The single jinja2 Environment of symconv.
 
 Templates live at the top of the repository (``templates/``) and are shipped inside the wheel as
-``symconv/templates``; :func:`templates_dir` finds whichever exists.
+``symconv/templates``; :func:`templates_dir` finds whichever exists. jinja2 is imported on first
+use, so that importing symconv (e.g. for grading on a server without jinja2) does not need it.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-
-import jinja2
 
 from .core.errors import CodegenError
 
@@ -26,8 +25,11 @@ def templates_dir() -> Path:
 
 
 @lru_cache(maxsize=None)
-def environment() -> jinja2.Environment:
-    """The shared Environment: StrictUndefined, trim_blocks, lstrip_blocks, no autoescape."""
+def environment():
+    """The shared ``jinja2.Environment``: StrictUndefined, trim_blocks, lstrip_blocks, no
+    autoescape."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
@@ -40,6 +42,8 @@ def environment() -> jinja2.Environment:
 
 def render(name: str, /, **context) -> str:
     """Render ``templates/<name>`` (e.g. ``'numpy/conv.py.jinja'``) with ``context``."""
+    import jinja2
+
     try:
         return environment().get_template(name).render(**context)
     except jinja2.TemplateError as exc:

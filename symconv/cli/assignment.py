@@ -200,7 +200,7 @@ def register(sub) -> None:
     r.set_defaults(func=run_report)
     e = s.add_parser(
         "export",
-        help="the assignment for Gradescope, PrairieLearn or Moodle (docs/EXPORTS.md)",
+        help="the assignment for Gradescope, PrairieLearn or Moodle (docs/ASSIGNMENT.md, Exports)",
         description="Write the assignment in the form a platform imports as it is: "
         "gradescope (-o autograder.zip: setup.sh, run_autograder and a bundled symconv wheel; "
         "needs --roster), prairielearn (-o questions/: one question folder per question, "

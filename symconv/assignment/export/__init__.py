@@ -1,4 +1,4 @@
-"""Exports of an assignment to the platforms courses already grade on (docs/EXPORTS.md).
+"""Exports of an assignment to the platforms courses already grade on (docs/ASSIGNMENT.md, Exports).
 
     >>> from symconv.assignment import export
     >>> export.export("A.json", "gradescope", "autograder.zip", roster="roster.csv")  # doctest: +SKIP
