@@ -59,20 +59,88 @@ def _compile_entry(expr, symbols):
     return ("sympy", None)
 
 
+#: Generated evaluators are built for arrays of at most this many product terms (the
+#: larger ones are evaluated entry by entry).
+MAX_PROGRAM_TERMS = 20000
+
+
+class _Program:
+    """One derivation array compiled to a Python function of the flat list of given values
+    (slot order), with exact integer / Fraction arithmetic: ``needs`` are the given arrays it
+    reads, ``integral`` whether its results are ints whenever the values are."""
+
+    def __init__(self, compiled, slots, names_of_slots):
+        consts, exprs, needs, integral = [], [], set(), True
+        for how, data in compiled:
+            if how == "terms":
+                terms = []
+                for c, syms in data:
+                    factors = [f"v[{slots[s]}]" for s in syms]
+                    needs.update(names_of_slots[slots[s]] for s in syms)
+                    if isinstance(c, Fraction):
+                        consts.append(c)
+                        factors.insert(0, f"k[{len(consts) - 1}]")
+                        integral = False
+                    elif c != 1 or not factors:
+                        factors.insert(0, f"({int(c)})")
+                    terms.append("*".join(factors))
+                if not terms:
+                    exprs.append("0")
+                elif len(terms) <= 32:
+                    exprs.append(" + ".join(terms))
+                else:  # no deep chain of '+' for the compiler
+                    exprs.append("sum((" + ", ".join(terms) + ",))")
+            else:  # "code": Max / Piecewise of the values (max pooling)
+                fn, free = data
+                consts.append(fn)
+                needs.update(names_of_slots[slots[s]] for s in free)
+                args = ", ".join(f"v[{slots[s]}]" for s in free)
+                exprs.append(f"k[{len(consts) - 1}]({args})")
+        # The source holds only integer literals and indices produced above (no input text).
+        source = "def evaluate(v, k):\n    return [" + ", ".join(exprs) + "]\n"
+        namespace = {}
+        exec(compile(source, "<symconv.assignment.answers>", "exec"), namespace)
+        self.function = namespace["evaluate"]
+        self.consts = tuple(consts)
+        self.needs = frozenset(needs)
+        self.integral = integral
+
+    def __call__(self, values):
+        return self.function(values, self.consts)
+
+
 class _Compiled:
-    """One layer's derivation arrays as term lists (None entries: evaluated by SymPy)."""
+    """One layer's derivation arrays as term lists (None entries: evaluated by SymPy), and as
+    generated :class:`_Program` s over the given values' slots (x, w, b, dy flattened in that
+    order), computed once per layer and shared by every variant drawn with it."""
 
     def __init__(self, layer):
         self.deriv = derive(layer)
         self.spec = layer.spec
         self.arrays = {}
+        self.programs = {}
         d = self.deriv
         self.symbols = {}
+        self.given_symbols = {}
+        names_of_slots = []
         for name in ("x", "w", "b", "dy"):
             arr = d.array(name)
             if arr is not None:
+                self.given_symbols[name] = arr
                 for sym in arr.reshape(-1):
-                    self.symbols.setdefault(sym, len(self.symbols))
+                    if sym not in self.symbols:
+                        self.symbols[sym] = len(self.symbols)
+                        names_of_slots.append(name)
+        self.names_of_slots = tuple(names_of_slots)
+        # name -> (first slot, size) when each given's symbols are fresh, consecutive slots
+        self.ranges = {}
+        for name, arr in self.given_symbols.items():
+            idx = [self.symbols[s] for s in arr.reshape(-1)]
+            if idx == list(range(idx[0], idx[0] + len(idx))) if idx else True:
+                self.ranges[name] = (idx[0] if idx else 0, len(idx))
+            else:
+                self.ranges = None
+                break
 
     def entries(self, name):
         if name not in self.arrays:
@@ -83,6 +151,31 @@ class _Compiled:
             symbols = list(self.symbols)
             self.arrays[name] = (arr, [_compile_entry(e, symbols) for e in arr.reshape(-1)])
         return self.arrays[name]
+
+    def program(self, name):
+        """The array's :class:`_Program`, or None (an entry SymPy must evaluate, or too large
+        for generated code)."""
+        if name not in self.programs:
+            _, compiled = self.entries(name)
+            size = sum(len(data) if how == "terms" else 1 for how, data in compiled)
+            ok = size <= MAX_PROGRAM_TERMS and all(how != "sympy" for how, _ in compiled)
+            prog = _Program(compiled, self.symbols, self.names_of_slots) if ok else None
+            self.programs[name] = prog
+        return self.programs[name]
+
+    def slot_values(self, givens):
+        """The flat list of given values in slot order (None where not given), or None when
+        they cannot be laid out (a value that is not a Python int, or shared symbols)."""
+        if self.ranges is None:
+            return None
+        values = [None] * len(self.symbols)
+        for name, (start, size) in self.ranges.items():
+            if name in givens:
+                flat = np.asarray(givens[name], dtype=object).reshape(-1).tolist()
+                if len(flat) != size or not all(type(v) is int for v in flat):
+                    return None
+                values[start : start + size] = flat
+        return values
 
 
 _CACHE: dict = {}
@@ -99,10 +192,8 @@ def _compiled(layer) -> _Compiled:
 def _symbol_values(comp, givens):
     """Symbol -> value of the given arrays."""
     vals = {}
-    d = comp.deriv
-    for name in ("x", "w", "b", "dy"):
+    for name, syms in comp.given_symbols.items():
         if name in givens:
-            syms = d.array(name)
             vals.update(zip(syms.reshape(-1), np.asarray(givens[name]).reshape(-1)))
     return vals
 
@@ -131,9 +222,27 @@ def _evaluate(comp, name, vals, op):
             if not v.is_Rational:
                 raise AnswerKeyError(f"{op}: {name} is not a number here ({v})")
             out.append(Fraction(int(v.p), int(v.q)))
+    return _result(out, arr.shape, False)
+
+
+def _result(out, shape, integral):
     res = np.empty(len(out), dtype=object)
-    res[:] = [v if isinstance(v, Fraction) and v.denominator != 1 else int(v) for v in out]
-    return res.reshape(arr.shape)
+    if integral:
+        res[:] = out
+    else:
+        res[:] = [v if isinstance(v, Fraction) and v.denominator != 1 else int(v) for v in out]
+    return res.reshape(shape)
+
+
+def _run_program(comp, name, values, givens):
+    """The array by its generated program, or None when the general path must do it."""
+    if values is None:
+        return None
+    prog = comp.program(name)
+    if prog is None or not prog.needs <= givens.keys():
+        return None
+    arr, _ = comp.arrays[name]
+    return _result(prog(values), arr.shape, prog.integral)
 
 
 def _exact(v):
@@ -145,19 +254,25 @@ def _exact(v):
 
 
 def derived_answers(layer, quantities, givens, op="assignment") -> dict:
-    """quantity -> exact answer (object array of Fraction) read off the derivation."""
+    """quantity -> exact answer (object array of int / Fraction) read off the derivation: by
+    the layer's generated programs when the givens are Python ints, else entry by entry."""
     comp = _compiled(layer)
-    vals = {k: _exact(v) for k, v in _symbol_values(comp, givens).items()}
+    values = comp.slot_values(givens)
+    vals = None
     out = {}
     for q in quantities:
         if q == "output-size":
             res = np.empty(layer.spec.ndim, dtype=object)
             res[:] = [int(n) for n in layer.spec.output_size]
             out[q] = res
-        elif q == "toeplitz":
-            out[q] = _evaluate(comp, "toeplitz", vals, op)
-        else:
-            out[q] = _evaluate(comp, QUANTITY_ARRAYS[q], vals, op)
+            continue
+        name = "toeplitz" if q == "toeplitz" else QUANTITY_ARRAYS[q]
+        res = _run_program(comp, name, values, givens)
+        if res is None:
+            if vals is None:
+                vals = {k: _exact(v) for k, v in _symbol_values(comp, givens).items()}
+            res = _evaluate(comp, name, vals, op)
+        out[q] = res
     return out
 
 
@@ -204,7 +319,8 @@ def reference_answers(layer, quantities, givens) -> dict:
 def same(exact, approx) -> bool:
     """Whether exact answers equal the reference's float64 ones (to 1e-9 relative)."""
     exact, approx = np.asarray(exact, dtype=object), np.asarray(approx, dtype=np.float64)
-    return exact.shape == approx.shape and all(
-        abs(float(u) - v) <= 1e-9 * (1 + abs(v))
-        for u, v in zip(exact.reshape(-1), approx.reshape(-1))
-    )
+    if exact.shape != approx.shape:
+        return False
+    got = np.array([float(u) for u in exact.reshape(-1)], dtype=np.float64)
+    want = approx.reshape(-1)
+    return bool(np.all(np.abs(got - want) <= 1e-9 * (1 + np.abs(want))))

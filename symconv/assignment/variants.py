@@ -10,6 +10,7 @@ constraint is redrawn with the next attempt number (deterministically).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -81,14 +82,22 @@ class QuestionVariant:
     attempt: int = 0
 
     def fingerprint(self) -> str:
-        data = [sorted((k, repr(v)) for k, v in self.options.items())]
-        data.append({k: _plain(v) for k, v in self.givens.items()})
-        return json.dumps(data, sort_keys=True)
+        """Equal for two variants exactly when their layer options and givens are equal."""
+        options = json.dumps(sorted((k, repr(v)) for k, v in self.options.items()))
+        return options + "\x1f" + self.givens_json()
+
+    def givens_json(self) -> str:
+        """The given arrays as compact JSON (computed once per variant)."""
+        text = self.__dict__.get("_givens_json")
+        if text is None:
+            plain = {k: _plain(v) for k, v in self.givens.items()}
+            text = self.__dict__["_givens_json"] = json.dumps(plain, separators=(",", ":"))
+        return text
 
     def to_dict(self, answers=True) -> dict:
         out = {
             "layer": {k: _plain(v) for k, v in self.options.items()},
-            "layer_repr": repr(self.layer.spec),
+            "layer_repr": spec_repr(self.layer.spec),
             "givens": {k: _plain(v) for k, v in self.givens.items()},
         }
         if answers:
@@ -115,6 +124,12 @@ class Variant:
             "student": self.student,
             "questions": {qv.question.id: qv.to_dict() for qv in self.questions},
         }
+
+
+@functools.lru_cache(maxsize=1024)
+def spec_repr(spec) -> str:
+    """``repr(spec)``, computed once per layer spec."""
+    return repr(spec)
 
 
 def _plain(v):
