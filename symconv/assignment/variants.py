@@ -60,6 +60,29 @@ class HashDraw:
     def choice(self, seq):
         return seq[self.below(len(seq))]
 
+    def choices(self, seq, count: int) -> list:
+        """``[self.choice(seq) for _ in range(count)]`` (the same stream), in one loop."""
+        n = len(seq)
+        if n <= 1:
+            return [seq[0] for _ in range(count)]
+        k = (n - 1).bit_length()
+        mask = (1 << k) - 1
+        out = []
+        pool, bits = self.pool, self.bits
+        while len(out) < count:
+            if bits < k:
+                self.pool, self.bits = pool, bits
+                self._refill()
+                pool, bits = self.pool, self.bits
+                continue
+            bits -= k
+            v = (pool >> bits) & mask
+            pool &= (1 << bits) - 1
+            if v < n:
+                out.append(seq[v])
+        self.pool, self.bits = pool, bits
+        return out
+
     def sample(self, n: int, k: int) -> list:
         """``k`` distinct indices of ``range(n)``, in increasing order."""
         idx = list(range(n))
@@ -149,7 +172,7 @@ def _plain(v):
 def _draw_array(draw: HashDraw, shape, giv) -> np.ndarray:
     values = giv.values()
     n = int(np.prod(shape))
-    flat = [draw.choice(values) for _ in range(n)]
+    flat = draw.choices(values, n)
     if giv.max_nonzeros is not None and giv.max_nonzeros < n:
         nonzero = [v for v in values if v != 0] or values
         keep = set(draw.sample(n, giv.max_nonzeros))
