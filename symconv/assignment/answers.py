@@ -10,6 +10,9 @@ from fractions import Fraction
 
 import numpy as np
 import sympy
+from sympy.core.relational import Relational
+from sympy.functions.elementary.piecewise import ExprCondPair
+from sympy.logic.boolalg import And, BooleanAtom, Not, Or
 
 from ..core import reference
 from ..core.derive import derive
@@ -37,10 +40,46 @@ class AnswerKeyError(SymconvError):
     teacher's input): the message names the question, the student and the quantity."""
 
 
+#: What a lambdified entry may hold so that it computes exactly on ints and Fractions: sums,
+#: products, integer powers (a negative one divides: it is then given Fractions), Max / Min,
+#: Piecewise and its conditions, symbols and integers.
+_EXACT_NODES = (
+    sympy.Symbol,
+    sympy.Integer,
+    sympy.Add,
+    sympy.Mul,
+    sympy.Pow,
+    sympy.Max,
+    sympy.Min,
+    sympy.Piecewise,
+    ExprCondPair,
+    Relational,
+    And,
+    Or,
+    Not,
+    BooleanAtom,
+)
+
+
+def _exact_code(expr):
+    """``(exact, divides)``: whether the lambdified ``expr`` computes exactly (see
+    :data:`_EXACT_NODES`), and whether it divides (then its arguments must be Fractions)."""
+    divides = False
+    for node in sympy.preorder_traversal(expr):
+        if not isinstance(node, _EXACT_NODES):
+            return False, False
+        if isinstance(node, sympy.Pow):
+            if not node.exp.is_Integer:
+                return False, False
+            divides |= bool(node.exp < 0)
+    return True, divides
+
+
 def _compile_entry(expr, symbols):
     """A fast exact evaluator of one entry: ``("terms", [(coefficient, (symbol, ...)), ...])``
-    for a polynomial, ``("code", function)`` for an integer-coefficient expression with
-    ``Max``/``Piecewise`` (max pooling; Python ints stay exact), else ``("sympy", None)``."""
+    for a polynomial; ``("code", (function, symbols, divides))`` for an expression of
+    :data:`_EXACT_NODES` (max pooling: ``Max`` / ``Piecewise``; Python ints stay exact, and a
+    function that ``divides`` is called with Fractions); else ``("sympy", None)``."""
     expanded = sympy.expand(expr)
     terms = []
     for mono, coeff in expanded.as_coefficients_dict().items():
@@ -52,10 +91,11 @@ def _compile_entry(expr, symbols):
         terms.append((c, () if mono == 1 else tuple(factors)))
     if terms is not None:
         return ("terms", terms)
-    if all(r.is_Integer for r in expr.atoms(sympy.Rational)):
+    exact, divides = _exact_code(expr)
+    if exact:
         free = sorted(expr.free_symbols, key=lambda s: symbols.index(s))
         fn = sympy.lambdify(free, expr, modules=[{"Max": max, "Min": min}, "math"])
-        return ("code", (fn, tuple(free)))
+        return ("code", (fn, tuple(free), divides))
     return ("sympy", None)
 
 
@@ -91,14 +131,16 @@ class _Program:
                 else:  # no deep chain of '+' for the compiler
                     exprs.append("sum((" + ", ".join(terms) + ",))")
             else:  # "code": Max / Piecewise of the values (max pooling)
-                fn, free = data
+                fn, free, divides = data
                 consts.append(fn)
                 needs.update(names_of_slots[slots[s]] for s in free)
-                args = ", ".join(f"v[{slots[s]}]" for s in free)
+                arg = "F(v[{}])" if divides else "v[{}]"
+                args = ", ".join(arg.format(slots[s]) for s in free)
                 exprs.append(f"k[{len(consts) - 1}]({args})")
+                integral = integral and not divides
         # The source holds only integer literals and indices produced above (no input text).
         source = "def evaluate(v, k):\n    return [" + ", ".join(exprs) + "]\n"
-        namespace = {}
+        namespace = {"F": Fraction}
         exec(compile(source, "<symconv.assignment.answers>", "exec"), namespace)
         self.function = namespace["evaluate"]
         self.consts = tuple(consts)
@@ -211,9 +253,12 @@ def _evaluate(comp, name, vals, op):
                     p = p * vals[s]  # KeyError: a value the question does not give
                 total += p
             out.append(total)
-        elif how == "code" and all(isinstance(vals[s], int) for s in data[1]):
-            fn, free = data
-            out.append(fn(*(vals[s] for s in free)))
+        elif how == "code":
+            fn, free, divides = data
+            args = [vals[s] for s in free]  # KeyError: a value the question does not give
+            if divides or not all(type(a) is int for a in args):
+                args = [Fraction(a) for a in args]
+            out.append(fn(*args))
         else:
             if subs is None:
                 subs = {k: sympy.Rational(v) for k, v in vals.items()}
@@ -226,12 +271,23 @@ def _evaluate(comp, name, vals, op):
 
 
 def _result(out, shape, integral):
+    """The entries as an object array of int (and Fraction where not whole)."""
     res = np.empty(len(out), dtype=object)
-    if integral:
+    if integral and set(map(type, out)) <= {int}:
         res[:] = out
     else:
-        res[:] = [v if isinstance(v, Fraction) and v.denominator != 1 else int(v) for v in out]
+        res[:] = [_exact_entry(v) for v in out]
     return res.reshape(shape)
+
+
+def _exact_entry(v):
+    if type(v) is int:
+        return v
+    if isinstance(v, Fraction):
+        return v.numerator if v.denominator == 1 else v
+    if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+        return int(v)
+    raise AnswerKeyError(f"assignment: an answer entry is not exact: {v!r}")
 
 
 def _run_program(comp, name, values, givens):
@@ -321,6 +377,7 @@ def same(exact, approx) -> bool:
     exact, approx = np.asarray(exact, dtype=object), np.asarray(approx, dtype=np.float64)
     if exact.shape != approx.shape:
         return False
-    got = np.array([float(u) for u in exact.reshape(-1)], dtype=np.float64)
-    want = approx.reshape(-1)
-    return bool(np.all(np.abs(got - want) <= 1e-9 * (1 + np.abs(want))))
+    return all(
+        abs(float(u) - v) <= 1e-9 * (1 + abs(v))
+        for u, v in zip(exact.reshape(-1).tolist(), approx.reshape(-1).tolist())
+    )

@@ -84,10 +84,12 @@ def _num(v) -> str:
 
 def _cells(rows):
     """Rows of LaTeX numbers (``str`` for the common case of Python ints)."""
-    return [
-        ([str(v) for v in row] if all(type(v) is int for v in row) else [_num(v) for v in row])
-        for row in rows
-    ]
+    kinds = set()
+    for row in rows:
+        kinds.update(map(type, row))
+    if kinds <= {int}:
+        return [list(map(str, row)) for row in rows]
+    return [[_num(v) for v in row] for row in rows]
 
 
 def _planes(arr):

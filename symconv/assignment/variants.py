@@ -156,7 +156,9 @@ def spec_repr(spec) -> str:
 
 
 def _plain(v):
-    if isinstance(v, np.ndarray) and all(type(e) is int for e in v.reshape(-1)):
+    if type(v) is int or type(v) is str:
+        return v
+    if isinstance(v, np.ndarray) and set(map(type, v.reshape(-1).tolist())) <= {int}:
         return v.tolist()  # the common case, at C speed
     if isinstance(v, np.ndarray):
         return [_plain(u) for u in v] if v.ndim else _plain(v[()])
