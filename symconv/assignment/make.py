@@ -81,7 +81,7 @@ def _run(chunks, jobs):
 
 
 def _chunks(items, jobs):
-    size = max(1, min(500, len(items) // (4 * max(jobs, 1)) or 1))
+    size = max(1, min(200, len(items) // (4 * max(jobs, 1)) or 1))
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 

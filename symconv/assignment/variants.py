@@ -106,8 +106,7 @@ class QuestionVariant:
 
     def fingerprint(self) -> str:
         """Equal for two variants exactly when their layer options and givens are equal."""
-        options = json.dumps(sorted((k, repr(v)) for k, v in self.options.items()))
-        return options + "\x1f" + self.givens_json()
+        return _options_json(self.options) + "\x1f" + self.givens_json()
 
     def givens_json(self) -> str:
         """The given arrays as compact JSON (computed once per variant)."""
@@ -147,6 +146,21 @@ class Variant:
             "student": self.student,
             "questions": {qv.question.id: qv.to_dict() for qv in self.questions},
         }
+
+
+#: id(options dict of a template layer) -> (the dict, its JSON for fingerprints); the dict is
+#: kept so that its id is not reused while cached.
+_OPTIONS_JSON: dict = {}
+
+
+def _options_json(options) -> str:
+    hit = _OPTIONS_JSON.get(id(options))
+    if hit is None or hit[0] is not options:
+        if len(_OPTIONS_JSON) > 4096:
+            _OPTIONS_JSON.clear()
+        hit = (options, json.dumps(sorted((k, repr(v)) for k, v in options.items())))
+        _OPTIONS_JSON[id(options)] = hit
+    return hit[1]
 
 
 @functools.lru_cache(maxsize=1024)
