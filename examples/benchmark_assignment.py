@@ -82,11 +82,21 @@ ASSIGNMENT = {
 }
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and its finished children (the worker processes)."""
+def _cpu() -> tuple:
+    """(user, system) CPU seconds of this process and its finished children (the workers)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return (own.ru_utime + kids.ru_utime, own.ru_stime + kids.ru_stime)
+
+
+def _since(start) -> tuple:
+    now = _cpu()
+    return now[0] - start[0], now[1] - start[1]
+
+
+def _cpu_text(user_sys) -> str:
+    user, system = user_sys
+    return f"{user + system:.1f} s CPU in all processes ({user:.1f} s user, {system:.1f} s system)"
 
 
 def main():
@@ -114,9 +124,9 @@ def main():
         roster.write_text("id,name\n" + "".join(f"{s},Student {s}\n" for s in ids))
         t, c = time.perf_counter(), _cpu()
         assignment.make(a, roster, tmp / "out", jobs=args.jobs)
-        t_make, c_make = time.perf_counter() - t, _cpu() - c
+        t_make, c_make = time.perf_counter() - t, _since(c)
         print(
-            f"make (no PDFs): {t_make:.1f} s wall, {c_make:.1f} s CPU in all processes "
+            f"make (no PDFs): {t_make:.1f} s wall, {_cpu_text(c_make)} "
             f"({1000 * t_make / len(ids):.2f} ms wall per student); load average "
             f"{os.getloadavg()[0]:.1f}"
         )
@@ -136,9 +146,9 @@ def main():
             (subs / f"{sid}.json").write_text(json.dumps(answers))
         t, c = time.perf_counter(), _cpu()
         gb = grade(a, subs, roster, jobs=args.jobs)
-        t_grade, c_grade = time.perf_counter() - t, _cpu() - c
+        t_grade, c_grade = time.perf_counter() - t, _since(c)
         print(
-            f"grade: {t_grade:.1f} s wall, {c_grade:.1f} s CPU in all processes "
+            f"grade: {t_grade:.1f} s wall, {_cpu_text(c_grade)} "
             f"({1000 * t_grade / len(ids):.2f} ms wall per student; {n_wrong} wrong answers "
             f"diagnosed); load average {os.getloadavg()[0]:.1f}"
         )

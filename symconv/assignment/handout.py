@@ -1,6 +1,6 @@
 """Handouts and printable keys as LaTeX articles (``templates/latex/assignment.tex.jinja``).
 
-The Python side computes the data (given matrices as rows of cells, answer boxes sized to fit
+The Python side computes the data (given matrices as ``bmatrix`` bodies, answer boxes sized to fit
 the text width, the figure's TikZ); the template lays it out. A handout never receives an
 answer: :func:`handout_tex` does not even pass them to the template.
 """
@@ -15,8 +15,9 @@ import numpy as np
 from ..templating import render
 from .variants import Variant
 
-__all__ = ["handout_tex", "key_tex", "latex_escape"]
+__all__ = ["handout_tex", "key_tex", "student_tex", "latex_escape"]
 
+TEMPLATE = "latex/assignment.tex.jinja"
 #: Width of the text block in cm (A4, 2 cm margins), for the answer boxes.
 TEXT_WIDTH_CM = 16.5
 _NAMES = {"x": "x", "w": "w", "b": "b", "dy": r"\partial E/\partial y"}
@@ -81,6 +82,16 @@ def _num(v) -> str:
     return f"{sign}\\tfrac{{{abs(v.numerator)}}}{{{v.denominator}}}"
 
 
+def _cells(rows):
+    """Rows of LaTeX numbers (``str`` for the common case of Python ints)."""
+    kinds = set()
+    for row in rows:
+        kinds.update(map(type, row))
+    if kinds <= {int}:
+        return [list(map(str, row)) for row in rows]
+    return [[_num(v) for v in row] for row in rows]
+
+
 def _planes(arr):
     """(suffix, 2-D rows) of an array: vectors as one row, the leading axes as subscripts;
     singleton leading axes are dropped."""
@@ -88,25 +99,32 @@ def _planes(arr):
     while arr.ndim > 2 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim <= 1:
-        return [("", [[_num(v) for v in arr.reshape(-1)]])]
+        return [("", _cells([arr.reshape(-1).tolist()]))]
     if arr.ndim == 2:
-        return [("", [[_num(v) for v in row] for row in arr])]
+        return [("", _cells(arr.tolist()))]
     out = []
     for idx in np.ndindex(arr.shape[:-2]):
         sub = ",".join(str(i + 1) for i in idx)
-        out.append((sub, [[_num(v) for v in row] for row in arr[idx]]))
+        out.append((sub, _cells(arr[idx].tolist())))
     return out
+
+
+def _body(rows) -> str:
+    """A matrix's rows as the body of a ``bmatrix`` (cells joined by ``&``, rows by ``\\\\``)."""
+    return " \\\\\n".join(" & ".join(row) for row in rows)
 
 
 def _matrices(name, arr):
     return [
-        {"name": _NAMES[name] + (f"_{{[{sub}]}}" if sub else ""), "rows": rows}
+        {"name": _NAMES[name] + (f"_{{[{sub}]}}" if sub else ""), "body": _body(rows)}
         for sub, rows in _planes(arr)
     ]
 
 
+@lru_cache(maxsize=1024)
 def _box(shape):
-    """Answer grids of ``shape``: cell size in cm so that the widest grid fits."""
+    """Answer grids of ``shape``: cell size in cm so that the widest grid fits (one shared,
+    read-only dict per shape)."""
     shape = tuple(shape)
     while len(shape) > 2 and shape[0] == 1:
         shape = shape[1:]
@@ -125,52 +143,59 @@ def _box(shape):
     }
 
 
+@lru_cache(maxsize=256)
 def _figure(layer):
+    """The layer's window figure as TikZ (it depends on the layer only)."""
     from ..figures import figure
 
     return figure(layer, "window", heading=False, labels=True).tikz(standalone=False)
 
 
-def _questions(variant: Variant, with_answers: bool, figures: bool):
-    out = []
+@lru_cache(maxsize=1)
+def _picture_preamble():
+    from ..figures import Figure
+
+    return Figure.tikz_preamble()
+
+
+def _questions(variant: Variant, figures: bool, with_key: bool = True):
+    """The template's questions for the handout and (``with_key``) for the key, computed
+    together: the key's parts hold an ``answer`` and no figure; the handout's hold no answer
+    anywhere."""
+    handout, key = [], []
     for i, qv in enumerate(variant.questions, start=1):
         q = qv.question
-        parts = []
+        parts, key_parts = [], []
         for label, qty in zip(q.labels, q.quantities):
             part = {
                 "label": latex_escape(label),
                 "what": _QUANTITY_WORDS[qty],
-                "box": _box(qv.answers[qty].shape),
+                "box": _box(tuple(qv.answers[qty].shape)),
             }
-            if with_answers:
-                part["answer"] = _matrices_answer(qv.answers[qty])
             parts.append(part)
-        out.append(
-            {
-                "number": i,
-                "id": latex_escape(q.id),
-                "points": _num(q.points),
-                "prompt": q.prompt,
-                "layer": _layer_tex(qv.layer.spec),
-                "givens": [m for name, arr in qv.givens.items() for m in _matrices(name, arr)],
-                "figure": _figure(qv.layer) if (figures and q.figure) else "",
-                "parts": parts,
-            }
-        )
-    return out
+            if with_key:
+                key_parts.append(dict(part, answer=_matrices_answer(qv.answers[qty])))
+        question = {
+            "number": i,
+            "id": latex_escape(q.id),
+            "points": _num(q.points),
+            "prompt": q.prompt,
+            "layer": _layer_tex(qv.layer.spec),
+            "givens": [m for name, arr in qv.givens.items() for m in _matrices(name, arr)],
+            "figure": _figure(qv.layer) if (figures and q.figure) else "",
+            "parts": parts,
+        }
+        handout.append(question)
+        key.append(dict(question, figure="", parts=key_parts))
+    return handout, key
 
 
 def _matrices_answer(arr):
-    return [{"name": f"[{sub}]" if sub else "", "rows": rows} for sub, rows in _planes(arr)]
+    return [{"name": f"[{sub}]" if sub else "", "body": _body(rows)} for sub, rows in _planes(arr)]
 
 
-def _context(assignment, variant, info, with_answers, figures):
-    qs = _questions(variant, with_answers, figures)
-    preamble = ""
-    if any(q["figure"] for q in qs):
-        from ..figures import Figure
-
-        preamble = Figure.tikz_preamble()
+def _context(assignment, variant, info, qs, with_answers):
+    preamble = _picture_preamble() if any(q["figure"] for q in qs) else ""
     return dict(
         title=latex_escape(assignment.title),
         course=latex_escape(assignment.course),
@@ -183,14 +208,23 @@ def _context(assignment, variant, info, with_answers, figures):
     )
 
 
+def student_tex(assignment, variant: Variant, info=None, figures=True) -> tuple:
+    """``(handout, key)``: :func:`handout_tex` and :func:`key_tex` of one student, sharing
+    the work common to both."""
+    handout_qs, key_qs = _questions(variant, figures)
+    info = info or {}
+    handout = _context(assignment, variant, info, handout_qs, False)
+    key = _context(assignment, variant, info, key_qs, True)
+    return render(TEMPLATE, **handout), render(TEMPLATE, **key)
+
+
 def handout_tex(assignment, variant: Variant, info=None, figures=True) -> str:
     """The student's handout: prompts, given matrices, figures where asked, one empty box per
     answer. Never an answer."""
-    ctx = _context(assignment, variant, info or {}, False, figures)
-    return render("latex/assignment.tex.jinja", **ctx)
+    qs, _ = _questions(variant, figures, with_key=False)
+    return render(TEMPLATE, **_context(assignment, variant, info or {}, qs, False))
 
 
 def key_tex(assignment, variant: Variant, info=None) -> str:
     """The printable answer key of one student's variant (no figures)."""
-    ctx = _context(assignment, variant, info or {}, True, False)
-    return render("latex/assignment.tex.jinja", **ctx)
+    return student_tex(assignment, variant, info, False)[1]

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..core.errors import SpecError
-from .handout import handout_tex, key_tex
+from .handout import student_tex
 from .output import staged_folder, write_text
 from .roster import Roster, read_roster
 from .spec import Assignment, load_assignment
-from .variants import draw_variant, variant_count
+from .variants import draw_variant, spec_repr, variant_count
 
 __all__ = ["make", "MakeSummary", "blank_submission"]
 
@@ -38,12 +38,13 @@ def blank_submission(assignment: Assignment, student) -> str:
 
 def _write_student(stage: Path, assignment, variant, info, figures) -> None:
     sid = variant.student
-    write_text(stage / "handouts" / f"{sid}.tex", handout_tex(assignment, variant, info, figures))
+    handout, key_text = student_tex(assignment, variant, info, figures)
+    write_text(stage / "handouts" / f"{sid}.tex", handout)
     write_text(stage / "submissions" / f"{sid}.json", blank_submission(assignment, sid))
     key = variant.answer_key()
     key.update(title=assignment.title, assignment=assignment.digest)
     write_text(stage / "keys" / f"{sid}.json", json.dumps(key) + "\n")
-    write_text(stage / "keys" / f"{sid}.tex", key_tex(assignment, variant, info))
+    write_text(stage / "keys" / f"{sid}.tex", key_text)
 
 
 def _work(chunk):
@@ -65,8 +66,8 @@ def _work(chunk):
 def _table_row(variant) -> list:
     row = [variant.student]
     for qv in variant.questions:
-        row.append(repr(qv.layer.spec))
-        row.append(json.dumps(qv.to_dict(answers=False)["givens"], separators=(",", ":")))
+        row.append(spec_repr(qv.layer.spec))
+        row.append(qv.givens_json())
     return row
 
 
@@ -80,7 +81,7 @@ def _run(chunks, jobs):
 
 
 def _chunks(items, jobs):
-    size = max(1, min(500, len(items) // (4 * max(jobs, 1)) or 1))
+    size = max(1, min(200, len(items) // (4 * max(jobs, 1)) or 1))
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 

@@ -49,7 +49,17 @@ def staged_folder(target, what: str):
         raise
 
 
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+_FLAGS |= getattr(os, "O_BINARY", 0)  # Windows: the bytes as they are ("\n" newlines)
+
+
 def write_text(path, text: str) -> None:
-    """Write a file inside a staging folder (the folder as a whole is what is atomic)."""
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+    """Write a file inside a staging folder (the folder as a whole is what is atomic), UTF-8
+    with ``\n`` newlines, in three system calls (thousands of files are written)."""
+    view = memoryview(text.encode("utf-8"))
+    fd = os.open(path, _FLAGS, 0o666)
+    try:
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

@@ -10,6 +10,7 @@ constraint is redrawn with the next attempt number (deterministically).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -59,6 +60,29 @@ class HashDraw:
     def choice(self, seq):
         return seq[self.below(len(seq))]
 
+    def choices(self, seq, count: int) -> list:
+        """``[self.choice(seq) for _ in range(count)]`` (the same stream), in one loop."""
+        n = len(seq)
+        if n <= 1:
+            return [seq[0] for _ in range(count)]
+        k = (n - 1).bit_length()
+        mask = (1 << k) - 1
+        out = []
+        pool, bits = self.pool, self.bits
+        while len(out) < count:
+            if bits < k:
+                self.pool, self.bits = pool, bits
+                self._refill()
+                pool, bits = self.pool, self.bits
+                continue
+            bits -= k
+            v = (pool >> bits) & mask
+            pool &= (1 << bits) - 1
+            if v < n:
+                out.append(seq[v])
+        self.pool, self.bits = pool, bits
+        return out
+
     def sample(self, n: int, k: int) -> list:
         """``k`` distinct indices of ``range(n)``, in increasing order."""
         idx = list(range(n))
@@ -81,14 +105,21 @@ class QuestionVariant:
     attempt: int = 0
 
     def fingerprint(self) -> str:
-        data = [sorted((k, repr(v)) for k, v in self.options.items())]
-        data.append({k: _plain(v) for k, v in self.givens.items()})
-        return json.dumps(data, sort_keys=True)
+        """Equal for two variants exactly when their layer options and givens are equal."""
+        return _options_json(self.options) + "\x1f" + self.givens_json()
+
+    def givens_json(self) -> str:
+        """The given arrays as compact JSON (computed once per variant)."""
+        text = self.__dict__.get("_givens_json")
+        if text is None:
+            plain = {k: _plain(v) for k, v in self.givens.items()}
+            text = self.__dict__["_givens_json"] = json.dumps(plain, separators=(",", ":"))
+        return text
 
     def to_dict(self, answers=True) -> dict:
         out = {
             "layer": {k: _plain(v) for k, v in self.options.items()},
-            "layer_repr": repr(self.layer.spec),
+            "layer_repr": spec_repr(self.layer.spec),
             "givens": {k: _plain(v) for k, v in self.givens.items()},
         }
         if answers:
@@ -117,8 +148,31 @@ class Variant:
         }
 
 
+#: id(options dict of a template layer) -> (the dict, its JSON for fingerprints); the dict is
+#: kept so that its id is not reused while cached.
+_OPTIONS_JSON: dict = {}
+
+
+def _options_json(options) -> str:
+    hit = _OPTIONS_JSON.get(id(options))
+    if hit is None or hit[0] is not options:
+        if len(_OPTIONS_JSON) > 4096:
+            _OPTIONS_JSON.clear()
+        hit = (options, json.dumps(sorted((k, repr(v)) for k, v in options.items())))
+        _OPTIONS_JSON[id(options)] = hit
+    return hit[1]
+
+
+@functools.lru_cache(maxsize=1024)
+def spec_repr(spec) -> str:
+    """``repr(spec)``, computed once per layer spec."""
+    return repr(spec)
+
+
 def _plain(v):
-    if isinstance(v, np.ndarray) and all(type(e) is int for e in v.reshape(-1)):
+    if type(v) is int or type(v) is str:
+        return v
+    if isinstance(v, np.ndarray) and set(map(type, v.reshape(-1).tolist())) <= {int}:
         return v.tolist()  # the common case, at C speed
     if isinstance(v, np.ndarray):
         return [_plain(u) for u in v] if v.ndim else _plain(v[()])
@@ -134,7 +188,7 @@ def _plain(v):
 def _draw_array(draw: HashDraw, shape, giv) -> np.ndarray:
     values = giv.values()
     n = int(np.prod(shape))
-    flat = [draw.choice(values) for _ in range(n)]
+    flat = draw.choices(values, n)
     if giv.max_nonzeros is not None and giv.max_nonzeros < n:
         nonzero = [v for v in values if v != 0] or values
         keep = set(draw.sample(n, giv.max_nonzeros))
