@@ -12,15 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+import sys
+
 from symconv import assignment
 from symconv.assignment.grade import grade
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe  # noqa: E402
 
 ASSIGNMENT = {
     "title": "Benchmark",
@@ -105,17 +109,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--wrong", type=float, default=0.05)
     args = ap.parse_args()
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    print(
-        f"{args.students} students x 5 questions, --jobs {args.jobs}, {os.cpu_count()} CPUs ({cpu})"
-    )
+    print(f"{args.students} students x 5 questions, --jobs {args.jobs}; {describe()}")
     a = assignment.load(ASSIGNMENT)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

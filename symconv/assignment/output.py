@@ -17,6 +17,12 @@ __all__ = ["staged_folder", "write_text"]
 MARKER = ".symconv-assignment"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def staged_folder(target, what: str):
     """Yield a staging folder; on success it becomes ``target`` (replacing an earlier output
@@ -37,6 +43,7 @@ def staged_folder(target, what: str):
     try:
         yield stage
         write_text(stage / MARKER, f"{what}\n")
+        os.chmod(stage, 0o777 & ~_umask())  # mkdtemp's folder is private; the result is not
         old = None
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
