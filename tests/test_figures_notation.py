@@ -173,3 +173,18 @@ def test_standalone_figures_keep_the_plain_words():
 def test_unknown_notation_is_refused_in_one_line():
     with pytest.raises(SpecError, match=r"figure: notation must be one of .*got 'seed9'"):
         figure(symconv.conv((3, 3), 2), notation="seed9")
+
+
+def test_long_caption_wraps_to_the_pictures_width():
+    from symconv.figures.forward import MIN_CAPTION_WIDTH
+    from symconv.figures.scene import CHAR_WIDTH, text_width
+
+    layer = symconv.conv((3, 3), 2, in_channels=2, out_channels=3, bias=True)
+    scene = figure(layer, "window", position=(2, 2)).scenes[0]
+    left = min(g.x for g in scene.grids)
+    right = max(g.x + g.width + g.sheets for g in scene.grids)
+    room = max(MIN_CAPTION_WIDTH, right - left)
+    lines = [t.text for t in scene.texts if t.text.startswith("$")]
+    assert len(lines) >= 2  # 8 products and the bias do not fit one line of this picture
+    assert all(text_width(line) * CHAR_WIDTH <= room for line in lines)
+    assert sum(line.count(r"\,x_{") for line in lines) == 8
