@@ -89,7 +89,9 @@ def test_deck_has_the_pattern_and_gradient_pictures():
 def test_pool_deck_routes_the_worked_numbers():
     tex = render_latex(POOL, document="beamer", values=POOL_VALUES)
     routing = _frame(tex, "Where the gradient goes: the worked numbers")
-    alone = figure(POOL, "pool", values=POOL_VALUES, heading=False).tikz(standalone=False)
+    alone = figure(POOL, "pool", values=POOL_VALUES, heading=False, notation="seed000").tikz(
+        standalone=False
+    )
     assert _drawn(routing) == _drawn(alone)
     assert "Max pooling is not linear" in tex and "coloured by weight" not in tex
 
@@ -116,7 +118,7 @@ def test_transposed_deck_stamps_every_input_and_ends_on_y():
             TRANSPOSED, "transpose", position=position, values=values, heading=False
         ).tikz(standalone=False)
         assert {line for line in _drawn(alone) if "symconvwindow" in line} <= _drawn(frame)
-    assert "y (complete)" in frame and "(example numbers)" not in frame
+    assert "$y$ (complete)" in frame and "(example numbers)" not in frame
     direct = _frame(tex, "Forward pass: the same y as a convolution")
     assert "rotated by 180 degrees" in direct and "zeros inserted" in direct
 

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..core.errors import SpecError
-from .forward import footprint, kernel_grids, sum_caption
+from .forward import caption_width, footprint, kernel_grids, sum_caption
 from .reading import array_grids, describe, number_text
 from .scene import compose, place_row
 from ..core.spec import windows_overlap
@@ -36,7 +36,7 @@ def _dy_label(reading, coord, labelled) -> str:
     return reading.name("y", coord, grad=True) if value is None else number_text(value)
 
 
-def _dx_grids(reading, current, title="dE/dx"):
+def _dx_grids(reading, current, title="{dx}"):
     spec = reading.spec
     labelled = reading.show_labels(*spec.input_size)
 
@@ -48,12 +48,7 @@ def _dx_grids(reading, current, title="dE/dx"):
             label = reading.name("x", coord, grad=True) if value is None else number_text(value)
         return ("gradient_current" if flat == current else "gradient"), label, flat
 
-    return array_grids("dx", title, (0,) * spec.ndim, spec.input_size, cell_info)
-
-
-def _channel_tail(reading) -> str:
-    spec = reading.spec
-    return r" + \cdots" if spec.out_channels // spec.groups > 1 and spec.has_weight else ""
+    return array_grids("dx", reading.say(title), (0,) * spec.ndim, spec.input_size, cell_info)
 
 
 def grad_input_scene(reading, i_flat: int):
@@ -76,7 +71,9 @@ def grad_input_scene(reading, i_flat: int):
             role = "gradient_current" if flat in hot else "gradient"
             return role, _dy_label(reading, coord, labelled), flat
 
-        grids = array_grids("dy", "dE/dy", (0,) * spec.ndim, spec.output_size, cell_info)
+        grids = array_grids(
+            "dy", reading.say("{dy}"), (0,) * spec.ndim, spec.output_size, cell_info
+        )
         if spec.has_weight:
             grids += kernel_grids(reading, set(hot.values()))
     dx = _dx_grids(reading, i_flat)
@@ -84,15 +81,18 @@ def grad_input_scene(reading, i_flat: int):
     outlines = footprint([g for g in grids if g.name.startswith("dy")], window, "footprint")
     lhs = reading.name("x", i, grad=True)
     terms = []
-    for o, t in pairs:
-        dy = reading.name("y", np.unravel_index(o, spec.output_size), grad=True)
-        if spec.has_weight:
-            terms.append(f"{dy}\\,{reading.name('w', int(weight[t]))}")
-        else:
-            terms.append(f"{dy}/{int(layer.window_sizes[o])}")
-    captions = sum_caption(lhs, terms, tail=_channel_tail(reading), limit=reading.max_terms)
+    # every output channel that reads this input channel adds its share (one sum, written
+    # whole up to max_terms terms)
+    for p in reading.partners("in"):
+        for o, t in pairs:
+            dy = reading.name("y", np.unravel_index(o, spec.output_size), grad=True, pair=p)
+            if spec.has_weight:
+                terms.append(f"{dy}\\,{reading.name('w', int(weight[t]), pair=p)}")
+            else:
+                terms.append(f"{dy}/{int(layer.window_sizes[o])}")
+    captions = sum_caption(lhs, terms, limit=reading.max_terms, width=caption_width(grids + dx))
     if spec.kind == "conv":
-        caption = "the kernel rotated by 180 degrees over dE/dy, zero-padded"
+        caption = reading.say("the kernel rotated by 180 degrees over {dy}, zero-padded")
         gaps = sorted({s - 1 for s in spec.stride})
         if gaps != [0]:
             zeros = "/".join(str(g) for g in gaps)
@@ -155,9 +155,9 @@ def _dilated_dy(reading, i, pairs, labelled):
         return role, ("0" if labelled else ""), -1
 
     strided = any(s > 1 for s in spec.stride)
-    title = "dE/dy, " + ("stride-dilated and padded" if strided else "padded")
+    title = reading.say("{dy}, ") + ("stride-dilated and padded" if strided else "padded")
     grids = array_grids("dy", title, first, count, cell_info)
-    rotated = kernel_grids(reading, title="w rotated by 180 degrees")
+    rotated = kernel_grids(reading, title=reading.say("{w} rotated by 180 degrees"))
     for g in rotated:
         n = len(g.cells)
         labels = [c.label for c in g.cells][::-1]
@@ -187,7 +187,7 @@ def grad_weight_scene(reading, w_flat: int):
         elif pad[o_flat]:
             highlight[coord] = "window_pad"
     padded = spec.kind != "conv_transpose" and any(lo or hi for lo, hi in spec.padding)
-    inputs = reading.input_grids(highlight, "x (padded)" if padded else "x")
+    inputs = reading.input_grids(highlight, reading.say("{x} (padded)" if padded else "{x}"))
     kernel = kernel_grids(reading, {t_flat})
     labelled = reading.show_labels(*spec.output_size)
     read_outs = {o for o, _ in pairs}
@@ -197,7 +197,7 @@ def grad_weight_scene(reading, w_flat: int):
         role = "gradient_current" if flat in read_outs else "gradient"
         return role, _dy_label(reading, coord, labelled), flat
 
-    dy = array_grids("dy", "dE/dy", (0,) * spec.ndim, spec.output_size, cell_info)
+    dy = array_grids("dy", reading.say("{dy}"), (0,) * spec.ndim, spec.output_size, cell_info)
     grids = inputs + kernel + dy
     place_row(grids)
     outlines = footprint(inputs, set(highlight), "footprint")
@@ -207,10 +207,13 @@ def grad_weight_scene(reading, w_flat: int):
         f"{reading.name('x', c)}"
         for o, c in pairs
     ]
-    captions = sum_caption(lhs, terms, limit=reading.max_terms)
+    captions = sum_caption(lhs, terms, limit=reading.max_terms, width=caption_width(grids))
     if spec.kind == "conv":
         captions.append(
-            "the x cells this tap reads, one per dE/dy cell: dE/dw is x correlated with dE/dy"
+            reading.say(
+                "the {x} cells this tap reads, one per {dy} cell: "
+                "{dw} is {x} correlated with {dy}"
+            )
         )
     where = _where(np.unravel_index(w_flat, spec.kernel_size), reading.base)
     heading = f"{describe(spec)}; dE/dw at ({where})"
@@ -249,7 +252,7 @@ def pool_scene(reading, example: bool = False):
             routed = deriv.evaluate(x=reading.values["x"], dy=one_hot)["grad_x"][c]
             winners.update(tuple(int(v) for v in k) for k in zip(*np.nonzero(routed != 0)))
     highlight = {w: "winner" for w in winners}
-    inputs = reading.input_grids(highlight, "x")
+    inputs = reading.input_grids(highlight, reading.say("{x}"))
     labelled = reading.show_labels(*spec.output_size)
 
     def out_info(kind):
@@ -262,8 +265,8 @@ def pool_scene(reading, example: bool = False):
         return cell_info
 
     zero = (0,) * spec.ndim
-    y = array_grids("y", "y", zero, spec.output_size, out_info("y"))
-    dy = array_grids("dy", "dE/dy", zero, spec.output_size, out_info("dy"))
+    y = array_grids("y", reading.say("{y}"), zero, spec.output_size, out_info("y"))
+    dy = array_grids("dy", reading.say("{dy}"), zero, spec.output_size, out_info("dy"))
     dx_labelled = reading.show_labels(*spec.input_size)
 
     def dx_info(coord):
@@ -274,7 +277,7 @@ def pool_scene(reading, example: bool = False):
             role = "winner"
         return role, (number_text(value) if dx_labelled else ""), flat
 
-    dx = array_grids("dx", "dE/dx", zero, spec.input_size, dx_info)
+    dx = array_grids("dx", reading.say("{dx}"), zero, spec.input_size, dx_info)
     grids = inputs + y + dy + dx
     place_row(grids)
     outlines = []
@@ -291,7 +294,7 @@ def pool_scene(reading, example: bool = False):
             outlines += footprint(dy, {out_coord}, "footprint")
     if spec.kind == "max_pool":
         captions = [
-            "each window's maximum (vermilion) receives its dE/dy"
+            reading.say("each window's maximum (vermilion) receives its {dy}")
             + ("; where windows overlap, the shares add up" if windows_overlap(spec) else ""),
             f"ties: {spec.ties} ("
             + (
@@ -303,7 +306,9 @@ def pool_scene(reading, example: bool = False):
         ]
     else:
         captions = [
-            "each dE/dy entry spreads evenly over its window: dE/dy divided by the window size"
+            reading.say(
+                "each {dy} entry spreads evenly over its window: {dy} divided by the window size"
+            )
             + ("" if spec.count_include_pad else " (real inputs only)")
         ]
     if overlap:

@@ -46,17 +46,24 @@ def _shape(spec, kind):
 
 
 def document_pictures(
-    layer, requests: dict, *, values=None, index_base: int = 1, convention: str = "row"
+    layer,
+    requests: dict,
+    *,
+    values=None,
+    index_base: int = 1,
+    convention: str = "row",
+    notation=None,
 ) -> dict:
     """``{"preamble": the lines the pictures need, "pictures": {name: TikZ}}`` for the
     :class:`PictureRequest` (or its fields as a tuple) of each name. ``values`` are the
-    document's worked numbers (``x``, ``w``, ``b``, ``dy``) or ``None``."""
+    document's worked numbers (``x``, ``w``, ``b``, ``dy``) or ``None``; ``notation`` the
+    document's notation preset, whose letters the pictures' labels and titles use."""
     spec = layer.spec
     pictures = {}
     for name, req in requests.items():
         if not isinstance(req, PictureRequest):
             req = PictureRequest(*req)
-        options = dict(values=values, index_base=index_base, heading=False)
+        options = dict(values=values, index_base=index_base, heading=False, notation=notation)
         if req.kind == "toeplitz":
             options["convention"] = convention
             if req.fit:

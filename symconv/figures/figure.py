@@ -208,6 +208,7 @@ def figure(
     heading: bool = True,
     max_terms: int = 25,
     fit=None,
+    notation=None,
 ) -> Figure:
     """A picture of a layer, read off its index map.
 
@@ -234,6 +235,12 @@ def figure(
     a window's sum of at most 25 terms is never cut. ``fit = (width_cm, height_cm, grow)``
     is the box a document fits a ``toeplitz`` picture into (scaled down to it, up to ``grow``
     times): its texts then grow against the cells so that none is below 6 pt there.
+    ``notation`` (a preset name such as ``'seed003'`` or a
+    :class:`~symconv.core.symbols.Notation`) writes cell labels, grid titles and captions in
+    the letters of the LaTeX document the picture goes into (``$\\partial L/\\partial O$``
+    for dE/dy in seed 001's); ``None`` (default) keeps the plain x, w, y and dE/dy. Cell
+    labels name symbols as the LaTeX printer does (indices apart, ``w_{1,1,1,2}``, as soon as
+    a symbol carries a channel index or an index has two digits).
     """
     if kind not in FIGURE_KINDS:
         raise SpecError(f"figure: kind must be one of {sorted(FIGURE_KINDS)}, got {kind!r}")
@@ -281,6 +288,7 @@ def figure(
         channel=channel,
         heading=heading,
         max_terms=max_terms,
+        notation=notation,
     )
     if fit is not None and (
         not isinstance(fit, (tuple, list))

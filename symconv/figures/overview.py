@@ -59,6 +59,10 @@ def smallest_text_pt(scene, fit=None) -> float:
     return FONT_PT * min(sizes, default=1.0) * scale
 
 
+#: The most a fitted W's texts grow against its cells.
+MAX_TEXT_GROWTH = 8.0
+
+
 def toeplitz_scene(reading, convention: str = "row", fit=None):
     """W (``row``: x W = y as seed 000, rows x and columns y) or T = W^T (``column``).
 
@@ -69,13 +73,21 @@ def toeplitz_scene(reading, convention: str = "row", fit=None):
     if fit is None:
         return scene
     text = 1.0
+    best, best_pt = scene, smallest_text_pt(scene, fit)
+    smallest = best_pt
     for _ in range(12):
-        smallest = smallest_text_pt(scene, fit)
-        if smallest >= MIN_TEXT_PT - 1e-6:
+        if best_pt >= MIN_TEXT_PT - 1e-6:
             break
         text *= MIN_TEXT_PT / smallest * 1.02
+        if text > MAX_TEXT_GROWTH:
+            # the picture widens as fast as its texts grow (a long legend), so fitting
+            # shrinks them back: keep the best size reached
+            break
         scene = _toeplitz(reading, convention, text)
-    return scene
+        smallest = smallest_text_pt(scene, fit)
+        if smallest > best_pt:
+            best, best_pt = scene, smallest
+    return best
 
 
 def _groups(names, shape) -> list:
@@ -135,7 +147,7 @@ def _toeplitz(reading, convention, text):
         if convention == "row"
         else (spec.output_size, spec.input_size)
     )
-    title = "W (x W = y)" if convention == "row" else "T = W^T (y = T x)"
+    title = reading.say("W ({x} W = {y})" if convention == "row" else "T = W^T ({y} = T {x})")
     grid = Grid("W", rows, cols, cells, title)
     texts, notes = [], []
     name_size = 0.8 * text
@@ -215,16 +227,11 @@ def _flat_name(reading, kind, k, n_spatial) -> str:
     channel, pos = divmod(k, n_spatial)
     shape = spec.input_size if kind == "x" else spec.output_size
     names = reading._names[kind]
-    return _math(names[(channel,) + tuple(np.unravel_index(pos, shape))].name)
+    return reading.symbol_text(names[(channel,) + tuple(np.unravel_index(pos, shape))])
 
 
 def _weight_names(reading) -> list:
-    return [_math(s.name) for s in reading._names["w"].reshape(-1)]
-
-
-def _math(name: str) -> str:
-    kind, _, label = name.partition("_")
-    return f"{kind}_{{{label}}}" if label else kind
+    return [reading.symbol_text(s) for s in reading._names["w"].reshape(-1)]
 
 
 # ---------------------------------------------------------------------- network

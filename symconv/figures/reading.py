@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from fractions import Fraction
 from functools import cached_property
 
@@ -16,21 +17,57 @@ import numpy as np
 from ..core.errors import SpecError
 from ..core.evaluate import object_array
 from ..core.spec import dims_text
-from ..core.symbols import symbol_array
+from ..core.symbols import NOTATIONS, Notation, symbol_array
+from ..latex.printer import index_commas, spaced
 from .scene import Cell, Grid
 
-__all__ = ["LayerReading", "array_grids", "number_text", "math_name", "describe"]
+__all__ = [
+    "LayerReading",
+    "array_grids",
+    "number_text",
+    "math_name",
+    "describe",
+    "notation_words",
+    "PLAIN_WORDS",
+]
 
 #: Grids larger than this (per side) carry no cell labels unless asked for.
 LABEL_LIMIT = 10
 
+#: The words a picture's titles and captions use for the quantities (``{x}``, ``{dy}`` ... in
+#: :meth:`LayerReading.say`) when it stands alone: plain letters, and dE/dy for a gradient.
+PLAIN_WORDS = {"x": "x", "w": "w", "y": "y", "dx": "dE/dx", "dy": "dE/dy", "dw": "dE/dw"}
 
-def math_name(name: str, grad: bool = False) -> str:
+_WORD = re.compile(r"\{(dx|dy|dw|x|w|y)\}")
+
+
+def notation_words(notation) -> dict:
+    """The words of :data:`PLAIN_WORDS` in a notation preset's letters, as the LaTeX document
+    of that notation writes them (``$\\partial L/\\partial O$`` for dE/dy in seed 001's); the
+    plain words for ``None``."""
+    if notation is None:
+        return PLAIN_WORDS
+    n, loss = notation, notation.loss
+    return {
+        "x": f"${n.x}$",
+        "w": f"${n.w}$",
+        "y": f"${n.y}$",
+        **{
+            f"d{k}": rf"$\partial {loss}/\partial {v}$"
+            for k, v in (("x", n.x), ("y", n.y), ("w", n.w))
+        },
+    }
+
+
+def math_name(name: str, grad: bool = False, notation=None) -> str:
     """A symbol name as math text: ``x_11 -> x_{11}``, ``dy_21 -> \\delta y_{21}``; with
-    ``grad`` the name of its gradient (``\\delta x_{11}`` for dE/dx_11)."""
+    ``grad`` the name of its gradient (``\\delta x_{11}`` for dE/dx_11); with a
+    :class:`~symconv.core.symbols.Notation`, in its letters (``\\delta O_{21}``)."""
     kind, _, label = name.partition("_")
     if kind == "dy":
         kind, grad = "y", True
+    if notation is not None and kind in ("x", "w", "y", "b"):
+        kind = getattr(notation, kind)
     text = f"{kind}_{{{label}}}" if label else kind
     return rf"\delta {text}" if grad else text
 
@@ -87,7 +124,11 @@ class LayerReading:
     transposed convolution. ``channel`` is the ``(c_out, c_in)`` pair whose names are printed
     (default the first pair); ``values`` maps ``x``, ``w``, ``b``, ``dy`` to worked numbers;
     ``heading`` False leaves the bold heading line out (a document's caption or frame title
-    says it).
+    says it). ``notation`` (a :class:`~symconv.core.symbols.Notation`, for a picture placed in
+    a LaTeX document of that notation) gives the letters of the cell labels and the grid
+    titles; ``None`` keeps the plain x, w, y and dE/dy. Cell labels name symbols as the LaTeX
+    printer does (:func:`symconv.latex.printer.index_commas`: indices apart, ``w_{1,1,1,2}``,
+    as soon as a symbol carries a channel index or an index has two digits).
     """
 
     def __init__(
@@ -100,8 +141,20 @@ class LayerReading:
         channel=None,
         heading=True,
         max_terms=25,
+        notation=None,
     ):
         self.layer = layer
+        if notation is not None and not isinstance(notation, Notation):
+            if notation not in NOTATIONS:
+                raise SpecError(
+                    f"figure: notation must be one of {sorted(NOTATIONS)} or None, "
+                    f"got {notation!r}"
+                )
+            notation = NOTATIONS[notation]
+        #: The letters of cell labels and titles (None: the plain x, w, y, dE/dy).
+        self.notation = notation
+        #: ``{x}``, ``{dy}`` ... of :meth:`say` in this notation.
+        self.words = notation_words(notation)
         #: Longest sum a caption writes out before eliding its middle.
         self.max_terms = max_terms
         #: The box a document fits the picture into, ``(width_cm, height_cm, grow)``, or None.
@@ -138,6 +191,11 @@ class LayerReading:
     def titled(self, heading: str) -> str:
         """The scene heading, or ``""`` when the reading draws none."""
         return heading if self.heading else ""
+
+    def say(self, text: str) -> str:
+        """A title or caption with ``{x}``, ``{w}``, ``{y}``, ``{dx}``, ``{dy}``, ``{dw}``
+        replaced by the words of the reading's notation (plain: ``x``, ``dE/dy`` ...)."""
+        return _WORD.sub(lambda m: self.words[m[1]], text)
 
     # ------------------------------------------------------------------ values
     def _check_values(self, values):
@@ -191,20 +249,49 @@ class LayerReading:
             ),
         }
 
-    def name(self, kind: str, coord, grad: bool = False) -> str:
-        """Math name of one entry of x, y (channel of the current pair) or w (flat tap)."""
-        co, ci, w_index = self.pair
+    @cached_property
+    def commas(self) -> bool:
+        """Whether names print their indices apart: the LaTeX printer's rule for this layer
+        (:func:`symconv.latex.printer.index_commas`), so that a picture and the equations
+        next to it name every symbol alike."""
+        from ..core.derive import derive
+
+        return index_commas(derive(self.layer, index_base=self.base))
+
+    def symbol_text(self, symbol, grad: bool = False) -> str:
+        """Math text of one of the layer's symbols, as :meth:`name` writes it."""
+        return math_name(spaced(symbol, self.commas).name, grad, self.notation)
+
+    def name(self, kind: str, coord, grad: bool = False, pair=None) -> str:
+        """Math name of one entry of x, y (channel of the current pair, or of ``pair``) or w
+        (flat tap)."""
+        co, ci, w_index = self.pair if pair is None else pair
         if kind == "w":
             w = self._names["w"][w_index].reshape(-1)
-            return math_name(w[coord].name, grad)
+            return self.symbol_text(w[coord], grad)
         channel = ci if kind == "x" else co
-        return math_name(self._names[kind][(channel,) + tuple(coord)].name, grad)
+        return self.symbol_text(self._names[kind][(channel,) + tuple(coord)], grad)
 
-    def value(self, kind: str, coord):
-        """Worked number of x, y, dy, grad_x (channel of the pair) or w (flat tap), or None."""
+    def partners(self, side: str) -> list:
+        """The channel pairs whose products add into one sum with the current pair's:
+        ``'out'``, those of its output channel (a window's sum runs over the input channels
+        of its group); ``'in'``, those of its input channel (dE/dx's sum runs over the output
+        channels). A pool's channels never mix: the pair alone."""
+        k = 0 if side == "out" else 1
+        return [p for p in self.layer.channel_pairs() if p[k] == self.pair[k]]
+
+    def bias_value(self):
+        """The worked bias of the current pair's output channel, or None."""
+        if self.values is None or self.values.get("b") is None:
+            return None
+        return self.values["b"][self.pair[0]]
+
+    def value(self, kind: str, coord, pair=None):
+        """Worked number of x, y, dy, grad_x (channel of the current pair, or of ``pair``) or
+        w (flat tap), or None."""
         if self.values is None:
             return None
-        co, ci, w_index = self.pair
+        co, ci, w_index = self.pair if pair is None else pair
         if kind == "w":
             return self.values["w"][w_index].reshape(-1)[coord]
         source = self.evaluated if kind in ("y", "grad_x") else self.values

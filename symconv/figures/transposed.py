@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .forward import factor, sum_caption
+from .forward import caption_width, factor, sum_caption
 from .reading import LABEL_LIMIT, array_grids, describe, number_text
 from .scene import CHAR_WIDTH, LABEL_SIZE, Arrow, Outline, compose, place_row, text_width
 
@@ -105,11 +105,11 @@ def _stamp_scene(reading, i_flat, running, example):
     weight = layer.weight_tap
     i = tuple(int(v) for v in np.unravel_index(i_flat, spec.input_size))
     x_value = reading.value("x", i)
-    x_grids = reading.input_grids({i: "window"}, "x")
+    x_grids = reading.input_grids({i: "window"}, reading.say("{x}"))
     products = _kernel_grid(
         reading,
         set(stamp.values()),
-        f"${reading.name('x', i)}$ times w",
+        f"${reading.name('x', i)}$ times " + reading.say("{w}"),
         lambda t: rf"{factor(reading.value('w', int(weight[t])))} \cdot {factor(x_value)}",
     )
     # the running sums are the picture's point: numbers stay up to twice the usual grid side
@@ -130,7 +130,7 @@ def _stamp_scene(reading, i_flat, running, example):
     if spec.ndim == 3:
         planes = sorted({int(np.unravel_index(o, spec.output_size)[0]) for o in stamp}) or [0]
     last = i_flat == math.prod(spec.input_size) - 1
-    y_title = "y (complete)" if last else "y so far"
+    y_title = reading.say("{y} (complete)" if last else "{y} so far")
     outputs = array_grids("y", y_title, (0,) * spec.ndim, spec.output_size, cell_info, planes)
     for g in products:  # a product is wider than a number: cells wide enough to read it
         longest = max(text_width(c.label) for c in g.cells)
@@ -235,7 +235,7 @@ def _direct_scene(reading, o_flat, example):
         return role, ("0" if labelled else ""), -1
 
     strided = any(s > 1 for s in spec.stride)
-    title = "x, " + ("zeros inserted and padded" if strided else "padded")
+    title = reading.say("{x}, ") + ("zeros inserted and padded" if strided else "padded")
     z = array_grids("z", title, [f for _, f, _ in layout], [c for _, _, c in layout], cell_info)
     weight = layer.weight_tap
     n_taps = math.prod(k_shape)
@@ -245,7 +245,8 @@ def _direct_scene(reading, o_flat, example):
         value = reading.value("w", int(weight[t_flat]))
         return "kernel", (number_text(value) if value is not None else ""), t_flat
 
-    kernel = array_grids("w", "w rotated by 180 degrees", (0,) * spec.ndim, k_shape, rotated_info)
+    rotated = reading.say("{w} rotated by 180 degrees")
+    kernel = array_grids("w", rotated, (0,) * spec.ndim, k_shape, rotated_info)
     labelled_y = reading.show_labels(*spec.output_size)
 
     def y_info(coord):
@@ -254,7 +255,7 @@ def _direct_scene(reading, o_flat, example):
         return ("output_current" if flat == o_flat else "output"), label, flat
 
     planes = [o[0]] if spec.ndim == 3 else None
-    ys = array_grids("y", "y", (0,) * spec.ndim, spec.output_size, y_info, planes)
+    ys = array_grids("y", reading.say("{y}"), (0,) * spec.ndim, spec.output_size, y_info, planes)
     grids = z + kernel + ys
     place_row(grids)
     outlines = []
@@ -272,17 +273,19 @@ def _direct_scene(reading, o_flat, example):
     arrows = [Arrow(src.x + src.cols + 0.15, sy, ys[0].x - 0.15, cy)]
     lhs = reading.name("y", o)
     terms = []
-    for t_flat, i_flat in sorted(reads.items(), key=lambda item: -item[0]):
-        i = np.unravel_index(i_flat, spec.input_size)
-        w_value = reading.value("w", int(weight[t_flat]))
-        terms.append(f"{factor(w_value)} \\cdot {factor(reading.value('x', i))}")
+    # y sums the products of every input channel of the group: all of them, in one sum
+    for p in reading.partners("out"):
+        for t_flat, i_flat in sorted(reads.items(), key=lambda item: -item[0]):
+            i = np.unravel_index(i_flat, spec.input_size)
+            w_value = reading.value("w", int(weight[t_flat]), pair=p)
+            terms.append(f"{factor(w_value)} \\cdot {factor(reading.value('x', i, pair=p))}")
     total = number_text(reading.value("y", o))
     bias = f" + {factor(_bias(reading))}" if spec.bias else ""
-    if spec.in_channels // spec.groups > 1:
-        bias = r" + \cdots" + bias
     gaps = "x".join(str(s - 1) for s in spec.stride)
     around = "x".join(str(lo) for lo, _, _ in layout)
-    captions = sum_caption(lhs, terms, tail=f"{bias} = {total}", limit=reading.max_terms) + [
+    captions = sum_caption(
+        lhs, terms, tail=f"{bias} = {total}", limit=reading.max_terms, width=caption_width(grids)
+    ) + [
         f"the same y as a stride-1 convolution: the kernel rotated by 180 degrees over x with "
         f"{gaps} zeros between its entries",
         f"and {around} zeros around them (dilation times (kernel - 1), minus the padding)"

@@ -177,6 +177,7 @@ def document_pictures(ctx, parts) -> dict:
         values=values,
         index_base=ctx.deriv.index_base,
         convention=opts.convention,
+        notation=opts.notation,
     )
     return {**out, "notes": notes}
 

@@ -21,7 +21,7 @@ from ..core.errors import SpecError
 from ..core.symbols import KINDS, NOTATIONS, Notation, latex_name, parse_name
 from ..templating import render
 
-__all__ = ["SlidePrinter", "latex_expr", "latex_matrix", "index_commas"]
+__all__ = ["SlidePrinter", "latex_expr", "latex_matrix", "index_commas", "spaced"]
 
 #: How dims_text joins sizes in math mode.
 TIMES = r"\times"
@@ -93,6 +93,17 @@ def index_commas(deriv) -> bool:
     return False
 
 
+def spaced(symbol, commas: bool):
+    """``symbol`` as a layer whose :func:`index_commas` is ``commas`` names it: with commas,
+    a symconv symbol of several indices gets them apart (``w_1112 -> w_1,1,1,2``); any other
+    symbol comes back unchanged. The printer and the figures' cell labels both name symbols
+    through it, so that a picture next to an equation uses the same names."""
+    kind, idx = symbol_kind(symbol)
+    if kind is None or not commas or len(idx) < 2:
+        return symbol
+    return sympy.Symbol(f"{kind}_{','.join(str(i) for i in idx)}", real=True)
+
+
 class SlidePrinter(LatexPrinter):
     """SymPy LaTeX printer in the slides' notation.
 
@@ -113,11 +124,9 @@ class SlidePrinter(LatexPrinter):
 
     # -- atoms
     def _print_Symbol(self, expr, style="plain"):
-        kind, idx = symbol_kind(expr)
+        kind, _ = symbol_kind(expr)
         if kind is not None:
-            if self.commas and len(idx) > 1:
-                expr = sympy.Symbol(f"{kind}_{','.join(str(i) for i in idx)}", real=True)
-            return latex_name(expr, self.notation)
+            return latex_name(spaced(expr, self.commas), self.notation)
         return super()._print_Symbol(expr, style=style)
 
     def _print_Float(self, expr):
