@@ -93,16 +93,7 @@ class Layer:
         spec = self.spec
         budget.check_axes(spec)
         maps = []
-        for axis, (n, k, s, d, (lo, hi), o_len) in enumerate(
-            zip(
-                spec.input_size,
-                spec.kernel_size,
-                spec.stride,
-                spec.dilation,
-                spec.padding,
-                spec.output_size,
-            )
-        ):
+        for axis, (n, k, s, d, lo, hi, _, o_len) in enumerate(spec.axes):
             o = np.arange(o_len)[:, None]
             t = np.arange(k)[None, :]
             if spec.kind == "conv_transpose":

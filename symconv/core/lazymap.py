@@ -147,14 +147,7 @@ def axis_rules(spec) -> tuple:
     """One :class:`AxisRule` per axis: which input each output reads (conv, pools) or which
     output each input reaches (conv_transpose)."""
     rules = []
-    for n, k, s, d, (lo, _), o in zip(
-        spec.input_size,
-        spec.kernel_size,
-        spec.stride,
-        spec.dilation,
-        spec.padding,
-        spec.output_size,
-    ):
+    for n, k, s, d, lo, _, _, o in spec.axes:
         if spec.kind == "conv_transpose":
             rules.append(AxisRule(n, k, o, s, d, lo))
         else:
@@ -165,17 +158,7 @@ def axis_rules(spec) -> tuple:
 def padded_rules(spec) -> tuple:
     """Per axis, the rule whose ``v`` range is the padded extent (conv and pools): the taps of
     an output that read an input or padding (not the ceil_mode overhang)."""
-    return tuple(
-        AxisRule(o, k, n + lo + hi, s, d, 0)
-        for n, k, s, d, (lo, hi), o in zip(
-            spec.input_size,
-            spec.kernel_size,
-            spec.stride,
-            spec.dilation,
-            spec.padding,
-            spec.output_size,
-        )
-    )
+    return tuple(AxisRule(o, k, n + lo + hi, s, d, 0) for n, k, s, d, lo, hi, _, o in spec.axes)
 
 
 class Row:

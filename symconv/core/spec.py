@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .errors import SpecError
 from .padding import padding_text as _padding_repr
@@ -37,6 +38,20 @@ __all__ = ["LayerSpec", "KINDS", "TIE_POLICIES", "windows_overlap"]
 
 KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool")
 TIE_POLICIES = ("first", "split")
+
+
+class SpecAxis(NamedTuple):
+    """One spatial axis of a layer: input size ``n``, kernel ``k``, stride ``s``, dilation
+    ``d``, padding ``lo`` and ``hi``, output padding ``op`` and output size ``o``."""
+
+    n: int
+    k: int
+    s: int
+    d: int
+    lo: int
+    hi: int
+    op: int
+    o: int
 
 
 def _is_int(value) -> bool:
@@ -216,6 +231,9 @@ class LayerSpec:
                 out.append((n + lo + hi - e) // s + 1)
         return tuple(out)
 
+    #: one :class:`SpecAxis` per spatial axis (what every per-axis loop reads)
+    axes = property(lambda self: _axes(self))
+
     @property
     def x_shape(self) -> tuple:
         return (self.in_channels,) + self.input_size
@@ -318,6 +336,16 @@ def _extra_options(self: LayerSpec) -> list:
     if self.kind == "max_pool" and self.ties != "first":
         out.append(("ties", self.ties))
     return out
+
+
+def _axes(self: LayerSpec) -> tuple:
+    fields = (self.input_size, self.kernel_size, self.stride, self.dilation)
+    return tuple(
+        SpecAxis(n, k, s, d, lo, hi, op, o)
+        for n, k, s, d, (lo, hi), op, o in zip(
+            *fields, self.padding, self.output_padding, self.output_size
+        )
+    )
 
 
 def _repr(self: LayerSpec) -> str:

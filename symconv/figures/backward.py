@@ -115,14 +115,7 @@ def _dilated_dy(reading, i, pairs, labelled):
     sits at ``i + pad_lo - dilation * t`` (the index map's relation solved for ``o``)."""
     spec = reading.spec
     first, count = [], []
-    for n, k, s, d, (lo, _), o_len in zip(
-        spec.input_size,
-        spec.kernel_size,
-        spec.stride,
-        spec.dilation,
-        spec.padding,
-        spec.output_size,
-    ):
+    for n, k, s, d, lo, _, _, o_len in spec.axes:
         lo_d = min(0, lo - d * (k - 1))
         hi_d = max((o_len - 1) * s, n - 1 + lo)
         first.append(lo_d)

@@ -176,14 +176,7 @@ def direct_layout(spec) -> list:
     ``lo + i * stride`` (``lo = dilation * (kernel - 1) - padding_lo``); the drawn cells are
     ``first .. first + count - 1``, reaching every cell an output's window reads."""
     out = []
-    for n, k, s, d, (p_lo, _), o_len in zip(
-        spec.input_size,
-        spec.kernel_size,
-        spec.stride,
-        spec.dilation,
-        spec.padding,
-        spec.output_size,
-    ):
+    for n, k, s, d, p_lo, _, _, o_len in spec.axes:
         lo = d * (k - 1) - p_lo
         first = min(0, lo)
         last = max(o_len - 1 + d * (k - 1), lo + (n - 1) * s)

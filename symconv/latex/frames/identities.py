@@ -57,14 +57,7 @@ def full_correlation(spec, dy, kern):
     ``(lo, hi)``."""
     weff = rotate180(kern) if spec.flip else kern
     pads, crops = [], []
-    for n, k, s, d, (lo, _), o in zip(
-        spec.input_size,
-        spec.kernel_size,
-        spec.stride,
-        spec.dilation,
-        spec.padding,
-        spec.output_size,
-    ):
+    for n, k, s, d, lo, _, _, o in spec.axes:
         p_lo = d * (k - 1) - lo
         p_hi = n - 1 + lo - (o - 1) * s
         pads.append((max(p_lo, 0), max(p_hi, 0)))

@@ -186,17 +186,7 @@ def _param_rows(spec) -> list:
 def _output_size_rows(spec) -> list:
     """Per axis: the output-size formula with its numbers filled in."""
     rows = []
-    for a, (n, (lo, hi), k, d, s, op, out) in enumerate(
-        zip(
-            spec.input_size,
-            spec.padding,
-            spec.kernel_size,
-            spec.dilation,
-            spec.stride,
-            spec.output_padding,
-            spec.output_size,
-        )
-    ):
+    for a, (n, k, s, d, lo, hi, op, out) in enumerate(spec.axes):
         rows.append(
             {
                 "n": n,
