@@ -40,6 +40,7 @@ Strategy: im2col + GEMM: the 25 taps gathered into one column buffer, one batche
     forward (and dE/dw) phases: 28x28 grid (25 taps, one copy of a strided window view)
     the batch is folded into each GEMM's long dimension (one GEMM for the whole batch, not one per sample): the columns are laid out (group, row, sample, position)
     dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index map (col2im: fewer copies than gathering dE/dy for this spec)
+    backward reuses the forward's columns of x when x is unchanged (compared with the copy the forward kept), else gathers them again
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
@@ -116,6 +117,25 @@ def _window(a, start, tap_step, out_step, taps, grid):
     )
 
 
+def _seen_columns(tag, xg, shape):
+    """The columns the forward kept under ``tag`` when they were gathered from this very x
+    (compared with the copy of x it kept), else None: a backward after a forward on the same x
+    does not gather x twice."""
+    seen, cbase = _WORKSPACE.get("xseen"), _WORKSPACE.get(tag)
+    if seen is None or cbase is None or seen.shape != xg.shape or seen.dtype != xg.dtype:
+        return None
+    if cbase.shape != shape or cbase.dtype != xg.dtype or not np.array_equal(seen, xg):
+        return None
+    return _WORKSPACE.pop(tag)
+
+
+def _remember_x(xg):
+    """Keep a copy of the x whose columns were just gathered (read by _seen_columns)."""
+    seen = _buffer("xseen", xg.shape, xg.dtype)
+    np.copyto(seen, xg)
+    _keep("xseen", seen)
+
+
 def forward(x, w, b=None):
     """The layer's output y (N, 6, 28, 28) for x (N, 1, 32, 32), w (6, 1, 5, 5) and the bias b (6,) (None counts as zero)."""
     x = _array("x", x, ("N",) + X_SHAPE)
@@ -148,6 +168,7 @@ def forward(x, w, b=None):
     np.copyto(y.reshape(n, 1, 6, 784), yt.reshape(1, 6, n, 784).transpose(2, 0, 1, 3))
     _keep("y0", yt)
     _keep("x0", cbase)
+    _remember_x(xg)
     y = y.reshape((n, 6) + (28, 28))
     return y
 
@@ -164,6 +185,17 @@ def backward(dy, x, w):
     ws = wp.transpose(0, 2, 3, 1)
     ws0 = ws.reshape(1, 25, 6)
     dx = np.zeros((n, 1, 1) + (32, 32), x.dtype)
+    # x's columns: the forward's, if x is unchanged, else gathered again
+    cbase = _seen_columns("x0", xg, (1, 25 + 1, n, 784))
+    if cbase is None:
+
+        cbase = _buffer("x0", (1, 25 + 1, n, 784), x.dtype)
+        cols = cbase.transpose(2, 0, 1, 3)
+        np.copyto(
+            cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
+            _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
+        )
+        _remember_x(xg)
     # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
     # (one GEMM for the whole batch: dy reordered to (channel, sample, position))
     dyt = _buffer("dyt", (1, 6, n * 784), x.dtype)
@@ -196,13 +228,8 @@ def backward(dy, x, w):
     dx[:, :, :, 4:32, 3:31] += d[:, :, :, 23, :28, :28]  # tap 23
     dx[:, :, :, 4:32, 4:32] += d[:, :, :, 24, :28, :28]  # tap 24
     _keep("dx0", dcols)
-    # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
-    cbase = _buffer("x0", (1, 25 + 1, n, 784), x.dtype)
+    # dE/dw and dE/db: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
     cols = cbase.transpose(2, 0, 1, 3)
-    np.copyto(
-        cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
-        _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
-    )
     cols[:, :, 25] = 1
     part = np.matmul(dyt, cbase.reshape(1, 25 + 1, n * 784).transpose(0, 2, 1))
     _keep("dyt", dyt)

@@ -603,6 +603,37 @@ def test_batch_folded_gemms_against_reference(layer, n, rng):
             assert ours.dtype == object and (ours == theirs).all(), name
 
 
+@pytest.mark.parametrize("layer", FOLDED, ids=lambda l: repr(l.spec).split(" ->")[0])
+def test_batch_folded_backward_reuses_columns_only_for_the_same_x(layer, rng):
+    """A lean folded module's backward reads the forward's kept columns when x is unchanged,
+    and gathers again when x was changed in place, has another batch size or dtype."""
+    spec = layer.spec
+    assert strategies.choose(layer).reuse_columns
+    assert "_seen_columns(" in symconv.generate_numpy(layer)
+    module = module_for(layer)
+    x, w, b, dy = inputs(spec, 2, rng)
+
+    def check(x, dy, what):
+        for name, ours, theirs in zip(
+            ("dx", "dw", "db"),
+            module.backward(dy, x, w),
+            run_reference(spec, x, w, b, dy)[1:],
+        ):
+            assert_close(ours, theirs, 1e-12, f"{what}: {name}")
+
+    module.forward(x, w, b)
+    check(x, dy, "same x")
+    module.forward(x, w, b)
+    x[1, 0, ...] += 1.0  # changed in place after forward: the kept columns are stale
+    check(x, dy, "changed x")
+    check(x, dy, "backward again")  # its own gather kept for the next call
+    x3, _, _, dy3 = inputs(spec, 3, rng)
+    module.forward(x, w, b)
+    check(x3, dy3, "another batch")
+    module.forward(x3.astype(np.float32), w.astype(np.float32))
+    check(x3, dy3, "another dtype")
+
+
 @pytest.mark.parametrize("size", [(8,), (6, 4), (4, 2, 6)], ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("threaded", [False, True], ids=["lean", "threaded"])
 def test_max_pool_first_maximum_routed_by_stages(size, threaded, rng):
