@@ -575,6 +575,11 @@ FOLDED = [
 ]
 
 
+def test_folded_layers_cover_both_scatters():
+    """FOLDED holds layers scattering dE/dx from the wide layout and others (strided)."""
+    assert {strategies.choose(layer).wide_scatter for layer in FOLDED} == {True, False}
+
+
 @pytest.mark.parametrize("layer", FOLDED, ids=lambda l: repr(l.spec).split(" ->")[0])
 @pytest.mark.parametrize("n", [1, 3])
 def test_batch_folded_gemms_against_reference(layer, n, rng):
@@ -584,7 +589,11 @@ def test_batch_folded_gemms_against_reference(layer, n, rng):
     spec = layer.spec
     strat = strategies.choose(layer)
     assert strat.fold_batch and not strat.threads
-    assert "np.matmul(wm0, cbase" in symconv.generate_numpy(layer)
+    source = symconv.generate_numpy(layer)
+    assert "np.matmul(wm0, cbase" in source
+    # stride-1 windows: dE/dx scattered from the wide layout, one contiguous run per tap
+    assert strat.wide_scatter == strat.plan.unit_window
+    assert ("dxw[:, :, :, " in source) == strat.wide_scatter
     module = module_for(layer)
     x, w, b, dy = inputs(spec, n, rng)
     # twice: the second call reuses the buffers the first kept; then after clear_workspace()
