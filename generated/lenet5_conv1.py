@@ -200,12 +200,17 @@ def backward(dy, x, w):
     # (one GEMM for the whole batch: dy reordered to (channel, sample, position) on the wide grid,
     # rows of the zero-bordered input's length whose extra columns are zero, so that every tap's
     # rows of the product add into one contiguous run of dx's zero-bordered flat copy)
-    dyw = _buffer("dyw", (1, 6, n * 896), x.dtype)
+    # rows of both GEMM operands ld apart: a row stride of a multiple of 4 KiB (n * 896 values
+    # for some n) made this GEMM twice as slow (cache aliasing)
+    ld = (n * 896 + 63) // 64 * 64 + 16
+    dyb = _buffer("dyw", (1, 6, ld), x.dtype)
+    dyw = dyb[:, :, : n * 896]
     dyw.fill(0)
     dyw.reshape((6, n) + (28, 32))[:, :, :, :28] = dy.swapaxes(0, 1)
-    dcols = np.matmul(ws0, dyw, out=_buffer("dx0", (1, 25, n * 896), x.dtype))
-    _keep("dyw", dyw)
-    d = dcols.reshape(1, 1, 25, n, 896)
+    dcols = _buffer("dx0", (1, 25, ld), x.dtype)
+    np.matmul(ws0, dyw, out=dcols[:, :, : n * 896])
+    _keep("dyw", dyb)
+    d = dcols[:, :, : n * 896].reshape(1, 1, 25, n, 896)
     dxw = _buffer("dxw", (1, 1, n, 1028), x.dtype)
     dxw.fill(0)
     dxw[:, :, :, 0:896] += d[:, :, 0]  # tap 0

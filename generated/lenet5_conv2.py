@@ -200,12 +200,17 @@ def backward(dy, x, w):
     # (one GEMM for the whole batch: dy reordered to (channel, sample, position) on the wide grid,
     # rows of the zero-bordered input's length whose extra columns are zero, so that every tap's
     # rows of the product add into one contiguous run of dx's zero-bordered flat copy)
-    dyw = _buffer("dyw", (1, 16, n * 140), x.dtype)
+    # rows of both GEMM operands ld apart: a row stride of a multiple of 4 KiB (n * 140 values
+    # for some n) made this GEMM twice as slow (cache aliasing)
+    ld = (n * 140 + 63) // 64 * 64 + 16
+    dyb = _buffer("dyw", (1, 16, ld), x.dtype)
+    dyw = dyb[:, :, : n * 140]
     dyw.fill(0)
     dyw.reshape((16, n) + (10, 14))[:, :, :, :10] = dy.swapaxes(0, 1)
-    dcols = np.matmul(ws0, dyw, out=_buffer("dx0", (1, 150, n * 140), x.dtype))
-    _keep("dyw", dyw)
-    d = dcols.reshape(1, 6, 25, n, 140)
+    dcols = _buffer("dx0", (1, 150, ld), x.dtype)
+    np.matmul(ws0, dyw, out=dcols[:, :, : n * 140])
+    _keep("dyw", dyb)
+    d = dcols[:, :, : n * 140].reshape(1, 6, 25, n, 140)
     dxw = _buffer("dxw", (1, 6, n, 200), x.dtype)
     dxw.fill(0)
     dxw[:, :, :, 0:140] += d[:, :, 0]  # tap 0
