@@ -9,6 +9,9 @@ PyTorch runs with ``torch.set_num_threads`` equal to NumPy's BLAS threads. Print
 and its SIMD level, the time per shape, the ratio symconv / torch, their geometric mean per
 dtype, and GFLOP/s of the convolutions against the machine's measured sgemm throughput (a 2048
 x 2048 float32 matmul), with the ceilings (GEMMs alone, writing the columns) timed alongside.
+Every dense conv row (groups=1) also shows its three GEMMs alone (forward, dE/dw, dE/dx, on
+operands of the module's shapes, timed in the same process) and the module's time over them:
+the floor of an im2col path, and how much of the module runs outside its GEMMs.
 
 Without PyTorch the torch columns are skipped and the rest is printed.
 
@@ -99,6 +102,10 @@ SETTLE = 0.15
 TARGETS = {"float32": 1.5, "float64": 0.85}
 LARGEST_TARGET = 0.45
 
+#: Target of issue 27: every dense conv's module within this factor of its three GEMMs alone
+#: (the floor of an im2col path: the time outside the GEMMs made visible).
+FLOOR_TARGET = 1.2
+
 
 def numpy_threads() -> int:
     """The number of threads NumPy's BLAS uses."""
@@ -186,12 +193,16 @@ def print_breakdown(layer, module, arrays, top: int = 8) -> None:
                 print(f"    {t:7.2f} ms {100 * t / total:5.1f}%  {text[:110]}")
 
 
-def gemm_call(spec, n, dtype, scatter=False):
+def gemm_call(layer, n, dtype, scatter=False):
     """The three GEMMs alone (forward, dE/dw, dE/dx) that the generated module runs for a
     groups=1 conv, on operands of the same shapes and layouts but without any gather or scatter,
     ready to time: no im2col-plus-GEMM kernel can be faster. The dE/dx GEMM is W^T times the
-    gathered dE/dy (sized for stride 1), or with ``scatter`` the col2im form W'^T dE/dy whose
-    product is scattered back; the generated module picks one of the two per spec."""
+    gathered dE/dy (one GEMM per phase of the inverse map, as the module runs them), or with
+    ``scatter`` the col2im form W'^T dE/dy whose product is scattered back; the generated module
+    picks one of the two per spec."""
+    from symconv.codegen.plans import inverse_plan
+
+    spec = layer.spec
     rng = np.random.default_rng(1)
     cout, cin = spec.out_channels, spec.in_channels
     taps = math.prod(spec.kernel_size)
@@ -205,17 +216,38 @@ def gemm_call(spec, n, dtype, scatter=False):
         operand = dy
         dx = np.empty((n, cin * taps, l_out), dtype)
     else:
-        wt = rng.standard_normal((cin, cout * taps)).astype(dtype)
-        operand = rng.standard_normal((n, cout * taps, l_in)).astype(dtype)
-        dx = np.empty((n, cin, l_in), dtype)
+        phases = [ph for ph in inverse_plan(layer).phases if ph.n_taps]
+        wt = [rng.standard_normal((cin, cout * ph.n_taps)).astype(dtype) for ph in phases]
+        operand = [
+            rng.standard_normal((n, cout * ph.n_taps, ph.size)).astype(dtype) for ph in phases
+        ]
+        dx = [np.empty((n, cin, ph.size), dtype) for ph in phases]
 
     def gemms():
         np.matmul(w, cols, out=y)
         np.matmul(dy, cols.transpose(0, 2, 1)).sum(axis=0)
-        np.matmul(wt, operand, out=dx)
+        if scatter:
+            np.matmul(wt, operand, out=dx)
+        else:
+            for a, b, out in zip(wt, operand, dx):
+                np.matmul(a, b, out=out)
 
     gemms()
     return gemms
+
+
+def gemm_floor(layer, extra):
+    """Seconds of the three GEMMs alone in the form the layer's module runs (dE/dx gathered or
+    scattered), or None when they were not timed; a module with another strategy (Winograd)
+    is set against the same im2col GEMMs."""
+    from symconv.codegen.strategies import choose
+
+    if "gemms" not in extra:
+        return None
+    strategy = choose(layer)
+    if getattr(strategy, "dx_scatter", False) and "gemms_scatter" in extra:
+        return extra["gemms_scatter"]
+    return extra["gemms"]
 
 
 def _gemms(extra) -> float:
@@ -576,8 +608,8 @@ def time_side(request: dict) -> dict:
         if "sgemm" in request["extras"]:
             extras["sgemm"] = sgemm_call()
         if "gemms" in request["extras"]:
-            extras["gemms"] = gemm_call(spec, n, dtype)
-            extras["gemms_scatter"] = gemm_call(spec, n, dtype, scatter=True)
+            extras["gemms"] = gemm_call(layer, n, dtype)
+            extras["gemms_scatter"] = gemm_call(layer, n, dtype, scatter=True)
         if "fill" in request["extras"] and module.STRATEGY == "im2col GEMM":
             pool = ThreadPoolExecutor(1)
             extras["fill"] = fill_call(column_bytes(spec, n), pool)
@@ -783,7 +815,8 @@ def main(argv=None) -> int:
     times = {}
     header = (
         f"{'shape':30s} {'dtype':8s} {'strategy':22s} {'symconv ms':>10s} {'torch ms':>9s} "
-        f"{'ratio':>6s} {'GFLOP/s':>8s} {'%sgemm':>7s} {'max rel diff':>12s}"
+        f"{'ratio':>6s} {'GFLOP/s':>8s} {'%sgemm':>7s} {'GEMMs ms':>8s} {'/GEMMs':>6s} "
+        f"{'max rel diff':>12s}"
     )
     print(header)
     print("-" * len(header))
@@ -794,6 +827,7 @@ def main(argv=None) -> int:
     )
     for dtype in dtypes:
         ratios = []
+        floors = []
         for entry, layer, module in built:
             spec = layer.spec
             n = entry[2]
@@ -805,13 +839,7 @@ def main(argv=None) -> int:
             extras = []
             if on_largest:
                 extras = ["sgemm"] + ([] if args.no_ceilings else ["gemms", "fill"])
-            elif (
-                dtype == np.float64
-                and spec.has_weight
-                and spec.groups == 1
-                and torch is not None
-                and not args.no_ceilings
-            ):
+            elif spec.has_weight and spec.groups == 1 and not args.no_ceilings:
                 extras = ["gemms"]
             ours, theirs = run_sides(entry[0], dtype, repeat, rounds, threads, extras)
             extra = {k: v for k, v in ours.items() if k not in ("time", "strategy")}
@@ -828,6 +856,9 @@ def main(argv=None) -> int:
             )
             if ratio:
                 ratios.append(ratio)
+            floor = gemm_floor(layer, extra)
+            if floor:
+                floors.append(a / floor)
             if on_largest:
                 summary["largest"] = (entry[0], gflops, gflops / row_peak, row_peak)
             print(
@@ -839,6 +870,7 @@ def main(argv=None) -> int:
                     if gflops
                     else f"{'-':>8s} {'-':>7s} "
                 )
+                + (f"{floor * 1e3:8.2f} {a / floor:6.2f} " if floor else f"{'-':>8s} {'-':>6s} ")
                 + (f"{diff:12.1e}" if diff is not None else f"{'-':>12s}"),
                 flush=True,
             )
@@ -851,6 +883,13 @@ def main(argv=None) -> int:
             gm = geomean(ratios)
             summary[np.dtype(dtype).name] = gm
             print(f"{'geometric mean ratio (' + np.dtype(dtype).name + ')':62s} {gm:6.2f}")
+        if floors:
+            worst = max(floors)
+            summary["floor " + np.dtype(dtype).name] = worst
+            print(
+                f"{'module / its GEMMs alone (' + np.dtype(dtype).name + ')':62s} geometric "
+                f"mean {geomean(floors):.2f}, worst {worst:.2f}"
+            )
         print()
     if largest is not None and not args.no_ceilings:
         print_ceilings(times)
@@ -862,6 +901,14 @@ def main(argv=None) -> int:
             verdict = "met" if gm <= target else "missed"
             print(
                 f"  {name}: geometric mean symconv/torch {gm:.2f} (target <= {target}: {verdict})"
+            )
+    for name in TARGETS:
+        if "floor " + name in summary:
+            worst = summary["floor " + name]
+            verdict = "met" if worst <= FLOOR_TARGET else "missed"
+            print(
+                f"  {name}: dense convs, module / its three GEMMs alone at most {worst:.2f} "
+                f"(target <= {FLOOR_TARGET}: {verdict})"
             )
     if "largest" in summary:
         shape, gflops, frac, _ = summary["largest"]

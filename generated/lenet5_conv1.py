@@ -39,7 +39,8 @@ Identities:
 Strategy: im2col + GEMM: the 25 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 28x28 grid (25 taps, one copy of a strided window view)
     the batch is folded into each GEMM's long dimension (one GEMM for the whole batch, not one per sample): the columns are laid out (group, row, sample, position)
-    dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index map (col2im: fewer copies than gathering dE/dy for this spec)
+    dE/dx: one GEMM W'^T dE/dy over the batch, dE/dy laid out wide (rows of the zero-bordered input's length, the extra columns zero), so that each tap's rows are added into one contiguous run of dx's zero-bordered flat copy
+    backward reuses the forward's columns of x when x is unchanged (compared with the copy the forward kept), else gathers them again
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
@@ -116,6 +117,25 @@ def _window(a, start, tap_step, out_step, taps, grid):
     )
 
 
+def _seen_columns(tag, xg, shape):
+    """The columns the forward kept under ``tag`` when they were gathered from this very x
+    (compared with the copy of x it kept), else None: a backward after a forward on the same x
+    does not gather x twice."""
+    seen, cbase = _WORKSPACE.get("xseen"), _WORKSPACE.get(tag)
+    if seen is None or cbase is None or seen.shape != xg.shape or seen.dtype != xg.dtype:
+        return None
+    if cbase.shape != shape or cbase.dtype != xg.dtype or not np.array_equal(seen, xg):
+        return None
+    return _WORKSPACE.pop(tag)
+
+
+def _remember_x(xg):
+    """Keep a copy of the x whose columns were just gathered (read by _seen_columns)."""
+    seen = _buffer("xseen", xg.shape, xg.dtype)
+    np.copyto(seen, xg)
+    _keep("xseen", seen)
+
+
 def forward(x, w, b=None):
     """The layer's output y (N, 6, 28, 28) for x (N, 1, 32, 32), w (6, 1, 5, 5) and the bias b (6,) (None counts as zero)."""
     x = _array("x", x, ("N",) + X_SHAPE)
@@ -148,6 +168,7 @@ def forward(x, w, b=None):
     np.copyto(y.reshape(n, 1, 6, 784), yt.reshape(1, 6, n, 784).transpose(2, 0, 1, 3))
     _keep("y0", yt)
     _keep("x0", cbase)
+    _remember_x(xg)
     y = y.reshape((n, 6) + (28, 28))
     return y
 
@@ -164,45 +185,68 @@ def backward(dy, x, w):
     ws = wp.transpose(0, 2, 3, 1)
     ws0 = ws.reshape(1, 25, 6)
     dx = np.zeros((n, 1, 1) + (32, 32), x.dtype)
+    # x's columns: the forward's, if x is unchanged, else gathered again
+    cbase = _seen_columns("x0", xg, (1, 25 + 1, n, 784))
+    if cbase is None:
+
+        cbase = _buffer("x0", (1, 25 + 1, n, 784), x.dtype)
+        cols = cbase.transpose(2, 0, 1, 3)
+        np.copyto(
+            cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
+            _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
+        )
+        _remember_x(xg)
     # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
-    # (one GEMM for the whole batch: dy reordered to (channel, sample, position))
+    # (one GEMM for the whole batch: dy reordered to (channel, sample, position) on the wide grid,
+    # rows of the zero-bordered input's length whose extra columns are zero, so that every tap's
+    # rows of the product add into one contiguous run of dx's zero-bordered flat copy)
+    # rows of both GEMM operands ld apart: a row stride of a multiple of 4 KiB (n * 896 values
+    # for some n) made this GEMM twice as slow (cache aliasing)
+    ld = (n * 896 + 63) // 64 * 64 + 16
+    dyb = _buffer("dyw", (1, 6, ld), x.dtype)
+    dyw = dyb[:, :, : n * 896]
+    dyw.fill(0)
+    dyw.reshape((6, n) + (28, 32))[:, :, :, :28] = dy.swapaxes(0, 1)
+    dcols = _buffer("dx0", (1, 25, ld), x.dtype)
+    np.matmul(ws0, dyw, out=dcols[:, :, : n * 896])
+    _keep("dyw", dyb)
+    d = dcols[:, :, : n * 896].reshape(1, 1, 25, n, 896)
+    dxw = _buffer("dxw", (1, 1, n, 1028), x.dtype)
+    dxw.fill(0)
+    dxw[:, :, :, 0:896] += d[:, :, 0]  # tap 0
+    dxw[:, :, :, 1:897] += d[:, :, 1]  # tap 1
+    dxw[:, :, :, 2:898] += d[:, :, 2]  # tap 2
+    dxw[:, :, :, 3:899] += d[:, :, 3]  # tap 3
+    dxw[:, :, :, 4:900] += d[:, :, 4]  # tap 4
+    dxw[:, :, :, 32:928] += d[:, :, 5]  # tap 5
+    dxw[:, :, :, 33:929] += d[:, :, 6]  # tap 6
+    dxw[:, :, :, 34:930] += d[:, :, 7]  # tap 7
+    dxw[:, :, :, 35:931] += d[:, :, 8]  # tap 8
+    dxw[:, :, :, 36:932] += d[:, :, 9]  # tap 9
+    dxw[:, :, :, 64:960] += d[:, :, 10]  # tap 10
+    dxw[:, :, :, 65:961] += d[:, :, 11]  # tap 11
+    dxw[:, :, :, 66:962] += d[:, :, 12]  # tap 12
+    dxw[:, :, :, 67:963] += d[:, :, 13]  # tap 13
+    dxw[:, :, :, 68:964] += d[:, :, 14]  # tap 14
+    dxw[:, :, :, 96:992] += d[:, :, 15]  # tap 15
+    dxw[:, :, :, 97:993] += d[:, :, 16]  # tap 16
+    dxw[:, :, :, 98:994] += d[:, :, 17]  # tap 17
+    dxw[:, :, :, 99:995] += d[:, :, 18]  # tap 18
+    dxw[:, :, :, 100:996] += d[:, :, 19]  # tap 19
+    dxw[:, :, :, 128:1024] += d[:, :, 20]  # tap 20
+    dxw[:, :, :, 129:1025] += d[:, :, 21]  # tap 21
+    dxw[:, :, :, 130:1026] += d[:, :, 22]  # tap 22
+    dxw[:, :, :, 131:1027] += d[:, :, 23]  # tap 23
+    dxw[:, :, :, 132:1028] += d[:, :, 24]  # tap 24
+    np.copyto(
+        dx, np.moveaxis(dxw[:, :, :, :1024].reshape((1, 1, n) + (32, 32))[:, :, :, :32, :32], 2, 0)
+    )
+    _keep("dxw", dxw)
     dyt = _buffer("dyt", (1, 6, n * 784), x.dtype)
     np.copyto(dyt.reshape((6, n) + (28, 28)), dy.swapaxes(0, 1))
-    dcols = np.matmul(ws0, dyt, out=_buffer("dx0", (1, 25, n * 784), x.dtype))
-    d = np.moveaxis(dcols.reshape((1, 1, 25, n) + (28, 28)), 3, 0)
-    dx[:, :, :, :28, :28] += d[:, :, :, 0, :28, :28]  # tap 0
-    dx[:, :, :, :28, 1:29] += d[:, :, :, 1, :28, :28]  # tap 1
-    dx[:, :, :, :28, 2:30] += d[:, :, :, 2, :28, :28]  # tap 2
-    dx[:, :, :, :28, 3:31] += d[:, :, :, 3, :28, :28]  # tap 3
-    dx[:, :, :, :28, 4:32] += d[:, :, :, 4, :28, :28]  # tap 4
-    dx[:, :, :, 1:29, :28] += d[:, :, :, 5, :28, :28]  # tap 5
-    dx[:, :, :, 1:29, 1:29] += d[:, :, :, 6, :28, :28]  # tap 6
-    dx[:, :, :, 1:29, 2:30] += d[:, :, :, 7, :28, :28]  # tap 7
-    dx[:, :, :, 1:29, 3:31] += d[:, :, :, 8, :28, :28]  # tap 8
-    dx[:, :, :, 1:29, 4:32] += d[:, :, :, 9, :28, :28]  # tap 9
-    dx[:, :, :, 2:30, :28] += d[:, :, :, 10, :28, :28]  # tap 10
-    dx[:, :, :, 2:30, 1:29] += d[:, :, :, 11, :28, :28]  # tap 11
-    dx[:, :, :, 2:30, 2:30] += d[:, :, :, 12, :28, :28]  # tap 12
-    dx[:, :, :, 2:30, 3:31] += d[:, :, :, 13, :28, :28]  # tap 13
-    dx[:, :, :, 2:30, 4:32] += d[:, :, :, 14, :28, :28]  # tap 14
-    dx[:, :, :, 3:31, :28] += d[:, :, :, 15, :28, :28]  # tap 15
-    dx[:, :, :, 3:31, 1:29] += d[:, :, :, 16, :28, :28]  # tap 16
-    dx[:, :, :, 3:31, 2:30] += d[:, :, :, 17, :28, :28]  # tap 17
-    dx[:, :, :, 3:31, 3:31] += d[:, :, :, 18, :28, :28]  # tap 18
-    dx[:, :, :, 3:31, 4:32] += d[:, :, :, 19, :28, :28]  # tap 19
-    dx[:, :, :, 4:32, :28] += d[:, :, :, 20, :28, :28]  # tap 20
-    dx[:, :, :, 4:32, 1:29] += d[:, :, :, 21, :28, :28]  # tap 21
-    dx[:, :, :, 4:32, 2:30] += d[:, :, :, 22, :28, :28]  # tap 22
-    dx[:, :, :, 4:32, 3:31] += d[:, :, :, 23, :28, :28]  # tap 23
-    dx[:, :, :, 4:32, 4:32] += d[:, :, :, 24, :28, :28]  # tap 24
     _keep("dx0", dcols)
-    # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
-    cbase = _buffer("x0", (1, 25 + 1, n, 784), x.dtype)
+    # dE/dw and dE/db: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
     cols = cbase.transpose(2, 0, 1, 3)
-    np.copyto(
-        cols[:, :, :25].reshape((n, 1, 1) + (5, 5) + (28, 28)),
-        _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (28, 28)),
-    )
     cols[:, :, 25] = 1
     part = np.matmul(dyt, cbase.reshape(1, 25 + 1, n * 784).transpose(0, 2, 1))
     _keep("dyt", dyt)

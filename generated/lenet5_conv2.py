@@ -39,7 +39,8 @@ Identities:
 Strategy: im2col + GEMM: the 25 taps gathered into one column buffer, one batched GEMM.
     forward (and dE/dw) phases: 10x10 grid (25 taps, one copy of a strided window view)
     the batch is folded into each GEMM's long dimension (one GEMM for the whole batch, not one per sample): the columns are laid out (group, row, sample, position)
-    dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index map (col2im: fewer copies than gathering dE/dy for this spec)
+    dE/dx: one GEMM W'^T dE/dy over the batch, dE/dy laid out wide (rows of the zero-bordered input's length, the extra columns zero), so that each tap's rows are added into one contiguous run of dx's zero-bordered flat copy
+    backward reuses the forward's columns of x when x is unchanged (compared with the copy the forward kept), else gathers them again
     the bias is folded into the GEMM as a row of ones (dE/db falls out of dE/dw)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
@@ -116,6 +117,25 @@ def _window(a, start, tap_step, out_step, taps, grid):
     )
 
 
+def _seen_columns(tag, xg, shape):
+    """The columns the forward kept under ``tag`` when they were gathered from this very x
+    (compared with the copy of x it kept), else None: a backward after a forward on the same x
+    does not gather x twice."""
+    seen, cbase = _WORKSPACE.get("xseen"), _WORKSPACE.get(tag)
+    if seen is None or cbase is None or seen.shape != xg.shape or seen.dtype != xg.dtype:
+        return None
+    if cbase.shape != shape or cbase.dtype != xg.dtype or not np.array_equal(seen, xg):
+        return None
+    return _WORKSPACE.pop(tag)
+
+
+def _remember_x(xg):
+    """Keep a copy of the x whose columns were just gathered (read by _seen_columns)."""
+    seen = _buffer("xseen", xg.shape, xg.dtype)
+    np.copyto(seen, xg)
+    _keep("xseen", seen)
+
+
 def forward(x, w, b=None):
     """The layer's output y (N, 16, 10, 10) for x (N, 6, 14, 14), w (16, 6, 5, 5) and the bias b (16,) (None counts as zero)."""
     x = _array("x", x, ("N",) + X_SHAPE)
@@ -148,6 +168,7 @@ def forward(x, w, b=None):
     np.copyto(y.reshape(n, 1, 16, 100), yt.reshape(1, 16, n, 100).transpose(2, 0, 1, 3))
     _keep("y0", yt)
     _keep("x0", cbase)
+    _remember_x(xg)
     y = y.reshape((n, 16) + (10, 10))
     return y
 
@@ -164,45 +185,68 @@ def backward(dy, x, w):
     ws = wp.transpose(0, 2, 3, 1)
     ws0 = ws.reshape(1, 150, 16)
     dx = np.zeros((n, 1, 6) + (14, 14), x.dtype)
+    # x's columns: the forward's, if x is unchanged, else gathered again
+    cbase = _seen_columns("x0", xg, (1, 150 + 1, n, 100))
+    if cbase is None:
+
+        cbase = _buffer("x0", (1, 150 + 1, n, 100), x.dtype)
+        cols = cbase.transpose(2, 0, 1, 3)
+        np.copyto(
+            cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
+            _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
+        )
+        _remember_x(xg)
     # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
-    # (one GEMM for the whole batch: dy reordered to (channel, sample, position))
+    # (one GEMM for the whole batch: dy reordered to (channel, sample, position) on the wide grid,
+    # rows of the zero-bordered input's length whose extra columns are zero, so that every tap's
+    # rows of the product add into one contiguous run of dx's zero-bordered flat copy)
+    # rows of both GEMM operands ld apart: a row stride of a multiple of 4 KiB (n * 140 values
+    # for some n) made this GEMM twice as slow (cache aliasing)
+    ld = (n * 140 + 63) // 64 * 64 + 16
+    dyb = _buffer("dyw", (1, 16, ld), x.dtype)
+    dyw = dyb[:, :, : n * 140]
+    dyw.fill(0)
+    dyw.reshape((16, n) + (10, 14))[:, :, :, :10] = dy.swapaxes(0, 1)
+    dcols = _buffer("dx0", (1, 150, ld), x.dtype)
+    np.matmul(ws0, dyw, out=dcols[:, :, : n * 140])
+    _keep("dyw", dyb)
+    d = dcols[:, :, : n * 140].reshape(1, 6, 25, n, 140)
+    dxw = _buffer("dxw", (1, 6, n, 200), x.dtype)
+    dxw.fill(0)
+    dxw[:, :, :, 0:140] += d[:, :, 0]  # tap 0
+    dxw[:, :, :, 1:141] += d[:, :, 1]  # tap 1
+    dxw[:, :, :, 2:142] += d[:, :, 2]  # tap 2
+    dxw[:, :, :, 3:143] += d[:, :, 3]  # tap 3
+    dxw[:, :, :, 4:144] += d[:, :, 4]  # tap 4
+    dxw[:, :, :, 14:154] += d[:, :, 5]  # tap 5
+    dxw[:, :, :, 15:155] += d[:, :, 6]  # tap 6
+    dxw[:, :, :, 16:156] += d[:, :, 7]  # tap 7
+    dxw[:, :, :, 17:157] += d[:, :, 8]  # tap 8
+    dxw[:, :, :, 18:158] += d[:, :, 9]  # tap 9
+    dxw[:, :, :, 28:168] += d[:, :, 10]  # tap 10
+    dxw[:, :, :, 29:169] += d[:, :, 11]  # tap 11
+    dxw[:, :, :, 30:170] += d[:, :, 12]  # tap 12
+    dxw[:, :, :, 31:171] += d[:, :, 13]  # tap 13
+    dxw[:, :, :, 32:172] += d[:, :, 14]  # tap 14
+    dxw[:, :, :, 42:182] += d[:, :, 15]  # tap 15
+    dxw[:, :, :, 43:183] += d[:, :, 16]  # tap 16
+    dxw[:, :, :, 44:184] += d[:, :, 17]  # tap 17
+    dxw[:, :, :, 45:185] += d[:, :, 18]  # tap 18
+    dxw[:, :, :, 46:186] += d[:, :, 19]  # tap 19
+    dxw[:, :, :, 56:196] += d[:, :, 20]  # tap 20
+    dxw[:, :, :, 57:197] += d[:, :, 21]  # tap 21
+    dxw[:, :, :, 58:198] += d[:, :, 22]  # tap 22
+    dxw[:, :, :, 59:199] += d[:, :, 23]  # tap 23
+    dxw[:, :, :, 60:200] += d[:, :, 24]  # tap 24
+    np.copyto(
+        dx, np.moveaxis(dxw[:, :, :, :196].reshape((1, 6, n) + (14, 14))[:, :, :, :14, :14], 2, 0)
+    )
+    _keep("dxw", dxw)
     dyt = _buffer("dyt", (1, 16, n * 100), x.dtype)
     np.copyto(dyt.reshape((16, n) + (10, 10)), dy.swapaxes(0, 1))
-    dcols = np.matmul(ws0, dyt, out=_buffer("dx0", (1, 150, n * 100), x.dtype))
-    d = np.moveaxis(dcols.reshape((1, 6, 25, n) + (10, 10)), 3, 0)
-    dx[:, :, :, :10, :10] += d[:, :, :, 0, :10, :10]  # tap 0
-    dx[:, :, :, :10, 1:11] += d[:, :, :, 1, :10, :10]  # tap 1
-    dx[:, :, :, :10, 2:12] += d[:, :, :, 2, :10, :10]  # tap 2
-    dx[:, :, :, :10, 3:13] += d[:, :, :, 3, :10, :10]  # tap 3
-    dx[:, :, :, :10, 4:14] += d[:, :, :, 4, :10, :10]  # tap 4
-    dx[:, :, :, 1:11, :10] += d[:, :, :, 5, :10, :10]  # tap 5
-    dx[:, :, :, 1:11, 1:11] += d[:, :, :, 6, :10, :10]  # tap 6
-    dx[:, :, :, 1:11, 2:12] += d[:, :, :, 7, :10, :10]  # tap 7
-    dx[:, :, :, 1:11, 3:13] += d[:, :, :, 8, :10, :10]  # tap 8
-    dx[:, :, :, 1:11, 4:14] += d[:, :, :, 9, :10, :10]  # tap 9
-    dx[:, :, :, 2:12, :10] += d[:, :, :, 10, :10, :10]  # tap 10
-    dx[:, :, :, 2:12, 1:11] += d[:, :, :, 11, :10, :10]  # tap 11
-    dx[:, :, :, 2:12, 2:12] += d[:, :, :, 12, :10, :10]  # tap 12
-    dx[:, :, :, 2:12, 3:13] += d[:, :, :, 13, :10, :10]  # tap 13
-    dx[:, :, :, 2:12, 4:14] += d[:, :, :, 14, :10, :10]  # tap 14
-    dx[:, :, :, 3:13, :10] += d[:, :, :, 15, :10, :10]  # tap 15
-    dx[:, :, :, 3:13, 1:11] += d[:, :, :, 16, :10, :10]  # tap 16
-    dx[:, :, :, 3:13, 2:12] += d[:, :, :, 17, :10, :10]  # tap 17
-    dx[:, :, :, 3:13, 3:13] += d[:, :, :, 18, :10, :10]  # tap 18
-    dx[:, :, :, 3:13, 4:14] += d[:, :, :, 19, :10, :10]  # tap 19
-    dx[:, :, :, 4:14, :10] += d[:, :, :, 20, :10, :10]  # tap 20
-    dx[:, :, :, 4:14, 1:11] += d[:, :, :, 21, :10, :10]  # tap 21
-    dx[:, :, :, 4:14, 2:12] += d[:, :, :, 22, :10, :10]  # tap 22
-    dx[:, :, :, 4:14, 3:13] += d[:, :, :, 23, :10, :10]  # tap 23
-    dx[:, :, :, 4:14, 4:14] += d[:, :, :, 24, :10, :10]  # tap 24
     _keep("dx0", dcols)
-    # dE/dw and dE/db: x gathered as in forward, contracted with dy over the batch and positions
-    cbase = _buffer("x0", (1, 150 + 1, n, 100), x.dtype)
+    # dE/dw and dE/db: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
     cols = cbase.transpose(2, 0, 1, 3)
-    np.copyto(
-        cols[:, :, :150].reshape((n, 1, 6) + (5, 5) + (10, 10)),
-        _window(xg, (0, 0), (1, 1), (1, 1), (5, 5), (10, 10)),
-    )
     cols[:, :, 150] = 1
     part = np.matmul(dyt, cbase.reshape(1, 150 + 1, n * 100).transpose(0, 2, 1))
     _keep("dyt", dyt)

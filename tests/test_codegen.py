@@ -575,6 +575,11 @@ FOLDED = [
 ]
 
 
+def test_folded_layers_cover_both_scatters():
+    """FOLDED holds layers scattering dE/dx from the wide layout and others (strided)."""
+    assert {strategies.choose(layer).wide_scatter for layer in FOLDED} == {True, False}
+
+
 @pytest.mark.parametrize("layer", FOLDED, ids=lambda l: repr(l.spec).split(" ->")[0])
 @pytest.mark.parametrize("n", [1, 3])
 def test_batch_folded_gemms_against_reference(layer, n, rng):
@@ -584,7 +589,11 @@ def test_batch_folded_gemms_against_reference(layer, n, rng):
     spec = layer.spec
     strat = strategies.choose(layer)
     assert strat.fold_batch and not strat.threads
-    assert "np.matmul(wm0, cbase" in symconv.generate_numpy(layer)
+    source = symconv.generate_numpy(layer)
+    assert "np.matmul(wm0, cbase" in source
+    # stride-1 windows: dE/dx scattered from the wide layout, one contiguous run per tap
+    assert strat.wide_scatter == strat.plan.unit_window
+    assert ("dxw[:, :, :, " in source) == strat.wide_scatter
     module = module_for(layer)
     x, w, b, dy = inputs(spec, n, rng)
     # twice: the second call reuses the buffers the first kept; then after clear_workspace()
@@ -601,6 +610,37 @@ def test_batch_folded_gemms_against_reference(layer, n, rng):
     for name, ours, theirs in zip(("y", "dx", "dw", "db"), got, expected):
         if theirs is not None:
             assert ours.dtype == object and (ours == theirs).all(), name
+
+
+@pytest.mark.parametrize("layer", FOLDED, ids=lambda l: repr(l.spec).split(" ->")[0])
+def test_batch_folded_backward_reuses_columns_only_for_the_same_x(layer, rng):
+    """A lean folded module's backward reads the forward's kept columns when x is unchanged,
+    and gathers again when x was changed in place, has another batch size or dtype."""
+    spec = layer.spec
+    assert strategies.choose(layer).reuse_columns
+    assert "_seen_columns(" in symconv.generate_numpy(layer)
+    module = module_for(layer)
+    x, w, b, dy = inputs(spec, 2, rng)
+
+    def check(x, dy, what):
+        for name, ours, theirs in zip(
+            ("dx", "dw", "db"),
+            module.backward(dy, x, w),
+            run_reference(spec, x, w, b, dy)[1:],
+        ):
+            assert_close(ours, theirs, 1e-12, f"{what}: {name}")
+
+    module.forward(x, w, b)
+    check(x, dy, "same x")
+    module.forward(x, w, b)
+    x[1, 0, ...] += 1.0  # changed in place after forward: the kept columns are stale
+    check(x, dy, "changed x")
+    check(x, dy, "backward again")  # its own gather kept for the next call
+    x3, _, _, dy3 = inputs(spec, 3, rng)
+    module.forward(x, w, b)
+    check(x3, dy3, "another batch")
+    module.forward(x3.astype(np.float32), w.astype(np.float32))
+    check(x3, dy3, "another dtype")
 
 
 @pytest.mark.parametrize("size", [(8,), (6, 4), (4, 2, 6)], ids=lambda s: "x".join(map(str, s)))

@@ -163,7 +163,9 @@ def conv_context(layer: Layer, strat: Strategy) -> dict:
         dx_scatter=strat.dx_scatter,
         fold=strat.fold_batch,
         blocked=strat.threads and G > 1,
-        memo=strat.reuse_columns,
+        memo=strat.reuse_columns and not strat.fold_batch,
+        fold_memo=strat.reuse_columns and strat.fold_batch,
+        wide=_wide_scatter_ctx(plan) if strat.wide_scatter else None,
         per_group=per_group,
         block_bytes=GROUP_BLOCK_BYTES,
         sum_axes=py(tuple(range(2, 2 + nd))),
@@ -201,6 +203,21 @@ def _wide_ctx(plan: GatherPlan) -> dict:
         wide=py((grid[0],) + padded[1:]),
         crop=_idx(2, (slice(None),) + tuple(slice(0, j) for j in grid[1:])),
     )
+
+
+def _wide_scatter_ctx(plan: GatherPlan) -> dict:
+    """The wide layout of a folded module's dE/dx scatter (:attr:`Strategy.wide_scatter`):
+    the wide pieces of :func:`_wide_ctx`, each tap with its row in the GEMM's output (the
+    phase's tap order) and the zero-bordered input's interior read with three leading axes
+    (group, channel, sample)."""
+    wide = _wide_ctx(plan)
+    pad = plan.pad
+    for row, tap in enumerate(wide["taps"]):
+        tap["row"] = row
+    wide["interior3"] = _idx(
+        3, tuple(slice(lo, lo + n) for (lo, _), n in zip(pad, plan.src_shape))
+    )
+    return wide
 
 
 def depthwise_context(layer: Layer, strat: Strategy) -> dict:

@@ -304,7 +304,13 @@ def strategy_lines(strat: Strategy) -> list:
             "the batch is folded into each GEMM's long dimension (one GEMM for the whole batch, "
             "not one per sample): the columns are laid out (group, row, sample, position)"
         )
-    if strat.dx_scatter:
+    if strat.wide_scatter:
+        lines.append(
+            "dE/dx: one GEMM W'^T dE/dy over the batch, dE/dy laid out wide (rows of the "
+            "zero-bordered input's length, the extra columns zero), so that each tap's rows "
+            "are added into one contiguous run of dx's zero-bordered flat copy"
+        )
+    elif strat.dx_scatter:
         lines.append(
             "dE/dx: one GEMM W'^T dE/dy per forward phase, scattered back through the index "
             "map (col2im: fewer copies than gathering dE/dy for this spec)"

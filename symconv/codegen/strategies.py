@@ -15,7 +15,13 @@
   module keeps its batch-sized buffers between calls (a workspace, as threaded modules do):
   allocated afresh, glibc hands them back to the system after each call and every call pages
   them in again, which took half of that layer's forward + backward (float32, fresh process:
-  about 18 ms with fresh buffers, 11 ms with kept ones);
+  about 18 ms with fresh buffers, 11 ms with kept ones). Its backward reuses the forward's
+  columns when x is unchanged (a copy of x, 1/T of the columns, is kept and compared), so
+  that x is gathered once per forward + backward. When its forward reads one stride-1 window,
+  dE/dx is scattered from the GEMM's output laid out "wide" (dE/dy on rows of the padded
+  input's length, the extra columns zero): each tap's add is one contiguous run per channel
+  and sample instead of one short row per output row (the 32x3x32x32 5x5 layer's 25 adds ran
+  over 67,200 rows of 28 values, about a third of its forward + backward in float32);
 * ``implicit GEMM`` (tap accumulation, stride-1 dense convolutions): no column buffer. x is
   copied once into a zero-bordered "wide" flat layout (row length of the padded input), where
   every tap reads one contiguous run at a constant offset; the output, computed on the wide
@@ -125,12 +131,17 @@ class Strategy:
     dx_scatter: bool = False
     #: conv: the bias folded into the forward GEMM as a row of ones
     fold_bias: bool = False
-    #: conv: backward reuses the columns of x the forward kept (threaded modules only)
+    #: conv: backward reuses the columns of x the forward kept, when x is unchanged (threaded
+    #: modules, and lean modules that fold the batch)
     reuse_columns: bool = False
     #: conv: the batch folded into the GEMMs' long dimension, one GEMM per group for the whole
     #: batch instead of one per sample (lean modules of one non-identity phase that scatter
     #: dE/dx); their batch-sized buffers are kept between calls in a workspace
     fold_batch: bool = False
+    #: conv: a folded module whose forward reads one stride-1 window scatters dE/dx from the
+    #: GEMM's output laid out "wide" (dE/dy on rows of the padded input's length, the extra
+    #: columns zero): every tap's add is then one contiguous run per (channel, sample)
+    wide_scatter: bool = False
 
 
 def weight_flip(layer: Layer) -> bool:
@@ -197,6 +208,7 @@ def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) ->
     dx_scatter = scatter_cost < gather_cost
     # one phase whose taps are gathered into columns (not the input itself)
     gathered = plan.single and not plan.phases[0].identity
+    fold = not threads and dx_scatter and gathered
     choices = dict(
         template="numpy/conv.py.jinja",
         threads=threads,
@@ -204,11 +216,15 @@ def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) ->
         inverse=inverse,
         dx_scatter=dx_scatter,
         fold_bias=spec.bias and gathered,
-        reuse_columns=threads
-        and spec.groups == 1
-        and any(not ph.identity and ph.n_taps for ph in plan.phases),
+        reuse_columns=(
+            threads
+            and spec.groups == 1
+            and any(not ph.identity and ph.n_taps for ph in plan.phases)
+        )
+        or fold,
         # a small layer's per-sample GEMMs are too small for BLAS to run well
-        fold_batch=not threads and dx_scatter and gathered,
+        fold_batch=fold,
+        wide_scatter=fold and plan.unit_window,
     )
     blocks = ""
     if spec.groups > 1 and threads:
