@@ -48,6 +48,9 @@ except ModuleNotFoundError:  # pragma: no cover
 
 from symconv.codegen import generate_numpy
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe  # noqa: E402
+
 try:
     import torch
     import torch.nn.functional as F
@@ -206,7 +209,7 @@ def gemm_call(layer, n, dtype, scatter=False):
     rng = np.random.default_rng(1)
     cout, cin = spec.out_channels, spec.in_channels
     taps = math.prod(spec.kernel_size)
-    l_out, l_in = math.prod(spec.output_size), math.prod(spec.input_size)
+    l_out = math.prod(spec.output_size)
     w = rng.standard_normal((cout, cin * taps)).astype(dtype)
     cols = rng.standard_normal((n, cin * taps, l_out)).astype(dtype)
     dy = rng.standard_normal((n, cout, l_out)).astype(dtype)
@@ -549,46 +552,6 @@ def thread_sweep(n: int, repeat: int, sizes=(4, 8, 16, 32, 64), channels=(1, 4, 
                     )
 
 
-def cpu_model() -> str:
-    """The CPU's model name (lscpu's "Model name", else /proc/cpuinfo's "model name")."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    except OSError:
-        out = ""
-    for line in out.splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return _cpuinfo_field("model name") or platform.processor() or "unknown"
-
-
-def _cpuinfo_field(name: str) -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == name:
-            return value.strip()
-    return ""
-
-
-def simd_level() -> str:
-    """The widest x86 vector extension the CPU reports (flags of /proc/cpuinfo)."""
-    flags = set(_cpuinfo_field("flags").split())
-    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX")):
-        if flag in flags:
-            return f"{name} ({flag})"
-    return "no AVX flag" if flags else "unknown (no /proc/cpuinfo flags)"
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def time_side(request: dict) -> dict:
     """Time one side of one row (``request["side"]``: "symconv" or "torch") in this process:
     a warm-up call, then the minimum of ``repeat`` calls; the symconv side also times the
@@ -673,8 +636,7 @@ def print_machine(threads: int) -> None:
         + (f", torch {torch.__version__}" if torch else "")
     )
     print(
-        f"CPU: {cpu_model()}, SIMD {simd_level()}, {usable_cpus()} usable of {os.cpu_count()} "
-        f"logical CPUs; NumPy BLAS threads {threads}"
+        f"CPU: {describe()}; NumPy BLAS threads {threads}"
         + (f", torch threads {threads}" if torch else "")
     )
     if torch is None:
