@@ -11,13 +11,14 @@ from ..fileio import write_atomic
 __all__ = ["register"]
 
 
-def _jobs(value) -> int:
+def _positive(value, flag="--jobs", op="assignment") -> int:
+    """``value`` (a command-line string) as a positive integer, or :class:`SpecError`."""
     try:
         n = int(value)
     except ValueError:
         n = 0
     if n < 1:
-        raise SpecError(f"assignment: --jobs must be a positive integer, got {value!r}")
+        raise SpecError(f"{op}: {flag} must be a positive integer, got {value!r}")
     return n
 
 
@@ -30,7 +31,7 @@ def run_make(args) -> int:
         args.roster,
         args.output,
         pdf=args.pdf,
-        jobs=_jobs(args.jobs),
+        jobs=_positive(args.jobs),
         figures=not args.no_figures,
         id_column=args.id_column,
     )
@@ -68,7 +69,7 @@ def run_grade(args) -> int:
         a,
         args.submissions,
         args.roster,
-        jobs=_jobs(args.jobs),
+        jobs=_positive(args.jobs),
         reveal=args.reveal,
         id_column=args.id_column,
         skip=skip,
@@ -109,7 +110,11 @@ def run_export(args) -> int:
         "roster": args.roster,
         "id_column": args.id_column,
         "match": args.match,
-        "variants": None if args.variants is None else _count("--variants", args.variants),
+        "variants": (
+            None
+            if args.variants is None
+            else _positive(args.variants, "--variants", "assignment export")
+        ),
     }
     options = {k: v for k, v in given.items() if v is not None}
     if args.to == "gradescope" and "roster" not in options:
@@ -117,16 +122,6 @@ def run_export(args) -> int:
     written = export(args.assignment, args.to, args.output, **options)
     print(f"exported for {args.to}: {written}")
     return 0
-
-
-def _count(flag, value) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise SpecError(f"assignment export: {flag} must be a positive integer, got {value!r}")
-    return n
 
 
 def register(sub) -> None:
