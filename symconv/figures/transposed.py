@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .forward import caption_width, factor, sum_caption
+from .forward import caption_width, factor, footprint, sum_caption
 from .reading import LABEL_LIMIT, array_grids, describe, number_text
 from .scene import CHAR_WIDTH, LABEL_SIZE, Arrow, Outline, compose, place_row, text_width
 
@@ -67,7 +67,7 @@ def _groups_note(reading) -> str:
 
 
 def _kernel_grid(reading, used, title, labels):
-    spec, layer = reading.spec, reading.layer
+    spec = reading.spec
     shape = spec.kernel_size
 
     def cell_info(t):
@@ -251,14 +251,7 @@ def _direct_scene(reading, o_flat, example):
     ys = array_grids("y", reading.say("{y}"), (0,) * spec.ndim, spec.output_size, y_info, planes)
     grids = z + kernel + ys
     place_row(grids)
-    outlines = []
-    for g in z:
-        mine = [c for c in g.cells if c.coord in window]
-        if mine:
-            rows, cols = [c.row for c in mine], [c.col for c in mine]
-            outlines.append(
-                Outline(*g.box(min(rows), min(cols), max(rows), max(cols)), "footprint")
-            )
+    outlines = footprint(z, window, "footprint")
     current = ys[0].find(role="output_current")[0]
     cy = ys[0].centre(current)[1]
     src = kernel[-1]
