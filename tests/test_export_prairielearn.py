@@ -269,10 +269,9 @@ def cell_text(v) -> str:
 DRIVER = r"""
 import importlib.util, json, os, sys, traceback
 out, folders = sys.argv[1], sys.argv[2:]
-# no other symconv than the vendored copy: the repository (an editable install) leaves the path
-sys.path = [os.path.join(out, "serverFilesCourse")] + [
-    p for p in sys.path if p and not os.path.isfile(os.path.join(p, "symconv", "__init__.py"))
-]
+# the vendored copy comes first, so it shadows any installed symconv (editable or not) while
+# NumPy and SymPy still come from site-packages; the test asserts which file was imported
+sys.path = [os.path.join(out, "serverFilesCourse")] + [p for p in sys.path if p]
 sys.modules["jinja2"] = None  # PrairieLearn's runtime guarantees NumPy and SymPy, not these
 sys.modules["black"] = None
 servers = {}
