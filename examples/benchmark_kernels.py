@@ -228,7 +228,7 @@ def gemm_call(layer, n, dtype, scatter=False):
 
     def gemms():
         np.matmul(w, cols, out=y)
-        np.matmul(dy, cols.transpose(0, 2, 1)).sum(axis=0)
+        np.matmul(cols, dy.transpose(0, 2, 1)).sum(axis=0)
         if scatter:
             np.matmul(wt, operand, out=dx)
         else:

@@ -248,7 +248,8 @@ def backward(dy, x, w):
     # dE/dw and dE/db: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
     cols = cbase.transpose(2, 0, 1, 3)
     cols[:, :, 150] = 1
-    part = np.matmul(dyt, cbase.reshape(1, 150 + 1, n * 100).transpose(0, 2, 1))
+    # (dw^T = cols dy^T: BLAS ran this orientation up to twice as fast as dy cols^T on long rows)
+    part = np.matmul(cbase.reshape(1, 150 + 1, n * 100), dyt.transpose(0, 2, 1)).transpose(0, 2, 1)
     _keep("dyt", dyt)
     _keep("x0", cbase)
     db = part[:, :, 150]
