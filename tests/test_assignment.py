@@ -323,3 +323,18 @@ def test_parse_submission_bad_json():
     with pytest.raises(AnswerError, match="not valid JSON"):
         parse_submission('{"q1": ', ["q1"])
     assert parse_submission("{}", ["q1"]) == ({}, [])
+
+
+def test_digest_names_the_content_not_the_layout(tmp_path):
+    """A file and the dict it holds get the same digest, whatever the file's indentation, key
+    order or way of writing a decimal; a changed value gets another."""
+    data = _with(["questions", 0, "points"], 2.5)
+    compact, spread = tmp_path / "a.json", tmp_path / "b.json"
+    compact.write_text(json.dumps(data, separators=(",", ":")))
+    spread.write_text(
+        json.dumps(dict(reversed(list(data.items()))), indent=4).replace("2.5", "2.50")
+    )
+    digests = {assignment.load(source).digest for source in (data, compact, spread)}
+    assert len(digests) == 1
+    assert assignment.load(_with(["questions", 0, "points"], 3)).digest not in digests
+    assert assignment.load(_with(["seed"], "other")).digest not in digests

@@ -15,6 +15,7 @@ import hashlib
 import inspect
 import itertools
 import json
+import math
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -315,6 +316,8 @@ def _question(i, data, seen) -> Question:
             f"assignment: {where}: unknown key(s) {unknown}; allowed: {sorted(_QUESTION_KEYS)}"
         )
     points = data.get("points", 1)
+    if isinstance(points, float) and math.isfinite(points):
+        points = Fraction(repr(points))  # a dict's 2.5 reads as a file's 2.5
     if isinstance(points, bool) or not isinstance(points, (int, Fraction)) or points <= 0:
         raise _err(where, "points", "a positive number", points)
     quantities = data.get("quantities")
@@ -374,11 +377,31 @@ def _fits(layer: Layer, quantities) -> bool:
     return not ("toeplitz" in quantities and spec.kind == "max_pool")
 
 
+def _canonical(value):
+    """``value`` with every number as the exact fraction it denotes (a file's decimals are
+    parsed as Fractions, a dict's as floats: 0.5 and "0.5" must read alike)."""
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float):
+        return str(Fraction(repr(value))) if math.isfinite(value) else repr(value)
+    if isinstance(value, Fraction):
+        return str(value)
+    return value
+
+
+def _digest(data: dict) -> str:
+    """What identifies an assignment's content: the same for a file and for the dict it holds,
+    whatever the file's layout or key order."""
+    text = json.dumps(_canonical(data), sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def load_assignment(source) -> Assignment:
     """Read and validate an assignment (a path to a JSON file, or the dict itself)."""
     if isinstance(source, dict):
         data = source
-        raw = json.dumps(source, sort_keys=True, default=str)
     else:
         path = Path(source)
         try:
@@ -412,6 +435,6 @@ def load_assignment(source) -> Assignment:
         course=data.get("course", ""),
         seed=str(seed),
         questions=tuple(out),
-        digest=hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16],
+        digest=_digest(data),
         description=data.get("description", ""),
     )
