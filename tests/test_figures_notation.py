@@ -162,6 +162,23 @@ def test_seed001_deck_pictures_say_X_F_O():
     assert "$F_{11}$" in nodes and r"$\partial L/\partial O$" in nodes
 
 
+def test_transposed_deck_speaks_the_documents_letters():
+    """seed 001 names x, w, y as X, F, O: the stamp and direct views of a transposed
+    convolution, their notes and the frame title say so, never a plain y or x."""
+    layer = symconv.conv_transpose((2, 2), 3, stride=2)
+    tex = render_latex(layer, document="beamer", notation="seed001")
+    nodes = _node_texts(tex)
+    stamps = [n for n in nodes if "outlined outputs" in n]
+    assert stamps and all(r"($O \leftarrow O + F \cdot X$)" in n for n in stamps)
+    assert any("so $O$ is complete" in n for n in nodes)
+    direct = [n for n in nodes if "stride-1 convolution" in n]
+    assert direct and all("the same $O$" in n and "over $X$" in n for n in direct)
+    assert r"\begin{frame}{Forward pass: the same $O$ as a convolution}" in tex
+    assert "the last slide $O$." in tex and "The same $O$ as a stride-1" in tex
+    words = " ".join(nodes)
+    assert not re.search(r"(?<![\\$_{])\b[xy]\b(?![_}$])", re.sub(r"\$[^$]*\$", "", words))
+
+
 def test_standalone_figures_keep_the_plain_words():
     layer = symconv.conv((4, 4), 3, stride=2, padding=1)
     titles = [g.title for g in figure(layer, "grad-input", position=(2, 2)).scenes[0].grids]

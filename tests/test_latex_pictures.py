@@ -119,7 +119,7 @@ def test_transposed_deck_stamps_every_input_and_ends_on_y():
         ).tikz(standalone=False)
         assert {line for line in _drawn(alone) if "symconvwindow" in line} <= _drawn(frame)
     assert "$y$ (complete)" in frame and "(example numbers)" not in frame
-    direct = _frame(tex, "Forward pass: the same y as a convolution")
+    direct = _frame(tex, "Forward pass: the same $y$ as a convolution")
     assert "rotated by 180 degrees" in direct and "zeros inserted" in direct
 
 

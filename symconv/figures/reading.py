@@ -197,6 +197,11 @@ class LayerReading:
         replaced by the words of the reading's notation (plain: ``x``, ``dE/dy`` ...)."""
         return _WORD.sub(lambda m: self.words[m[1]], text)
 
+    def letter(self, key: str) -> str:
+        """The bare math letter of ``x``, ``w`` or ``y`` in the reading's notation (for a formula
+        a caption writes between dollars)."""
+        return getattr(self.notation, key) if self.notation is not None else key
+
     # ------------------------------------------------------------------ values
     def _check_values(self, values):
         if values is None:

@@ -154,13 +154,18 @@ def _stamp_scene(reading, i_flat, running, example):
         arrows.append(Arrow(src.x + src.width + 0.15, mid, outputs[0].x - 0.15, end))
     where = ", ".join(str(v + reading.base) for v in i)
     n_taps = math.prod(spec.kernel_size)
+    x, w, y = (reading.letter(k) for k in "xwy")
     captions = [
         f"input ({where}) adds ${reading.name('x', i)} = {number_text(x_value)}$ times the "
-        f"kernel onto the {len(stamp)} outlined outputs ($y \\leftarrow y + w \\cdot x$)"
-        + (f"; {n_taps - len(stamp)} taps fall outside y" if len(stamp) < n_taps else ""),
+        f"kernel onto the {len(stamp)} outlined outputs (${y} \\leftarrow {y} + {w} \\cdot {x}$)"
+        + (
+            reading.say(f"; {n_taps - len(stamp)} taps fall outside {{y}}")
+            if len(stamp) < n_taps
+            else ""
+        ),
         "each output cell shows the sum of the stamps so far"
         + (f", starting from the bias {number_text(_bias(reading))}" if spec.bias else "")
-        + ("; this is the last stamp, so y is complete" if last else "")
+        + (reading.say("; this is the last stamp, so {y} is complete") if last else "")
         + _groups_note(reading),
     ]
     if any(spec.output_padding):
@@ -272,8 +277,10 @@ def _direct_scene(reading, o_flat, example):
     captions = sum_caption(
         lhs, terms, tail=f"{bias} = {total}", limit=reading.max_terms, width=caption_width(grids)
     ) + [
-        f"the same y as a stride-1 convolution: the kernel rotated by 180 degrees over x with "
-        f"{gaps} zeros between its entries",
+        reading.say(
+            "the same {y} as a stride-1 convolution: the kernel rotated by 180 degrees over {x} "
+        )
+        + f"with {gaps} zeros between its entries",
         f"and {around} zeros around them (dilation times (kernel - 1), minus the padding)"
         + _groups_note(reading),
     ]

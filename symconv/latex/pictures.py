@@ -127,21 +127,22 @@ def document_pictures(ctx, parts) -> dict:
     if "forward" in parts and spec.kind == "conv_transpose":
         n_in = math.prod(spec.input_size)
         example = "" if ctx.num is not None else " (example numbers)"
+        y = f"${opts.notation.y}$" if opts.notation is not None else "y"
         if opts.beamer:
             stamps = tuple(i for i in elide(n_in, max(opts.max_entries, 3)) if i is not None)
             requests["stamps"] = ("transpose", stamps, True)
             notes["stamps"] = (
                 f"The stamps of {len(stamps)} of the {n_in} input entries{example}; "
-                "each output cell shows the sum of the stamps so far, the last slide y."
+                f"each output cell shows the sum of the stamps so far, the last slide {y}."
                 if len(stamps) < n_in
                 else f"One input entry per slide{example}; each output cell shows the sum of "
-                "the stamps so far, the last slide y."
+                f"the stamps so far, the last slide {y}."
             )
         else:
             requests["stamps"] = ("transpose", (n_in - 1,), False)
             notes["stamps"] = (
                 f"The last input entry's stamp{example}: each product with its operator, and "
-                "every output cell the sum of all the stamps, which is y."
+                f"every output cell the sum of all the stamps, which is {y}."
             )
         middle = tuple(n // 2 for n in spec.output_size)
         requests["direct"] = (
@@ -150,7 +151,7 @@ def document_pictures(ctx, parts) -> dict:
             False,
         )
         notes["direct"] = (
-            f"The same y as a stride-1 convolution{example}: the kernel rotated by "
+            f"The same {y} as a stride-1 convolution{example}: the kernel rotated by "
             "$180^\\circ$ over the input with zeros inserted between its entries and around it."
         )
     linear = spec.kind != "max_pool"
