@@ -196,13 +196,14 @@ def print_breakdown(layer, module, arrays, top: int = 8) -> None:
                 print(f"    {t:7.2f} ms {100 * t / total:5.1f}%  {text[:110]}")
 
 
-def gemm_call(layer, n, dtype, scatter=False):
+def gemm_call(layer, n, dtype, scatter=False, folded=False):
     """The three GEMMs alone (forward, dE/dw, dE/dx) that the generated module runs for a
     groups=1 conv, on operands of the same shapes and layouts but without any gather or scatter,
     ready to time: no im2col-plus-GEMM kernel can be faster. The dE/dx GEMM is W^T times the
     gathered dE/dy (one GEMM per phase of the inverse map, as the module runs them), or with
     ``scatter`` the col2im form W'^T dE/dy whose product is scattered back; the generated module
-    picks one of the two per spec."""
+    picks one of the two per spec. ``folded``: the batch folded into each GEMM's long
+    dimension (one GEMM per pass, as a lean folded module runs them; scattered dE/dx)."""
     from symconv.codegen.plans import inverse_plan
 
     spec = layer.spec
@@ -211,6 +212,8 @@ def gemm_call(layer, n, dtype, scatter=False):
     taps = math.prod(spec.kernel_size)
     l_out = math.prod(spec.output_size)
     w = rng.standard_normal((cout, cin * taps)).astype(dtype)
+    if folded:  # one "sample" whose positions are every sample's
+        n, l_out, scatter = 1, n * l_out, True
     cols = rng.standard_normal((n, cin * taps, l_out)).astype(dtype)
     dy = rng.standard_normal((n, cout, l_out)).astype(dtype)
     y = np.empty((n, cout, l_out), dtype)
@@ -248,14 +251,16 @@ def gemm_floor(layer, extra):
     if "gemms" not in extra:
         return None
     strategy = choose(layer)
+    if getattr(strategy, "fold_batch", False) and "gemms_folded" in extra:
+        return extra["gemms_folded"]
     if getattr(strategy, "dx_scatter", False) and "gemms_scatter" in extra:
         return extra["gemms_scatter"]
     return extra["gemms"]
 
 
 def _gemms(extra) -> float:
-    """The faster of the two timed GEMM sets (gathered or scattered dE/dx)."""
-    return min(extra[key] for key in ("gemms", "gemms_scatter") if key in extra)
+    """The fastest of the timed GEMM sets (gathered, scattered or folded dE/dx)."""
+    return min(extra[key] for key in ("gemms", "gemms_scatter", "gemms_folded") if key in extra)
 
 
 def column_bytes(spec, n, itemsize=4) -> int:
@@ -573,6 +578,7 @@ def time_side(request: dict) -> dict:
         if "gemms" in request["extras"]:
             extras["gemms"] = gemm_call(layer, n, dtype)
             extras["gemms_scatter"] = gemm_call(layer, n, dtype, scatter=True)
+            extras["gemms_folded"] = gemm_call(layer, n, dtype, folded=True)
         if "fill" in request["extras"] and module.STRATEGY == "im2col GEMM":
             pool = ThreadPoolExecutor(1)
             extras["fill"] = fill_call(column_bytes(spec, n), pool)
