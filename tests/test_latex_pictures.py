@@ -216,3 +216,26 @@ def test_snippet_with_pictures_compiles(tmp_path):
     pdf = compile_pdf(tex, tmp_path / "snippet.pdf", runs=1)
     log = pdf.with_suffix(".log").read_text(encoding="latin-1")
     assert bad_boxes(log) == []
+
+
+def test_max_pool_worked_input_gradients_say_what_the_factor_is():
+    """'dE/dx_11 = 1 * 0 = 0' needs words: every worked dE/dx frame of a max pool says the
+    second factor is the window-maximum indicator (in the deck's letters)."""
+    pool = symconv.max_pool((4, 4), 2, stride=2)
+    tex = render_latex(pool, document="beamer", values=POOL_VALUES)
+    frames = tex.split(r"\begin{frame}{Worked example: input gradients")[1:]
+    assert len(frames) >= 2
+    for frame in frames:
+        body = frame[: frame.index(r"\end{frame}")]
+        assert r"Each line: $\partial E/\partial y$ of the window times 1 when the input" in body
+    seed001 = render_latex(pool, document="beamer", values=POOL_VALUES, notation="seed001")
+    assert r"Each line: $\partial L/\partial O$ of the window" in seed001
+    conv = render_latex(symconv.conv((3, 3), 2), document="beamer", values=POOL_VALUES_CONV)
+    assert "Each line:" not in conv
+
+
+POOL_VALUES_CONV = {
+    "x": [[1, 2, 3], [4, 5, 6], [7, 8, 9]],
+    "w": [[1, 0], [0, -1]],
+    "dy": [[1, 2], [3, 4]],
+}
