@@ -230,11 +230,11 @@ def test_max_pool_worked_input_gradients_say_what_the_factor_is():
         assert r"Each line: $\partial E/\partial y$ of the window times 1 when the input" in body
     seed001 = render_latex(pool, document="beamer", values=POOL_VALUES, notation="seed001")
     assert r"Each line: $\partial L/\partial O$ of the window" in seed001
-    conv = render_latex(symconv.conv((3, 3), 2), document="beamer", values=POOL_VALUES_CONV)
+    conv = render_latex(symconv.conv((3, 3), 2), document="beamer", values=CONV_VALUES)
     assert "Each line:" not in conv
 
 
-POOL_VALUES_CONV = {
+CONV_VALUES = {
     "x": [[1, 2, 3], [4, 5, 6], [7, 8, 9]],
     "w": [[1, 0], [0, -1]],
     "dy": [[1, 2], [3, 4]],
