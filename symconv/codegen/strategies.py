@@ -81,6 +81,9 @@ __all__ = [
     "strategy",
     "uses_threads",
     "implicit_applies",
+    "winograd_applies",
+    "winograd_missing",
+    "winograd_pays",
     "weight_flip",
     "reads_per_sample",
 ]
@@ -96,6 +99,10 @@ DEPTHWISE_BLOCK_BYTES = 1 << 21
 #: Implicit GEMM modules accumulate the taps over blocks of samples whose partial sums take
 #: about this many bytes (they stay in cache while every tap is added).
 IMPLICIT_BLOCK_BYTES = 1 << 20
+
+#: Winograd modules transform blocks of samples whose tile buffers (16 transformed values per
+#: 2x2 output tile and channel, of the larger channel count) take about this many bytes.
+WINOGRAD_BLOCK_BYTES = 1 << 24
 
 #: Pools work on blocks of (sample, channel) planes of about this many bytes of x (all taps of
 #: a block are applied while it is in cache).
@@ -196,6 +203,42 @@ def implicit_applies(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> boo
     return _wide_taps(plan, inverse)
 
 
+def winograd_missing(layer: Layer) -> list:
+    """What ``layer`` lacks for the Winograd F(2x2, 3x3) kernels (empty when they can run it):
+    a 2-D convolution (not transposed) with a 3x3 kernel, stride 1, dilation 1 and one group;
+    any padding, flip, bias and channel counts."""
+    spec = layer.spec
+    rules = (
+        (spec.kind == "conv", "a convolution (not transposed, not a pool)"),
+        (spec.ndim == 2, "2-D"),
+        (tuple(spec.kernel_size) == (3, 3), "a 3x3 kernel"),
+        (tuple(spec.stride) == (1, 1), "stride 1"),
+        (tuple(spec.dilation) == (1, 1), "dilation 1"),
+        (spec.groups == 1, "groups 1"),
+    )
+    return [text for ok, text in rules if not ok]
+
+
+def winograd_applies(layer: Layer) -> bool:
+    """Whether the Winograd F(2x2, 3x3) kernels can run ``layer`` (:func:`winograd_missing`)."""
+    return not winograd_missing(layer)
+
+
+def winograd_pays(layer: Layer) -> bool:
+    """Whether :func:`choose` picks the Winograd kernels for ``layer`` by default (the measured
+    rule of the module docstring)."""
+    return False
+
+
+def _winograd(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> Strategy:
+    summary = (
+        "Winograd F(2x2, 3x3): 4x4 input tiles at stride 2 transformed (B^T d B) by passes over "
+        "strided views, one batched GEMM of the 16 transformed weight and tile matrices, 2x2 "
+        "output tiles transformed back (A^T M A); dE/dx through the same kernels, dE/dw by GEMM"
+    )
+    return Strategy("Winograd", summary, "numpy/winograd.py.jinja", False, plan, inverse)
+
+
 def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) -> Strategy:
     spec = layer.spec
     cin_g = spec.in_channels // spec.groups
@@ -248,12 +291,25 @@ def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) ->
     )
 
 
-def choose(layer: Layer, implicit: bool = False) -> Strategy:
+def choose(layer: Layer, implicit: bool = False, winograd: bool = False) -> Strategy:
     """The :class:`Strategy` of ``layer``'s generated module (its plans checked against the
     layer's flat index map). ``implicit``: the implicit GEMM instead of im2col (a threaded
     module whatever the layer's size); the layer must be one it can run
-    (:func:`implicit_applies`)."""
+    (:func:`implicit_applies`). ``winograd``: the Winograd F(2x2, 3x3) kernels whatever
+    :func:`winograd_pays` says; the layer must be one they can run (:func:`winograd_missing`)."""
     spec = layer.spec
+    if implicit and winograd:
+        raise CodegenError(
+            "codegen: implicit=True and winograd=True are two different strategies: ask for "
+            "one of them"
+        )
+    if winograd:
+        missing = winograd_missing(layer)
+        if missing:
+            raise CodegenError(
+                "codegen: winograd=True needs a 2-D convolution with a 3x3 kernel, stride 1, "
+                f"dilation 1 and groups 1 (this layer lacks: {'; '.join(missing)}), got {spec!r}"
+            )
     plan = forward_plan(layer)
     check_against_index_map(layer, plan)
     if spec.is_pool:
@@ -277,6 +333,8 @@ def choose(layer: Layer, implicit: bool = False) -> Strategy:
             "contiguous run of a zero-bordered wide flat copy of x (no column buffer)"
         )
         return Strategy("implicit GEMM", summary, "numpy/implicit.py.jinja", True, plan, inverse)
+    if winograd or (winograd_applies(layer) and winograd_pays(layer)):
+        return _winograd(layer, plan, inverse)
     if _depthwise(layer, plan, inverse):
         summary = (
             "depthwise taps: one channel per group leaves no channel contraction for a GEMM, "
@@ -289,6 +347,6 @@ def choose(layer: Layer, implicit: bool = False) -> Strategy:
     return _gemm(layer, plan, inverse, threads)
 
 
-def strategy(layer: Layer, implicit: bool = False) -> str:
+def strategy(layer: Layer, implicit: bool = False, winograd: bool = False) -> str:
     """The name of the strategy :func:`generate_numpy` picks for ``layer``."""
-    return choose(layer, implicit).name
+    return choose(layer, implicit, winograd).name
