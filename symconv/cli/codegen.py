@@ -15,9 +15,7 @@ def _run_codegen(args) -> int:
 
     if args.output not in (None, "-"):
         check_folder(args.output, "codegen")
-    source = generate_numpy(
-        layer_from_args(args), implicit=args.implicit, winograd=args.winograd
-    )
+    source = generate_numpy(layer_from_args(args), implicit=args.implicit, winograd=args.winograd)
     if args.output in (None, "-"):
         sys.stdout.write(source)
     else:
