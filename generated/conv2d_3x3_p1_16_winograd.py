@@ -85,7 +85,7 @@ def _array(name, a, shape, dtype=None, why=""):
 #: channel, of the larger channel count): a block is a few whole samples or a band of tile rows
 #: of one sample, so that the transforms and the GEMMs work in cache. dE/dw's flat copies of x
 #: and dE/dy are blocked over samples to about the same size.
-BLOCK_BYTES = 1048576
+BLOCK_BYTES = 2097152
 
 
 def _blocks(n, per_sample, itemsize):
@@ -118,6 +118,19 @@ def _transform_weights(g):
     return u.reshape(16, g.shape[0], g.shape[1])
 
 
+def _parities(start, stop, at):
+    """The source indices [start, stop) land at at + (i - start) of the padded axis; for each
+    parity q of the padded index: (the source's slice of that parity, its slice of the padded
+    axis's entries of that parity, 2k + q -> k)."""
+    halves = []
+    for q in (0, 1):
+        first = start + (q - at) % 2
+        count = len(range(first, stop, 2))
+        k0 = (at + first - start) // 2
+        halves.append((slice(first, stop, 2), slice(k0, k0 + count)))
+    return halves
+
+
 def _winograd(src, u, crop, at, tiles, out):
     """z[n, o, i, j] = sum over c and the taps (a, b) of g[o, c, a, b] * s[n, c, i + a, j + b]
     for the 3x3 kernels g whose transforms are u (16, O, C) (:func:`_transform_weights`), where
@@ -128,54 +141,67 @@ def _winograd(src, u, crop, at, tiles, out):
     cout = u.shape[1]
     th, tw = tiles
     h0, h1, w0, w1 = crop
-    ah, aw = at
     z = np.empty((n, cout) + out, src.dtype)
-    # s per block of samples, channel-major, its columns split by parity: d[c, n, r, q, j] =
-    # s[n, c, r, 2j + q], so that tile column j reads the contiguous runs j and j + 1 of both
-    halves = ((w0 + aw % 2, (aw + aw % 2) // 2), (w0 + 1 - aw % 2, (aw + 1 - aw % 2) // 2))
-    rows = slice(ah, ah + h1 - h0)
+    # s per block of samples, channel-major, rows and columns split by parity:
+    # d[c, n, p, q, i, j] = s[n, c, 2i + p, 2j + q]. Tile (i, j) reads rows 2i + k (k < 4):
+    # even i, odd i, even i + 1, odd i + 1, and so the columns; every view below is then a
+    # run of whole rows of d (long contiguous runs for the ufuncs)
+    rows, cols = _parities(h0, h1, at[0]), _parities(w0, w1, at[1])
     buffers = {}
     for s0, m, i0, i1 in _bands(n, tiles, max(cin, cout), src.itemsize):
         bh = i1 - i0
+        wide = m * bh * (tw + 1)  # tiles of the block, with one spare column per tile row
         if (m, bh) not in buffers:
-            # B^T over the tile rows, B^T d B, the GEMMs' products, A^T over the tile rows
+            # B^T over the tile rows (column parity first), B^T d B, the GEMMs' products, A^T
+            # over the tile rows, its columns 1 +- 2; v's spare entries stay zero
             buffers[m, bh] = (
-                np.empty((4, cin, m, bh, 2, tw + 1), src.dtype),
-                np.empty((4, 4, cin, m * bh * tw), src.dtype),
-                np.empty((16, cout, m * bh * tw), src.dtype),
-                np.empty((2, 4, cout, m, bh, tw), src.dtype),
+                np.empty((4, 2, cin, m, bh, tw + 1), src.dtype),
+                np.zeros((4, 4, cin, wide), src.dtype),
+                np.empty((16, cout, wide), src.dtype),
+                np.empty((2, 4, cout, wide), src.dtype),
+                np.empty((2, 2, cout, wide), src.dtype),
             )
-        t, v, p, q = buffers[m, bh]
+        t, v, p, q, e = buffers[m, bh]
         if i0 == 0:
             if m not in buffers:
-                buffers[m] = np.zeros((cin, m, 2 * th + 2, 2, tw + 1), src.dtype)
+                buffers[m] = np.zeros((cin, m, 2, 2, th + 1, tw + 1), src.dtype)
             d = buffers[m]
-            block = src[s0 : s0 + m, :, h0:h1, :w1].transpose(1, 0, 2, 3)
-            for parity, (c0, j0) in enumerate(halves):
-                d[:, :, rows, parity, j0 : j0 + len(range(c0, w1, 2))] = block[..., c0::2]
+            block = src[s0 : s0 + m].transpose(1, 0, 2, 3)
+            for pr, (sr, dr) in enumerate(rows):
+                for pc, (sc, dc) in enumerate(cols):
+                    d[:, :, pr, pc, dr, dc] = block[:, :, sr, sc]
         # B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], first applied to
-        # the tile rows (the rows 2i + k of the band's tile rows i, one strided view per k) ...
-        k0, k1, k2, k3 = (d[:, :, 2 * i0 + k : 2 * i1 + k : 2] for k in range(4))
-        np.subtract(k0, k2, out=t[0])
-        np.add(k1, k2, out=t[1])
-        np.subtract(k2, k1, out=t[2])
-        np.subtract(k1, k3, out=t[3])
-        # ... then to the tile columns (columns 2j + k: even j, odd j, even j + 1, odd j + 1)
-        k0, k1, k2, k3 = t[..., 0, :tw], t[..., 1, :tw], t[..., 0, 1:], t[..., 1, 1:]
-        vv = v.reshape(4, 4, cin, m, bh, tw)
-        np.subtract(k0, k2, out=vv[:, 0])
-        np.add(k1, k2, out=vv[:, 1])
-        np.subtract(k2, k1, out=vv[:, 2])
-        np.subtract(k1, k3, out=vv[:, 3])
+        # the tile rows ...
+        k0, k1 = d[:, :, 0, :, i0:i1], d[:, :, 1, :, i0:i1]
+        k2, k3 = d[:, :, 0, :, i0 + 1 : i1 + 1], d[:, :, 1, :, i0 + 1 : i1 + 1]
+        np.subtract(k0, k2, out=t[0].transpose(1, 2, 0, 3, 4))
+        np.add(k1, k2, out=t[1].transpose(1, 2, 0, 3, 4))
+        np.subtract(k2, k1, out=t[2].transpose(1, 2, 0, 3, 4))
+        np.subtract(k1, k3, out=t[3].transpose(1, 2, 0, 3, 4))
+        # ... then to the tile columns, over the flat runs of each column parity: entry f + 1
+        # is column j + 1 of the same tile row (at the spare column j = tw: unused)
+        flat = t.reshape(4, 2, cin * wide)
+        k0, k1, k2, k3 = flat[:, 0, :-1], flat[:, 1, :-1], flat[:, 0, 1:], flat[:, 1, 1:]
+        vf = v.reshape(4, 4, cin * wide)
+        np.subtract(k0, k2, out=vf[:, 0, :-1])
+        np.add(k1, k2, out=vf[:, 1, :-1])
+        np.subtract(k2, k1, out=vf[:, 2, :-1])
+        np.subtract(k1, k3, out=vf[:, 3, :-1])
         # the elementwise stage: 16 GEMMs (O, C) @ (C, tiles of the block), one batched call
-        np.matmul(u, v.reshape(16, cin, m * bh * tw), out=p)
+        np.matmul(u, v.reshape(16, cin, wide), out=p)
         # A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], over the tile rows ...
-        pp = p.reshape(4, 4, cout, m, bh, tw)
+        pp = p.reshape(4, 4, cout, wide)
         np.add(pp[0], pp[1], out=q[0])
         q[0] += pp[2]
         np.subtract(pp[1], pp[2], out=q[1])
         q[1] -= pp[3]
-        # ... then over the tile columns, into the outputs 2i + r, 2j + s of every tile (i, j)
+        # ... then over the tile columns (the spare ones dropped), into the outputs 2i + r,
+        # 2j + s of every tile (i, j): the sum and difference of columns 1 and 2 first, so
+        # that each (scattered) output entry is written once
+        np.add(q[:, 1], q[:, 2], out=e[0])
+        np.subtract(q[:, 1], q[:, 2], out=e[1])
+        qq = q.reshape(2, 4, cout, m, bh, tw + 1)[..., :tw]
+        ee = e.reshape(2, 2, cout, m, bh, tw + 1)[..., :tw]
         r0, r1 = 2 * i0, min(2 * i1, out[0])
         ragged = r1 - r0 < 2 * bh or out[1] < 2 * tw
         if ragged:
@@ -183,10 +209,8 @@ def _winograd(src, u, crop, at, tiles, out):
         else:
             whole = z[s0 : s0 + m, :, r0:r1]
         zz = whole.reshape(m, cout, bh, 2, tw, 2).transpose(3, 5, 1, 0, 2, 4)
-        np.add(q[:, 0], q[:, 1], out=zz[:, 0])
-        zz[:, 0] += q[:, 2]
-        np.subtract(q[:, 1], q[:, 2], out=zz[:, 1])
-        zz[:, 1] -= q[:, 3]
+        np.add(qq[:, 0], ee[0], out=zz[:, 0])
+        np.subtract(ee[1], qq[:, 3], out=zz[:, 1])
         if ragged:
             z[s0 : s0 + m, :, r0:r1] = whole[:, :, : r1 - r0, : out[1]]
     return z

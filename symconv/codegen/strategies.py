@@ -102,7 +102,7 @@ IMPLICIT_BLOCK_BYTES = 1 << 20
 
 #: Winograd modules transform blocks of samples whose tile buffers (16 transformed values per
 #: 2x2 output tile and channel, of the larger channel count) take about this many bytes.
-WINOGRAD_BLOCK_BYTES = 1 << 20
+WINOGRAD_BLOCK_BYTES = 1 << 21
 
 #: Pools work on blocks of (sample, channel) planes of about this many bytes of x (all taps of
 #: a block are applied while it is in cache).
