@@ -36,15 +36,15 @@ Identities:
     dE/dx = full correlation of the zero-padded, stride-dilated dE/dy with the 180-degree-rotated kernel
     dE/db_c = sum of dE/dy over output channel c
 
-Strategy: Winograd F(2x2, 3x3): 4x4 input tiles at stride 2 transformed (B^T d B) by passes over strided views, one batched GEMM of the 16 transformed weight and tile matrices, 2x2 output tiles transformed back (A^T M A); dE/dx through the same kernels, dE/dw by GEMM.
-    4x4 tiles of the zero-bordered input at stride 2 transformed by B^T d B (one pass over strided views of the tile rows, one over the tile columns), the 3x3 kernels by G g G^T; one batched GEMM of the 16 transformed matrices over the channels; A^T M A gives each 2x2 output tile (a ragged last tile cropped). dE/dx runs the same kernels on dE/dy zero-bordered by 2 - padding with the rotated kernel, its channels swapped; dE/dw is one GEMM per tap over contiguous runs of a zero-bordered flat copy of x; BLOCK_BYTES bounds the buffers (blocks of samples)
+Strategy: Winograd F(2x2, 3x3): 4x4 input tiles at stride 2 transformed (B^T d B), one batched GEMM of the 16 transformed weight and tile matrices, 2x2 output tiles transformed back (A^T M A); dE/dx through the same kernels, dE/dw by GEMM.
+    the input is copied zero-bordered with its rows and columns split by parity, so that B^T d B of the 4x4 tiles at stride 2 is one pass over the tile rows and one over the tile columns, each over contiguous runs; the 3x3 kernels become G g G^T; one batched GEMM of the 16 transformed matrices contracts the channels; A^T M A gives each 2x2 output tile (a ragged last tile cropped). dE/dx runs the same kernels on dE/dy zero-bordered by 2 - padding (negative: cropped) with the rotated kernel, its channels swapped; dE/dw is one GEMM per tap over contiguous runs of a zero-bordered flat copy of x. BLOCK_BYTES bounds the buffers (blocks of whole samples or bands of tile rows)
 
 Arrays are batched, (N, C, *spatial), for any N. The dtype of x (float32, float64, or object
 arrays of fractions.Fraction for exact arithmetic) is kept; the other arrays must share it;
 integer arrays are refused (convert them first, e.g. x.astype(np.float64)). Wrong shapes or
 dtypes raise ValueError. Everything runs on the calling thread (the GEMMs use BLAS's own
-threads), blocked over the batch so that the tile buffers stay within BLOCK_BYTES; this module
-needs only NumPy (and the standard library).
+threads), in blocks (whole samples or bands of tile rows) whose tile buffers stay within
+BLOCK_BYTES; this module needs only NumPy (and the standard library).
 """
 
 from fractions import Fraction
@@ -119,9 +119,9 @@ def _transform_weights(g):
 
 
 def _parities(start, stop, at):
-    """The source indices [start, stop) land at at + (i - start) of the padded axis; for each
-    parity q of the padded index: (the source's slice of that parity, its slice of the padded
-    axis's entries of that parity, 2k + q -> k)."""
+    """Source entries i in [start, stop) land at entry at + i - start of a padded axis. For each
+    parity q (0, 1): the slice of the source entries landing on padded entries 2k + q, and the
+    slice of those k."""
     halves = []
     for q in (0, 1):
         first = start + (q - at) % 2

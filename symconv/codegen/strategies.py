@@ -265,9 +265,9 @@ def winograd_applies(layer: Layer) -> bool:
 
 def _winograd(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> Strategy:
     summary = (
-        "Winograd F(2x2, 3x3): 4x4 input tiles at stride 2 transformed (B^T d B) by passes over "
-        "strided views, one batched GEMM of the 16 transformed weight and tile matrices, 2x2 "
-        "output tiles transformed back (A^T M A); dE/dx through the same kernels, dE/dw by GEMM"
+        "Winograd F(2x2, 3x3): 4x4 input tiles at stride 2 transformed (B^T d B), one batched "
+        "GEMM of the 16 transformed weight and tile matrices, 2x2 output tiles transformed "
+        "back (A^T M A); dE/dx through the same kernels, dE/dw by GEMM"
     )
     return Strategy("Winograd", summary, "numpy/winograd.py.jinja", False, plan, inverse)
 
