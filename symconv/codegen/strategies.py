@@ -39,8 +39,9 @@
   sample) whose tile buffers take about :data:`WINOGRAD_BLOCK_BYTES`. ``dE/dx`` runs the same
   helper on ``dE/dy`` zero-bordered by ``2 - padding`` (negative: cropped) with the rotated
   kernel, channels swapped; ``dE/dw`` is one GEMM per tap over contiguous runs of a
-  zero-bordered flat copy of x (as many multiplications as im2col's: a Winograd ``dE/dw``
-  would save at most a few percent of forward + backward here, see below). The transforms are
+  zero-bordered flat copy of x (as many multiplications as im2col's ``dE/dw``; a Winograd
+  ``dE/dw`` would multiply 2.25x less but transform x and ``dE/dy`` again, which by the
+  forward's breakdown below costs about what it saves here: not built). The transforms are
   rational (halves), so Fraction arrays stay exact;
 * ``depthwise taps`` (stride-1 depthwise): no channel contraction is left for a GEMM, so the
   taps are unrolled into multiply-adds over the same wide layout;
