@@ -325,6 +325,19 @@ def test_layers_winograd_cannot_run_are_refused(layer, lacks):
     assert strategy(layer) != "Winograd"  # and the default never picks it
 
 
+def test_default_choice_is_im2col():
+    """The measured rule (symconv.codegen.strategies): Winograd on request only, whatever the
+    size, channels or padding of a layer it could run."""
+    for layer in (
+        symconv.conv((56, 56), 3, in_channels=64, out_channels=64, padding=1),
+        symconv.conv((14, 14), 3, in_channels=256, out_channels=256, padding=1, bias=True),
+        symconv.conv((8, 8), 3, in_channels=16, out_channels=16, padding=1),
+    ):
+        assert strategies.winograd_applies(layer)
+        assert strategy(layer) == "im2col GEMM"
+        assert 'STRATEGY = "im2col GEMM"' in generate_numpy(layer)
+
+
 def test_flag_errors():
     layer = symconv.conv((8, 8), 3, in_channels=2, out_channels=2, padding=1)
     with pytest.raises(CodegenError, match="implicit=True and winograd=True are two different"):
