@@ -86,16 +86,16 @@ The default module also runs its copies on two worker threads; running Winograd'
 threads did not help (its GEMMs then contend for OpenBLAS's threads), and splitting each
 block's transforms by channels over two threads, the GEMMs on the calling thread, did not help
 consistently (forward 16x64x56x56 float32 36 ms against 32 serial, 8x128x28 15 against 15,
-8x256x14 9.4 against 12): not built. Forward + backward, run 2 / run 3: 16x64x56x56 1.06 / 1.06
-float32, 1.06 / 1.08 float64; 16x32x56 1.02 / 1.01, 1.12 / 1.12; 8x128x28 1.05 / 1.56, 1.13 /
-1.74; 8x256x14 1.02 / 1.10, 1.08 / 1.18; 16x64x28 1.13 / 1.97, 1.04 / 1.26; 16x16x56 1.28 /
-1.26, 1.07 / 1.16; the forward alone 0.88-1.13 on the large layers in run 2, the backward
-0.99-1.15 (its dE/dw GEMMs cost what im2col's do). The only rows below 0.95 (16x8x56 float64
-0.79 / 0.80, 16x16x28 0.84 and 16x32x14 0.82 in one run, 1.19 and 1.11 in the other) are small
-layers where both take a few ms and the runs disagree. So Winograd never paid by a clear margin
-here, for either dtype. A machine whose GEMMs are slow against its memory (issue 27's figures:
-OpenBLAS at half its square-matrix rate on im2col's shapes) may see otherwise; re-measure there
-with ``--winograd`` before making it a default.
+8x256x14 9.4 against 12): not built. Forward + backward, first / second run: 16x64x56x56 1.06 /
+1.06 float32, 1.06 / 1.08 float64; 16x32x56 1.02 / 1.01, 1.12 / 1.12; 8x128x28 1.05 / 1.56,
+1.13 / 1.74; 8x256x14 1.02 / 1.10, 1.08 / 1.18; 16x64x28 1.13 / 1.97, 1.04 / 1.26; 16x16x56
+1.28 / 1.26, 1.07 / 1.16; the forward alone 0.88-1.13 on the large layers in the first run, the
+backward 0.99-1.15 (its dE/dw GEMMs cost what im2col's do). The only rows below 0.95 (16x8x56
+float64 0.79 / 0.80, 16x16x28 0.84 and 16x32x14 0.82 in one run, 1.19 and 1.11 in the other)
+are small layers where both take a few ms and the runs disagree. So Winograd never paid by a
+clear margin here, for either dtype. A machine whose GEMMs are slow against its memory (issue
+27's figures: OpenBLAS at half its square-matrix rate on im2col's shapes) may see otherwise;
+re-measure there with ``--winograd`` before making it a default.
 
 Independently of the kernels, a module is *threaded* only when its layer is large enough for
 that machinery to pay (:func:`uses_threads`): a pool of worker threads for the copies and the
