@@ -15,7 +15,7 @@ def _run_codegen(args) -> int:
 
     if args.output not in (None, "-"):
         check_folder(args.output, "codegen")
-    source = generate_numpy(layer_from_args(args), implicit=args.implicit)
+    source = generate_numpy(layer_from_args(args), implicit=args.implicit, winograd=args.winograd)
     if args.output in (None, "-"):
         sys.stdout.write(source)
     else:
@@ -38,6 +38,12 @@ def register(sub) -> None:
         action="store_true",
         help="run a stride-1 dense convolution as an implicit GEMM (taps accumulated over a "
         "zero-bordered copy, no column buffer) instead of the strategy chosen per layer",
+    )
+    p.add_argument(
+        "--winograd",
+        action="store_true",
+        help="run a 2-D stride-1 3x3 convolution (dilation 1, one group) as Winograd F(2x2, 3x3) "
+        "(transformed 4x4 tiles, one batched GEMM) whatever the strategy chosen per layer",
     )
     p.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
     p.set_defaults(func=_run_codegen)

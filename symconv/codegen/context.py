@@ -18,11 +18,18 @@ from .strategies import (
     GROUP_BLOCK_BYTES,
     IMPLICIT_BLOCK_BYTES,
     POOL_BLOCK_BYTES,
+    WINOGRAD_BLOCK_BYTES,
     Strategy,
     weight_flip,
 )
 
-__all__ = ["conv_context", "depthwise_context", "implicit_context", "pool_context"]
+__all__ = [
+    "conv_context",
+    "depthwise_context",
+    "implicit_context",
+    "pool_context",
+    "winograd_context",
+]
 
 _ALL = slice(None)
 
@@ -265,6 +272,83 @@ def implicit_context(layer: Layer, strat: Strategy) -> dict:
         out_size=py(spec.output_size),
         sum_axes=py(tuple(range(2, 2 + spec.ndim))),
         block_bytes=IMPLICIT_BLOCK_BYTES,
+    )
+
+
+def _tiling(size: int, pad: tuple, out: int) -> dict:
+    """One axis of a Winograd F(2, 3) pass: a source of ``size`` entries, zero-padded by
+    ``pad = (lo, hi)`` (negative: cropped), correlated with a 3-tap kernel into ``out``
+    entries. The output is cut into ``tiles`` tiles of 2 (the last one ragged when ``out`` is
+    odd), read from a zero buffer of ``2 * tiles + 2`` entries holding the source's kept part
+    ``[src0, src1)`` at ``dst``."""
+    lo = pad[0]
+    tiles = -(-out // 2)
+    padded = 2 * tiles + 2
+    src0 = max(0, -lo)
+    src1 = max(src0, min(size, padded - lo))
+    return dict(tiles=tiles, padded=padded, src=(src0, src1), dst=src0 + lo, out=out)
+
+
+def _pass(sizes, pads, outs) -> dict:
+    """The 2-D arguments of one call of the Winograd module's ``_winograd`` helper."""
+    axes = [_tiling(n, p, o) for n, p, o in zip(sizes, pads, outs)]
+    return dict(
+        crop=py(tuple(v for a in axes for v in a["src"])),
+        at=py(tuple(a["dst"] for a in axes)),
+        tiles=py(tuple(a["tiles"] for a in axes)),
+        out=py(tuple(a["out"] for a in axes)),
+        ragged=any(a["out"] % 2 for a in axes),
+    )
+
+
+def winograd_context(layer: Layer, strat: Strategy) -> dict:
+    """The context of ``winograd.py.jinja`` (F(2x2, 3x3) tiles, stride-1 3x3 convolutions).
+
+    The forward correlates x, zero-padded by the layer's padding, with W' (the kernel as read:
+    rotated when ``flip``). dE/dx is the stride-1 full correlation of dE/dy with W' rotated and
+    its channels swapped: dE/dy padded by ``2 - lo`` / ``2 - hi`` per axis (negative: cropped),
+    read into the input's size."""
+    spec = layer.spec
+    pads = spec.padding
+    flip = weight_flip(layer)
+    return dict(
+        C=spec.in_channels,
+        O=spec.out_channels,
+        in_size=py(spec.input_size),
+        out_size=py(spec.output_size),
+        pad=py(tuple(lo for lo, _ in pads)),
+        # W'[o, c, k] = the kernel tap that multiplies x at offset k of the window
+        wprime="w[:, :, ::-1, ::-1]" if flip else "w",
+        # the kernel of dE/dx: W' rotated, channels swapped (flip: w itself, swapped)
+        wback="w.transpose(1, 0, 2, 3)" if flip else "w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)",
+        flip=flip,
+        fwd=_pass(spec.input_size, pads, spec.output_size),
+        bwd=_pass(spec.output_size, [(2 - lo, 2 - hi) for lo, hi in pads], spec.input_size),
+        dw=_tiling_dw(spec),
+        block_bytes=WINOGRAD_BLOCK_BYTES,
+    )
+
+
+def _tiling_dw(spec) -> dict:
+    """dE/dw by GEMM over a zero-bordered flat copy of x (layout (C, sample, row, column), the
+    output's size plus 2 per axis): the dE/dy of each sample sits in the top-left corner of an
+    equal-sized zero block, so that every tap (a, b) reads x as one contiguous run at offset
+    ``a * cols + b`` (``slack`` zeros after the last block for the runs' ends)."""
+    rows, cols = (o + 2 for o in spec.output_size)
+    src, dst = [], []
+    for (lo, _), n, padded in zip(spec.padding, spec.input_size, (rows, cols)):
+        a0 = max(0, -lo)  # x's kept part [a0, a1) lands at a0 + lo
+        a1 = max(a0, min(n, padded - lo))
+        src.append(slice(a0, a1))
+        dst.append(slice(a0 + lo, a1 + lo))
+    return dict(
+        rows=rows,
+        cols=cols,
+        src=index([_ALL, _ALL] + src),
+        dst=index([_ALL, _ALL] + dst),
+        dy=index([_ALL, _ALL, slice(0, rows - 2), slice(0, cols - 2)]),
+        offsets=[a * cols + b for a in range(3) for b in range(3)],
+        slack=2 * cols + 2,
     )
 
 

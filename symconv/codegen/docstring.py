@@ -298,6 +298,18 @@ def strategy_lines(strat: Strategy) -> list:
             "over dE/dy laid out the same way; dE/dw is one GEMM per tap, dE/dy against the "
             "tap's run of x"
         ]
+    if strat.name == "Winograd":
+        return [
+            "the input is copied zero-bordered with its rows and columns split by parity, so "
+            "that B^T d B of the 4x4 tiles at stride 2 is one pass over the tile rows and one "
+            "over the tile columns, each over contiguous runs; the 3x3 kernels become G g G^T; "
+            "one batched GEMM of the 16 transformed matrices contracts the channels; A^T M A "
+            "gives each 2x2 output tile (a ragged last tile cropped). dE/dx runs the same "
+            "kernels on dE/dy zero-bordered by 2 - padding (negative: cropped) with the rotated "
+            "kernel, its channels swapped; dE/dw is one GEMM per tap over contiguous runs of a "
+            "zero-bordered flat copy of x. BLOCK_BYTES bounds the buffers (blocks of whole "
+            "samples or bands of tile rows)"
+        ]
     lines = [_phases_text(plan, "forward (and dE/dw) phases")]
     if strat.fold_batch:
         lines.append(

@@ -49,6 +49,7 @@ _MANIFEST_KEYS = {
     "count_include_pad",
     "ties",
     "implicit",
+    "winograd",
 }
 
 
@@ -70,10 +71,21 @@ class ManifestEntry:
             )
         return value
 
+    @property
+    def winograd(self) -> bool:
+        """Whether the module runs as Winograd F(2x2, 3x3) (``generate_numpy(winograd=True)``)."""
+        value = dict(self.params).get("winograd", False)
+        if value not in (True, False):
+            raise CodegenError(
+                f"manifest: {self.file}: winograd must be true or false, got {value!r}"
+            )
+        return value
+
     def layer(self) -> Layer:
         """The layer this entry describes (a manifest error names the file)."""
         p = dict(self.params)
         p.pop("implicit", None)
+        p.pop("winograd", None)
         kind = p.pop("kind")
         args = (_tuplify(p.pop("input_size")), _tuplify(p.pop("kernel_size")))
         p = {k: _tuplify(v) for k, v in p.items()}
@@ -214,7 +226,7 @@ def regenerate(folder=None, *, check: bool = False, out=None) -> RegenerateResul
     target = Path(out) if out is not None else folder
     result = RegenerateResult()
     for entry in manifest.entries:
-        source = generate_numpy(entry.layer(), implicit=entry.implicit)
+        source = generate_numpy(entry.layer(), implicit=entry.implicit, winograd=entry.winograd)
         path = target / entry.file
         try:
             old = path.read_text(encoding="utf-8")

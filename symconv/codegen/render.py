@@ -15,7 +15,13 @@ from ..core.errors import CodegenError, SpecError
 from ..core.layers import Layer
 from ..core.spec import dims_text
 from ..templating import render
-from .context import conv_context, depthwise_context, implicit_context, pool_context
+from .context import (
+    conv_context,
+    depthwise_context,
+    implicit_context,
+    pool_context,
+    winograd_context,
+)
 from .docstring import docstring_context
 from .printing import py
 from .strategies import choose
@@ -30,15 +36,18 @@ _CONTEXTS = {
     "pool taps": pool_context,
     "depthwise taps": depthwise_context,
     "implicit GEMM": implicit_context,
+    "Winograd": winograd_context,
 }
 
 
-def generate_numpy(layer, implicit: bool = False) -> str:
+def generate_numpy(layer, implicit: bool = False, winograd: bool = False) -> str:
     """The source of a standalone NumPy module with ``forward`` and ``backward`` for ``layer``.
 
     ``implicit=True``: a stride-1 dense convolution runs as an implicit GEMM (tap accumulation,
-    no column buffer) instead of im2col; see :mod:`~symconv.codegen.strategies` for where that
-    pays. Deterministic: the same layer gives byte-identical, black-formatted source.
+    no column buffer) instead of im2col; ``winograd=True``: a 2-D stride-1 3x3 convolution
+    (dilation 1, one group) runs as Winograd F(2x2, 3x3) (transformed 4x4 tiles, one batched
+    GEMM); see :mod:`~symconv.codegen.strategies` for where each pays and what the default
+    picks. Deterministic: the same layer gives byte-identical, black-formatted source.
     """
     if not isinstance(layer, Layer):
         raise SpecError(
@@ -47,8 +56,10 @@ def generate_numpy(layer, implicit: bool = False) -> str:
         )
     if implicit not in (True, False):
         raise SpecError(f"generate_numpy: implicit must be True or False, got {implicit!r}")
+    if winograd not in (True, False):
+        raise SpecError(f"generate_numpy: winograd must be True or False, got {winograd!r}")
     budget.check_module(layer.spec)
-    strat = choose(layer, implicit)
+    strat = choose(layer, implicit, winograd)
     ctx = _CONTEXTS.get(strat.name, conv_context)(layer, strat)
     source = render(
         strat.template,

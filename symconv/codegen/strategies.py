@@ -29,6 +29,20 @@
   whose partial sums stay in cache) with the extra columns cropped. ``dE/dx`` runs the taps
   of the inverse map over ``dE/dy`` laid out the same way; ``dE/dw`` is one GEMM per tap,
   ``dE/dy`` against the tap's run of x (positions as the inner dimension);
+* ``Winograd`` (F(2x2, 3x3), 2-D stride-1 3x3 convolutions, dilation 1, one group, any
+  padding): 4x4 tiles of the zero-bordered input at stride 2 become B^T d B, each kernel
+  G g G^T, and the 16 entries of a tile are contracted over the channels in one batched GEMM
+  of (16, out, in) by (16, in, tiles): 16 multiplications per 2x2 outputs and channel pair
+  instead of 36. A^T M A gives the 2x2 output tiles (a ragged last tile cropped). The copy
+  splits rows and columns by parity, so every transform pass is one ufunc over whole
+  contiguous rows; the work runs in blocks (whole samples, or bands of tile rows of one
+  sample) whose tile buffers take about :data:`WINOGRAD_BLOCK_BYTES`. ``dE/dx`` runs the same
+  helper on ``dE/dy`` zero-bordered by ``2 - padding`` (negative: cropped) with the rotated
+  kernel, channels swapped; ``dE/dw`` is one GEMM per tap over contiguous runs of a
+  zero-bordered flat copy of x (as many multiplications as im2col's ``dE/dw``; a Winograd
+  ``dE/dw`` would multiply 2.25x less but transform x and ``dE/dy`` again, which by the
+  forward's breakdown below costs about what it saves here: not built). The transforms are
+  rational (halves), so Fraction arrays stay exact;
 * ``depthwise taps`` (stride-1 depthwise): no channel contraction is left for a GEMM, so the
   taps are unrolled into multiply-adds over the same wide layout;
 * ``pool taps``: window maxima / sums taken axis by axis, the last axis first, on blocks of
@@ -57,12 +71,38 @@ nothing picks it by default here. On a machine whose GEMMs are fast against its 
 (issue 16's AVX-512 Xeon: the implicit forward of that layer 31 ms against 45 ms for im2col)
 it may win; re-measure there with ``--implicit`` before making it a default.
 
+Which of im2col and Winograd: Winograd is generated on request only (``generate_numpy(layer,
+winograd=True)``, ``symconv codegen --winograd``, manifest key ``winograd = true``), im2col by
+default, for both dtypes. Measured with ``python examples/benchmark_kernels.py --winograd``
+(two runs of the kernels as committed, in one session; lscpu: "AMD EPYC", family 25 model 17
+(Zen 4), avx2 and avx512f, 2 vCPUs under KVM, shared with other jobs; NumPy 2.4.6 with OpenBLAS
+0.3.31, 2 threads): forward and backward of 3x3 padding-1 layers, 8-256 channels, 8x8-56x56,
+batch 8-16, float32 and float64, Winograd time / default module time. Its batched GEMM alone is
+about half of im2col's forward GEMM (16x64x56x56 float32: 12 ms against 36 ms; 8x128x28x28: 6
+against 12 ms), but in NumPy the transforms are a dozen memory passes over buffers 4x the
+input's size: for 16x64x56x56 float32 the forward took 31-37 ms, of which 18 ms the GEMMs (in
+blocks), 11 the copy and the input transform, 8 the output transform and its scattered writes.
+The default module also runs its copies on two worker threads; running Winograd's blocks on two
+threads did not help (its GEMMs then contend for OpenBLAS's threads), and splitting each
+block's transforms by channels over two threads, the GEMMs on the calling thread, did not help
+consistently (forward 16x64x56x56 float32 36 ms against 32 serial, 8x128x28 15 against 15,
+8x256x14 9.4 against 12): not built. Forward + backward, first / second run: 16x64x56x56 1.06 /
+1.06 float32, 1.06 / 1.08 float64; 16x32x56 1.02 / 1.01, 1.12 / 1.12; 8x128x28 1.05 / 1.56,
+1.13 / 1.74; 8x256x14 1.02 / 1.10, 1.08 / 1.18; 16x64x28 1.13 / 1.97, 1.04 / 1.26; 16x16x56
+1.28 / 1.26, 1.07 / 1.16; the forward alone 0.88-1.13 on the large layers in the first run, the
+backward 0.99-1.15 (its dE/dw GEMMs cost what im2col's do). The only rows below 0.95 (16x8x56
+float64 0.79 / 0.80, 16x16x28 0.84 and 16x32x14 0.82 in one run, 1.19 and 1.11 in the other)
+are small layers where both take a few ms and the runs disagree. So Winograd never paid by a
+clear margin here, for either dtype. A machine whose GEMMs are slow against its memory (issue
+27's figures: OpenBLAS at half its square-matrix rate on im2col's shapes) may see otherwise;
+re-measure there with ``--winograd`` before making it a default.
+
 Independently of the kernels, a module is *threaded* only when its layer is large enough for
 that machinery to pay (:func:`uses_threads`): a pool of worker threads for the copies and the
 elementwise work, scratch buffers kept between calls in a workspace (and, for im2col, the
 forward's columns reused by the backward), and work cut into blocks of groups or channels that
 stay in cache. Smaller layers get a lean module that runs serially and imports only NumPy; an implicit
-GEMM module is always threaded.
+GEMM module is always threaded, a Winograd module never (its GEMMs use BLAS's threads).
 """
 
 from __future__ import annotations
@@ -81,6 +121,8 @@ __all__ = [
     "strategy",
     "uses_threads",
     "implicit_applies",
+    "winograd_applies",
+    "winograd_missing",
     "weight_flip",
     "reads_per_sample",
 ]
@@ -96,6 +138,14 @@ DEPTHWISE_BLOCK_BYTES = 1 << 21
 #: Implicit GEMM modules accumulate the taps over blocks of samples whose partial sums take
 #: about this many bytes (they stay in cache while every tap is added).
 IMPLICIT_BLOCK_BYTES = 1 << 20
+
+#: Winograd modules work on blocks (whole samples, or bands of tile rows of one sample) whose
+#: tile buffers (16 transformed values per 2x2 output tile and channel, of the larger channel
+#: count) take about this many bytes; dE/dw's flat copies are blocked over samples alike. On the
+#: machine of the Winograd figures below (L2 2 MiB per core), 1, 2 and 4 MiB were within 10%
+#: of each other for 64-256 channels, while 4 MiB took 3x as long as 1-2 MiB for 16x16x56x56
+#: float32 (its blocks then span several samples) and 32 MiB up to 2x for every layer.
+WINOGRAD_BLOCK_BYTES = 1 << 21
 
 #: Pools work on blocks of (sample, channel) planes of about this many bytes of x (all taps of
 #: a block are applied while it is in cache).
@@ -196,6 +246,36 @@ def implicit_applies(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> boo
     return _wide_taps(plan, inverse)
 
 
+def winograd_missing(layer: Layer) -> list:
+    """What ``layer`` lacks for the Winograd F(2x2, 3x3) kernels (empty when they can run it):
+    a 2-D convolution (not transposed) with a 3x3 kernel, stride 1, dilation 1 and one group;
+    any padding, flip, bias and channel counts."""
+    spec = layer.spec
+    rules = (
+        (spec.kind == "conv", "a convolution (not transposed, not a pool)"),
+        (spec.ndim == 2, "2-D"),
+        (tuple(spec.kernel_size) == (3, 3), "a 3x3 kernel"),
+        (tuple(spec.stride) == (1, 1), "stride 1"),
+        (tuple(spec.dilation) == (1, 1), "dilation 1"),
+        (spec.groups == 1, "groups 1"),
+    )
+    return [text for ok, text in rules if not ok]
+
+
+def winograd_applies(layer: Layer) -> bool:
+    """Whether the Winograd F(2x2, 3x3) kernels can run ``layer`` (:func:`winograd_missing`)."""
+    return not winograd_missing(layer)
+
+
+def _winograd(layer: Layer, plan: GatherPlan, inverse: GatherPlan) -> Strategy:
+    summary = (
+        "Winograd F(2x2, 3x3): 4x4 input tiles at stride 2 transformed (B^T d B), one batched "
+        "GEMM of the 16 transformed weight and tile matrices, 2x2 output tiles transformed "
+        "back (A^T M A); dE/dx through the same kernels, dE/dw by GEMM"
+    )
+    return Strategy("Winograd", summary, "numpy/winograd.py.jinja", False, plan, inverse)
+
+
 def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) -> Strategy:
     spec = layer.spec
     cin_g = spec.in_channels // spec.groups
@@ -248,12 +328,25 @@ def _gemm(layer: Layer, plan: GatherPlan, inverse: GatherPlan, threads: bool) ->
     )
 
 
-def choose(layer: Layer, implicit: bool = False) -> Strategy:
+def choose(layer: Layer, implicit: bool = False, winograd: bool = False) -> Strategy:
     """The :class:`Strategy` of ``layer``'s generated module (its plans checked against the
     layer's flat index map). ``implicit``: the implicit GEMM instead of im2col (a threaded
     module whatever the layer's size); the layer must be one it can run
-    (:func:`implicit_applies`)."""
+    (:func:`implicit_applies`). ``winograd``: the Winograd F(2x2, 3x3) kernels (on request only,
+    see the module docstring); the layer must be one they can run (:func:`winograd_missing`)."""
     spec = layer.spec
+    if implicit and winograd:
+        raise CodegenError(
+            "codegen: implicit=True and winograd=True are two different strategies: ask for "
+            "one of them"
+        )
+    if winograd:
+        missing = winograd_missing(layer)
+        if missing:
+            raise CodegenError(
+                "codegen: winograd=True needs a 2-D convolution with a 3x3 kernel, stride 1, "
+                f"dilation 1 and groups 1 (this layer lacks: {'; '.join(missing)}), got {spec!r}"
+            )
     plan = forward_plan(layer)
     check_against_index_map(layer, plan)
     if spec.is_pool:
@@ -277,6 +370,8 @@ def choose(layer: Layer, implicit: bool = False) -> Strategy:
             "contiguous run of a zero-bordered wide flat copy of x (no column buffer)"
         )
         return Strategy("implicit GEMM", summary, "numpy/implicit.py.jinja", True, plan, inverse)
+    if winograd:
+        return _winograd(layer, plan, inverse)
     if _depthwise(layer, plan, inverse):
         summary = (
             "depthwise taps: one channel per group leaves no channel contraction for a GEMM, "
@@ -289,6 +384,6 @@ def choose(layer: Layer, implicit: bool = False) -> Strategy:
     return _gemm(layer, plan, inverse, threads)
 
 
-def strategy(layer: Layer, implicit: bool = False) -> str:
+def strategy(layer: Layer, implicit: bool = False, winograd: bool = False) -> str:
     """The name of the strategy :func:`generate_numpy` picks for ``layer``."""
-    return choose(layer, implicit).name
+    return choose(layer, implicit, winograd).name
