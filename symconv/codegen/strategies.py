@@ -97,6 +97,18 @@ clear margin here, for either dtype. A machine whose GEMMs are slow against its 
 27's figures: OpenBLAS at half its square-matrix rate on im2col's shapes) may see otherwise;
 re-measure there with ``--winograd`` before making it a default.
 
+Tried and not adopted (same machine, Zen 4 with avx512f, both modules in one process with
+calls interleaved, the minimum of 15): folding the batch into the GEMMs of *threaded* modules
+too (x's and dE/dy's columns laid out (row, sample, position), dE/dy reordered once, one GEMM
+per pass as the lean folded modules run them). Alone, those GEMMs were 5-30% faster in float32
+on the benchmark's 3x3 layers, but the reorders of y, dE/dx and dE/dy that the layout needs ate
+it: forward + backward 1.10 (stride 2), 1.08 (16x64x56x56 p1), 1.02 (8x128x28x28) of the
+per-sample module's time in float32, 0.99-1.01 in float64. Running the polyphase dE/dx stores
+on the worker threads right after the GEMMs was no better either (BLAS's threads still spin
+there). dE/dw is computed as ``cols dy^T`` (its transpose): OpenBLAS ran that orientation
+10-16% faster per sample in float32 and twice as fast on a lean folded module's one long GEMM
+(32x3x32x32 5x5: 0.84 against 1.75 ms float32, 1.5 against 3.9 ms float64).
+
 Independently of the kernels, a module is *threaded* only when its layer is large enough for
 that machinery to pay (:func:`uses_threads`): a pool of worker threads for the copies and the
 elementwise work, scratch buffers kept between calls in a workspace (and, for im2col, the
