@@ -78,3 +78,18 @@ def test_float64_floor_bound(bench, capsys):
     need = 0.85**3 / (0.5 * 0.8)  # issue 16's float64 target
     assert f"reaching 0.85 would take the other rows (pool) to {need:.2f} each" in out
     assert math.isclose(bound, 0.93, abs_tol=0.005)
+
+
+def test_the_three_sweeps_run_on_a_tiny_layer(bench, capsys, monkeypatch):
+    """--threads, --implicit and --winograd each time their two modules on one small layer and
+    print a ratio row (the sweeps share their helpers; one shadowing another broke --threads)."""
+    monkeypatch.setattr(bench, "IMPLICIT_SWEEP", [(2, 4, 8, 4, 3)])
+    monkeypatch.setattr(bench, "WINOGRAD_SWEEP", [(2, 4, 8)])
+    bench.thread_sweep(2, 1, sizes=(8,), channels=(2,))
+    bench.implicit_sweep(1)
+    bench.winograd_sweep(1)
+    out = capsys.readouterr().out
+    ratios = re.findall(r"^\S.* (\d+\.\d\d)$", out, flags=re.M)
+    assert len(ratios) >= 2 + 2 + 2, out  # a row per dtype and sweep (threads: per layer kind)
+    assert all(float(r) > 0 for r in ratios)
+    assert "2x4x8 -> 4, 3x3" in out and "2x4x8 " in out
