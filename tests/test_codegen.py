@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 import symconv
-from symconv import reference
 from symconv.cli import main as cli_main
 from symconv.codegen import strategies
 from symconv.codegen import (
@@ -39,6 +38,8 @@ from symconv.codegen import (
 )
 from symconv.layers import Layer
 from symconv.spec import LayerSpec
+
+from kernel_oracle import assert_close, fractions, inputs, run_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated"
@@ -131,25 +132,6 @@ def reduced(layer: Layer) -> Layer:
     return rebuild(spec, input_size=tuple(sizes), in_channels=cin, out_channels=cout, groups=g)
 
 
-def inputs(spec, n, rng, dtype=np.float64):
-    """Random (x, w, b, dy); w/b None where the layer has none."""
-    x = rng.standard_normal((n,) + spec.x_shape).astype(dtype)
-    dy = rng.standard_normal((n,) + spec.y_shape).astype(dtype)
-    w = rng.standard_normal(spec.w_shape).astype(dtype) if spec.has_weight else None
-    b = rng.standard_normal(spec.b_shape).astype(dtype) if spec.bias else None
-    return x, w, b, dy
-
-
-def fractions(rng, shape, low=-6, high=7):
-    values = [
-        Fraction(int(p), int(q))
-        for p, q in zip(
-            rng.integers(low, high, math.prod(shape)), rng.integers(1, 5, math.prod(shape))
-        )
-    ]
-    return np.array(values, dtype=object).reshape(shape)
-
-
 def run(module, spec, x, w, b, dy):
     """(y, dx, dw, db) of a generated module."""
     if spec.has_weight:
@@ -157,32 +139,6 @@ def run(module, spec, x, w, b, dy):
         dx, dw, db = module.backward(dy, x, w)
         return y, dx, dw, db
     return module.forward(x), module.backward(dy, x), None, None
-
-
-def run_reference(spec, x, w, b, dy):
-    """The same quantities from reference.py, sample by sample (dw, db summed over the batch)."""
-    ys, dxs, dws, dbs = [], [], [], []
-    for i in range(x.shape[0]):
-        ys.append(reference.forward(spec, x[i], w, b))
-        dx, dw, db = reference.backward(spec, dy[i], x[i], w)
-        dxs.append(dx)
-        dws.append(dw)
-        dbs.append(db)
-    dw = sum(dws[1:], dws[0]) if spec.has_weight else None
-    db = sum(dbs[1:], dbs[0]) if spec.bias else None
-    return np.stack(ys), np.stack(dxs), dw, db
-
-
-def assert_close(ours, theirs, rtol, what):
-    if theirs is None:
-        assert ours is None, f"{what}: expected None"
-        return
-    ours = np.asarray(ours, dtype=np.float64)
-    theirs = np.asarray(theirs, dtype=np.float64)
-    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
-    scale = max(float(np.abs(theirs).max()), 1.0)
-    err = float(np.abs(ours - theirs).max()) / scale
-    assert err <= rtol, f"{what}: relative error {err:.2e} > {rtol:.0e}"
 
 
 def reference_cost(spec, n) -> int:

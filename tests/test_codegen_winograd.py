@@ -7,7 +7,6 @@ tile rows; the rule's errors, the manifest key, the CLI flag and determinism."""
 from __future__ import annotations
 
 import ast
-import math
 import types
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +15,6 @@ import numpy as np
 import pytest
 
 import symconv
-from symconv import reference
 from symconv.cli import main as cli_main
 from symconv.codegen import (
     CodegenError,
@@ -27,6 +25,8 @@ from symconv.codegen import (
     strategies,
     strategy,
 )
+
+from kernel_oracle import assert_close, fractions, inputs, run_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated"
@@ -68,50 +68,8 @@ def module_for(layer, block_bytes=None) -> types.ModuleType:
     return module
 
 
-def arrays(spec, n, rng, dtype=np.float64):
-    x = rng.standard_normal((n,) + spec.x_shape).astype(dtype)
-    w = rng.standard_normal(spec.w_shape).astype(dtype)
-    b = rng.standard_normal(spec.b_shape).astype(dtype) if spec.bias else None
-    dy = rng.standard_normal((n,) + spec.y_shape).astype(dtype)
-    return x, w, b, dy
-
-
-def fractions(rng, shape):
-    size = math.prod(shape)
-    values = [
-        Fraction(int(p), int(q))
-        for p, q in zip(rng.integers(-6, 7, size), rng.integers(1, 5, size))
-    ]
-    return np.array(values, dtype=object).reshape(shape)
-
-
 def run(module, x, w, b, dy):
     return (module.forward(x, w, b),) + tuple(module.backward(dy, x, w))
-
-
-def run_reference(spec, x, w, b, dy):
-    """(y, dx, dw, db) from the reference loops, sample by sample (dw, db summed)."""
-    ys, dxs, dws, dbs = [], [], [], []
-    for i in range(x.shape[0]):
-        ys.append(reference.forward(spec, x[i], w, b))
-        dx, dw, db = reference.backward(spec, dy[i], x[i], w)
-        dxs.append(dx)
-        dws.append(dw)
-        dbs.append(db)
-    db = sum(dbs[1:], dbs[0]) if spec.bias else None
-    return np.stack(ys), np.stack(dxs), sum(dws[1:], dws[0]), db
-
-
-def assert_close(ours, theirs, rtol, what):
-    if theirs is None:
-        assert ours is None, f"{what}: expected None"
-        return
-    ours = np.asarray(ours, dtype=np.float64)
-    theirs = np.asarray(theirs, dtype=np.float64)
-    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} != {theirs.shape}"
-    scale = max(float(np.abs(theirs).max()), 1.0)
-    err = float(np.abs(ours - theirs).max()) / scale
-    assert err <= rtol, f"{what}: relative error {err:.2e} > {rtol:.0e}"
 
 
 NAMES = ("y", "dx", "dw", "db")
@@ -127,7 +85,7 @@ def test_against_reference(case, block_bytes, rng):
     spec = layer.spec
     module = module_for(layer, block_bytes)
     assert module.STRATEGY == "Winograd"
-    x, w, b, dy = arrays(spec, case[-1], rng)
+    x, w, b, dy = inputs(spec, case[-1], rng)
     expected = run_reference(spec, x, w, b, dy)
     got = run(module, x, w, b, dy)
     for name, ours, theirs in zip(NAMES, got, expected):
@@ -195,7 +153,7 @@ FLOAT32_RTOL = 1e-5
 def test_against_torch(case, dtype, torch_or_skip, rng):
     layer = layer_of(case)
     spec = layer.spec
-    x, w, b, dy = arrays(spec, case[-1], rng, dtype)
+    x, w, b, dy = inputs(spec, case[-1], rng, dtype)
     got = run(module_for(layer), x, w, b, dy)
     # torch in float64 on the same (rounded) values: the oracle of both dtypes
     expected = _torch_call(
@@ -211,7 +169,7 @@ def test_float32_error_of_a_wide_layer(torch_or_skip, rng):
     """64 channels, 14x14, float32 (bands of tile rows): within FLOAT32_RTOL of torch's float64."""
     layer = symconv.conv((14, 14), 3, in_channels=64, out_channels=32, padding=1, bias=True)
     module = module_for(layer, 1 << 14)
-    x, w, b, dy = arrays(layer.spec, 2, rng, np.float32)
+    x, w, b, dy = inputs(layer.spec, 2, rng, np.float32)
     got = run(module, x, w, b, dy)
     expected = _torch_call(
         torch_or_skip, layer.spec, *(a.astype(np.float64) for a in (x, w, b, dy))
@@ -226,7 +184,7 @@ def test_finite_differences(case, rng):
     layer = layer_of(case)
     spec = layer.spec
     module = module_for(layer)
-    x, w, b, dy = arrays(spec, case[-1], rng)
+    x, w, b, dy = inputs(spec, case[-1], rng)
     dx, dw, db = module.backward(dy, x, w)
 
     def loss():

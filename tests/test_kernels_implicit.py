@@ -16,19 +16,13 @@ from symconv import reference
 from symconv.codegen import generate_numpy, strategy
 from symconv.core.errors import CodegenError, SpecError
 
+from kernel_oracle import inputs
+
 
 def load(layer, implicit=True) -> types.ModuleType:
     module = types.ModuleType(f"implicit_{abs(hash(layer.spec))}")
     exec(compile(generate_numpy(layer, implicit), module.__name__, "exec"), module.__dict__)
     return module
-
-
-def arrays(spec, n, rng, dtype=np.float64):
-    x = rng.standard_normal((n,) + spec.x_shape).astype(dtype)
-    w = rng.standard_normal(spec.w_shape).astype(dtype)
-    b = rng.standard_normal(spec.b_shape).astype(dtype) if spec.bias else None
-    dy = rng.standard_normal((n,) + spec.y_shape).astype(dtype)
-    return x, w, b, dy
 
 
 def run(module, x, w, b, dy):
@@ -105,7 +99,7 @@ def test_implicit_gemm_against_reference_loops(layer, rng):
     assert strategy(layer) != "implicit GEMM"  # only on request
     module = load(layer)
     spec = layer.spec
-    x, w, b, dy = arrays(spec, 3, rng)
+    x, w, b, dy = inputs(spec, 3, rng)
     got = run(module, x, w, b, dy)
     for name, ours, theirs in zip(("y", "dx", "dw", "db"), got, run_reference(spec, x, w, b, dy)):
         assert_close(ours, theirs, 1e-12, name)
@@ -125,7 +119,7 @@ def test_implicit_gemm_needs_stride_one_windows(layer, name, rng):
     with pytest.raises(CodegenError, match=r"implicit=True needs a dense convolution .* stride 1"):
         generate_numpy(layer, implicit=True)
     spec = layer.spec
-    x, w, b, dy = arrays(spec, 2, rng)
+    x, w, b, dy = inputs(spec, 2, rng)
     got = run(load(layer, implicit=False), x, w, b, dy)
     for what, ours, theirs in zip(("y", "dx", "dw", "db"), got, run_reference(spec, x, w, b, dy)):
         assert_close(ours, theirs, 1e-12, what)
@@ -158,7 +152,7 @@ def test_threads_and_blocks_do_not_change_a_bit(rng):
     sample: bit-identical results."""
     layer = symconv.conv((9, 7), 3, in_channels=4, out_channels=6, padding=(2, 1), bias=True)
     module = load(layer)
-    x, w, b, dy = arrays(layer.spec, 5, rng)
+    x, w, b, dy = inputs(layer.spec, 5, rng)
     whole = run(module, x, w, b, dy)
     module.PARALLEL_BYTES, module.BLOCK_BYTES = 0, 1
     module._EXECUTORS.clear()
@@ -188,7 +182,7 @@ def test_float32_against_torch(torch_or_skip, rng):
     torch = torch_or_skip
     layer = symconv.conv((40, 36), 3, in_channels=48, out_channels=32, padding=(1, 2), bias=True)
     spec = layer.spec
-    x, w, b, dy = arrays(spec, 2, rng, np.float32)
+    x, w, b, dy = inputs(spec, 2, rng, np.float32)
     w *= 0.1
     got = run(load(layer), x, w, b, dy)
     tx, tw, tb = (torch.from_numpy(a).requires_grad_(True) for a in (x, w, b))
