@@ -92,4 +92,4 @@ def test_the_three_sweeps_run_on_a_tiny_layer(bench, capsys, monkeypatch):
     ratios = re.findall(r"^\S.* (\d+\.\d\d)$", out, flags=re.M)
     assert len(ratios) >= 2 + 2 + 2, out  # a row per dtype and sweep (threads: per layer kind)
     assert all(float(r) > 0 for r in ratios)
-    assert "2x4x8 -> 4, 3x3" in out and "2x4x8 " in out
+    assert "2x4x8 -> 4, 3x3" in out and "2x4x8, 3x3 p1" in out
