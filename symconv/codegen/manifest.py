@@ -61,25 +61,23 @@ class ManifestEntry:
     description: str
     params: tuple
 
-    @property
-    def implicit(self) -> bool:
-        """Whether the module runs as an implicit GEMM (``generate_numpy(implicit=True)``)."""
-        value = dict(self.params).get("implicit", False)
+    def _flag(self, key: str) -> bool:
+        value = dict(self.params).get(key, False)
         if value not in (True, False):
             raise CodegenError(
-                f"manifest: {self.file}: implicit must be true or false, got {value!r}"
+                f"manifest: {self.file}: {key} must be true or false, got {value!r}"
             )
         return value
 
     @property
+    def implicit(self) -> bool:
+        """Whether the module runs as an implicit GEMM (``generate_numpy(implicit=True)``)."""
+        return self._flag("implicit")
+
+    @property
     def winograd(self) -> bool:
         """Whether the module runs as Winograd F(2x2, 3x3) (``generate_numpy(winograd=True)``)."""
-        value = dict(self.params).get("winograd", False)
-        if value not in (True, False):
-            raise CodegenError(
-                f"manifest: {self.file}: winograd must be true or false, got {value!r}"
-            )
-        return value
+        return self._flag("winograd")
 
     def layer(self) -> Layer:
         """The layer this entry describes (a manifest error names the file)."""
