@@ -257,9 +257,7 @@ def backward(dy, x, w):
         if m not in buffers:
             buffers[m] = (np.zeros((16, size + 22), x.dtype), np.zeros((16, size), x.dtype))
         xf, df = buffers[m]
-        xf[:, :size].reshape(16, m, 10, 10)[:, :, 1:9, 1:9] = x[s0 : s0 + m][
-            :, :, :8, :8
-        ].transpose(1, 0, 2, 3)
+        xf[:, :size].reshape(16, m, 10, 10)[:, :, 1:9, 1:9] = x[s0 : s0 + m].transpose(1, 0, 2, 3)
         df.reshape(16, m, 10, 10)[:, :, :8, :8] = dy[s0 : s0 + m].transpose(1, 0, 2, 3)
         dwp[0] += np.matmul(df, xf[:, 0 : 0 + size].T)  # tap (0, 0)
         dwp[1] += np.matmul(df, xf[:, 1 : 1 + size].T)  # tap (0, 1)

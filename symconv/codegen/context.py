@@ -286,7 +286,7 @@ def _tiling(size: int, pad: tuple, out: int) -> dict:
     padded = 2 * tiles + 2
     src0 = max(0, -lo)
     src1 = max(src0, min(size, padded - lo))
-    return dict(tiles=tiles, padded=padded, src=(src0, src1), dst=src0 + lo, out=out)
+    return dict(tiles=tiles, src=(src0, src1), dst=src0 + lo, out=out)
 
 
 def _pass(sizes, pads, outs) -> dict:
@@ -297,7 +297,6 @@ def _pass(sizes, pads, outs) -> dict:
         at=py(tuple(a["dst"] for a in axes)),
         tiles=py(tuple(a["tiles"] for a in axes)),
         out=py(tuple(a["out"] for a in axes)),
-        ragged=any(a["out"] % 2 for a in axes),
     )
 
 
@@ -314,9 +313,6 @@ def winograd_context(layer: Layer, strat: Strategy) -> dict:
     return dict(
         C=spec.in_channels,
         O=spec.out_channels,
-        in_size=py(spec.input_size),
-        out_size=py(spec.output_size),
-        pad=py(tuple(lo for lo, _ in pads)),
         # W'[o, c, k] = the kernel tap that multiplies x at offset k of the window
         wprime="w[:, :, ::-1, ::-1]" if flip else "w",
         # the kernel of dE/dx: W' rotated, channels swapped (flip: w itself, swapped)
@@ -324,28 +320,22 @@ def winograd_context(layer: Layer, strat: Strategy) -> dict:
         flip=flip,
         fwd=_pass(spec.input_size, pads, spec.output_size),
         bwd=_pass(spec.output_size, [(2 - lo, 2 - hi) for lo, hi in pads], spec.input_size),
-        dw=_tiling_dw(spec),
+        dw=_tiling_dw(strat.plan),
         block_bytes=WINOGRAD_BLOCK_BYTES,
     )
 
 
-def _tiling_dw(spec) -> dict:
+def _tiling_dw(plan: GatherPlan) -> dict:
     """dE/dw by GEMM over a zero-bordered flat copy of x (layout (C, sample, row, column), the
-    output's size plus 2 per axis): the dE/dy of each sample sits in the top-left corner of an
-    equal-sized zero block, so that every tap (a, b) reads x as one contiguous run at offset
-    ``a * cols + b`` (``slack`` zeros after the last block for the runs' ends)."""
-    rows, cols = (o + 2 for o in spec.output_size)
-    src, dst = [], []
-    for (lo, _), n, padded in zip(spec.padding, spec.input_size, (rows, cols)):
-        a0 = max(0, -lo)  # x's kept part [a0, a1) lands at a0 + lo
-        a1 = max(a0, min(n, padded - lo))
-        src.append(slice(a0, a1))
-        dst.append(slice(a0 + lo, a1 + lo))
+    forward plan's padded size, which for a stride-1 3x3 window is the output's size plus 2 per
+    axis): the dE/dy of each sample sits in the top-left corner of an equal-sized zero block, so
+    that every tap (a, b) reads x as one contiguous run at offset ``a * cols + b`` (``slack``
+    zeros after the last block for the runs' ends)."""
+    rows, cols = plan.padded_shape
     return dict(
         rows=rows,
         cols=cols,
-        src=index([_ALL, _ALL] + src),
-        dst=index([_ALL, _ALL] + dst),
+        dst=_pad_ctx(plan, 2, "xf")["interior"],
         dy=index([_ALL, _ALL, slice(0, rows - 2), slice(0, cols - 2)]),
         offsets=[a * cols + b for a in range(3) for b in range(3)],
         slack=2 * cols + 2,
