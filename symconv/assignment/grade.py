@@ -17,10 +17,9 @@ import re
 import multiprocessing
 from fractions import Fraction
 
-import numpy as np
 import sympy
 
-from ..core.errors import AnswerError, SymconvError
+from ..core.errors import SymconvError
 from ..grading import check
 from ..grading.answer import read_answer
 from ..grading.values import align
@@ -99,7 +98,10 @@ def _answer_shown(answer) -> str:
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + " ..."
 
 
-def _check_part(qv, quantity, answer, reveal) -> dict:
+def check_part(qv, quantity, answer, reveal) -> dict:
+    """One answer to one quantity of a variant, graded: ``status`` (correct, wrong, invalid),
+    ``score``, ``codes``, the ``wrong`` entries' names and ``wrong_index``, the ``diagnosis``
+    lines (``code: text``, the expected values hidden unless ``reveal``) and ``notes``."""
     key = qv.answers[quantity]
     part = {"quantity": quantity, "shape": list(key.shape), "answer": _answer_shown(answer)}
     if _fast_equal(answer, quantity, key):
@@ -152,7 +154,7 @@ def _grade_student(assignment, sid, sub, reveal) -> dict:
                     "answer": "",
                 }
             else:
-                parts[label] = _check_part(qv, quantity, answer, reveal)
+                parts[label] = check_part(qv, quantity, answer, reveal)
             if reveal:
                 parts[label]["expected"] = _plain(qv.answers[quantity])
         if q.credit == "all-or-nothing":

@@ -27,7 +27,7 @@ import numpy as np
 
 from ...core.answers import parse_answer_ex
 from ...core.errors import SpecError, SymconvError
-from ...grading import check
+from ..grade import check_part
 from ..spec import CONSTRUCTORS, Assignment, Givens, Question
 from ..variants import _plain, draw_question
 
@@ -342,7 +342,6 @@ class ExportedQuestion:
         ``feedback[name]``, ``score`` (the mean of the parts, or all or nothing). Cells that
         cannot be read go to ``format_errors``."""
         qv = self.variant(data["variant_seed"])
-        givens = {k: _plain(v) for k, v in qv.givens.items()}
         partial = data.setdefault("partial_scores", {})
         feedback = data.setdefault("feedback", {})
         scores = []
@@ -356,18 +355,17 @@ class ExportedQuestion:
                 partial[name] = {"score": 0, "weight": 1}
                 scores.append(0.0)
                 continue
-            try:
-                r = check(qv.layer, quantity, answer, **givens)
-            except (SymconvError, ValueError, TypeError, RecursionError, MemoryError) as exc:
-                data.setdefault("format_errors", {})[name] = " ".join(str(exc).split())
+            part = check_part(qv, quantity, answer, reveal=False)
+            if part["status"] == "invalid":
+                data.setdefault("format_errors", {})[name] = part["notes"][0]
                 partial[name] = {"score": 0, "weight": 1}
                 scores.append(0.0)
                 continue
             # the answer has the key's shape, so mismatches index it (and its grid, row-major)
-            wrong = {int(np.ravel_multi_index(m.index, key.shape)) for m in r.mismatches}
-            score = float(r.score)
+            wrong = {int(np.ravel_multi_index(i, key.shape)) for i in part["wrong_index"]}
+            score = part["score"]
             if self.question.credit == "all-or-nothing":
-                score = 1.0 if r.correct else 0.0
+                score = 1.0 if part["status"] == "correct" else 0.0
             partial[name] = {
                 "score": score,
                 "weight": 1,
@@ -375,7 +373,7 @@ class ExportedQuestion:
                     c: ("incorrect" if i in wrong else "correct") for i, c in enumerate(cells)
                 },
             }
-            feedback[name] = _feedback_text(r)
+            feedback[name] = _feedback_text(part, key.size)
             scores.append(score)
         if self.question.credit == "all-or-nothing":
             data["score"] = 1.0 if all(s == 1.0 for s in scores) else 0.0
@@ -383,17 +381,19 @@ class ExportedQuestion:
             data["score"] = sum(scores) / len(scores) if scores else 0.0
 
 
-def _feedback_text(r) -> str:
-    """The verdict in words: the wrong entries by name and the likely mistakes (no expected
-    value: the answer panel shows the key when the course allows it)."""
-    if r.correct:
+def _feedback_text(part: dict, size: int) -> str:
+    """The verdict of a graded part (:func:`symconv.assignment.grade.check_part`) in words: the
+    wrong entries by name and the likely mistakes (no expected value: the answer panel shows
+    the key when the course allows it)."""
+    if part["status"] == "correct":
         return "Correct."
-    n = len(r.mismatches)
-    names = ", ".join(r.label(m.index) for m in r.mismatches[:12]) + (" ..." if n > 12 else "")
-    text = f"{n} of {r.total_entries} entries wrong ({names})." if n else "Wrong."
-    for d in r.diagnosis:
-        text += f" Likely mistake {d.code}: {d.text(True)}."
-    for note in r.notes:
+    wrong = part["wrong"]
+    n = len(wrong)
+    names = ", ".join(wrong[:12]) + (" ..." if n > 12 else "")
+    text = f"{n} of {size} entries wrong ({names})." if n else "Wrong."
+    for d in part["diagnosis"]:
+        text += f" Likely mistake {d}."
+    for note in part["notes"]:
         text += f" Note: {note}."
     return text
 
