@@ -197,6 +197,9 @@ def backward(dy, x, w):
         )
         _remember_x(xg)
     # dE/dx: W'^T dy in one GEMM per phase, scattered back through the index map (col2im)
+    # dy reordered to (channel, sample, position): the operand of the batch-wide GEMMs
+    dyt = _buffer("dyt", (1, 16, n * 100), x.dtype)
+    np.copyto(dyt.reshape((16, n) + (10, 10)), dy.swapaxes(0, 1))
     # (one GEMM for the whole batch: dy reordered to (channel, sample, position) on the wide grid,
     # rows of the zero-bordered input's length whose extra columns are zero, so that every tap's
     # rows of the product add into one contiguous run of dx's zero-bordered flat copy)
@@ -242,8 +245,6 @@ def backward(dy, x, w):
         dx, np.moveaxis(dxw[:, :, :, :196].reshape((1, 6, n) + (14, 14))[:, :, :, :14, :14], 2, 0)
     )
     _keep("dxw", dxw)
-    dyt = _buffer("dyt", (1, 16, n * 100), x.dtype)
-    np.copyto(dyt.reshape((16, n) + (10, 10)), dy.swapaxes(0, 1))
     _keep("dx0", dcols)
     # dE/dw and dE/db: x gathered as in forward (or the forward's columns, if x is unchanged), contracted with dy over the batch and positions
     cols = cbase.transpose(2, 0, 1, 3)
