@@ -127,7 +127,7 @@ def document_pictures(ctx, parts) -> dict:
     if "forward" in parts and spec.kind == "conv_transpose":
         n_in = math.prod(spec.input_size)
         example = "" if ctx.num is not None else " (example numbers)"
-        y = f"${opts.notation.y}$" if opts.notation is not None else "y"
+        y = f"${opts.notation.y}$"  # the document's letter for the output
         if opts.beamer:
             stamps = tuple(i for i in elide(n_in, max(opts.max_entries, 3)) if i is not None)
             requests["stamps"] = ("transpose", stamps, True)
