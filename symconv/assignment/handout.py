@@ -109,14 +109,17 @@ def _planes(arr):
     return out
 
 
-def _body(rows) -> str:
-    """A matrix's rows as the body of a ``bmatrix`` (cells joined by ``&``, rows by ``\\\\``)."""
-    return " \\\\\n".join(" & ".join(row) for row in rows)
+def _body(rows, sep=" \\\\\n") -> str:
+    """A matrix's rows as the body of a ``bmatrix`` (cells joined by ``&``, rows by ``sep``)."""
+    return sep.join(" & ".join(row) for row in rows)
 
 
-def _matrices(name, arr):
+def matrices(name, arr, sep=" \\\\\n"):
+    """A given array as LaTeX matrices: ``[{"name", "body"}]``, one per leading index beyond two
+    axes (``x_{[2]}`` is channel 2), singleton leading axes dropped, a vector as a row; the
+    body's rows joined by ``sep``."""
     return [
-        {"name": _NAMES[name] + (f"_{{[{sub}]}}" if sub else ""), "body": _body(rows)}
+        {"name": _NAMES[name] + (f"_{{[{sub}]}}" if sub else ""), "body": _body(rows, sep)}
         for sub, rows in _planes(arr)
     ]
 
@@ -181,7 +184,7 @@ def _questions(variant: Variant, figures: bool, with_key: bool = True):
             "points": _num(q.points),
             "prompt": q.prompt,
             "layer": _layer_tex(qv.layer.spec),
-            "givens": [m for name, arr in qv.givens.items() for m in _matrices(name, arr)],
+            "givens": [m for name, arr in qv.givens.items() for m in matrices(name, arr)],
             "figure": _figure(qv.layer) if (figures and q.figure) else "",
             "parts": parts,
         }

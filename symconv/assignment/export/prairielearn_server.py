@@ -28,6 +28,7 @@ import numpy as np
 from ...core.answers import parse_answer_ex
 from ...core.errors import SpecError, SymconvError
 from ..grade import check_part
+from ..handout import matrices
 from ..spec import CONSTRUCTORS, Assignment, Givens, Question
 from ..variants import _plain, draw_question
 
@@ -50,7 +51,6 @@ FORMAT = "symconv-prairielearn/1"
 #: The longest text read from one cell.
 MAX_CELL_CHARS = 200
 _LOADED: dict = {}
-_NAMES = {"x": "x", "w": "w", "b": "b", "dy": r"\partial E/\partial y"}
 
 
 def answer_name(label: str) -> str:
@@ -199,34 +199,13 @@ def _rebuild(spec: dict):
     return assignment, q
 
 
-def _tex_number(v) -> str:
-    v = Fraction(v)
-    if v.denominator == 1:
-        return str(v.numerator)
-    sign = "-" if v < 0 else ""
-    return f"{sign}\\tfrac{{{abs(v.numerator)}}}{{{v.denominator}}}"
-
-
-def _bmatrix(rows) -> str:
-    body = r" \\ ".join(" & ".join(_tex_number(v) for v in row) for row in rows)
-    return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
-
-
 def given_tex(name: str, arr) -> list:
-    """``[{"tex": ...}]``: the given array as LaTeX matrices, one per leading index beyond
-    two axes (``x_{[2]}`` is channel 2), singleton leading axes dropped, a vector as a row."""
-    arr = np.asarray(arr, dtype=object)
-    while arr.ndim > 2 and arr.shape[0] == 1:
-        arr = arr[0]
-    symbol = _NAMES[name]
-    if arr.ndim <= 2:
-        rows = [list(arr.reshape(-1))] if arr.ndim <= 1 else [list(r) for r in arr]
-        return [{"tex": f"{symbol} = {_bmatrix(rows)}"}]
-    out = []
-    for idx in np.ndindex(arr.shape[:-2]):
-        sub = ",".join(str(i + 1) for i in idx)
-        out.append({"tex": f"{symbol}_{{[{sub}]}} = {_bmatrix([list(r) for r in arr[idx]])}"})
-    return out
+    """``[{"tex": ...}]``: the given array as LaTeX matrices, as the handout prints them
+    (:func:`symconv.assignment.handout.matrices`), each row of a matrix on one line."""
+    return [
+        {"tex": f"{m['name']} = \\begin{{bmatrix}} {m['body']} \\end{{bmatrix}}"}
+        for m in matrices(name, arr, sep=r" \\ ")
+    ]
 
 
 def _plain_number(v):
