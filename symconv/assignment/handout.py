@@ -92,21 +92,26 @@ def _cells(rows):
     return [[_num(v) for v in row] for row in rows]
 
 
-def _planes(arr):
-    """(suffix, 2-D rows) of an array: vectors as one row, the leading axes as subscripts;
-    singleton leading axes are dropped."""
+def planes(arr) -> list:
+    """``[(subscript, 2-D rows)]``: how an array is shown as matrices. Singleton leading axes
+    are dropped, a vector is one row, each index of further leading axes is one matrix
+    (subscript ``"2,1"``; ``""`` for a single matrix)."""
     arr = np.asarray(arr, dtype=object)
     while arr.ndim > 2 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim <= 1:
-        return [("", _cells([arr.reshape(-1).tolist()]))]
+        return [("", [arr.reshape(-1).tolist()])]
     if arr.ndim == 2:
-        return [("", _cells(arr.tolist()))]
-    out = []
-    for idx in np.ndindex(arr.shape[:-2]):
-        sub = ",".join(str(i + 1) for i in idx)
-        out.append((sub, _cells(arr[idx].tolist())))
-    return out
+        return [("", arr.tolist())]
+    return [
+        (",".join(str(i + 1) for i in idx), arr[idx].tolist())
+        for idx in np.ndindex(arr.shape[:-2])
+    ]
+
+
+def _planes(arr):
+    """:func:`planes` with LaTeX numbers."""
+    return [(sub, _cells(rows)) for sub, rows in planes(arr)]
 
 
 def _body(rows, sep=" \\\\\n") -> str:

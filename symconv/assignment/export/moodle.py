@@ -47,7 +47,7 @@ from ...grading.catalogue import Case, mistakes_for
 from ...grading.check import Checker  # (importing it registers the catalogue's mistakes)
 from ...templating import render
 from ..answers import AnswerKeyError
-from ..handout import layer_text
+from ..handout import layer_text, planes
 from ..spec import Assignment
 from ..variants import _plain, draw_question, variant_count
 
@@ -273,18 +273,13 @@ def blank(weight: int, right: Fraction, wrong) -> tuple:
 
 
 def _planes(shape):
-    """``[(suffix, [[flat index, ...], ...])]``: the grids an array of ``shape`` is shown as
-    (leading singleton axes dropped; a vector is one row; leading axes become ``[i,j]``)."""
+    """``[(suffix, [[flat index, ...], ...])]``: the grids an array of ``shape`` is shown as,
+    split as the handout splits it (:func:`symconv.assignment.handout.planes`; leading axes
+    become ``[i,j]``)."""
     idx = np.arange(math.prod(shape)).reshape(shape)
-    while idx.ndim > 2 and idx.shape[0] == 1:
-        idx = idx[0]
-    if idx.ndim <= 1:
-        return [("", [[int(i) for i in idx.reshape(-1)]])]
-    if idx.ndim == 2:
-        return [("", idx.tolist())]
     return [
-        ("[" + ",".join(str(i + 1) for i in lead) + "]", idx[lead].tolist())
-        for lead in np.ndindex(idx.shape[:-2])
+        (f"[{sub}]" if sub else "", [[int(i) for i in row] for row in rows])
+        for sub, rows in planes(idx)
     ]
 
 
