@@ -11,7 +11,10 @@ dtype, and GFLOP/s of the convolutions against the machine's measured sgemm thro
 x 2048 float32 matmul), with the ceilings (GEMMs alone, writing the columns) timed alongside.
 Every dense conv row (groups=1) also shows its three GEMMs alone (forward, dE/dw, dE/dx, on
 operands of the module's shapes, timed in the same process) and the module's time over them:
-the floor of an im2col path, and how much of the module runs outside its GEMMs.
+the floor of an im2col path, and how much of the module runs outside its GEMMs. Below the
+table, each such row's least possible ratio: its GEMMs plus the time merely writing (a plain
+fill, two threads) the columns every im2col path of that layer produces, over its GEMMs; a row
+whose least ratio is above the target (1.2) is out of reach of any im2col module there.
 
 Without PyTorch the torch columns are skipped and the rest is printed.
 
@@ -264,11 +267,24 @@ def _gemms(extra) -> float:
     return min(extra[key] for key in ("gemms", "gemms_scatter", "gemms_folded") if key in extra)
 
 
-def column_bytes(spec, n, itemsize=4) -> int:
-    """Bytes of the two im2col column buffers (x for forward and dE/dw, dE/dy for dE/dx)."""
-    per_sample = spec.in_channels * math.prod(spec.output_size)
-    per_sample += spec.out_channels * math.prod(spec.input_size)
-    return itemsize * n * math.prod(spec.kernel_size) * per_sample
+def column_bytes(layer, n, itemsize=4) -> int:
+    """Bytes of the columns every im2col path of ``layer`` writes for ``n`` samples: x's
+    (channels x taps x output positions of every gathered phase) and dE/dx's, the smaller of
+    its two forms: dE/dy gathered through the inverse map's phases, or the col2im product
+    W'^T dE/dy (as many values as x's columns). A direct GEMM (one tap reading x itself)
+    writes none."""
+    from symconv.codegen.plans import forward_plan, inverse_plan
+
+    spec = layer.spec
+    x_cols = spec.in_channels * sum(
+        ph.n_taps * ph.size for ph in forward_plan(layer).phases if not ph.identity
+    )
+    if not x_cols:
+        return 0
+    gathered = spec.out_channels * sum(
+        ph.n_taps * ph.size for ph in inverse_plan(layer).phases if not ph.identity
+    )
+    return itemsize * n * (x_cols + min(gathered, x_cols))
 
 
 def fill_call(nbytes: int, pool):
@@ -284,6 +300,31 @@ def fill_call(nbytes: int, pool):
 
     fill()
     return fill
+
+
+def print_bounds(bounds) -> list:
+    """Print, per dense conv row (name, GEMMs' seconds, seconds merely writing its columns,
+    the module's seconds, the columns' bytes), the least an im2col module could take against
+    its GEMMs alone: (GEMMs + writing the columns) / GEMMs, as if every gather, scatter and
+    reorder ran no slower than a plain write of the columns it must produce and nothing else
+    ran outside the GEMMs. Returns the rows where that bound alone is above
+    :data:`FLOOR_TARGET`."""
+    if not any(fill for _, _, fill, _, _ in bounds):
+        return []
+    print(
+        f"  the least an im2col module could take, (its GEMMs + merely writing its columns) / "
+        f"its GEMMs (target <= {FLOOR_TARGET}):"
+    )
+    unreachable = []
+    for name, gemms, fill, module, nbytes in bounds:
+        least = (gemms + fill) / gemms
+        if least > FLOOR_TARGET:
+            unreachable.append(name)
+        print(
+            f"    {name:30s} GEMMs {1e3 * gemms:7.2f} ms, {nbytes / 2**20:6.1f} MiB of columns "
+            f"written in {1e3 * fill:6.2f} ms: at least {least:.2f}  (measured {module / gemms:.2f})"
+        )
+    return unreachable
 
 
 def geomean(values) -> float:
@@ -585,9 +626,10 @@ def time_side(request: dict) -> dict:
             extras["gemms"] = gemm_call(layer, n, dtype)
             extras["gemms_scatter"] = gemm_call(layer, n, dtype, scatter=True)
             extras["gemms_folded"] = gemm_call(layer, n, dtype, folded=True)
-        if "fill" in request["extras"] and module.STRATEGY == "im2col GEMM":
+        nbytes = column_bytes(layer, n, np.dtype(dtype).itemsize)
+        if "fill" in request["extras"] and nbytes:
             pool = ThreadPoolExecutor(1)
-            extras["fill"] = fill_call(column_bytes(spec, n), pool)
+            extras["fill"] = fill_call(nbytes, pool)
     call()
     best = {key: math.inf for key in ("time", *extras)}
     for _ in range(request["repeat"]):
@@ -870,6 +912,7 @@ def main(argv=None) -> int:
     for dtype in dtypes:
         ratios = []
         floors = []
+        bounds = []
         for entry, layer, module in built:
             spec = layer.spec
             n = entry[2]
@@ -882,7 +925,7 @@ def main(argv=None) -> int:
             if on_largest:
                 extras = ["sgemm"] + ([] if args.no_ceilings else ["gemms", "fill"])
             elif spec.has_weight and spec.groups == 1 and not args.no_ceilings:
-                extras = ["gemms"]
+                extras = ["gemms", "fill"]
             ours, theirs = run_sides(entry[0], dtype, repeat, rounds, threads, extras)
             extra = {k: v for k, v in ours.items() if k not in ("time", "strategy")}
             row_peak = SGEMM_FLOP / extra["sgemm"] / 1e9 if "sgemm" in extra else peak
@@ -894,13 +937,26 @@ def main(argv=None) -> int:
             release(module)
             ratio = a / b if b else None
             times[(entry[0], np.dtype(dtype).name)] = dict(
-                ours=a, torch=b, flops=fl, extra=extra, col_bytes=column_bytes(spec, n)
+                ours=a,
+                torch=b,
+                flops=fl,
+                extra=extra,
+                col_bytes=column_bytes(layer, n, np.dtype(dtype).itemsize),
             )
             if ratio:
                 ratios.append(ratio)
             floor = gemm_floor(layer, extra)
             if floor:
                 floors.append(a / floor)
+                bounds.append(
+                    (
+                        entry[0],
+                        floor,
+                        extra.get("fill", 0.0),
+                        a,
+                        column_bytes(layer, n, np.dtype(dtype).itemsize),
+                    )
+                )
             if on_largest:
                 summary["largest"] = (entry[0], gflops, gflops / row_peak, row_peak)
             print(
@@ -932,6 +988,7 @@ def main(argv=None) -> int:
                 f"{'module / its GEMMs alone (' + np.dtype(dtype).name + ')':62s} geometric "
                 f"mean {geomean(floors):.2f}, worst {worst:.2f}"
             )
+            summary["unreachable " + np.dtype(dtype).name] = print_bounds(bounds)
         print()
     if largest is not None and not args.no_ceilings:
         print_ceilings(times)
@@ -948,6 +1005,9 @@ def main(argv=None) -> int:
         if "floor " + name in summary:
             worst = summary["floor " + name]
             verdict = "met" if worst <= FLOOR_TARGET else "missed"
+            unreachable = summary.get("unreachable " + name)
+            if unreachable and worst > FLOOR_TARGET:
+                verdict += "; out of reach of any im2col module here on " + ", ".join(unreachable)
             print(
                 f"  {name}: dense convs, module / its three GEMMs alone at most {worst:.2f} "
                 f"(target <= {FLOOR_TARGET}: {verdict})"

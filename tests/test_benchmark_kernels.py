@@ -58,7 +58,31 @@ def test_column_bytes_counts_both_gathers(bench):
 
     layer = symconv.conv((56, 56), 3, in_channels=64, out_channels=64, padding=1)
     # x: 64 channels x 9 taps x 56*56 outputs; dE/dy: 64 x 9 x 56*56 inputs; 16 samples
-    assert bench.column_bytes(layer.spec, 16) == 4 * 16 * (64 * 9 * 3136 + 64 * 9 * 3136)
+    assert bench.column_bytes(layer, 16) == 4 * 16 * (64 * 9 * 3136 + 64 * 9 * 3136)
+    # stride 2: each input phase gathers only its own taps, 28x28 each; the phase of one tap
+    # (the centre) reads dE/dy itself, the others gather 2 + 2 + 4 taps
+    layer = symconv.conv((56, 56), 3, in_channels=64, out_channels=64, stride=2, padding=1)
+    assert bench.column_bytes(layer, 2, 8) == 8 * 2 * (64 * 9 * 784 + 64 * 8 * 784)
+    # few input channels: col2im's product (3 x 25 x 28*28) is smaller than dE/dy gathered
+    # (16 x 25 x 32*32), so that is the least dE/dx must write
+    layer = symconv.conv((32, 32), 5, in_channels=3, out_channels=16)
+    assert bench.column_bytes(layer, 1) == 4 * (3 * 25 * 784 + 3 * 25 * 784)
+    # a 1x1 convolution multiplies x itself: no columns
+    assert bench.column_bytes(symconv.conv((14, 14), 1, in_channels=8, out_channels=8), 4) == 0
+
+
+def test_bounds_name_the_rows_no_im2col_module_can_bring_within_the_target(bench, capsys):
+    bounds = [
+        ("thin", 2e-3, 0.6e-3, 4e-3, 15 * 2**20),  # writing alone is 30% of its GEMMs
+        ("wide", 70e-3, 8e-3, 90e-3, 220 * 2**20),  # 11%: within reach
+    ]
+    assert bench.print_bounds(bounds) == ["thin"]
+    out = capsys.readouterr().out
+    assert re.search(
+        r"thin +GEMMs +2\.00 ms, +15\.0 MiB .* 0\.60 ms: at least 1\.30 +\(measured 2\.00\)", out
+    )
+    assert re.search(r"wide +GEMMs +70\.00 ms, +220\.0 MiB .* 8\.00 ms: at least 1\.11 ", out)
+    assert bench.print_bounds([("direct", 1e-3, 0.0, 1e-3, 0)]) == []
 
 
 def test_float64_floor_bound(bench, capsys):

@@ -109,6 +109,19 @@ there). dE/dw is computed as ``cols dy^T`` (its transpose): OpenBLAS ran that or
 10-16% faster per sample in float32 and twice as fast on a lean folded module's one long GEMM
 (32x3x32x32 5x5: 0.84 against 1.75 ms float32, 1.5 against 3.9 ms float64).
 
+Also tried and not adopted (same machine and method, float32, forward + backward): streaming
+a threaded module's columns through a small buffer, the gather of one to eight samples (split
+by channels over the two threads) followed at once by its GEMM, so that the columns are read
+back from cache; the backward then gathers x again per block instead of keeping the forward's
+columns and comparing x. 16x64x56x56 p1: forward 0.86 of the batch-wide module's time,
+backward 1.00, both 0.97-0.98 with blocks of one or two samples (1.09 with four); 32x64x56x56
+stride 2: forward 0.91, backward 1.08, both 1.05-1.09. Streaming into the kept batch-wide
+buffer instead (keeping the reuse) lost the forward's gain (1.02-1.29): it came from writing a
+buffer that stays in cache. A lean folded module run in blocks of 2-8 samples (the 32x3x32x32
+5x5 layer: each block gathered, multiplied and scattered while in cache) took 1.16-1.70 times
+as long: BLAS runs the short GEMMs worse and the Python calls multiply. Gains within 3% on one
+row and losses on another did not pay for a second layout of the threaded template.
+
 Independently of the kernels, a module is *threaded* only when its layer is large enough for
 that machinery to pay (:func:`uses_threads`): a pool of worker threads for the copies and the
 elementwise work, scratch buffers kept between calls in a workspace (and, for im2col, the
