@@ -24,6 +24,7 @@ Without PyTorch the torch columns are skipped and the rest is printed.
     python examples/benchmark_kernels.py --threads  # where worker threads pay
     python examples/benchmark_kernels.py --implicit # where the implicit GEMM pays
     python examples/benchmark_kernels.py --winograd # where Winograd F(2x2, 3x3) pays
+    python examples/benchmark_kernels.py --outside  # each module without its GEMMs
 
 Figures, not assertions: run it on a quiet machine, and compare ratios measured in one run.
 """
@@ -795,6 +796,90 @@ def implicit_sweep(repeat: int) -> None:
     _pair_sweep(cases(), repeat)
 
 
+class _NoGemm(types.ModuleType):
+    """NumPy as a generated module sees it, but with a matmul that multiplies nothing: it
+    returns its ``out=`` array, or an uninitialised array of the product's shape and dtype."""
+
+    def __init__(self):
+        super().__init__("numpy_without_matmul")
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def matmul(a, b, out=None):
+        if out is not None:
+            return out
+        shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+        return np.empty(shape, np.result_type(a, b))
+
+
+def without_gemms(source: str, name: str = "outside"):
+    """The generated module of ``source`` with every np.matmul a no-op (:class:`_NoGemm`):
+    timing it times what the module runs outside its GEMMs (copies, scatters, reorders,
+    comparisons, Python). Its results are meaningless."""
+    module = _load(source, name)
+    module.np = _NoGemm()
+    return module
+
+
+def _quietly(module, x, w, b, dy):
+    """Forward + backward of a module without its GEMMs: it sums uninitialised products, so
+    NumPy's overflow warnings are silenced."""
+    with np.errstate(all="ignore"):
+        module.forward(x, w, b)
+        module.backward(dy, x, w)
+
+
+def outside_sweep(repeat: int, only=None, dtypes=(np.float32, np.float64)) -> None:
+    """Per dense conv row of the suite, in one process with calls interleaved: the module's
+    forward + backward, the same module without its GEMMs (:func:`without_gemms`) and the three
+    GEMMs alone in the module's form (:func:`gemm_call`); the share outside the GEMMs is what
+    issue 27's target (module / GEMMs <= FLOOR_TARGET) bounds."""
+    from symconv.codegen.strategies import choose
+
+    print(f"outside the GEMMs: best of {repeat}, the three timed in turn in one process")
+    print(
+        f"{'shape':30s} {'dtype':8s} {'module ms':>10s} {'GEMMs ms':>9s} {'outside ms':>10s} "
+        f"{'outside/GEMMs':>13s} {'module/GEMMs':>12s}"
+    )
+    rng = np.random.default_rng(0)
+    for entry in SUITE:
+        if only is not None and only not in entry[0]:
+            continue
+        layer, module = build(entry)
+        spec, n = layer.spec, entry[2]
+        if not spec.has_weight or spec.groups != 1:
+            continue
+        strategy = choose(layer)
+        bare = without_gemms(module._source, "outside_" + entry[0].replace(" ", "_"))
+        for dtype in dtypes:
+            x, w, b, dy = arrays_for(spec, n, dtype, rng)
+            gemms = gemm_call(
+                layer, n, dtype, scatter=strategy.dx_scatter, folded=strategy.fold_batch
+            )
+            calls = {
+                "module": lambda m=module: (m.forward(x, w, b), m.backward(dy, x, w)),
+                "outside": lambda m=bare: _quietly(m, x, w, b, dy),
+                "gemms": gemms,
+            }
+            for call in calls.values():
+                call()
+            best = {key: math.inf for key in calls}
+            for _ in range(repeat):
+                for key, call in calls.items():
+                    best[key] = min(best[key], _timed(call))
+            g = best["gemms"]
+            print(
+                f"{entry[0]:30s} {np.dtype(dtype).name:8s} {1e3 * best['module']:10.2f} "
+                f"{1e3 * g:9.2f} {1e3 * best['outside']:10.2f} {best['outside'] / g:13.2f} "
+                f"{best['module'] / g:12.2f}",
+                flush=True,
+            )
+        release(module)
+        release(bare)
+
+
 #: (N, C_in = C_out, H = W) of the Winograd sweep (``--winograd``): 3x3 padding-1 convolutions
 WINOGRAD_SWEEP = [
     (16, 8, 56),
@@ -856,6 +941,11 @@ def main(argv=None) -> int:
         action="store_true",
         help="only the thread sweep: lean against threaded modules over layer sizes",
     )
+    parser.add_argument(
+        "--outside",
+        action="store_true",
+        help="time each dense conv's module without its GEMMs, against the GEMMs alone",
+    )
     parser.add_argument("--batch", type=int, default=8, help="batch of the thread sweep")
     parser.add_argument(
         "--implicit",
@@ -882,6 +972,10 @@ def main(argv=None) -> int:
         return 0
     if args.winograd:
         winograd_sweep(args.repeat or (3 if args.quick else 5))
+        return 0
+    if args.outside:
+        dtypes = [np.float32, np.float64] if args.dtype == "both" else [np.dtype(args.dtype).type]
+        outside_sweep(args.repeat or (5 if args.quick else 15), args.only, dtypes)
         return 0
     threads = numpy_threads()
     print_machine(threads)

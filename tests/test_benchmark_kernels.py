@@ -117,3 +117,64 @@ def test_the_three_sweeps_run_on_a_tiny_layer(bench, capsys, monkeypatch):
     assert len(ratios) >= 2 + 2 + 2, out  # a row per dtype and sweep (threads: per layer kind)
     assert all(float(r) > 0 for r in ratios)
     assert "2x4x8 -> 4, 3x3" in out and "2x4x8, 3x3 p1" in out
+
+
+def test_a_module_without_its_gemms_runs_everything_else(bench):
+    """--outside times a generated module whose np.matmul multiplies nothing: the copies and
+    scatters still run (the real module's workspace is untouched), the products do not."""
+    import numpy as np
+    import symconv
+    from symconv.codegen import generate_numpy
+
+    from kernel_oracle import run_reference
+
+    fake = bench._NoGemm()
+    a, b = np.ones((2, 3, 4)), np.ones((4, 5))
+    assert fake.matmul(a, b).shape == (2, 3, 5)
+    out = np.full((2, 3, 5), 7.0)
+    assert fake.matmul(a, b, out=out) is out and (out == 7.0).all()
+    assert fake.float32 is np.float32 and fake.lib is np.lib
+
+    layer = symconv.conv((6, 6), 3, in_channels=2, out_channels=3, padding=1, bias=True)
+    source = generate_numpy(layer)
+    real, bare = bench._load(source, "real"), bench.without_gemms(source, "bare")
+    rng = np.random.default_rng(3)
+    x, w, bias, dy = bench.arrays_for(layer.spec, 2, np.float64, rng)
+    y_ref = run_reference(layer.spec, x, w, bias, dy)[0]
+    assert np.allclose(real.forward(x, w, bias), y_ref)
+    with np.errstate(all="ignore"):
+        y_bare = bare.forward(x, w, bias)
+        grads = bare.backward(dy, x, w)
+    assert y_bare.shape == y_ref.shape and [g.shape for g in grads] == [x.shape, w.shape, (3,)]
+    assert not np.allclose(y_bare, y_ref)  # no multiplication ran
+    assert np.allclose(real.forward(x, w, bias), y_ref)  # the real module is unaffected
+
+
+def test_outside_sweep_prints_a_row_per_dense_conv_and_dtype(bench, capsys, monkeypatch):
+    import numpy as np
+
+    monkeypatch.setattr(
+        bench,
+        "SUITE",
+        [
+            (
+                "4x16x16x16 3x3->16 p1",
+                "conv",
+                4,
+                16,
+                16,
+                dict(kernel_size=3, out_channels=16, padding=1),
+            ),
+            ("4x16x16x16 max 2x2", "max_pool", 4, 16, 16, dict(kernel_size=2, stride=2)),
+        ],
+    )
+    bench.outside_sweep(1, dtypes=(np.float32,))
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("4x16x16x16")]
+    assert len(rows) == 1 and rows[0].split()[3] == "float32"  # the pool has no GEMMs
+    module, gemms, outside, share, ratio = map(float, rows[0].split()[4:])
+    assert module > 0 and gemms >= 0.01 and outside > 0
+    # the printed ratios agree with the printed times, up to their rounding to 0.01 ms
+    for value, top in ((share, outside), (ratio, module)):
+        assert (top - 0.005) / (gemms + 0.005) - 0.005 <= value
+        assert value <= (top + 0.005) / (gemms - 0.005) + 0.005
