@@ -120,7 +120,11 @@ buffer instead (keeping the reuse) lost the forward's gain (1.02-1.29): it came 
 buffer that stays in cache. A lean folded module run in blocks of 2-8 samples (the 32x3x32x32
 5x5 layer: each block gathered, multiplied and scattered while in cache) took 1.16-1.70 times
 as long: BLAS runs the short GEMMs worse and the Python calls multiply. Gains within 3% on one
-row and losses on another did not pay for a second layout of the threaded template.
+row and losses on another did not pay for a second layout of the threaded template. Splitting
+that lean module's gather and its 25 col2im adds over two threads (batch 32; the adds alone
+0.45-0.49 against 0.76 ms float32, 0.83 against 1.54-1.56 ms float64): forward + backward
+0.92-0.96 float32 and 0.90-1.05 float64 in four runs, a gain within the spread of the runs, not
+enough to give lean modules the thread machinery.
 
 Independently of the kernels, a module is *threaded* only when its layer is large enough for
 that machinery to pay (:func:`uses_threads`): a pool of worker threads for the copies and the
