@@ -247,25 +247,38 @@ def gemm_call(layer, n, dtype, scatter=False, folded=False):
     return gemms
 
 
-def gemm_floor(layer, extra):
-    """Seconds of the three GEMMs alone in the form the layer's module runs (dE/dx gathered or
-    scattered), or None when they were not timed; a module with another strategy (Winograd)
-    is set against the same im2col GEMMs."""
+#: The three forms of the GEMMs an im2col module runs (:func:`gemm_call`'s options), by the
+#: key their time has among a row's extra figures.
+GEMM_FORMS = {
+    "gemms": {},
+    "gemms_scatter": dict(scatter=True),
+    "gemms_folded": dict(folded=True),
+}
+
+
+def gemm_form(layer) -> str:
+    """The :data:`GEMM_FORMS` key of the form ``layer``'s module runs: the batch folded into
+    each GEMM, dE/dx scattered (col2im), or dE/dx gathered per phase."""
     from symconv.codegen.strategies import choose
 
+    strategy = choose(layer)
+    if strategy.fold_batch:
+        return "gemms_folded"
+    return "gemms_scatter" if strategy.dx_scatter else "gemms"
+
+
+def gemm_floor(layer, extra):
+    """Seconds of the three GEMMs alone in the form the layer's module runs (:func:`gemm_form`),
+    or None when they were not timed; a module with another strategy (Winograd) is set against
+    the same im2col GEMMs."""
     if "gemms" not in extra:
         return None
-    strategy = choose(layer)
-    if getattr(strategy, "fold_batch", False) and "gemms_folded" in extra:
-        return extra["gemms_folded"]
-    if getattr(strategy, "dx_scatter", False) and "gemms_scatter" in extra:
-        return extra["gemms_scatter"]
-    return extra["gemms"]
+    return extra.get(gemm_form(layer), extra["gemms"])
 
 
 def _gemms(extra) -> float:
     """The fastest of the timed GEMM sets (gathered, scattered or folded dE/dx)."""
-    return min(extra[key] for key in ("gemms", "gemms_scatter", "gemms_folded") if key in extra)
+    return min(extra[key] for key in GEMM_FORMS if key in extra)
 
 
 def column_bytes(layer, n, itemsize=4) -> int:
@@ -625,13 +638,12 @@ def time_side(request: dict) -> dict:
         if "sgemm" in request["extras"]:
             extras["sgemm"] = sgemm_call()
         if "gemms" in request["extras"]:
-            extras["gemms"] = gemm_call(layer, n, dtype)
-            extras["gemms_scatter"] = gemm_call(layer, n, dtype, scatter=True)
-            extras["gemms_folded"] = gemm_call(layer, n, dtype, folded=True)
-        nbytes = column_bytes(layer, n, np.dtype(dtype).itemsize)
-        if "fill" in request["extras"] and nbytes:
-            pool = ThreadPoolExecutor(1)
-            extras["fill"] = fill_call(nbytes, pool)
+            for key, form in GEMM_FORMS.items():
+                extras[key] = gemm_call(layer, n, dtype, **form)
+        if "fill" in request["extras"]:
+            nbytes = column_bytes(layer, n, np.dtype(dtype).itemsize)
+            if nbytes:
+                extras["fill"] = fill_call(nbytes, ThreadPoolExecutor(1))
     call()
     best = {key: math.inf for key in ("time", *extras)}
     for _ in range(request["repeat"]):
@@ -836,8 +848,6 @@ def outside_sweep(repeat: int, only=None, dtypes=(np.float32, np.float64)) -> No
     forward + backward, the same module without its GEMMs (:func:`without_gemms`) and the three
     GEMMs alone in the module's form (:func:`gemm_call`); the share outside the GEMMs is what
     issue 27's target (module / GEMMs <= FLOOR_TARGET) bounds."""
-    from symconv.codegen.strategies import choose
-
     print(f"outside the GEMMs: best of {repeat}, the three timed in turn in one process")
     print(
         f"{'shape':30s} {'dtype':8s} {'module ms':>10s} {'GEMMs ms':>9s} {'outside ms':>10s} "
@@ -851,17 +861,14 @@ def outside_sweep(repeat: int, only=None, dtypes=(np.float32, np.float64)) -> No
         spec, n = layer.spec, entry[2]
         if not spec.has_weight or spec.groups != 1:
             continue
-        strategy = choose(layer)
+        form = GEMM_FORMS[gemm_form(layer)]
         bare = without_gemms(module._source, "outside_" + entry[0].replace(" ", "_"))
         for dtype in dtypes:
             x, w, b, dy = arrays_for(spec, n, dtype, rng)
-            gemms = gemm_call(
-                layer, n, dtype, scatter=strategy.dx_scatter, folded=strategy.fold_batch
-            )
             calls = {
                 "module": lambda m=module: (m.forward(x, w, b), m.backward(dy, x, w)),
                 "outside": lambda m=bare: _quietly(m, x, w, b, dy),
-                "gemms": gemms,
+                "gemms": gemm_call(layer, n, dtype, **form),
             }
             for call in calls.values():
                 call()
@@ -1031,27 +1038,16 @@ def main(argv=None) -> int:
             diff = check_agreement(module, spec, arrays_for(spec, n, dtype, rng))
             release(module)
             ratio = a / b if b else None
+            nbytes = column_bytes(layer, n, np.dtype(dtype).itemsize)
             times[(entry[0], np.dtype(dtype).name)] = dict(
-                ours=a,
-                torch=b,
-                flops=fl,
-                extra=extra,
-                col_bytes=column_bytes(layer, n, np.dtype(dtype).itemsize),
+                ours=a, torch=b, flops=fl, extra=extra, col_bytes=nbytes
             )
             if ratio:
                 ratios.append(ratio)
             floor = gemm_floor(layer, extra)
             if floor:
                 floors.append(a / floor)
-                bounds.append(
-                    (
-                        entry[0],
-                        floor,
-                        extra.get("fill", 0.0),
-                        a,
-                        column_bytes(layer, n, np.dtype(dtype).itemsize),
-                    )
-                )
+                bounds.append((entry[0], floor, extra.get("fill", 0.0), a, nbytes))
             if on_largest:
                 summary["largest"] = (entry[0], gflops, gflops / row_peak, row_peak)
             print(
